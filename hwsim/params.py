@@ -1,0 +1,42 @@
+"""Base class for the one frozen ``<Unit>Params`` dataclass each unit defines.
+
+Subclasses validate themselves in ``__post_init__`` and derive everything else (output
+width, latency, top-module name). ``to_dict()`` / ``from_dict()`` give the JSON-safe form
+used by the CLI, the sweep cache key, the Verilog sidecar and the testbench
+(``HWSIM_PARAMS``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, ClassVar
+
+
+class UnitParams:
+    """Mixin for frozen dataclasses of unit parameters."""
+
+    #: short unit name used in module names, e.g. ``"mitchell_mul"``
+    stem: ClassVar[str] = "unit"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]):
+        if not isinstance(d, dict):
+            raise TypeError(f"{cls.__name__}.from_dict needs a dict, not {d!r}")
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise ValueError(f"{cls.__name__} has no parameter {unknown[0]!r} "
+                             f"(parameters: {', '.join(known)})")
+        return cls(**d)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @property
+    def latency(self) -> int:
+        """Clock cycles from an input to its output (0: combinational)."""
+        return getattr(self, "stages", 0)
