@@ -1,0 +1,67 @@
+"""Verilog export: ``<top>.v`` plus a ``<top>.json`` sidecar describing the module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from amaranth.back import verilog
+from amaranth.hdl import Shape
+from amaranth.lib.wiring import Flow
+
+import hwsim
+from hwsim.units import UnitSpec
+
+
+def ports(component) -> dict[str, dict]:
+    """Port name -> direction, width and signedness, from the component's signature."""
+    out = {}
+    for name, member in component.signature.members.items():
+        shape = Shape.cast(member.shape)
+        out[name] = {"dir": "in" if member.flow == Flow.In else "out",
+                     "width": shape.width, "signed": shape.signed}
+    return out
+
+
+#: Verilator -Wall rules that flag the coding style of Amaranth's Verilog back end rather
+#: than the design: operands widened implicitly (``sum = a + b`` into a wider ``sum``),
+#: intermediate ``$n`` wires of which only a slice is used, and registers whose reset
+#: value is written as a declaration initialiser. Every other -Wall rule stays enforced.
+LINT_WAIVERS = ("WIDTHEXPAND", "UNUSEDSIGNAL", "PROCASSINIT")
+
+
+def to_verilog(spec: UnitSpec, params, component=None) -> str:
+    """Verilog text of the unit's top module, named ``params.top_name``."""
+    component = component if component is not None else spec.component(params)
+    body = verilog.convert(component, name=params.top_name, emit_src=False)
+    header = [f"// {params.top_name}: hwsim {spec.name} {params.to_json()}",
+              "// Waived Verilator -Wall rules (Amaranth back-end style, see hwsim.hdl.export):"]
+    header += [f"/* verilator lint_off {rule} */" for rule in LINT_WAIVERS]
+    return "\n".join(header) + "\n" + body
+
+
+def write_verilog(spec: UnitSpec, params, out_dir) -> tuple[Path, Path]:
+    """Write ``out_dir/<top>.v`` and ``out_dir/<top>.json``; returns both paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    component = spec.component(params)
+    text = to_verilog(spec, params, component)
+    clocked = params.latency > 0
+    sidecar = {
+        "unit": spec.name, "top": params.top_name, "params": params.to_dict(),
+        "latency": params.latency,
+        "ports": ({"clk": {"dir": "in", "width": 1, "signed": False},
+                   "rst": {"dir": "in", "width": 1, "signed": False}} if clocked else {})
+        | ports(component),
+        "hwsim_version": hwsim.__version__,
+    }
+    v_path, j_path = out_dir / f"{params.top_name}.v", out_dir / f"{params.top_name}.json"
+    _atomic_write(v_path, text)
+    _atomic_write(j_path, json.dumps(sidecar, indent=2) + "\n")
+    return v_path, j_path
+
+
+def _atomic_write(path: Path, text: str):
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

@@ -1,0 +1,209 @@
+"""Mitchell logarithmic multiplier and divider in Amaranth 0.5.
+
+Both components implement ``hwsim.mitchell`` bit for bit (DESIGN.md section 3):
+
+* leading-one detector: ``k`` = position of the highest set bit;
+* normalising shifter: ``f = (x << (N-1-k))[0:N-1]`` is the (N-1)-bit log fraction,
+  truncated to its top ``keep_bits`` bits for Mitch-w;
+* adder (subtractor for the divider) in the log domain;
+* antilog shifter: the mantissa ``1.f`` shifted by the characteristic.
+
+Two identities keep the datapath small. For the product, both branches of step 4 give
+the mantissa ``m = Cat(s[0:N-1], 1)`` (with a carry, ``s`` itself has its top bit set), so
+only the characteristic ``e = k_a + k_b + carry`` depends on the carry. For the quotient,
+``2**(N-1) + d`` and ``2**N + d`` likewise share ``m = Cat(d[0:N-1], 1)``; the borrow only
+lowers ``e``.
+
+``params.stages = s`` places ``s`` register stages (see :class:`hwsim.hdl.pipeline.Pipeline`)
+at two internal cut points (after the log stage, after the log-domain add) and at the output.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hwsim.hdl.pipeline import Pipeline
+from hwsim.mitchell import MitchellDivParams, MitchellMulParams
+
+__all__ = ["MitchellMultiplier", "MitchellDivider", "log_fraction", "antilog", "shift_const"]
+
+#: internal cut points of both datapaths: after the log stage, after the log-domain add/sub
+_CUTS = 2
+
+
+def shift_const(value: Value, amount: int, width: int) -> Value:
+    """``floor(value * 2**amount)`` as exactly ``width`` bits (zeros fill, high bits drop)."""
+    if amount >= 0:
+        bits = Cat(Const(0, amount), value)
+    else:
+        bits = value[-amount:]
+    if len(bits) >= width:
+        return bits[:width]
+    return Cat(bits, Const(0, width - len(bits)))
+
+
+def log_fraction(m: Module, x: Value, keep_bits: int | None, name: str) -> tuple[Signal, Signal]:
+    """Mitchell's log2 of an unsigned N-bit ``x``: characteristic ``k`` and fraction ``f``.
+
+    A priority chain over the bits of ``x`` (later assignments win, so the highest set
+    bit decides) is both the leading-one detector (``k``) and the normalising shifter:
+    ``f`` is the N-1 bits below the leading one, left-aligned. Mitch-w then clears all
+    but the top ``keep_bits`` bits of ``f``. ``x == 0`` gives ``k = f = 0``.
+    """
+    n1 = len(x) - 1
+    k = Signal(range(max(n1 + 1, 2)), name=f"{name}_k")
+    f = Signal(n1, name=f"{name}_f")
+    for i in range(n1 + 1):
+        with m.If(x[i]):
+            m.d.comb += [k.eq(i), f.eq(shift_const(x[:i], n1 - i, n1))]
+    if keep_bits is None:
+        return k, f
+    kept = Signal(n1, name=f"{name}_f_kept")
+    m.d.comb += kept.eq(Cat(Const(0, n1 - keep_bits), f[n1 - keep_bits:]))
+    return k, kept
+
+
+def antilog(m: Module, mant: Value, char: Value, offset: int, width: int, name: str) -> Signal:
+    """``floor(mant * 2**(char - offset))`` as ``width`` bits: a mux of constant shifts."""
+    out = Signal(width, name=name)
+    with m.Switch(char):
+        for e in range(2 ** len(char)):
+            with m.Case(e):
+                m.d.comb += out.eq(shift_const(mant, e - offset, width))
+    return out
+
+
+class MitchellMultiplier(wiring.Component):
+    """Mitchell multiplier ``p ~ a * b`` (see ``hwsim.mitchell.mitchell_mul``).
+
+    Members
+    -------
+    a, b : In(N), or In(signed(N)) when ``params.signed``
+    p : Out(2N), or Out(signed(2N))
+    in_valid : In(1), out_valid : Out(1)
+        Only when ``params.stages > 0``; ``out_valid`` follows ``in_valid`` by ``latency``.
+
+    Attributes
+    ----------
+    params : MitchellMulParams
+    latency : int
+        Cycles from ``a``, ``b`` to ``p`` (``params.stages``).
+    """
+
+    def __init__(self, params: MitchellMulParams):
+        if not isinstance(params, MitchellMulParams):
+            raise TypeError(f"MitchellMultiplier needs MitchellMulParams, not {params!r}")
+        self.params = params
+        self.latency = params.stages
+        shape = signed if params.signed else unsigned
+        members = {"a": In(shape(params.width)), "b": In(shape(params.width)),
+                   "p": Out(shape(params.out_width))}
+        if params.stages:
+            members |= {"in_valid": In(1), "out_valid": Out(1)}
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        p = self.params
+        n, n1 = p.width, p.width - 1
+        m = Module()
+        pipe = Pipeline(m, p.stages, _CUTS, self.in_valid if p.stages else None)
+
+        if p.signed:  # magnitudes as N-bit unsigned: |-2**(N-1)| = 2**(N-1) still fits
+            mag_a, mag_b = Signal(n, name="mag_a"), Signal(n, name="mag_b")
+            m.d.comb += [mag_a.eq(Mux(self.a[n1], -self.a, self.a)),
+                         mag_b.eq(Mux(self.b[n1], -self.b, self.b))]
+            negate = self.a[n1] ^ self.b[n1]
+        else:
+            mag_a, mag_b, negate = self.a, self.b, Const(0, 1)
+        k_a, f_a = log_fraction(m, mag_a, p.keep_bits, "a")
+        k_b, f_b = log_fraction(m, mag_b, p.keep_bits, "b")
+        s1 = pipe.cut("log", k_a=k_a, f_a=f_a, k_b=k_b, f_b=f_b,
+                      zero=~(mag_a.any() & mag_b.any()), negate=negate)
+
+        frac_sum = Signal(n, name="frac_sum")  # s = f_a + f_b, bit N-1 is the carry
+        m.d.comb += frac_sum.eq(s1["f_a"] + s1["f_b"])
+        char = Signal(range(2 * n), name="char")  # e = k_a + k_b + carry <= 2N-1
+        m.d.comb += char.eq(s1["k_a"] + s1["k_b"] + frac_sum[n1])
+        s2 = pipe.cut("add", mant=Cat(frac_sum[:n1], Const(1, 1)), char=char,
+                      zero=s1["zero"], negate=s1["negate"])
+
+        # antilog: floor(mant * 2**(char - (N-1))), 2N bits
+        shifted = antilog(m, s2["mant"], s2["char"], n1, 2 * n, "shifted")
+        magnitude = Mux(s2["zero"], 0, shifted)
+        if p.signed:
+            product = Mux(s2["negate"], -magnitude, magnitude)[:2 * n].as_signed()
+        else:
+            product = magnitude
+        out, out_valid = pipe.output(p=product)
+        m.d.comb += self.p.eq(out["p"])
+        if p.stages:
+            m.d.comb += self.out_valid.eq(out_valid)
+        return m
+
+
+class MitchellDivider(wiring.Component):
+    """Mitchell divider ``q / 2**F ~ a / b`` (see ``hwsim.mitchell.mitchell_div``).
+
+    Members
+    -------
+    a, b : In(N)
+    q : Out(N + F)
+        Saturated to all ones when ``b == 0``.
+    div_by_zero : Out(1)
+    in_valid : In(1), out_valid : Out(1)
+        Only when ``params.stages > 0``.
+
+    Attributes
+    ----------
+    params : MitchellDivParams
+    latency : int
+    """
+
+    def __init__(self, params: MitchellDivParams):
+        if not isinstance(params, MitchellDivParams):
+            raise TypeError(f"MitchellDivider needs MitchellDivParams, not {params!r}")
+        self.params = params
+        self.latency = params.stages
+        members = {"a": In(params.width), "b": In(params.width),
+                   "q": Out(params.out_width), "div_by_zero": Out(1)}
+        if params.stages:
+            members |= {"in_valid": In(1), "out_valid": Out(1)}
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        p = self.params
+        n, n1, frac = p.width, p.width - 1, p.frac_bits
+        m = Module()
+        pipe = Pipeline(m, p.stages, _CUTS, self.in_valid if p.stages else None)
+
+        k_a, f_a = log_fraction(m, self.a, p.keep_bits, "a")
+        k_b, f_b = log_fraction(m, self.b, p.keep_bits, "b")
+        s1 = pipe.cut("log", k_a=k_a, f_a=f_a, k_b=k_b, f_b=f_b,
+                      a_zero=~self.a.any(), b_zero=~self.b.any())
+
+        frac_diff = Signal(signed(n), name="frac_diff")  # d = f_a - f_b
+        m.d.comb += frac_diff.eq(s1["f_a"] - s1["f_b"])
+        borrow = frac_diff[n1]
+        # e + N = k_a - k_b - borrow + N lies in 0..2N-1: a non-negative shift amount
+        char = Signal(range(2 * n), name="char")
+        m.d.comb += char.eq(s1["k_a"] + (n - s1["k_b"]) - borrow)
+        s2 = pipe.cut("sub", mant=Cat(frac_diff[:n1], Const(1, 1)), char=char,
+                      a_zero=s1["a_zero"], b_zero=s1["b_zero"])
+
+        # antilog: floor(mant * 2**(e + F - (N-1))) with char = e + N
+        scaled = antilog(m, s2["mant"], s2["char"], 2 * n - 1 - frac, p.out_width, "scaled")
+        q_max = (1 << p.out_width) - 1
+        quotient = Signal(p.out_width, name="quotient")
+        with m.If(s2["b_zero"]):
+            m.d.comb += quotient.eq(q_max)
+        with m.Elif(s2["a_zero"]):
+            m.d.comb += quotient.eq(0)
+        with m.Else():
+            m.d.comb += quotient.eq(scaled)  # never exceeds N+F bits (see the model)
+        out, out_valid = pipe.output(q=quotient, div_by_zero=s2["b_zero"])
+        m.d.comb += [self.q.eq(out["q"]), self.div_by_zero.eq(out["div_by_zero"])]
+        if p.stages:
+            m.d.comb += self.out_valid.eq(out_valid)
+        return m

@@ -1,0 +1,99 @@
+"""The unit registry: unit name -> :class:`UnitSpec`.
+
+Adding a unit means adding its model, HDL and bench files and one entry here. The HDL
+component and the bench are named by dotted path and imported lazily, so ``import hwsim``
+stays numpy-only.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from hwsim.mitchell import MitchellDivParams, MitchellMulParams, mitchell_div, mitchell_mul
+from hwsim.vectors import operand_pairs
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """Everything the CLI, the benches and the characteriser need to know about a unit.
+
+    Attributes
+    ----------
+    name: CLI name, e.g. ``"mitchell-mul"``.
+    params_cls: the unit's ``<Unit>Params`` dataclass.
+    hdl: ``"module:Class"`` of the Amaranth component taking ``params``.
+    bench: dotted module of the cocotb testbench.
+    summary: one line for ``hwsim units``.
+    vectors: ``(params, count | None, seed) -> {input port: int64 array}``; ``None`` = exhaustive.
+    model: ``(params, inputs) -> {output port: int array}``, the bit-exact model.
+    real: ``(params, inputs) -> (approx, exact)`` float64 arrays of the real values the unit
+        approximates and computes, over the inputs where the exact result is defined.
+    """
+
+    name: str
+    params_cls: type
+    hdl: str
+    bench: str
+    summary: str
+    vectors: Callable[[Any, int | None, int], dict[str, np.ndarray]]
+    model: Callable[[Any, dict[str, np.ndarray]], dict[str, np.ndarray]]
+    real: Callable[[Any, dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]
+
+    def hdl_class(self):
+        module, cls = self.hdl.split(":")
+        return getattr(importlib.import_module(module), cls)
+
+    def component(self, params):
+        return self.hdl_class()(params)
+
+    def params(self, **kwargs):
+        return self.params_cls(**kwargs)
+
+
+def _pairs(params, count, seed):
+    a, b = operand_pairs(params.width, params.signed, count, seed)
+    return {"a": a, "b": b}
+
+
+def _mul_model(params, v):
+    return {"p": mitchell_mul(v["a"], v["b"], params)}
+
+
+def _mul_real(params, v):
+    p = mitchell_mul(v["a"], v["b"], params).astype(np.float64)
+    return p, v["a"].astype(np.float64) * v["b"].astype(np.float64)
+
+
+def _div_model(params, v):
+    q, dz = mitchell_div(v["a"], v["b"], params)
+    return {"q": q, "div_by_zero": dz.astype(np.int64)}
+
+
+def _div_real(params, v):
+    keep = v["b"] != 0
+    a, b = v["a"][keep], v["b"][keep]
+    q, _ = mitchell_div(a, b, params)
+    return np.ldexp(q.astype(np.float64), -params.frac_bits), a / b
+
+
+REGISTRY: dict[str, UnitSpec] = {
+    spec.name: spec for spec in [
+        UnitSpec("mitchell-mul", MitchellMulParams, "hwsim.hdl.mitchell:MitchellMultiplier",
+                 "hwsim.sim.tb_mitchell_mul", "Mitchell logarithmic multiplier (log2 p ~ k + x)",
+                 _pairs, _mul_model, _mul_real),
+        UnitSpec("mitchell-div", MitchellDivParams, "hwsim.hdl.mitchell:MitchellDivider",
+                 "hwsim.sim.tb_mitchell_div", "Mitchell logarithmic divider, N+F-bit quotient",
+                 _pairs, _div_model, _div_real),
+    ]
+}
+
+
+def get_unit(name: str) -> UnitSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown unit {name!r} (units: {', '.join(REGISTRY)})") from None
