@@ -26,8 +26,7 @@ def operand_pairs(width: int, signed: bool, count: int | None, seed: int = 0):
     """Operand pairs ``(a, b)`` as int64 arrays.
 
     ``count=None`` gives every pair (row-major over ``a``); otherwise every pair of corner
-    values followed by seeded uniform random pairs, ``count`` pairs in all (at least the
-    corner grid).
+    values followed by ``count`` seeded uniform random pairs.
     """
     lo, hi = (-(1 << (width - 1)), 1 << (width - 1)) if signed else (0, 1 << width)
     if count is None:
@@ -39,7 +38,6 @@ def operand_pairs(width: int, signed: bool, count: int | None, seed: int = 0):
     c = corner_values(width, signed)
     ca, cb = (x.ravel() for x in np.meshgrid(c, c, indexing="ij"))
     rng = np.random.default_rng(seed)
-    n_random = max(count - ca.size, 0)
-    ra = rng.integers(lo, hi, n_random, dtype=np.int64)
-    rb = rng.integers(lo, hi, n_random, dtype=np.int64)
+    ra = rng.integers(lo, hi, count, dtype=np.int64)
+    rb = rng.integers(lo, hi, count, dtype=np.int64)
     return np.concatenate([ca, ra]), np.concatenate([cb, rb])
