@@ -1,0 +1,193 @@
+"""Error metrics and exhaustive / sampled characterisation of a unit.
+
+Metrics (DESIGN.md section 7) of an approximation ``approx`` of ``exact``, with
+``e = approx - exact``:
+
+=========  ================================================================
+mae        mean |e|
+wce        worst-case error, max |e|
+mse        mean e**2
+bias       mean e (signed)
+ep         error probability: fraction of inputs with e != 0
+mred       mean relative error distance |e| / |exact|, over exact != 0
+max_red    max relative error distance, over exact != 0
+mae_pct    100 * mae / max |exact| (EvoApproxLib's normalisation)
+wce_pct    100 * wce / max |exact|
+=========  ================================================================
+
+All of them are computed from a small vector of sums and maxima (:class:`Stats`), so
+chunks of an exhaustive run (possibly in other threads) merge exactly. A histogram of the
+signed relative error over ``[-1, 1]`` comes with it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+#: histogram of the signed relative error (approx - exact) / |exact| over [-1, 1]
+HIST_BINS = 2000
+HIST_RANGE = (-1.0, 1.0)
+
+# Layout of the stats vector shared by the numpy path and the compiled kernels.
+N, N_REL, SUM_E, SUM_ABS, SUM_SQ, MAX_ABS, N_ERR, SUM_RED, MAX_RED, MAX_EXACT = range(10)
+N_STATS = 10
+
+
+@dataclass(frozen=True)
+class ErrorMetrics:
+    n: int
+    mae: float
+    wce: float
+    mse: float
+    bias: float
+    ep: float
+    mred: float
+    max_red: float
+    mae_pct: float
+    wce_pct: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def empty_stats() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(N_STATS), np.zeros(HIST_BINS, dtype=np.int64)
+
+
+def accumulate(stats: np.ndarray, hist: np.ndarray, approx, exact) -> None:
+    """Add the pairs ``(approx, exact)`` (float64 arrays) to ``stats`` / ``hist`` in place."""
+    approx = np.asarray(approx, dtype=np.float64).ravel()
+    exact = np.asarray(exact, dtype=np.float64).ravel()
+    if approx.shape != exact.shape:
+        raise ValueError(f"error_metrics: approx and exact differ in size "
+                         f"({approx.size} vs {exact.size})")
+    if approx.size == 0:
+        return
+    e = approx - exact
+    ae = np.abs(e)
+    nz = exact != 0
+    rel = e[nz] / np.abs(exact[nz])
+    stats[N] += e.size
+    stats[N_REL] += rel.size
+    stats[SUM_E] += e.sum()
+    stats[SUM_ABS] += ae.sum()
+    stats[SUM_SQ] += (e * e).sum()
+    stats[MAX_ABS] = max(stats[MAX_ABS], ae.max())
+    stats[N_ERR] += np.count_nonzero(e)
+    if rel.size:
+        stats[SUM_RED] += np.abs(rel).sum()
+        stats[MAX_RED] = max(stats[MAX_RED], np.abs(rel).max())
+        idx = ((np.clip(rel, *HIST_RANGE) - HIST_RANGE[0]) * (HIST_BINS / 2.0)).astype(np.int64)
+        hist += np.bincount(np.minimum(idx, HIST_BINS - 1), minlength=HIST_BINS)
+    stats[MAX_EXACT] = max(stats[MAX_EXACT], np.abs(exact).max())
+
+
+def finalize(stats: np.ndarray) -> ErrorMetrics:
+    n = int(stats[N])
+    if n == 0:
+        raise ValueError("error_metrics: no values to compare")
+    n_rel = stats[N_REL]
+    scale = stats[MAX_EXACT]
+    mae, wce = stats[SUM_ABS] / n, stats[MAX_ABS]
+    return ErrorMetrics(**{k: (int(v) if k == "n" else float(v)) for k, v in dict(
+        n=n, mae=mae, wce=wce, mse=stats[SUM_SQ] / n, bias=stats[SUM_E] / n,
+        ep=stats[N_ERR] / n,
+        mred=stats[SUM_RED] / n_rel if n_rel else float("nan"),
+        max_red=stats[MAX_RED] if n_rel else float("nan"),
+        mae_pct=100 * mae / scale if scale else float("nan"),
+        wce_pct=100 * wce / scale if scale else float("nan"),
+    ).items()})
+
+
+def error_metrics(approx, exact) -> ErrorMetrics:
+    """MAE, WCE, MSE, bias, EP, MRED, max RED, MAE% and WCE% of ``approx`` against ``exact``."""
+    stats, hist = empty_stats()
+    accumulate(stats, hist, approx, exact)
+    return finalize(stats)
+
+
+@dataclass
+class Characterization:
+    unit: str
+    params: dict
+    mode: str  # "exhaustive" or "sampled"
+    metrics: ErrorMetrics
+    seconds: float
+    seed: int | None = None
+    hist: np.ndarray = field(default=None, repr=False)
+
+    @property
+    def hist_edges(self) -> np.ndarray:
+        return np.linspace(*HIST_RANGE, HIST_BINS + 1)
+
+    def to_dict(self) -> dict:
+        return {"unit": self.unit, "params": self.params, "mode": self.mode, "seed": self.seed,
+                "seconds": round(self.seconds, 3), "metrics": self.metrics.to_dict()}
+
+
+#: exhaustive characterisation is limited to 2**32 input pairs (16-bit operands)
+MAX_EXHAUSTIVE_WIDTH = 16
+
+
+def characterize(spec, params, *, samples: int | None = None, seed: int = 0, jobs: int = 1,
+                 progress: bool = False) -> Characterization:
+    """Error metrics of a unit over every input pair (``samples=None``) or a seeded sample.
+
+    Exhaustive runs cover all ``2**(2N)`` pairs for N <= 16: with a compiled kernel when the
+    unit has one (the Mitchell units do), else chunk by chunk through the numpy model.
+    ``jobs`` threads share the work of a compiled kernel.
+    """
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    stats, hist = empty_stats()
+    width = params.width
+    if samples is None:
+        if width > MAX_EXHAUSTIVE_WIDTH:
+            raise ValueError(f"characterize: exhaustive runs are limited to widths <= "
+                             f"{MAX_EXHAUSTIVE_WIDTH} (2**32 pairs), not {width}; "
+                             f"use a sample count")
+        from hwsim import _kernels
+        kernel = _kernels.EXHAUSTIVE.get(spec.name)
+        lo, hi = params.in_range
+        rows = np.arange(lo, hi)
+        chunk = max(1, (1 << 22) >> width)  # about 4M pairs per chunk
+        bar = tqdm(total=rows.size, unit="row", desc=f"{params.top_name} exhaustive",
+                   disable=not progress, leave=False)
+        for start in range(0, rows.size, chunk):
+            a_rows = rows[start:start + chunk]
+            if kernel is not None:
+                kernel(params, a_rows, stats, hist, jobs)
+            else:
+                a, b = np.meshgrid(a_rows, np.arange(lo, hi), indexing="ij")
+                approx, exact = spec.real(params, {"a": a.ravel(), "b": b.ravel()})
+                accumulate(stats, hist, approx, exact)
+            bar.update(a_rows.size)
+        bar.close()
+        mode = "exhaustive"
+        used_seed = None
+    else:
+        from hwsim._check import check_int
+        check_int("characterize", "samples", samples, 1)
+        rng = np.random.default_rng(seed)
+        lo, hi = params.in_range
+        done = 0
+        bar = tqdm(total=samples, unit="pair", desc=f"{params.top_name} sampled",
+                   disable=not progress, leave=False)
+        while done < samples:
+            n = min(1 << 22, samples - done)
+            a = rng.integers(lo, hi, n, dtype=np.int64)
+            b = rng.integers(lo, hi, n, dtype=np.int64)
+            approx, exact = spec.real(params, {"a": a, "b": b})
+            accumulate(stats, hist, approx, exact)
+            done += n
+            bar.update(n)
+        bar.close()
+        mode = "sampled"
+        used_seed = seed
+    return Characterization(unit=spec.name, params=params.to_dict(), mode=mode,
+                            metrics=finalize(stats), seconds=time.perf_counter() - t0,
+                            seed=used_seed, hist=hist)
