@@ -1,0 +1,223 @@
+"""The ``hwsim`` command: units, verilog, verify, characterize, demo.
+
+Unit parameters map 1:1 to the fields of the unit's Params dataclass (``--width``,
+``--keep-bits``, ``--frac-bits``, ``--signed``, ``--stages``). Exit codes: 0 success,
+1 failed verification (mismatches), 2 bad usage (one-line message, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from hwsim.units import REGISTRY, get_unit
+
+
+class UsageError(Exception):
+    """Bad usage: reported as one line, exit code 2."""
+
+
+def _param_fields() -> dict[str, dataclasses.Field]:
+    fields = {}
+    for spec in REGISTRY.values():
+        for f in dataclasses.fields(spec.params_cls):
+            fields.setdefault(f.name, f)
+    return fields
+
+
+def _add_param_options(p: argparse.ArgumentParser):
+    g = p.add_argument_group("unit parameters (see `hwsim units`)")
+    for name, f in _param_fields().items():
+        opt = "--" + name.replace("_", "-")
+        if isinstance(f.default, bool):
+            g.add_argument(opt, dest=f"param_{name}", action=argparse.BooleanOptionalAction,
+                           default=None, help=f"{name} (default {f.default})")
+        else:
+            g.add_argument(opt, dest=f"param_{name}", type=int, default=None, metavar="N",
+                           help=f"{name} (default {f.default})")
+
+
+def _unit_and_params(args):
+    try:
+        spec = get_unit(args.unit)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    known = {f.name for f in dataclasses.fields(spec.params_cls)}
+    given = {k[len("param_"):]: v for k, v in vars(args).items()
+             if k.startswith("param_") and v is not None}
+    extra = sorted(set(given) - known)
+    if extra:
+        opts = ", ".join("--" + k.replace("_", "-") for k in sorted(known))
+        raise UsageError(f"{spec.name} has no parameter --{extra[0].replace('_', '-')} "
+                         f"(its parameters: {opts})")
+    try:
+        params = spec.params_cls(**given)
+    except (TypeError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    return spec, params
+
+
+def cmd_units(args):
+    for spec in REGISTRY.values():
+        print(f"{spec.name:14} {spec.summary}")
+        for f in dataclasses.fields(spec.params_cls):
+            print(f"    --{f.name.replace('_', '-'):12} default {f.default!r}")
+    return 0
+
+
+def cmd_verilog(args):
+    from hwsim.hdl.export import write_verilog
+    spec, params = _unit_and_params(args)
+    v, j = write_verilog(spec, params, args.output)
+    print(f"wrote {v} and {j}")
+    return 0
+
+
+def _parse_vectors(text: str | None, params) -> int | None:
+    if text is None:
+        return None if params.width <= 8 else 100_000
+    if text == "exhaustive":
+        from hwsim.vectors import MAX_EXHAUSTIVE_WIDTH
+        if params.width > MAX_EXHAUSTIVE_WIDTH:
+            raise UsageError(f"--vectors exhaustive is limited to widths <= {MAX_EXHAUSTIVE_WIDTH}, "
+                             f"not {params.width}; give a count such as --vectors 1000000")
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise UsageError(f"--vectors must be 'exhaustive' or a count, not {text!r}") from None
+    if n < 0:
+        raise UsageError(f"--vectors must be 'exhaustive' or a count >= 0, not {n}")
+    return n
+
+
+def cmd_verify(args):
+    from hwsim.sim import runner
+    spec, params = _unit_and_params(args)
+    vectors = _parse_vectors(args.vectors, params)
+    try:
+        sim = args.sim or runner.default_simulator()
+        runner.simulator_env(sim)
+    except runner.SimulatorNotFound as e:
+        raise UsageError(str(e)) from None
+    what = "all input pairs" if vectors is None else f"corners + {vectors} random vectors"
+    print(f"verifying {params.top_name} on {sim}: {what} (seed {args.seed})", file=sys.stderr)
+    r = runner.run_bench(spec, params, sim=sim, vectors=vectors, seed=args.seed,
+                         build_root=args.build_dir, waves=args.waves)
+    print(f"{r.top} on {r.sim}: {r.vectors} vectors, {r.mismatches} mismatches "
+          f"({r.rate:,.0f} vectors/s)")
+    for ex in r.examples:
+        print(f"  mismatch: {ex}")
+    return 0 if r.passed else 1
+
+
+def format_metrics_table(rows: list[tuple[str, dict]]) -> str:
+    cols = ["n", "mae", "wce", "mse", "bias", "ep", "mred", "max_red", "mae_pct", "wce_pct"]
+    out = ["| config | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 1)]
+    for name, m in rows:
+        cells = [f"{m['n']}"] + [f"{m[c]:.6g}" for c in cols[1:]]
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def cmd_characterize(args):
+    from hwsim.metrics import MAX_EXHAUSTIVE_WIDTH, characterize
+    spec, params = _unit_and_params(args)
+    if args.exhaustive and args.samples is not None:
+        raise UsageError("give --exhaustive or --samples, not both")
+    samples = args.samples
+    if not args.exhaustive and samples is None and params.width > 12:
+        samples = 1_000_000
+    if samples is None and params.width > MAX_EXHAUSTIVE_WIDTH:
+        raise UsageError(f"--exhaustive is limited to widths <= {MAX_EXHAUSTIVE_WIDTH}; "
+                         f"use --samples COUNT")
+    try:
+        c = characterize(spec, params, samples=samples, seed=args.seed, jobs=args.jobs,
+                         progress=sys.stderr.isatty())
+    except (TypeError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    print(f"{params.top_name}: {c.mode} over {c.metrics.n} input pairs in {c.seconds:.1f} s")
+    print(format_metrics_table([(params.top_name, c.metrics.to_dict())]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(c.to_dict(), indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_demo(args):
+    from hwsim.demo import run_demo
+    return run_demo(Path(args.output), sim=args.sim, jobs=args.jobs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hwsim",
+        description="Bit-accurate models, Verilog, verification and accuracy of approximate "
+                    "arithmetic units.",
+        epilog="Examples: hwsim verilog mitchell-mul --width 8 -o out/ ; "
+               "hwsim verify mitchell-mul --width 8 --vectors exhaustive ; "
+               "hwsim characterize mitchell-div --width 12 --frac-bits 8")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    s = sub.add_parser("units", help="list units and their parameters")
+    s.set_defaults(func=cmd_units)
+
+    s = sub.add_parser("verilog", help="write <top>.v and a <top>.json sidecar")
+    s.add_argument("unit", metavar="UNIT", help=f"one of: {', '.join(REGISTRY)}")
+    _add_param_options(s)
+    s.add_argument("-o", "--output", default=".", metavar="DIR", help="output directory")
+    s.set_defaults(func=cmd_verilog)
+
+    s = sub.add_parser("verify", help="run the Verilog in a simulator against the model")
+    s.add_argument("unit", metavar="UNIT", help=f"one of: {', '.join(REGISTRY)}")
+    _add_param_options(s)
+    s.add_argument("--vectors", metavar="exhaustive|COUNT",
+                   help="every input pair, or corner cases + COUNT seeded random vectors "
+                        "(default: exhaustive up to width 8, else 100000)")
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--sim", choices=["icarus", "verilator"],
+                   help="simulator (default: the fastest available)")
+    s.add_argument("--waves", action="store_true", help="dump waveforms in the build directory")
+    s.add_argument("--build-dir", metavar="DIR", help="build root (default ~/.cache/hwsim/build)")
+    s.set_defaults(func=cmd_verify)
+
+    s = sub.add_parser("characterize", help="error metrics over all inputs or a seeded sample")
+    s.add_argument("unit", metavar="UNIT", help=f"one of: {', '.join(REGISTRY)}")
+    _add_param_options(s)
+    s.add_argument("--exhaustive", action="store_true",
+                   help="every input pair (widths <= 16; default up to width 12)")
+    s.add_argument("--samples", type=int, metavar="COUNT",
+                   help="seeded random pairs (default 1000000 above width 12)")
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--jobs", type=int, default=2, help="threads (default 2)")
+    s.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    s.set_defaults(func=cmd_characterize)
+
+    s = sub.add_parser("demo", help="generate, verify and characterise default units; "
+                                    "write DIR/report.md with plots")
+    s.add_argument("-o", "--output", default="out", metavar="DIR", help="output directory")
+    s.add_argument("--sim", choices=["icarus", "verilator"],
+                   help="simulator (default: Icarus when present: fastest to build)")
+    s.add_argument("--jobs", type=int, default=2, help="threads (default 2)")
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as e:
+        print(f"hwsim: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hwsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
