@@ -1,0 +1,69 @@
+"""Matplotlib figures for reports (Agg back end: no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from hwsim.mitchell import MitchellMulParams, mitchell_mul  # noqa: E402
+
+
+def heatmap_8bit(path: Path):
+    """Relative error (p - ab) / ab of the 8-bit multiplier over every (a, b) > 0."""
+    a, b = np.meshgrid(np.arange(1, 256), np.arange(1, 256), indexing="ij")
+    p = mitchell_mul(a, b, MitchellMulParams(width=8)).astype(np.float64)
+    rel = (p - a * b) / (a * b)
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    im = ax.pcolormesh(np.arange(1, 257), np.arange(1, 257), 100 * rel.T, cmap="viridis",
+                       shading="flat")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("a")
+    ax.set_ylabel("b")
+    ax.set_title("Mitchell 8-bit multiplier: relative error (%)")
+    fig.colorbar(im, ax=ax, label="(p - ab) / ab  [%]")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def histogram(path: Path, runs):
+    """Histogram of the signed relative error of characterisation runs ``[(label, c)]``."""
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for label, c in runs:
+        edges = c.hist_edges
+        used = np.flatnonzero(c.hist)
+        lo, hi = max(used.min() - 2, 0), min(used.max() + 3, c.hist.size)
+        frac = c.hist[lo:hi] / c.hist.sum()
+        ax.stairs(100 * frac, 100 * edges[lo:hi + 1], label=label)
+    ax.set_xlabel("relative error (approx - exact) / exact  [%]")
+    ax.set_ylabel("share of input pairs [%]")
+    ax.set_title("Mitchell multiplier error distribution")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def error_vs_width(path: Path, sweep: dict):
+    """MRED and max RED against width; ``sweep[(width, keep_bits)] = ErrorMetrics``."""
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for keep in sorted({k for _, k in sweep}, key=lambda k: -1 if k is None else k):
+        ws = sorted(w for w, k in sweep if k == keep)
+        name = "full fraction" if keep is None else f"keep_bits={keep}"
+        ax.plot(ws, [100 * sweep[(w, keep)].mred for w in ws], "o-", label=f"MRED, {name}")
+        ax.plot(ws, [100 * sweep[(w, keep)].max_red for w in ws], "s--", label=f"max RED, {name}")
+    ax.axhline(100 / 9, color="grey", lw=0.8, ls=":")
+    ax.text(4, 100 / 9 + 0.3, "1/9 bound", color="grey")
+    ax.set_xlabel("operand width N [bits]")
+    ax.set_ylabel("relative error [%]")
+    ax.set_title("Mitchell multiplier error vs width")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
