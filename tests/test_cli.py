@@ -1,0 +1,80 @@
+"""The hwsim command: usage errors, exit codes, files written."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from hwsim.cli import main
+from hwsim.demo import published_facts
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_units_lists_parameters(capsys):
+    code, out, _ = run(capsys, "units")
+    assert code == 0
+    assert "mitchell-mul" in out and "mitchell-div" in out and "--keep-bits" in out
+
+
+def test_verilog_writes_module_and_sidecar(capsys, tmp_path):
+    code, out, _ = run(capsys, "verilog", "mitchell-mul", "--width", "8", "-o", str(tmp_path))
+    assert code == 0
+    text = (tmp_path / "mitchell_mul_u8.v").read_text()
+    assert "module mitchell_mul_u8(" in text
+    side = json.loads((tmp_path / "mitchell_mul_u8.json").read_text())
+    assert side["params"] == {"width": 8, "signed": False, "keep_bits": None, "stages": 0}
+    assert {k: (v["dir"], v["width"]) for k, v in side["ports"].items()} == {
+        "a": ("in", 8), "b": ("in", 8), "p": ("out", 16)}
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["verify", "mitchell-mul", "--width", "0"],
+     "hwsim: error: MitchellMulParams.width must be an integer in 2..32, not 0\n"),
+    (["verilog", "mitchell-div", "--signed"],
+     "hwsim: error: mitchell-div has no parameter --signed (its parameters: --frac-bits, "
+     "--keep-bits, --stages, --width)\n"),
+    (["verify", "adder"], "hwsim: error: unknown unit 'adder' (units: mitchell-mul, mitchell-div)\n"),
+    (["verify", "mitchell-mul", "--width", "16", "--vectors", "exhaustive"],
+     "hwsim: error: --vectors exhaustive is limited to widths <= 12, not 16; give a count such "
+     "as --vectors 1000000\n"),
+    (["verify", "mitchell-mul", "--vectors", "lots"],
+     "hwsim: error: --vectors must be 'exhaustive' or a count, not 'lots'\n"),
+    (["characterize", "mitchell-mul", "--width", "20", "--exhaustive"],
+     "hwsim: error: --exhaustive is limited to widths <= 16; use --samples COUNT\n"),
+    (["characterize", "mitchell-mul", "--keep-bits", "9"],
+     "hwsim: error: MitchellMulParams.keep_bits must be None or an integer in 0..6, not 9\n"),
+])
+def test_usage_errors_are_one_line_exit_2(capsys, argv, msg):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and err == msg and "Traceback" not in err
+
+
+def test_characterize_json(capsys, tmp_path):
+    path = tmp_path / "c.json"
+    code, out, _ = run(capsys, "characterize", "mitchell-mul", "--width", "6", "--json", str(path))
+    assert code == 0 and "exhaustive over 4096 input pairs" in out
+    data = json.loads(path.read_text())
+    assert data["mode"] == "exhaustive" and data["metrics"]["n"] == 4096
+    assert data["metrics"]["max_red"] == pytest.approx(1 / 9, rel=1e-12)
+
+
+def test_console_script_exit_code_for_bad_usage():
+    exe = shutil.which("hwsim")
+    cmd = [exe] if exe else [sys.executable, "-m", "hwsim.cli"]
+    r = subprocess.run(cmd + ["verify", "mitchell-mul", "--width", "40"], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip() == "hwsim: error: MitchellMulParams.width must be an integer in 2..32, not 40"
+
+
+def test_published_facts_all_hold():
+    facts = published_facts()
+    assert len(facts) == 4
+    for fact, expected, measured, holds in facts:
+        assert holds, f"{fact}: expected {expected}, measured {measured}"
