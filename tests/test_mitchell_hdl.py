@@ -77,7 +77,6 @@ def test_div_pipelined_with_stalls(params):
     check(DIV, params, 800, seed=1, stall_seed=3)
 
 
-@pytest.mark.filterwarnings("ignore::amaranth.hdl._ir.UnusedElaboratable")
 def test_component_signature_and_latency():
     from amaranth.hdl import signed as s
     dut = MUL.component(MitchellMulParams(width=8, signed=True, stages=2))

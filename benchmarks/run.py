@@ -1,0 +1,113 @@
+"""hwsim benchmarks: every number is a ratio against a baseline measured in the same run.
+
+Writes benchmarks/results.md. Run with `make bench`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hwsim import MitchellMulParams, mitchell_mul
+from hwsim.metrics import accumulate, characterize, empty_stats
+from hwsim.units import get_unit
+
+
+def best_of(fn, repeat=3):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"numpy {np.__version__}")
+
+
+def main() -> int:
+    rows = []
+    spec = get_unit("mitchell-mul")
+    p16 = MitchellMulParams(width=16)
+
+    # 1. model throughput vs numpy's exact multiply, 10**7 pairs
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 1 << 16, 10 ** 7)
+    b = rng.integers(0, 1 << 16, 10 ** 7)
+    t_exact = best_of(lambda: a * b)
+    t_model = best_of(lambda: mitchell_mul(a, b, p16))
+    rows.append(("Mitchell-16 model, 10^7 pairs", f"{t_model:.3f} s",
+                 "numpy exact a*b", f"{t_exact:.3f} s", f"{t_model / t_exact:.1f}x"))
+    try:
+        import apytypes as apy
+        fa = apy.APyFixedArray.from_float(a[:10 ** 6] / 2 ** 8, int_bits=9, frac_bits=8)
+        fb = apy.APyFixedArray.from_float(b[:10 ** 6] / 2 ** 8, int_bits=9, frac_bits=8)
+        t_apy = best_of(lambda: fa * fb) * 10
+        rows.append(("Mitchell-16 model, 10^7 pairs", f"{t_model:.3f} s",
+                     "APyTypes fixed-point multiply (10^6 x 10)", f"{t_apy:.3f} s",
+                     f"{t_model / t_apy:.2f}x"))
+    except ImportError:
+        pass
+
+    # 2. exhaustive characterisation: compiled kernel vs numpy model path, per pair
+    rows_a = np.arange(1000, 1064)
+    stats, hist = empty_stats()
+    from hwsim import _kernels
+    _kernels.mul_exhaustive(p16, rows_a[:1], stats, hist, 2)  # compile
+    t_kernel = best_of(lambda: _kernels.mul_exhaustive(p16, rows_a, stats, hist, 2))
+
+    def numpy_path():
+        aa, bb = np.meshgrid(rows_a, np.arange(1 << 16), indexing="ij")
+        s, h = empty_stats()
+        accumulate(s, h, *spec.real(p16, {"a": aa.ravel(), "b": bb.ravel()}))
+    t_numpy = best_of(numpy_path, repeat=1)
+    pairs = rows_a.size << 16
+    rows.append(("exhaustive kernel (numba, 2 threads), per pair", f"{1e9 * t_kernel / pairs:.1f} ns",
+                 "numpy model + metrics, per pair", f"{1e9 * t_numpy / pairs:.1f} ns",
+                 f"{t_numpy / t_kernel:.1f}x faster"))
+    t_full = characterize(spec, p16, jobs=2).seconds
+    rows.append(("exhaustive 16x16 characterisation (2^32 pairs, 2 threads)", f"{t_full:.1f} s",
+                 "goal", "60 s", f"{t_full / 60:.2f} of goal"))
+
+    # 3. cocotb vectors/s, Icarus vs Verilator (per-cycle bench, combinational unit)
+    from hwsim.sim.runner import available_simulators, run_bench
+    sims = available_simulators()
+    with tempfile.TemporaryDirectory() as tmp:
+        rates = {}
+        for sim in sims:
+            r = run_bench(spec, p16, sim=sim, vectors=100_000, build_root=tmp)
+            assert r.mismatches == 0
+            rates[sim] = r.rate
+        if "icarus" in rates:
+            for sim, rate in rates.items():
+                rows.append((f"cocotb per-cycle bench, {sim}, mitchell_mul_u16", f"{rate:,.0f} vectors/s",
+                             "Icarus", f"{rates['icarus']:,.0f} vectors/s",
+                             f"{rate / rates['icarus']:.2f}x"))
+
+    lines = ["# Benchmark results", "", f"Machine: {machine()}.", f"Run: `{' '.join(sys.argv)}`.", "",
+             "| measurement | value | baseline | baseline value | ratio |", "|---|---|---|---|---|"]
+    lines += [f"| {m} | {v} | {bn} | {bv} | {r} |" for m, v, bn, bv, r in rows]
+    out = Path(__file__).with_name("results.md")
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
