@@ -267,3 +267,50 @@ def test_bad_operands():
         mitchell_mul_float([1.0], [2], FloatFormat.BF16)
     with pytest.raises(TypeError, match=r"^mitchell_div_float: fmt must be a FloatFormat"):
         mitchell_div_float(1.0, 2.0, "fp32")
+
+
+# -- properties over every width -----------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def mul_case(draw):
+    width = draw(st.integers(2, 32))
+    keep = draw(st.one_of(st.none(), st.integers(0, width - 2)))
+    signed = draw(st.booleans())
+    lo, hi = (-(1 << (width - 1)), 1 << (width - 1)) if signed else (0, 1 << width)
+    a = draw(st.lists(st.integers(lo, hi - 1), min_size=1, max_size=20))
+    b = draw(st.lists(st.integers(lo, hi - 1), min_size=len(a), max_size=len(a)))
+    return MitchellMulParams(width=width, signed=signed, keep_bits=keep), a, b
+
+
+@settings(max_examples=300, deadline=None)
+@given(mul_case())
+def test_mul_properties(case):
+    p, a, b = case
+    got = mitchell_mul(np.array(a), np.array(b), p).tolist()
+    assert got == mitchell_mul(np.array(b), np.array(a), p).tolist()  # commutative
+    for x, y, z in zip(a, b, got):
+        assert z == ref.mul(x, y, p.width, p.signed, p.keep_bits)
+        exact = abs(x * y)
+        if p.keep_bits is None:  # the [8/9, 1] bound, after the truncating antilog
+            assert (8 * exact) // 9 <= abs(z) <= exact
+        else:  # truncated fractions only lower the product
+            assert abs(z) <= exact
+        assert (z < 0) == (z != 0 and (x < 0) != (y < 0))
+
+
+@settings(max_examples=300, deadline=None)
+@given(width=st.integers(2, 32), data=st.data())
+def test_div_properties(width, data):
+    frac = data.draw(st.integers(0, min(32, 64 - width)))
+    p = MitchellDivParams(width=width, frac_bits=frac)
+    a = data.draw(st.integers(0, (1 << width) - 1))
+    b = data.draw(st.integers(1, (1 << width) - 1))
+    q, dz = mitchell_div(a, b, p)
+    assert int(q) == ref.div(a, b, width, frac)[0] and not bool(dz)
+    # q / 2**F approximates a / b from above before truncation: q <= floor(9/8 * a/b * 2**F)
+    assert int(q) <= (9 * a * (1 << frac)) // (8 * b)
+    assert int(q) >= (a << frac) // b  # the real-valued quotient is >= exact, floor keeps it
