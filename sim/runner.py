@@ -126,7 +126,8 @@ def run_bench(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | Non
     os.environ.update(env_changes)  # the cocotb runner looks tools up on this process' PATH
     from cocotb_tools.runner import get_runner
 
-    build_dir = Path(build_root or default_build_root()) / f"{params.top_name}_{sim}"
+    # absolute: the bench runs with the build directory as its working directory
+    build_dir = (Path(build_root or default_build_root()) / f"{params.top_name}_{sim}").resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     v_path = build_dir / f"{params.top_name}.v"
     text = to_verilog(spec, params)

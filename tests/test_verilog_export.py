@@ -82,21 +82,24 @@ def test_cli_verilog_in_a_plain_icarus_testbench(tmp_path, capsys):
 
 
 @pytest.mark.hdl
-def test_cli_verify_exhaustive_8bit(tmp_path, capsys):
+def test_cli_verify_exhaustive_8bit(tmp_path, capsys, monkeypatch):
     if shutil.which("iverilog") is None:
         pytest.skip("Icarus Verilog not found; install it: apt-get install iverilog")
+    monkeypatch.chdir(tmp_path)  # a relative build directory, as users type it
     code = main(["verify", "mitchell-mul", "--width", "8", "--vectors", "exhaustive",
-                 "--sim", "icarus", "--build-dir", str(tmp_path)])
+                 "--sim", "icarus", "--build-dir", "build"])
     out = capsys.readouterr().out
     assert code == 0
     assert "mitchell_mul_u8 on icarus: 65536 vectors, 0 mismatches" in out
 
 
 @pytest.mark.hdl
-def test_demo_writes_report(tmp_path, capsys):
+def test_demo_writes_report(tmp_path, capsys, monkeypatch):
     if shutil.which("iverilog") is None:
         pytest.skip("Icarus Verilog not found; install it: apt-get install iverilog")
-    assert main(["demo", "-o", str(tmp_path), "--sim", "icarus"]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "-o", "out", "--sim", "icarus"]) == 0
+    tmp_path = tmp_path / "out"
     report = (tmp_path / "report.md").read_text()
     assert report.count("| 65536 | 0 |") == 4  # four units, exhaustive, no mismatches
     assert "**NO**" not in report
