@@ -32,7 +32,7 @@ bench: setup
 	$(PY) benchmarks/run.py
 
 lint: setup
-	$(PY) -m compileall -q hwsim hdl sim tests benchmarks
+	$(PY) -m pyflakes hwsim hdl sim tests benchmarks
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(OUT) .pytest_cache

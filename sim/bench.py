@@ -21,7 +21,6 @@ import time
 
 import numpy as np
 
-import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, Timer
 

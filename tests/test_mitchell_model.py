@@ -1,6 +1,5 @@
 """The Mitchell models against the DESIGN.md specification and the published error bounds."""
 
-from fractions import Fraction
 
 import numpy as np
 import pytest

@@ -2,7 +2,6 @@
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-import shutil
 import subprocess
 
 import numpy as np
@@ -18,6 +17,15 @@ LINT_CONFIGS = [("mitchell-mul", MitchellMulParams(width=w, signed=s, keep_bits=
                 for w in (2, 8, 32) for s in (False, True) for k, st in ((None, 0), (0, 3))]
 LINT_CONFIGS += [("mitchell-div", MitchellDivParams(width=w, frac_bits=f, keep_bits=k, stages=st))
                  for w in (2, 8, 32) for f in (0, 32) for k, st in ((None, 2), (0, 0))]
+
+
+@pytest.fixture
+def icarus():
+    """Skip (with the install hint) where Icarus Verilog is missing; CI installs it."""
+    try:
+        simulator_env("icarus")
+    except SimulatorNotFound as e:
+        pytest.skip(str(e))
 
 
 def verilator_env():
@@ -66,9 +74,7 @@ endmodule
 
 
 @pytest.mark.hdl
-def test_cli_verilog_in_a_plain_icarus_testbench(tmp_path, capsys):
-    if shutil.which("iverilog") is None:
-        pytest.skip("Icarus Verilog not found; install it: apt-get install iverilog")
+def test_cli_verilog_in_a_plain_icarus_testbench(icarus, tmp_path, capsys):
     assert main(["verilog", "mitchell-mul", "--width", "8", "-o", str(tmp_path)]) == 0
     (tmp_path / "tb.v").write_text(PLAIN_TB)
     subprocess.run(["iverilog", "-o", "tb.vvp", "tb.v", "mitchell_mul_u8.v"], cwd=tmp_path,
@@ -82,9 +88,7 @@ def test_cli_verilog_in_a_plain_icarus_testbench(tmp_path, capsys):
 
 
 @pytest.mark.hdl
-def test_cli_verify_exhaustive_8bit(tmp_path, capsys, monkeypatch):
-    if shutil.which("iverilog") is None:
-        pytest.skip("Icarus Verilog not found; install it: apt-get install iverilog")
+def test_cli_verify_exhaustive_8bit(icarus, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a relative build directory, as users type it
     code = main(["verify", "mitchell-mul", "--width", "8", "--vectors", "exhaustive",
                  "--sim", "icarus", "--build-dir", "build"])
@@ -94,9 +98,7 @@ def test_cli_verify_exhaustive_8bit(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.hdl
-def test_demo_writes_report(tmp_path, capsys, monkeypatch):
-    if shutil.which("iverilog") is None:
-        pytest.skip("Icarus Verilog not found; install it: apt-get install iverilog")
+def test_demo_writes_report(icarus, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["demo", "-o", "out", "--sim", "icarus"]) == 0
     tmp_path = tmp_path / "out"
