@@ -22,10 +22,10 @@ def pytest_terminal_summary(terminalreporter):
         return
     tr = terminalreporter
     tr.section("RTL benches: Verilog vs model (exact equality)")
-    tr.write_line(f"{'module':34} {'sim':9} {'vectors':>9} {'mismatches':>10} {'vectors/s':>10}")
+    tr.write_line(f"{'module':34} {'sim':17} {'vectors':>9} {'mismatches':>10} {'vectors/s':>10}")
     total = bad = 0
     for top, sim, vectors, mismatches, rate in sorted(_BENCH_ROWS):
-        tr.write_line(f"{top:34} {sim:9} {vectors:9d} {mismatches:10d} {rate:10.0f}")
+        tr.write_line(f"{top:34} {sim:17} {vectors:9d} {mismatches:10d} {rate:10.0f}")
         total += vectors
         bad += mismatches
     tr.write_line(f"{len(_BENCH_ROWS)} benches, {total} vectors, {bad} mismatches")

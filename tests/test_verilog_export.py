@@ -107,3 +107,12 @@ def test_demo_writes_report(icarus, tmp_path, capsys, monkeypatch):
     assert "**NO**" not in report
     for png in ("mul_heatmap_8bit.png", "mul_error_histogram.png", "mul_error_vs_width.png"):
         assert (tmp_path / png).stat().st_size > 10_000
+
+
+@pytest.mark.hdl
+def test_cli_verify_batched(icarus, tmp_path, capsys):
+    code = main(["verify", "mitchell-div", "--width", "6", "--frac-bits", "4", "--stages", "2",
+                 "--batched", "--sim", "icarus", "--build-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "mitchell_div_u6_f4_p2 on icarus-batched: 4096 vectors, 0 mismatches" in out

@@ -1,0 +1,142 @@
+"""Batched RTL verification: bulk vectors through a generated Verilog testbench.
+
+The per-cycle cocotb bench (``sim/bench.py``) crosses the Python/simulator boundary for
+every vector; that is what it is for (protocol checks, random stalls). For bulk
+model == RTL checks this module instead
+
+1. writes every input port's vectors to a hex memory file;
+2. generates a plain Verilog testbench that ``$readmemh``s them, drives one vector per
+   step (combinational: 1 ns apart; pipelined: one per clock with ``in_valid`` high,
+   sampled on the falling edge while ``out_valid`` is high) and ``$fwrite``s the outputs;
+3. runs it in Icarus (``iverilog`` + ``vvp``) or Verilator (``--binary --timing``);
+4. compares every output with the model in numpy by exact integer equality.
+
+It serves units with plain ports (the Mitchell units); stream units keep the cocotb bench.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.sim.runner import BenchResult, simulator_env
+from hwsim.units import UnitSpec
+
+TB_TOP = "hwsim_batch_tb"
+
+
+def _testbench(top: str, ports: dict, n: int, latency: int) -> str:
+    ins = [k for k, v in ports.items() if v["dir"] == "in" and k not in ("in_valid", "clk", "rst")]
+    outs = [k for k, v in ports.items() if v["dir"] == "out" and k != "out_valid"]
+    w = {k: v["width"] for k, v in ports.items()}
+    lines = ["`timescale 1ns/1ps", f"module {TB_TOP};", f"  localparam integer N = {n};"]
+    for k in ins:
+        lines += [f"  reg [{w[k] - 1}:0] mem_{k} [0:N-1];", f"  reg [{w[k] - 1}:0] {k};"]
+    for k in outs:
+        lines.append(f"  wire [{w[k] - 1}:0] {k};")
+    conns = [f".{k}({k})" for k in ins + outs]
+    if latency:
+        lines += ["  reg clk = 0, rst = 1, in_valid = 0;", "  wire out_valid;",
+                  "  always #5 clk = ~clk;"]
+        conns += [".clk(clk)", ".rst(rst)", ".in_valid(in_valid)", ".out_valid(out_valid)"]
+    lines += ["  integer i, got, fd;", f"  {top} dut({', '.join(conns)});", "  initial begin"]
+    lines += [f'    $readmemh("{k}.hex", mem_{k});' for k in ins]
+    lines.append('    fd = $fopen("outputs.hex", "w");')
+    fmt = " ".join("%h" for _ in outs)
+    write = f'$fwrite(fd, "{fmt}\\n", {", ".join(outs)});'
+    if not latency:
+        lines += ["    for (i = 0; i < N; i = i + 1) begin",
+                  *[f"      {k} = mem_{k}[i];" for k in ins],
+                  "      #1;", f"      {write}", "    end"]
+    else:
+        lines += ["    @(negedge clk); @(negedge clk); rst = 0;", "    i = 0; got = 0;",
+                  "    while (got < N) begin",
+                  "      if (i < N) begin",
+                  *[f"        {k} = mem_{k}[i];" for k in ins],
+                  "        in_valid = 1; i = i + 1;",
+                  "      end else in_valid = 0;",
+                  "      @(negedge clk);",
+                  f"      if (out_valid) begin {write} got = got + 1; end",
+                  "    end"]
+    lines += ["    $fclose(fd);", "    $finish;", "  end", "endmodule", ""]
+    return "\n".join(lines)
+
+
+def compare(outputs: dict[str, np.ndarray], want: dict[str, np.ndarray], ports: dict,
+            vec: dict[str, np.ndarray]) -> tuple[int, list[dict]]:
+    """Exact comparison of RTL outputs (unsigned patterns) with the model; (mismatches, examples)."""
+    n = len(next(iter(vec.values())))
+    bad = np.zeros(n, bool)
+    rtl = {}
+    for k, raw in outputs.items():
+        g = np.asarray(raw, dtype=object)
+        if ports[k]["signed"]:
+            width = ports[k]["width"]
+            g = np.where(g >= (1 << (width - 1)), g - (1 << width), g)
+        rtl[k] = g
+        w = np.array([int(x) for x in np.asarray(want[k]).tolist()], dtype=object)
+        if g.shape != w.shape:
+            raise RuntimeError(f"RTL produced {g.size} values of {k}, expected {w.size}")
+        bad |= g != w
+    examples = []
+    for idx in np.flatnonzero(bad)[:5]:
+        ex = {k: int(v[idx]) for k, v in vec.items()}
+        ex |= {f"rtl_{k}": int(rtl[k][idx]) for k in rtl}
+        ex |= {f"model_{k}": int(want[k][idx]) for k in rtl}
+        examples.append(ex)
+    return int(bad.sum()), examples
+
+
+def run_batched(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | None = None,
+                seed: int = 0, build_root: Path | str | None = None) -> BenchResult:
+    """Model == RTL over ``vectors`` (None: exhaustive) with a generated Verilog testbench."""
+    from hwsim.hdl.export import ports as port_info
+    from hwsim.hdl.export import to_verilog
+    from hwsim.sim.runner import default_build_root
+
+    env = os.environ | simulator_env(sim)
+    component = spec.component(params)
+    ports = port_info(component)
+    build = (Path(build_root or default_build_root()) / f"{params.top_name}_{sim}_batched").resolve()
+    build.mkdir(parents=True, exist_ok=True)
+    vec = spec.vectors(params, vectors, seed)
+    n = len(next(iter(vec.values())))
+    for k, v in vec.items():
+        mask = (1 << ports[k]["width"]) - 1
+        (build / f"{k}.hex").write_text("\n".join(f"{int(x) & mask:x}" for x in v.tolist()) + "\n")
+    (build / f"{params.top_name}.v").write_text(to_verilog(spec, params, component))
+    (build / "tb.v").write_text(_testbench(params.top_name, ports, n, params.latency))
+    sources = ["tb.v", f"{params.top_name}.v"]
+    if sim == "icarus":
+        build_cmd = ["iverilog", "-g2012", "-s", TB_TOP, "-o", "tb.vvp", *sources]
+        run_cmd = ["vvp", "-n", "tb.vvp"]
+    else:
+        # --timing needs C++20 coroutines, which g++ 12 enables only when asked
+        build_cmd = ["verilator", "--binary", "--timing", "-CFLAGS", "-std=c++20 -fcoroutines",
+                     "-Wno-fatal", "-Wno-lint", "-Wno-style",
+                     "--top-module", TB_TOP, "-j", "2", "-o", "tb_bin", *sources]
+        run_cmd = [str(build / "obj_dir" / "tb_bin")]
+    _run(build_cmd, build, env, "build")
+    t0 = time.perf_counter()
+    _run(run_cmd, build, env, "simulation")
+    seconds = time.perf_counter() - t0
+    outs = [k for k, v in ports.items() if v["dir"] == "out" and k != "out_valid"]
+    cols: dict[str, list[int]] = {k: [] for k in outs}
+    for line in (build / "outputs.hex").read_text().split("\n"):
+        if line:
+            for k, word in zip(outs, line.split()):
+                cols[k].append(int(word, 16))
+    mismatches, examples = compare(cols, spec.model(params, vec), ports, vec)
+    return BenchResult(unit=spec.name, top=params.top_name, sim=f"{sim}-batched", vectors=n,
+                       mismatches=mismatches, seconds=seconds, examples=examples)
+
+
+def _run(cmd, cwd, env, what):
+    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"batched {what} failed ({' '.join(cmd[:2])} ...):\n"
+                           f"{(r.stdout + r.stderr)[-2000:]}")
