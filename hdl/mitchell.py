@@ -47,17 +47,20 @@ def shift_const(value: Value, amount: int, width: int) -> Value:
 def log_fraction(m: Module, x: Value, keep_bits: int | None, name: str) -> tuple[Signal, Signal]:
     """Mitchell's log2 of an unsigned N-bit ``x``: characteristic ``k`` and fraction ``f``.
 
-    A priority chain over the bits of ``x`` (later assignments win, so the highest set
-    bit decides) is both the leading-one detector (``k``) and the normalising shifter:
-    ``f`` is the N-1 bits below the leading one, left-aligned. Mitch-w then clears all
-    but the top ``keep_bits`` bits of ``f``. ``x == 0`` gives ``k = f = 0``.
+    A priority chain over the bits of ``x`` is the leading-one detector (``k``); a barrel
+    shifter by the leading-zero count ``N-1-k`` left-aligns ``x`` so the leading one falls
+    off the top and ``f`` is the N-1 bits below it. Mitch-w then clears all but the top
+    ``keep_bits`` bits of ``f``. ``x == 0`` gives ``k = f = 0``.
     """
     n1 = len(x) - 1
     k = Signal(range(max(n1 + 1, 2)), name=f"{name}_k")
-    f = Signal(n1, name=f"{name}_f")
-    for i in range(n1 + 1):
+    for i in range(n1 + 1):  # later assignments win: the highest set bit decides
         with m.If(x[i]):
-            m.d.comb += [k.eq(i), f.eq(shift_const(x[:i], n1 - i, n1))]
+            m.d.comb += k.eq(i)
+    lead_zeros = Signal(range(n1 + 1), name=f"{name}_lead_zeros")  # N-1-k
+    m.d.comb += lead_zeros.eq(n1 - k)
+    f = Signal(n1, name=f"{name}_f")
+    m.d.comb += f.eq(shift_const(x << lead_zeros, 0, n1))  # barrel shifter; leading one drops out
     if keep_bits is None:
         return k, f
     kept = Signal(n1, name=f"{name}_f_kept")
@@ -66,12 +69,14 @@ def log_fraction(m: Module, x: Value, keep_bits: int | None, name: str) -> tuple
 
 
 def antilog(m: Module, mant: Value, char: Value, offset: int, width: int, name: str) -> Signal:
-    """``floor(mant * 2**(char - offset))`` as ``width`` bits: a mux of constant shifts."""
+    """``floor(mant * 2**(char - offset))`` as ``width`` bits: one barrel (log) shifter.
+
+    ``mant << char`` puts the binary point ``offset`` bits up; the result is the ``width``
+    bits from there (zero-filled when the shifted value is shorter).
+    """
     out = Signal(width, name=name)
-    with m.Switch(char):
-        for e in range(2 ** len(char)):
-            with m.Case(e):
-                m.d.comb += out.eq(shift_const(mant, e - offset, width))
+    shifted = mant << char
+    m.d.comb += out.eq(shift_const(shifted, -offset, width))
     return out
 
 
