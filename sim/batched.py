@@ -21,8 +21,8 @@ import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
 
+from hwsim.sim.compare import compare_outputs, input_patterns, output_ports
 from hwsim.sim.runner import BenchResult, simulator_env
 from hwsim.units import UnitSpec
 
@@ -30,8 +30,8 @@ TB_TOP = "hwsim_batch_tb"
 
 
 def _testbench(top: str, ports: dict, n: int, latency: int) -> str:
-    ins = [k for k, v in ports.items() if v["dir"] == "in" and k not in ("in_valid", "clk", "rst")]
-    outs = [k for k, v in ports.items() if v["dir"] == "out" and k != "out_valid"]
+    ins = [k for k, v in ports.items() if v["dir"] == "in" and k != "in_valid"]
+    outs = output_ports(ports)
     w = {k: v["width"] for k, v in ports.items()}
     lines = ["`timescale 1ns/1ps", f"module {TB_TOP};", f"  localparam integer N = {n};"]
     for k in ins:
@@ -66,31 +66,6 @@ def _testbench(top: str, ports: dict, n: int, latency: int) -> str:
     return "\n".join(lines)
 
 
-def compare(outputs: dict[str, np.ndarray], want: dict[str, np.ndarray], ports: dict,
-            vec: dict[str, np.ndarray]) -> tuple[int, list[dict]]:
-    """Exact comparison of RTL outputs (unsigned patterns) with the model; (mismatches, examples)."""
-    n = len(next(iter(vec.values())))
-    bad = np.zeros(n, bool)
-    rtl = {}
-    for k, raw in outputs.items():
-        g = np.asarray(raw, dtype=object)
-        if ports[k]["signed"]:
-            width = ports[k]["width"]
-            g = np.where(g >= (1 << (width - 1)), g - (1 << width), g)
-        rtl[k] = g
-        w = np.array([int(x) for x in np.asarray(want[k]).tolist()], dtype=object)
-        if g.shape != w.shape:
-            raise RuntimeError(f"RTL produced {g.size} values of {k}, expected {w.size}")
-        bad |= g != w
-    examples = []
-    for idx in np.flatnonzero(bad)[:5]:
-        ex = {k: int(v[idx]) for k, v in vec.items()}
-        ex |= {f"rtl_{k}": int(rtl[k][idx]) for k in rtl}
-        ex |= {f"model_{k}": int(want[k][idx]) for k in rtl}
-        examples.append(ex)
-    return int(bad.sum()), examples
-
-
 def run_batched(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | None = None,
                 seed: int = 0, build_root: Path | str | None = None) -> BenchResult:
     """Model == RTL over ``vectors`` (None: exhaustive) with a generated Verilog testbench."""
@@ -105,9 +80,8 @@ def run_batched(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | N
     build.mkdir(parents=True, exist_ok=True)
     vec = spec.vectors(params, vectors, seed)
     n = len(next(iter(vec.values())))
-    for k, v in vec.items():
-        mask = (1 << ports[k]["width"]) - 1
-        (build / f"{k}.hex").write_text("\n".join(f"{int(x) & mask:x}" for x in v.tolist()) + "\n")
+    for k, col in input_patterns(vec, ports).items():
+        (build / f"{k}.hex").write_text("\n".join(f"{x:x}" for x in col) + "\n")
     (build / f"{params.top_name}.v").write_text(to_verilog(spec, params, component))
     (build / "tb.v").write_text(_testbench(params.top_name, ports, n, params.latency))
     sources = ["tb.v", f"{params.top_name}.v"]
@@ -124,13 +98,13 @@ def run_batched(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | N
     t0 = time.perf_counter()
     _run(run_cmd, build, env, "simulation")
     seconds = time.perf_counter() - t0
-    outs = [k for k, v in ports.items() if v["dir"] == "out" and k != "out_valid"]
+    outs = output_ports(ports)
     cols: dict[str, list[int]] = {k: [] for k in outs}
     for line in (build / "outputs.hex").read_text().split("\n"):
         if line:
             for k, word in zip(outs, line.split()):
                 cols[k].append(int(word, 16))
-    mismatches, examples = compare(cols, spec.model(params, vec), ports, vec)
+    mismatches, examples = compare_outputs(cols, spec.model(params, vec), ports, vec)
     return BenchResult(unit=spec.name, top=params.top_name, sim=f"{sim}-batched", vectors=n,
                        mismatches=mismatches, seconds=seconds, examples=examples)
 

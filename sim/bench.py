@@ -24,6 +24,8 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, Timer
 
+from hwsim.hdl.export import ports as port_info
+from hwsim.sim.compare import compare_outputs, input_patterns, output_ports
 from hwsim.units import get_unit
 
 log = logging.getLogger("hwsim.bench")
@@ -38,37 +40,19 @@ def bench_config():
     return spec, params, count, seed
 
 
-def _port_info(spec, params):
-    from amaranth.hdl import Shape
-    comp = spec.component(params)
-    info = {}
-    for name, member in comp.signature.members.items():
-        shape = Shape.cast(member.shape)
-        info[name] = (member.flow.name, shape.width, shape.signed)
-    return info
-
-
 def _read(handle) -> int:
     """Unsigned value of a port: ``LogicArray`` for vectors, ``Logic`` for 1-bit ports."""
     v = handle.value
     return v.to_unsigned() if hasattr(v, "to_unsigned") else int(v)
 
 
-def _to_signed(values: np.ndarray, width: int) -> np.ndarray:
-    v = values.astype(object)
-    return np.where(v >= (1 << (width - 1)), v - (1 << width), v)
-
-
 async def check_unit(dut) -> dict:
     spec, params, count, seed = bench_config()
-    ports = _port_info(spec, params)
+    ports = port_info(spec.component(params))
     vec = spec.vectors(params, count, seed)
     n = len(next(iter(vec.values())))
-    ins = [k for k in vec]
-    outs = [k for k, (flow, _, _) in ports.items() if flow == "Out" and k != "out_valid"]
-    masks = {k: (1 << ports[k][1]) - 1 for k in ins}
-    cols = {k: [int(x) & masks[k] for x in vec[k].tolist()] for k in ins}
-    in_handles = [(getattr(dut, k), cols[k]) for k in ins]
+    outs = output_ports(ports)
+    in_handles = [(getattr(dut, k), col) for k, col in input_patterns(vec, ports).items()]
     out_handles = [getattr(dut, k) for k in outs]
     got: list[list[int]] = [[] for _ in outs]
     t0 = time.perf_counter()
@@ -108,23 +92,9 @@ async def check_unit(dut) -> dict:
                                    f"expected {n}")
     seconds = time.perf_counter() - t0
 
-    want = spec.model(params, vec)
-    mismatches = 0
-    bad_any = np.zeros(n, bool)
-    for j, k in enumerate(outs):
-        g = np.array(got[j], dtype=object)
-        if ports[k][2]:
-            g = _to_signed(g, ports[k][1])
-        w = np.array([int(x) for x in want[k].tolist()], dtype=object)
-        bad_any |= g != w
-    mismatches = int(bad_any.sum())
-    examples = []
-    for idx in np.flatnonzero(bad_any)[:5]:
-        ex = {k: int(vec[k][idx]) for k in ins}
-        for j, k in enumerate(outs):
-            ex[f"rtl_{k}"] = int(got[j][idx])
-            ex[f"model_{k}"] = int(want[k][idx])
-        examples.append(ex)
+    mismatches, examples = compare_outputs(dict(zip(outs, got)), spec.model(params, vec),
+                                           ports, vec)
+    for ex in examples:
         log.error("mismatch %r", ex)
     result = {"unit": spec.name, "top": params.top_name, "vectors": n, "mismatches": mismatches,
               "examples": examples, "seconds": seconds, "seed": seed}
