@@ -16,6 +16,13 @@ from pathlib import Path
 from hwsim.units import REGISTRY, get_unit
 
 
+#: defaults when no vector count / sample count is given: exhaustive up to these widths
+VERIFY_EXHAUSTIVE_DEFAULT_WIDTH = 8
+CHARACTERIZE_EXHAUSTIVE_DEFAULT_WIDTH = 12
+DEFAULT_RANDOM_VECTORS = 100_000
+DEFAULT_SAMPLES = 1_000_000
+
+
 class UsageError(Exception):
     """Bad usage: reported as one line, exit code 2."""
 
@@ -78,7 +85,7 @@ def cmd_verilog(args):
 
 def _parse_vectors(text: str | None, params) -> int | None:
     if text is None:
-        return None if params.width <= 8 else 100_000
+        return None if params.width <= VERIFY_EXHAUSTIVE_DEFAULT_WIDTH else DEFAULT_RANDOM_VECTORS
     if text == "exhaustive":
         from hwsim.vectors import MAX_EXHAUSTIVE_WIDTH
         if params.width > MAX_EXHAUSTIVE_WIDTH:
@@ -133,15 +140,15 @@ def format_metrics_table(rows: list[tuple[str, dict]]) -> str:
 
 
 def cmd_characterize(args):
-    from hwsim.metrics import MAX_EXHAUSTIVE_WIDTH, characterize
+    from hwsim.metrics import MAX_CHARACTERIZE_WIDTH, characterize
     spec, params = _unit_and_params(args)
     if args.exhaustive and args.samples is not None:
         raise UsageError("give --exhaustive or --samples, not both")
     samples = args.samples
-    if not args.exhaustive and samples is None and params.width > 12:
-        samples = 1_000_000
-    if samples is None and params.width > MAX_EXHAUSTIVE_WIDTH:
-        raise UsageError(f"--exhaustive is limited to widths <= {MAX_EXHAUSTIVE_WIDTH}; "
+    if not args.exhaustive and samples is None and params.width > CHARACTERIZE_EXHAUSTIVE_DEFAULT_WIDTH:
+        samples = DEFAULT_SAMPLES
+    if samples is None and params.width > MAX_CHARACTERIZE_WIDTH:
+        raise UsageError(f"--exhaustive is limited to widths <= {MAX_CHARACTERIZE_WIDTH}; "
                          f"use --samples COUNT")
     try:
         c = characterize(spec, params, samples=samples, seed=args.seed, jobs=args.jobs,

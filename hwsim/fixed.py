@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import check_int
+from hwsim._check import check_int, int_operand
 
 __all__ = ["FixedFormat", "Rounding", "Overflow"]
 
@@ -131,19 +131,7 @@ class FixedFormat:
 
     def check_raw(self, owner: str, name: str, raw) -> np.ndarray:
         """Return ``raw`` as an int64 array, or raise if any value is outside this format."""
-        arr = np.asarray(raw)
-        if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
-            raise TypeError(f"{owner}: {name} must be integer raw patterns, not dtype {arr.dtype}")
-        if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
-            bad = arr[arr > np.iinfo(np.int64).max].flat[0]
-            raise ValueError(f"{owner}: {name} has values outside [{self.min_raw}, {self.max_raw}] "
-                             f"for format {self} (first: {bad})")
-        arr = arr.astype(np.int64)
-        outside = (arr < self.min_raw) | (arr > self.max_raw)
-        if outside.any():
-            raise ValueError(f"{owner}: {name} has values outside [{self.min_raw}, {self.max_raw}] "
-                             f"for format {self} (first: {arr[outside].flat[0]})")
-        return arr
+        return int_operand(owner, name, raw, self.min_raw, self.max_raw + 1, f"for format {self}")
 
     def quantize(self, x, *, rounding: Rounding = Rounding.TRUNCATE,
                  overflow: Overflow = Overflow.SATURATE) -> np.ndarray:

@@ -129,7 +129,7 @@ class Characterization:
 
 
 #: exhaustive characterisation is limited to 2**32 input pairs (16-bit operands)
-MAX_EXHAUSTIVE_WIDTH = 16
+MAX_CHARACTERIZE_WIDTH = 16
 
 
 def characterize(spec, params, *, samples: int | None = None, seed: int = 0, jobs: int = 1,
@@ -146,9 +146,9 @@ def characterize(spec, params, *, samples: int | None = None, seed: int = 0, job
     stats, hist = empty_stats()
     width = params.width
     if samples is None:
-        if width > MAX_EXHAUSTIVE_WIDTH:
+        if width > MAX_CHARACTERIZE_WIDTH:
             raise ValueError(f"characterize: exhaustive runs are limited to widths <= "
-                             f"{MAX_EXHAUSTIVE_WIDTH} (2**32 pairs), not {width}; "
+                             f"{MAX_CHARACTERIZE_WIDTH} (2**32 pairs), not {width}; "
                              f"use a sample count")
         from hwsim import _kernels
         kernel = _kernels.EXHAUSTIVE.get(spec.name)

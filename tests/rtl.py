@@ -18,6 +18,14 @@ def sim_params():
     return out
 
 
+def require_sim(sim: str) -> dict:
+    """The environment for ``sim``, or skip the test with its install hint (CI has both)."""
+    try:
+        return simulator_env(sim)
+    except SimulatorNotFound as e:
+        pytest.skip(str(e))
+
+
 def run_and_check(spec, params, sim, vectors, seed, tmp_path, record_bench):
     result = run_bench(spec, params, sim=sim, vectors=vectors, seed=seed, build_root=tmp_path)
     record_bench(result)

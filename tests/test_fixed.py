@@ -151,8 +151,11 @@ def test_bad_arguments():
                                         r"Rounding, not 'floor'$"):
         f.quantize([1.0], rounding="floor")
     with pytest.raises(ValueError, match=r"^FixedFormat.to_float: raw has values outside "
-                                         r"\[-64, 63\] for format Q4.3 \(first: 64\)$"):
+                                         r"\[-64, 64\) for format Q4.3 \(first: 64\)$"):
         f.to_float([1, 64])
-    with pytest.raises(TypeError, match=r"^FixedFormat.to_float: raw must be integer raw patterns, "
+    with pytest.raises(ValueError, match=r"^FixedFormat.to_float: raw has values outside "
+                                         r"\[0, 128\) for format UQ4.3 \(first: -1\)$"):
+        FixedFormat(4, 3, signed=False).to_float([-1])
+    with pytest.raises(TypeError, match=r"^FixedFormat.to_float: raw must be integers, "
                                         r"not dtype float64$"):
         f.to_float([1.5])

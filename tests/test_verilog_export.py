@@ -10,8 +10,8 @@ import pytest
 from hwsim import MitchellDivParams, MitchellMulParams, mitchell_mul
 from hwsim.cli import main
 from hwsim.hdl.export import write_verilog
-from hwsim.sim.runner import SimulatorNotFound, simulator_env
 from hwsim.units import get_unit
+from rtl import require_sim
 
 LINT_CONFIGS = [("mitchell-mul", MitchellMulParams(width=w, signed=s, keep_bits=k, stages=st))
                 for w in (2, 8, 32) for s in (False, True) for k, st in ((None, 0), (0, 3))]
@@ -21,23 +21,12 @@ LINT_CONFIGS += [("mitchell-div", MitchellDivParams(width=w, frac_bits=f, keep_b
 
 @pytest.fixture
 def icarus():
-    """Skip (with the install hint) where Icarus Verilog is missing; CI installs it."""
-    try:
-        simulator_env("icarus")
-    except SimulatorNotFound as e:
-        pytest.skip(str(e))
-
-
-def verilator_env():
-    try:
-        return os.environ | simulator_env("verilator")
-    except SimulatorNotFound as e:
-        pytest.skip(str(e))
+    require_sim("icarus")
 
 
 @pytest.mark.hdl
 def test_verilator_lint_wall_clean(tmp_path):
-    env = verilator_env()
+    env = os.environ | require_sim("verilator")
     files = []
     for unit, params in LINT_CONFIGS:
         v, _ = write_verilog(get_unit(unit), params, tmp_path)
