@@ -123,6 +123,16 @@ class FixedFormat:
     def from_dict(cls, d: dict) -> "FixedFormat":
         return cls(**d)
 
+    @classmethod
+    def parse(cls, text: str) -> "FixedFormat":
+        """``"Q4.8"`` (signed, 4 integer bits including the sign) or ``"UQ1.15"`` (unsigned)."""
+        import re
+        m = re.fullmatch(r"(U?)Q(-?\d+)\.(-?\d+)", text.strip()) if isinstance(text, str) else None
+        if m is None:
+            raise ValueError(f"FixedFormat.parse: expected Q<int>.<frac> or UQ<int>.<frac> "
+                             f"(e.g. Q4.8, UQ1.15), not {text!r}")
+        return cls(int(m.group(2)), int(m.group(3)), signed=not m.group(1))
+
     # -- conversions ---------------------------------------------------------------------
     def to_float(self, raw) -> np.ndarray:
         """Real values of raw patterns, as float64 (exact for widths up to 53)."""

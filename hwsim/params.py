@@ -9,6 +9,7 @@ used by the CLI, the sweep cache key, the Verilog sidecar and the testbench
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 from typing import Any, ClassVar
 
@@ -20,7 +21,8 @@ class UnitParams:
     stem: ClassVar[str] = "unit"
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        """Field name -> JSON-safe value: formats as dicts, enums as their values."""
+        return {f.name: _encode(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]):
@@ -31,7 +33,8 @@ class UnitParams:
         if unknown:
             raise ValueError(f"{cls.__name__} has no parameter {unknown[0]!r} "
                              f"(parameters: {', '.join(known)})")
-        return cls(**d)
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        return cls(**{k: _decode(defaults[k], v) for k, v in d.items()})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -40,3 +43,25 @@ class UnitParams:
     def latency(self) -> int:
         """Clock cycles from an input to its output (0: combinational)."""
         return getattr(self, "stages", 0)
+
+
+def _encode(value):
+    from hwsim.fixed import FixedFormat
+    if isinstance(value, FixedFormat):
+        return value.to_dict()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def _decode(default, value):
+    """Inverse of :func:`_encode`, guided by the field's default (its type)."""
+    from hwsim.fixed import FixedFormat
+    if isinstance(default, FixedFormat) and isinstance(value, dict):
+        return FixedFormat.from_dict(value)
+    if isinstance(default, enum.Enum) and not isinstance(value, enum.Enum):
+        try:
+            return type(default)(value)
+        except ValueError:
+            return value  # the Params class names the bad value in its own message
+    return value

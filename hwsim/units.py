@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from hwsim.exp import ExpParams, exp_fixed, exp_real
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams, mitchell_div, mitchell_mul
 from hwsim.vectors import operand_pairs
 
@@ -80,6 +81,31 @@ def _div_real(params, v):
     return np.ldexp(q.astype(np.float64), -params.frac_bits), a / b
 
 
+def _exp_inputs(params, count, seed):
+    """Every input (``count=None``), else the corners (ends, zero, +-1 LSB, integers) and
+    ``count`` seeded uniform inputs."""
+    lo, hi = params.in_range
+    if count is None:
+        return {"x": np.arange(lo, hi, dtype=np.int64)}
+    one = 1 << params.in_fmt.frac_bits
+    corners = {lo, lo + 1, hi - 1, hi - 2, 0, 1, -1}
+    corners |= {i * one for i in range(lo // one, (hi - 1) // one + 1)}
+    rng = np.random.default_rng(seed)
+    c = np.array(sorted(v for v in corners if lo <= v < hi), dtype=np.int64)
+    return {"x": np.concatenate([c, rng.integers(lo, hi, count, dtype=np.int64)])}
+
+
+def _exp_model(params, v):
+    return {"y": exp_fixed(v["x"], params)}
+
+
+def _exp_real(params, v):
+    """Over the inputs whose exact result is inside the output range (no saturation)."""
+    exact = exp_real(v["x"], params)
+    keep = exact <= params.out_fmt.max_raw * params.out_fmt.lsb
+    return params.out_fmt.to_float(exp_fixed(v["x"][keep], params)), exact[keep]
+
+
 REGISTRY: dict[str, UnitSpec] = {
     spec.name: spec for spec in [
         UnitSpec("mitchell-mul", MitchellMulParams, "hwsim.hdl.mitchell:MitchellMultiplier",
@@ -88,6 +114,9 @@ REGISTRY: dict[str, UnitSpec] = {
         UnitSpec("mitchell-div", MitchellDivParams, "hwsim.hdl.mitchell:MitchellDivider",
                  "hwsim.sim.tb_mitchell_div", "Mitchell logarithmic divider, N+F-bit quotient",
                  _pairs, _div_model, _div_real),
+        UnitSpec("exp", ExpParams, "hwsim.hdl.exp:ExpUnit", "hwsim.sim.tb_exp",
+                 "fixed-point e**x / 2**x: LUT, PWL, Mitchell, I-BERT or even-order Taylor",
+                 _exp_inputs, _exp_model, _exp_real),
     ]
 }
 
