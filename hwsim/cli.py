@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import enum
 import json
 import sys
 from pathlib import Path
 
+from hwsim.fixed import FixedFormat
 from hwsim.units import REGISTRY, get_unit
 
 
-#: defaults when no vector count / sample count is given: exhaustive up to these widths
-VERIFY_EXHAUSTIVE_DEFAULT_WIDTH = 8
-CHARACTERIZE_EXHAUSTIVE_DEFAULT_WIDTH = 12
+#: defaults when no vector / sample count is given: exhaustive up to these many input bits
+#: (two 8-bit operands for verification, two 12-bit operands for characterisation)
+VERIFY_EXHAUSTIVE_DEFAULT_BITS = 16
+CHARACTERIZE_EXHAUSTIVE_DEFAULT_BITS = 24
 DEFAULT_RANDOM_VECTORS = 100_000
 DEFAULT_SAMPLES = 1_000_000
 
@@ -35,6 +38,16 @@ def _param_fields() -> dict[str, dataclasses.Field]:
     return fields
 
 
+def _option_help(f: dataclasses.Field) -> tuple[str, str]:
+    """(metavar, help) of a unit-parameter option, from the field's default."""
+    d = f.default
+    if isinstance(d, FixedFormat):
+        return "FMT", f"{f.name}: Q<int>.<frac> or UQ<int>.<frac> (default {d})"
+    if isinstance(d, enum.Enum):
+        return "|".join(v.value for v in type(d)), f"{f.name} (default {d.value})"
+    return "N", f"{f.name} (default {d})"
+
+
 def _add_param_options(p: argparse.ArgumentParser):
     g = p.add_argument_group("unit parameters (see `hwsim units`)")
     for name, f in _param_fields().items():
@@ -43,8 +56,31 @@ def _add_param_options(p: argparse.ArgumentParser):
             g.add_argument(opt, dest=f"param_{name}", action=argparse.BooleanOptionalAction,
                            default=None, help=f"{name} (default {f.default})")
         else:
-            g.add_argument(opt, dest=f"param_{name}", type=int, default=None, metavar="N",
-                           help=f"{name} (default {f.default})")
+            metavar, text = _option_help(f)
+            g.add_argument(opt, dest=f"param_{name}", default=None, metavar=metavar, help=text)
+
+
+def _convert_option(spec, f: dataclasses.Field, text):
+    """An option's text as the value its Params field takes (by the field's default)."""
+    opt = "--" + f.name.replace("_", "-")
+    d = f.default
+    if isinstance(text, bool):
+        return text
+    if isinstance(d, FixedFormat):
+        try:
+            return FixedFormat.parse(text)
+        except ValueError as e:
+            raise UsageError(f"{opt}: {e}") from None
+    if isinstance(d, enum.Enum):
+        try:
+            return type(d)(text)
+        except ValueError:
+            choices = ", ".join(v.value for v in type(d))
+            raise UsageError(f"{opt} must be one of {choices}, not {text!r}") from None
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"{opt} must be an integer, not {text!r}") from None
 
 
 def _unit_and_params(args):
@@ -52,14 +88,15 @@ def _unit_and_params(args):
         spec = get_unit(args.unit)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    known = {f.name for f in dataclasses.fields(spec.params_cls)}
+    fields = {f.name: f for f in dataclasses.fields(spec.params_cls)}
     given = {k[len("param_"):]: v for k, v in vars(args).items()
              if k.startswith("param_") and v is not None}
-    extra = sorted(set(given) - known)
+    extra = sorted(set(given) - set(fields))
     if extra:
-        opts = ", ".join("--" + k.replace("_", "-") for k in sorted(known))
+        opts = ", ".join("--" + k.replace("_", "-") for k in sorted(fields))
         raise UsageError(f"{spec.name} has no parameter --{extra[0].replace('_', '-')} "
                          f"(its parameters: {opts})")
+    given = {k: _convert_option(spec, fields[k], v) for k, v in given.items()}
     try:
         params = spec.params_cls(**given)
     except (TypeError, ValueError) as e:
@@ -71,7 +108,7 @@ def cmd_units(args):
     for spec in REGISTRY.values():
         print(f"{spec.name:14} {spec.summary}")
         for f in dataclasses.fields(spec.params_cls):
-            print(f"    --{f.name.replace('_', '-'):12} default {f.default!r}")
+            print(f"    --{f.name.replace('_', '-'):12} {_option_help(f)[1]}")
     return 0
 
 
@@ -85,12 +122,13 @@ def cmd_verilog(args):
 
 def _parse_vectors(text: str | None, params) -> int | None:
     if text is None:
-        return None if params.width <= VERIFY_EXHAUSTIVE_DEFAULT_WIDTH else DEFAULT_RANDOM_VECTORS
+        return None if params.input_bits <= VERIFY_EXHAUSTIVE_DEFAULT_BITS else DEFAULT_RANDOM_VECTORS
     if text == "exhaustive":
-        from hwsim.vectors import MAX_EXHAUSTIVE_WIDTH
-        if params.width > MAX_EXHAUSTIVE_WIDTH:
-            raise UsageError(f"--vectors exhaustive is limited to widths <= {MAX_EXHAUSTIVE_WIDTH}, "
-                             f"not {params.width}; give a count such as --vectors 1000000")
+        from hwsim.vectors import MAX_EXHAUSTIVE_INPUT_BITS
+        if params.input_bits > MAX_EXHAUSTIVE_INPUT_BITS:
+            raise UsageError(f"--vectors exhaustive is limited to {MAX_EXHAUSTIVE_INPUT_BITS} input "
+                             f"bits, and {params.top_name} has {params.input_bits}; give a count "
+                             f"such as --vectors 1000000")
         return None
     try:
         n = int(text)
@@ -140,22 +178,23 @@ def format_metrics_table(rows: list[tuple[str, dict]]) -> str:
 
 
 def cmd_characterize(args):
-    from hwsim.metrics import MAX_CHARACTERIZE_WIDTH, characterize
+    from hwsim.metrics import MAX_CHARACTERIZE_INPUT_BITS, characterize
     spec, params = _unit_and_params(args)
     if args.exhaustive and args.samples is not None:
         raise UsageError("give --exhaustive or --samples, not both")
     samples = args.samples
-    if not args.exhaustive and samples is None and params.width > CHARACTERIZE_EXHAUSTIVE_DEFAULT_WIDTH:
+    if (not args.exhaustive and samples is None
+            and params.input_bits > CHARACTERIZE_EXHAUSTIVE_DEFAULT_BITS):
         samples = DEFAULT_SAMPLES
-    if samples is None and params.width > MAX_CHARACTERIZE_WIDTH:
-        raise UsageError(f"--exhaustive is limited to widths <= {MAX_CHARACTERIZE_WIDTH}; "
-                         f"use --samples COUNT")
+    if samples is None and params.input_bits > MAX_CHARACTERIZE_INPUT_BITS:
+        raise UsageError(f"--exhaustive is limited to {MAX_CHARACTERIZE_INPUT_BITS} input bits, "
+                         f"and {params.top_name} has {params.input_bits}; use --samples COUNT")
     try:
         c = characterize(spec, params, samples=samples, seed=args.seed, jobs=args.jobs,
                          progress=sys.stderr.isatty())
     except (TypeError, ValueError) as e:
         raise UsageError(str(e)) from None
-    print(f"{params.top_name}: {c.mode} over {c.metrics.n} input pairs in {c.seconds:.1f} s")
+    print(f"{params.top_name}: {c.mode} over {c.metrics.n} inputs in {c.seconds:.1f} s")
     print(format_metrics_table([(params.top_name, c.metrics.to_dict())]))
     if args.json:
         Path(args.json).write_text(json.dumps(c.to_dict(), indent=2) + "\n")
@@ -192,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_param_options(s)
     s.add_argument("--vectors", metavar="exhaustive|COUNT",
                    help="every input pair, or corner cases + COUNT seeded random vectors "
-                        "(default: exhaustive up to width 8, else 100000)")
+                        "(default: exhaustive up to 16 input bits, e.g. two 8-bit operands; "
+                        "else 100000)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--sim", choices=["icarus", "verilator"],
                    help="simulator (default: the fastest available)")
@@ -209,9 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("unit", metavar="UNIT", help=f"one of: {', '.join(REGISTRY)}")
     _add_param_options(s)
     s.add_argument("--exhaustive", action="store_true",
-                   help="every input pair (widths <= 16; default up to width 12)")
+                   help="every input combination (up to 32 input bits; the default up to 24)")
     s.add_argument("--samples", type=int, metavar="COUNT",
-                   help="seeded random pairs (default 1000000 above width 12)")
+                   help="seeded uniform random inputs (default 1000000 above 24 input bits)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--jobs", type=int, default=2, help="threads (default 2)")
     s.add_argument("--json", metavar="FILE", help="also write the results as JSON")

@@ -206,8 +206,7 @@ class ExpParams(UnitParams):
         return self.internal_bits + CONST_EXTRA_BITS
 
     @property
-    def width(self) -> int:
-        """Input width (exhaustive verification is over all ``2**width`` inputs)."""
+    def input_bits(self) -> int:
         return self.in_fmt.width
 
     @property

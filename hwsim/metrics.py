@@ -128,44 +128,47 @@ class Characterization:
                 "seconds": round(self.seconds, 3), "metrics": self.metrics.to_dict()}
 
 
-#: exhaustive characterisation is limited to 2**32 input pairs (16-bit operands)
-MAX_CHARACTERIZE_WIDTH = 16
+#: exhaustive characterisation is limited to 2**32 input combinations (two 16-bit operands)
+MAX_CHARACTERIZE_INPUT_BITS = 32
 
 
 def characterize(spec, params, *, samples: int | None = None, seed: int = 0, jobs: int = 1,
                  progress: bool = False) -> Characterization:
-    """Error metrics of a unit over every input pair (``samples=None``) or a seeded sample.
+    """Error metrics of a unit over every input combination (``samples=None``) or a seeded
+    sample of uniform inputs.
 
-    Exhaustive runs cover all ``2**(2N)`` pairs for N <= 16: with a compiled kernel when the
-    unit has one (the Mitchell units do), else chunk by chunk through the numpy model.
-    ``jobs`` threads share the work of a compiled kernel.
+    The unit's operands (``spec.operands``, each uniform over ``params.in_range``) span the
+    input space. Exhaustive runs cover all ``2**params.input_bits`` combinations (at most
+    2**32): with a compiled kernel when the unit has one (the Mitchell units do), else chunk
+    by chunk through the numpy model. ``jobs`` threads share the work of a compiled kernel.
     """
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
     stats, hist = empty_stats()
-    width = params.width
+    lo, hi = params.in_range
+    ops = spec.operands
     if samples is None:
-        if width > MAX_CHARACTERIZE_WIDTH:
-            raise ValueError(f"characterize: exhaustive runs are limited to widths <= "
-                             f"{MAX_CHARACTERIZE_WIDTH} (2**32 pairs), not {width}; "
-                             f"use a sample count")
+        if params.input_bits > MAX_CHARACTERIZE_INPUT_BITS:
+            raise ValueError(f"characterize: exhaustive runs are limited to "
+                             f"{MAX_CHARACTERIZE_INPUT_BITS} input bits (2**32 combinations), "
+                             f"not {params.input_bits}; use a sample count")
         from hwsim import _kernels
         kernel = _kernels.EXHAUSTIVE.get(spec.name)
-        lo, hi = params.in_range
         rows = np.arange(lo, hi)
-        chunk = max(1, (1 << 22) >> width)  # about 4M pairs per chunk
+        per_row = (hi - lo) ** (len(ops) - 1)
+        chunk = max(1, (1 << 22) // per_row)  # about 4M combinations per chunk
         bar = tqdm(total=rows.size, unit="row", desc=f"{params.top_name} exhaustive",
                    disable=not progress, leave=False)
         for start in range(0, rows.size, chunk):
-            a_rows = rows[start:start + chunk]
+            first = rows[start:start + chunk]
             if kernel is not None:
-                kernel(params, a_rows, stats, hist, jobs)
+                kernel(params, first, stats, hist, jobs)
             else:
-                a, b = np.meshgrid(a_rows, np.arange(lo, hi), indexing="ij")
-                approx, exact = spec.real(params, {"a": a.ravel(), "b": b.ravel()})
+                grids = np.meshgrid(first, *[np.arange(lo, hi)] * (len(ops) - 1), indexing="ij")
+                approx, exact = spec.real(params, {k: g.ravel() for k, g in zip(ops, grids)})
                 accumulate(stats, hist, approx, exact)
-            bar.update(a_rows.size)
+            bar.update(first.size)
         bar.close()
         mode = "exhaustive"
         used_seed = None
@@ -173,15 +176,13 @@ def characterize(spec, params, *, samples: int | None = None, seed: int = 0, job
         from hwsim._check import check_int
         check_int("characterize", "samples", samples, 1)
         rng = np.random.default_rng(seed)
-        lo, hi = params.in_range
         done = 0
-        bar = tqdm(total=samples, unit="pair", desc=f"{params.top_name} sampled",
+        bar = tqdm(total=samples, unit="input", desc=f"{params.top_name} sampled",
                    disable=not progress, leave=False)
         while done < samples:
             n = min(1 << 22, samples - done)
-            a = rng.integers(lo, hi, n, dtype=np.int64)
-            b = rng.integers(lo, hi, n, dtype=np.int64)
-            approx, exact = spec.real(params, {"a": a, "b": b})
+            vec = {k: rng.integers(lo, hi, n, dtype=np.int64) for k in ops}
+            approx, exact = spec.real(params, vec)
             accumulate(stats, hist, approx, exact)
             done += n
             bar.update(n)

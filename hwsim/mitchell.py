@@ -103,6 +103,10 @@ class MitchellMulParams(UnitParams):
         return 2 * self.width
 
     @property
+    def input_bits(self) -> int:
+        return 2 * self.width
+
+    @property
     def in_range(self) -> tuple[int, int]:
         """Operand range ``[lo, hi)``."""
         if self.signed:
@@ -155,6 +159,10 @@ class MitchellDivParams(UnitParams):
     @property
     def out_width(self) -> int:
         return self.width + self.frac_bits
+
+    @property
+    def input_bits(self) -> int:
+        return 2 * self.width
 
     @property
     def in_range(self) -> tuple[int, int]:

@@ -40,6 +40,11 @@ class UnitParams:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @property
+    def input_bits(self) -> int:
+        """Total bits of one input vector (all ``2**input_bits`` vectors = exhaustive)."""
+        raise NotImplementedError
+
+    @property
     def latency(self) -> int:
         """Clock cycles from an input to its output (0: combinational)."""
         return getattr(self, "stages", 0)

@@ -33,6 +33,8 @@ class UnitSpec:
     model: ``(params, inputs) -> {output port: int array}``, the bit-exact model.
     real: ``(params, inputs) -> (approx, exact)`` float64 arrays of the real values the unit
         approximates and computes, over the inputs where the exact result is defined.
+    operands: the input ports, each spanning ``params.in_range``; characterisation draws
+        them uniformly or enumerates all ``2**params.input_bits`` combinations.
     """
 
     name: str
@@ -43,6 +45,7 @@ class UnitSpec:
     vectors: Callable[[Any, int | None, int], dict[str, np.ndarray]]
     model: Callable[[Any, dict[str, np.ndarray]], dict[str, np.ndarray]]
     real: Callable[[Any, dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]
+    operands: tuple[str, ...] = ("a", "b")
 
     def hdl_class(self):
         module, cls = self.hdl.split(":")
@@ -116,7 +119,7 @@ REGISTRY: dict[str, UnitSpec] = {
                  _pairs, _div_model, _div_real),
         UnitSpec("exp", ExpParams, "hwsim.hdl.exp:ExpUnit", "hwsim.sim.tb_exp",
                  "fixed-point e**x / 2**x: LUT, PWL, Mitchell, I-BERT or even-order Taylor",
-                 _exp_inputs, _exp_model, _exp_real),
+                 _exp_inputs, _exp_model, _exp_real, operands=("x",)),
     ]
 }
 

@@ -6,6 +6,8 @@ import numpy as np
 
 #: the largest operand width for which ``vectors="exhaustive"`` is allowed (2**24 pairs)
 MAX_EXHAUSTIVE_WIDTH = 12
+#: exhaustive RTL verification is limited to this many input bits per vector, any unit
+MAX_EXHAUSTIVE_INPUT_BITS = 2 * MAX_EXHAUSTIVE_WIDTH
 
 
 def corner_values(width: int, signed: bool) -> np.ndarray:

@@ -40,14 +40,15 @@ def test_verilog_writes_module_and_sidecar(capsys, tmp_path):
     (["verilog", "mitchell-div", "--signed"],
      "hwsim: error: mitchell-div has no parameter --signed (its parameters: --frac-bits, "
      "--keep-bits, --stages, --width)\n"),
-    (["verify", "adder"], "hwsim: error: unknown unit 'adder' (units: mitchell-mul, mitchell-div)\n"),
+    (["verify", "adder"], "hwsim: error: unknown unit 'adder' (units: mitchell-mul, mitchell-div, exp)\n"),
     (["verify", "mitchell-mul", "--width", "16", "--vectors", "exhaustive"],
-     "hwsim: error: --vectors exhaustive is limited to widths <= 12, not 16; give a count such "
-     "as --vectors 1000000\n"),
+     "hwsim: error: --vectors exhaustive is limited to 24 input bits, and mitchell_mul_u16 has "
+     "32; give a count such as --vectors 1000000\n"),
     (["verify", "mitchell-mul", "--vectors", "lots"],
      "hwsim: error: --vectors must be 'exhaustive' or a count, not 'lots'\n"),
     (["characterize", "mitchell-mul", "--width", "20", "--exhaustive"],
-     "hwsim: error: --exhaustive is limited to widths <= 16; use --samples COUNT\n"),
+     "hwsim: error: --exhaustive is limited to 32 input bits, and mitchell_mul_u20 has 40; "
+     "use --samples COUNT\n"),
     (["characterize", "mitchell-mul", "--keep-bits", "9"],
      "hwsim: error: MitchellMulParams.keep_bits must be None or an integer in 0..6, not 9\n"),
 ])

@@ -62,6 +62,6 @@ def test_sampled_characterisation_is_seeded():
 
 
 def test_exhaustive_limit_message():
-    with pytest.raises(ValueError, match=r"^characterize: exhaustive runs are limited to widths "
-                                         r"<= 16 \(2\*\*32 pairs\), not 20; use a sample count$"):
+    with pytest.raises(ValueError, match=r"^characterize: exhaustive runs are limited to 32 input "
+                                         r"bits \(2\*\*32 combinations\), not 40; use a sample count$"):
         characterize(get_unit("mitchell-mul"), MitchellMulParams(width=20))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hwsim import MitchellDivParams, MitchellMulParams, mitchell_mul
+from hwsim.exp import ExpBase, ExpMethod, ExpParams
 from hwsim.cli import main
 from hwsim.hdl.export import write_verilog
 from hwsim.units import get_unit
@@ -17,6 +18,8 @@ LINT_CONFIGS = [("mitchell-mul", MitchellMulParams(width=w, signed=s, keep_bits=
                 for w in (2, 8, 32) for s in (False, True) for k, st in ((None, 0), (0, 3))]
 LINT_CONFIGS += [("mitchell-div", MitchellDivParams(width=w, frac_bits=f, keep_bits=k, stages=st))
                  for w in (2, 8, 32) for f in (0, 32) for k, st in ((None, 2), (0, 0))]
+LINT_CONFIGS += [("exp", ExpParams(method=m, base=b, stages=st))
+                 for m in ExpMethod for b, st in ((ExpBase.E, 0), (ExpBase.TWO, 4))]
 
 
 @pytest.fixture

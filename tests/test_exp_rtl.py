@@ -1,0 +1,38 @@
+"""Exported exp Verilog in Icarus and Verilator (cocotb), exhaustive over every input.
+
+Every method and base on Icarus (combinational and pipelined); a cross-section on
+Verilator (each build costs 10-30 s).
+"""
+
+import pytest
+
+from hwsim.exp import ExpBase, ExpMethod, ExpParams
+from hwsim.fixed import FixedFormat as F
+from hwsim.units import get_unit
+from rtl import run_and_check, sim_params
+
+EXP = get_unit("exp")
+
+CONFIGS = [ExpParams(method=m, base=b, stages=st)
+           for m in ExpMethod for b, st in ((ExpBase.E, 0), (ExpBase.TWO, 2))]
+CONFIGS += [ExpParams(method=ExpMethod.LUT, in_fmt=F(4, 8), out_fmt=F(1, 15, False), lut_bits=8),
+            ExpParams(method=ExpMethod.TAYLOR, order=8, in_fmt=F(3, 9), out_fmt=F(2, 14, False))]
+VERILATOR_SUBSET = {"exp_lut6_q4_8_uq12_12", "exp2_taylor4_q4_8_uq12_12_p2",
+                    "exp_ibert_q4_8_uq12_12", "exp2_pwl8_q4_8_uq12_12_p2"}
+
+
+def matrix():
+    out = []
+    for p in CONFIGS:
+        for sim in sim_params():
+            if sim.values[0] == "verilator" and p.top_name not in VERILATOR_SUBSET:
+                continue
+            out.append(pytest.param(p, sim.values[0], marks=sim.marks,
+                                    id=f"{p.top_name}-{sim.values[0]}"))
+    return out
+
+
+@pytest.mark.parametrize("params,sim", matrix())
+def test_exp_exhaustive(params, sim, tmp_path, record_bench):
+    r = run_and_check(EXP, params, sim, None, 0, tmp_path, record_bench)
+    assert r.vectors == 2 ** params.in_fmt.width
