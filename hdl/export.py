@@ -14,12 +14,16 @@ from hwsim.units import UnitSpec
 
 
 def ports(component) -> dict[str, dict]:
-    """Port name -> direction, width and signedness, from the component's signature."""
+    """Port name -> direction, width and signedness, from the component's signature.
+
+    Nested signatures (streams) are flattened the way the Verilog back end names them:
+    ``i_stream__payload``, ``i_stream__valid``, ``i_stream__ready``.
+    """
     out = {}
-    for name, member in component.signature.members.items():
+    for path, member, _ in component.signature.flatten(component):
         shape = Shape.cast(member.shape)
-        out[name] = {"dir": "in" if member.flow == Flow.In else "out",
-                     "width": shape.width, "signed": shape.signed}
+        out["__".join(map(str, path))] = {"dir": "in" if member.flow == Flow.In else "out",
+                                          "width": shape.width, "signed": shape.signed}
     return out
 
 

@@ -295,3 +295,54 @@ def softmax_reference(x, params: SoftmaxParams) -> np.ndarray:
         v = v * math.log(2)
     f = taylor_poly(np.maximum(v, taylor_minimizer(params.order)[0]), params.order)
     return f / f.sum(axis=-1, keepdims=True)
+
+
+# -- vectors ----------------------------------------------------------------------------
+
+#: standard deviations (real logit units) of the seeded Gaussian logit distributions
+LOGIT_SCALES = (0.5, 1.0, 2.0, 4.0)
+
+
+def gaussian_logits(params: SoftmaxParams, n: int, scale: float, rng) -> np.ndarray:
+    """``n`` vectors of i.i.d. N(0, scale**2) logits, rounded to nearest and saturated."""
+    from hwsim.fixed import Overflow, Rounding
+    v = rng.normal(0.0, scale, (n, params.length))
+    return params.in_fmt.quantize(v, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+
+
+def corner_logits(params: SoftmaxParams) -> np.ndarray:
+    """Vectors hardware softmax breaks on: all equal (min, -1 LSB, 0, max), one dominant
+    (max among min / among 0, first, middle and last position), alternating extremes,
+    ramps up and down (a new running max at every step), two tied maxima."""
+    L, lo, hi = params.length, params.in_fmt.min_raw, params.in_fmt.max_raw
+    rows = [[v] * L for v in (lo, -1, 0, hi)]
+    for pos in sorted({0, L // 2, L - 1}):
+        for rest in (lo, 0):
+            r = [rest] * L
+            r[pos] = hi
+            rows.append(r)
+    rows += [[lo if i % 2 == 0 else hi for i in range(L)], [hi if i % 2 == 0 else lo for i in range(L)]]
+    ramp = np.linspace(lo, hi, L).round().astype(np.int64).tolist()
+    rows += [ramp, ramp[::-1]]
+    tied = [lo] * L
+    tied[0] = tied[-1] = hi
+    rows.append(tied)
+    return np.array(rows, dtype=np.int64)
+
+
+def softmax_vectors(params: SoftmaxParams, count: int | None, seed: int = 0) -> np.ndarray:
+    """The corner vectors, then ``count`` seeded random vectors: a quarter uniform over the
+    whole input range, the rest Gaussian at the scales of :data:`LOGIT_SCALES`."""
+    if count is None:
+        raise ValueError(f"softmax has no exhaustive mode ({params.input_bits} input bits per "
+                         f"vector); give a vector count")
+    rng = np.random.default_rng(seed)
+    lo, hi = params.in_range
+    parts = [corner_logits(params)]
+    n_uniform = count // 4
+    parts.append(rng.integers(lo, hi, (n_uniform, params.length), dtype=np.int64))
+    rest = count - n_uniform
+    for i, scale in enumerate(LOGIT_SCALES):
+        n = rest // len(LOGIT_SCALES) + (1 if i < rest % len(LOGIT_SCALES) else 0)
+        parts.append(gaussian_logits(params, n, scale, rng))
+    return np.concatenate(parts)

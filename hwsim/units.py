@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from hwsim.exp import ExpParams, exp_fixed, exp_real
+from hwsim.softmax import SoftmaxParams, softmax_fixed, softmax_real, softmax_vectors
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams, mitchell_div, mitchell_mul
 from hwsim.vectors import operand_pairs
 
@@ -109,6 +110,18 @@ def _exp_real(params, v):
     return params.out_fmt.to_float(exp_fixed(v["x"][keep], params)), exact[keep]
 
 
+def _softmax_inputs(params, count, seed):
+    return {"x": softmax_vectors(params, count, seed)}
+
+
+def _softmax_model(params, v):
+    return {"p": softmax_fixed(v["x"], params)}
+
+
+def _softmax_real(params, v):
+    return params.out_fmt.to_float(softmax_fixed(v["x"], params)), softmax_real(v["x"], params)
+
+
 REGISTRY: dict[str, UnitSpec] = {
     spec.name: spec for spec in [
         UnitSpec("mitchell-mul", MitchellMulParams, "hwsim.hdl.mitchell:MitchellMultiplier",
@@ -120,6 +133,9 @@ REGISTRY: dict[str, UnitSpec] = {
         UnitSpec("exp", ExpParams, "hwsim.hdl.exp:ExpUnit", "hwsim.sim.tb_exp",
                  "fixed-point e**x / 2**x: LUT, PWL, Mitchell, I-BERT or even-order Taylor",
                  _exp_inputs, _exp_model, _exp_real, operands=("x",)),
+        UnitSpec("softmax", SoftmaxParams, "hwsim.hdl.softmax:Softmax", "hwsim.sim.tb_softmax",
+                 "streaming softmax: two-pass, online or Taylor; exact/Mitchell/LUT normaliser",
+                 _softmax_inputs, _softmax_model, _softmax_real, operands=()),
     ]
 }
 

@@ -61,3 +61,52 @@ def simulate(component, inputs: dict[str, np.ndarray], *, stall_seed: int | None
     else:
         sim.run()
     return {k: np.array(v, dtype=object) for k, v in results.items()}
+
+
+def simulate_stream(component, vectors: np.ndarray, *, stall_seed: int | None = None,
+                    vcd: str | None = None) -> np.ndarray:
+    """Stream each row of ``vectors`` (shape ``(n, L)``) into ``component.i_stream`` and
+    collect L outputs per row from ``o_stream``; returns an ``(n, L)`` object array.
+
+    With ``stall_seed`` set, ``i_stream.valid`` and ``o_stream.ready`` drop at random
+    (independently, about a quarter of the cycles each), so backpressure is exercised.
+    """
+    vectors = np.asarray(vectors)
+    n, length = vectors.shape
+    flat = vectors.reshape(-1).tolist()
+    got: list[int] = []
+    rng = np.random.default_rng(stall_seed) if stall_seed is not None else None
+
+    def coin() -> bool:
+        return rng is None or rng.random() >= 0.25
+
+    async def bench(ctx):
+        i = 0
+        i_s, o_s = component.i_stream, component.o_stream
+        limit = 40 * (len(flat) + 8)
+        for _ in range(limit):
+            if len(got) == len(flat):
+                return
+            offer = i < len(flat) and coin()
+            if offer:
+                ctx.set(i_s.payload, flat[i])
+            ctx.set(i_s.valid, int(offer))
+            ctx.set(o_s.ready, int(coin()))
+            # sample the handshakes of this cycle before the clock edge
+            took = offer and ctx.get(i_s.ready)
+            if ctx.get(o_s.valid) and ctx.get(o_s.ready):
+                got.append(ctx.get(o_s.payload))
+            await ctx.tick()
+            if took:
+                i += 1
+        raise RuntimeError(f"stream stalled: {len(got)} of {len(flat)} outputs")
+
+    sim = Simulator(component)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    if vcd:
+        with sim.write_vcd(vcd):
+            sim.run()
+    else:
+        sim.run()
+    return np.array(got, dtype=object).reshape(n, length)

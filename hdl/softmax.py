@@ -1,0 +1,145 @@
+"""Streaming softmax unit in Amaranth 0.5, bit for bit ``hwsim.softmax.softmax_fixed``.
+
+Interface: ``i_stream`` carries the L logits of a vector (signed ``in_fmt`` payload, one per
+transfer), ``o_stream`` returns its L probabilities (unsigned ``out_fmt``) in the same order;
+both with ``valid``/``ready`` backpressure. There is no ``last`` flag: vectors are counted.
+
+One exp unit (``hwsim.hdl.exp.exp_datapath``) is shared by all phases through an input mux:
+
+* ``LOAD`` (L cycles at full rate): logits go into a register file; TWO_PASS tracks the
+  running max ``M``; ONLINE updates ``(m, s)`` per logit (exp of ``m - x`` on a new max, for
+  the rescale, else of ``x - m``); TAYLOR accumulates ``S += f_n(x)``.
+* ``SUM`` (TWO_PASS only, L cycles): ``S += exp(x_i - M)``.
+* ``OUT`` (L transfers): ``p_i = normalise(exp(x_i - M), S)`` (``f_n(x_i)`` for TAYLOR) through
+  the chosen normaliser, presented on ``o_stream`` until accepted.
+
+Throughput: one vector per ``2L`` (``3L`` for TWO_PASS) cycles without stalls. ``latency``
+(cycles from accepting the last logit to the first valid probability) is ``L + 1`` for
+TWO_PASS, else 1. The normaliser and the exp unit form the combinational path of ``OUT``.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from hwsim.hdl.exp import exp_datapath, table
+from hwsim.hdl.mitchell import MitchellDivider, log_fraction
+from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
+
+__all__ = ["Softmax"]
+
+
+class Softmax(wiring.Component):
+    """Softmax over vectors of ``params.length`` logits, streamed in and out."""
+
+    def __init__(self, params: SoftmaxParams):
+        if not isinstance(params, SoftmaxParams):
+            raise TypeError(f"Softmax needs SoftmaxParams, not {type(params).__name__}")
+        self.params = params
+        self.latency = params.latency
+        super().__init__({
+            "i_stream": In(stream.Signature(signed(params.in_fmt.width))),
+            "o_stream": Out(stream.Signature(unsigned(params.out_fmt.width))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        L = p.length
+        ep = p.exp_params
+        taylor = p.form is SoftmaxForm.TAYLOR
+        online = p.form is SoftmaxForm.ONLINE
+        win = p.in_fmt.width
+
+        buf = Array(Signal(signed(win), name=f"x{i}") for i in range(L))
+        idx = Signal(range(L), name="idx")
+        mx = Signal(signed(win), init=p.in_fmt.min_raw, name="max")
+        s = Signal(p.sum_width, name="sum")
+        x_in = self.i_stream.payload
+        x_buf = buf[idx]
+
+        # the one exp unit and its input mux
+        ein = Signal(signed(ep.in_fmt.width), name="exp_in")
+        e = exp_datapath(m, ein, ep, name="exp")
+        one = int(_exp_at_zero(ep))
+        new_max = Signal(name="new_max")
+        m.d.comb += new_max.eq(x_in > mx)
+        online_sum = Signal(p.sum_width + 1, name="online_sum")
+        if online:
+            m.d.comb += online_sum.eq(Mux(new_max, ((s * e) >> p.exp_frac_bits) + one, s + e))
+
+        # Combinational outputs are plain expressions of the phase, outside the FSM's
+        # control blocks: Amaranth writes comb assignments inside If/State blocks as
+        # `always @*` processes, which Icarus never evaluates while their inputs keep their
+        # time-0 values (amaranth-lang/amaranth#1629), leaving e.g. `ready` at X after reset.
+        with m.FSM(name="phase") as fsm:
+            with m.State("LOAD"):
+                with m.If(self.i_stream.valid):
+                    m.d.sync += [buf[idx].eq(x_in), idx.eq(idx + 1)]
+                    if taylor:
+                        m.d.sync += s.eq(s + e)
+                    elif online:
+                        top = (1 << p.sum_width) - 1
+                        m.d.sync += s.eq(Mux(online_sum > top, top, online_sum))
+                    if not taylor:
+                        m.d.sync += mx.eq(Mux(new_max, x_in, mx))
+                    with m.If(idx == L - 1):
+                        m.d.sync += idx.eq(0)
+                        m.next = "SUM" if p.form is SoftmaxForm.TWO_PASS else "OUT"
+            if p.form is SoftmaxForm.TWO_PASS:
+                with m.State("SUM"):
+                    m.d.sync += [s.eq(s + e), idx.eq(idx + 1)]
+                    with m.If(idx == L - 1):
+                        m.d.sync += idx.eq(0)
+                        m.next = "OUT"
+            with m.State("OUT"):
+                with m.If(self.o_stream.ready):
+                    m.d.sync += idx.eq(idx + 1)
+                    with m.If(idx == L - 1):
+                        m.d.sync += [idx.eq(0), s.eq(0), mx.eq(p.in_fmt.min_raw)]
+                        m.next = "LOAD"
+        loading, out = fsm.ongoing("LOAD"), fsm.ongoing("OUT")
+        x_sel = x_buf if taylor else x_buf - mx  # SUM and OUT read the register file
+        if taylor:
+            load_in = x_in
+        elif online:
+            load_in = Mux(new_max, mx - x_in, x_in - mx)
+        else:
+            load_in = x_sel  # unused while loading
+        m.d.comb += [
+            ein.eq(Mux(loading, load_in, x_sel)),
+            self.i_stream.ready.eq(loading),
+            self.o_stream.valid.eq(out),
+            self.o_stream.payload.eq(_normalize(m, e, s, p)),
+        ]
+        return m
+
+
+def _exp_at_zero(ep) -> int:
+    import numpy as np
+    from hwsim.exp import exp_fixed
+    return int(exp_fixed(np.zeros(1, np.int64), ep)[0])
+
+
+def _normalize(m: Module, e, s, p: SoftmaxParams):
+    """``e / S`` per the normaliser, floor, saturated to ``out_fmt``."""
+    fo, top = p.out_fmt.frac_bits, p.out_fmt.max_raw
+    if p.normalizer is Normalizer.EXACT_DIV:
+        q = (e << fo) // s
+    elif p.normalizer is Normalizer.MITCHELL_DIV:
+        div = MitchellDivider(p.div_params)
+        m.submodules.mitchell_div = div
+        m.d.comb += [div.a.eq(e), div.b.eq(s)]
+        q = div.q
+    else:
+        sw, rb, g = p.sum_width, p.recip_bits, p.recip_frac_bits
+        k, f = log_fraction(m, s, None, "recip")
+        r = table(p.recip_table())[f[sw - 1 - rb:]]
+        shift = Signal(range(sw + g - fo + 1), name="recip_shift")
+        m.d.comb += shift.eq(k + (g - fo))
+        q = (e * r) >> shift
+    out = Signal(p.out_fmt.width, name="prob")
+    m.d.comb += out.eq(Mux(q > top, top, q))
+    return out
