@@ -55,8 +55,8 @@ class Softmax(wiring.Component):
 
         buf = Array(Signal(signed(win), name=f"x{i}") for i in range(L))
         idx = Signal(range(L), name="idx")
-        mx = Signal(signed(win), init=p.in_fmt.min_raw, name="max")
-        s = Signal(p.sum_width, name="sum")
+        mx = Signal(signed(win), init=p.in_fmt.min_raw, name="run_max")
+        s = Signal(p.sum_width, name="exp_sum")
         x_in = self.i_stream.payload
         x_buf = buf[idx]
 

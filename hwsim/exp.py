@@ -355,3 +355,28 @@ def exp_real(x, params: ExpParams) -> np.ndarray:
     """The exact value the unit approximates, e**x or 2**x of the real inputs (float64)."""
     v = params.in_fmt.to_float(x)
     return np.exp2(v) if params.base is ExpBase.TWO else np.exp(v)
+
+
+def antilog_ratio_range(params: ExpParams) -> tuple[float, float]:
+    """Proven range of ``m / 2**f`` (the mantissa over the exact ``2**f``) of a
+    range-reduced method, before any rounding; the whole unit adds its roundings to it.
+
+    LUT (midpoints): ``2**(+-1/2**(t+1))``. PWL (chords of the convex ``2**f``, segment
+    width h, slope ``c = (2**h - 1)/h``): ``[1, c 2**(1/c) / (e ln 2)]``; MITCHELL is PWL with
+    one segment, ``[1, 2/(e ln 2)] = [1, 1.0615]``. IBERT: the range of
+    ``(a (p + b)**2 + c) / e**p`` over ``p in [-ln 2, 0]`` (evaluated on a fine grid; the
+    ratio is smooth with one interior extremum). TAYLOR has no such ratio (ValueError).
+    """
+    m = params.method
+    if m is ExpMethod.LUT:
+        r = 2.0 ** (1 / 2 ** (params.lut_bits + 1))
+        return 1 / r, r
+    if m in (ExpMethod.PWL, ExpMethod.MITCHELL):
+        h = 1 / (params.segments if m is ExpMethod.PWL else 1)
+        c = (2 ** h - 1) / h
+        return 1.0, c * 2 ** (1 / c) / (math.e * math.log(2))
+    if m is ExpMethod.IBERT:
+        p = np.linspace(-math.log(2), 0, 200_001)
+        ratio = (IBERT_A * (p + IBERT_B) ** 2 + IBERT_C) / np.exp(p)
+        return float(ratio.min()), float(ratio.max())
+    raise ValueError("antilog_ratio_range: TAYLOR evaluates exp directly; it has no antilog ratio")

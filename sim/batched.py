@@ -11,7 +11,9 @@ model == RTL checks this module instead
 3. runs it in Icarus (``iverilog`` + ``vvp``) or Verilator (``--binary --timing``);
 4. compares every output with the model in numpy by exact integer equality.
 
-It serves units with plain ports (the Mitchell units); stream units keep the cocotb bench.
+Stream units (``i_stream`` / ``o_stream``, e.g. softmax) get a testbench that feeds the
+flattened input elements with ``valid`` and takes outputs with ``ready``, each dropped on
+about a quarter of the cycles by a seeded 32-bit LFSR, and writes every accepted output.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import time
 from pathlib import Path
 
 
-from hwsim.sim.compare import compare_outputs, input_patterns, output_ports
+from hwsim.sim.compare import (
+    compare_outputs, compare_stream, input_patterns, is_stream, output_ports,
+)
 from hwsim.sim.runner import BenchResult, simulator_env
 from hwsim.units import UnitSpec
 
@@ -66,6 +70,43 @@ def _testbench(top: str, ports: dict, n: int, latency: int) -> str:
     return "\n".join(lines)
 
 
+def _stream_testbench(top: str, ports: dict, n_in: int, n_out: int, seed: int) -> str:
+    wi, wo = ports["i_stream__payload"]["width"], ports["o_stream__payload"]["width"]
+    lfsr = (seed * 2654435761 + 1) & 0xFFFFFFFF or 1
+    limit = 40 * (n_in + n_out + 8)
+    return "\n".join([
+        "`timescale 1ns/1ps", f"module {TB_TOP};",
+        f"  localparam integer NI = {n_in}, NO = {n_out}, LIMIT = {limit};",
+        f"  reg [{wi - 1}:0] mem_in [0:NI-1];",
+        f"  reg [{wi - 1}:0] ip = 0;", f"  wire [{wo - 1}:0] op;",
+        "  reg clk = 0, rst = 0, iv = 0, ordy = 0;", "  wire irdy, ov;",
+        f"  reg [31:0] lfsr = 32'h{lfsr:08x};",
+        "  integer i, got, cycles, fd;",
+        "  always #5 clk = ~clk;",
+        f"  {top} dut(.clk(clk), .rst(rst), .i_stream__payload(ip), .i_stream__valid(iv), "
+        ".i_stream__ready(irdy), .o_stream__payload(op), .o_stream__valid(ov), "
+        ".o_stream__ready(ordy));",
+        "  initial begin",
+        '    $readmemh("i_stream__payload.hex", mem_in);',
+        '    fd = $fopen("outputs.hex", "w");',
+        "    #1 rst = 1;  // a 0 -> 1 edge: see hwsim.sim.bench.reset",
+        "    @(negedge clk); @(negedge clk); rst = 0;",
+        "    i = 0; got = 0; cycles = 0;",
+        "    while (got < NO) begin",
+        "      lfsr = {lfsr[30:0], lfsr[31] ^ lfsr[21] ^ lfsr[1] ^ lfsr[0]};",
+        "      iv = (i < NI) && (lfsr[1:0] != 2'b00);",
+        "      if (i < NI) ip = mem_in[i];",
+        "      ordy = (lfsr[3:2] != 2'b00);",
+        "      #1;  // let the combinational handshake settle before the rising edge",
+        "      if (iv && irdy) i = i + 1;",
+        '      if (ov && ordy) begin $fwrite(fd, "%h\\n", op); got = got + 1; end',
+        "      @(negedge clk);",
+        "      cycles = cycles + 1;",
+        '      if (cycles > LIMIT) begin $display("STALLED after %0d outputs", got); $finish; end',
+        "    end",
+        "    $fclose(fd);", "    $finish;", "  end", "endmodule", ""])
+
+
 def run_batched(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | None = None,
                 seed: int = 0, build_root: Path | str | None = None) -> BenchResult:
     """Model == RTL over ``vectors`` (None: exhaustive) with a generated Verilog testbench."""
@@ -80,10 +121,20 @@ def run_batched(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | N
     build.mkdir(parents=True, exist_ok=True)
     vec = spec.vectors(params, vectors, seed)
     n = len(next(iter(vec.values())))
-    for k, col in input_patterns(vec, ports).items():
-        (build / f"{k}.hex").write_text("\n".join(f"{x:x}" for x in col) + "\n")
     (build / f"{params.top_name}.v").write_text(to_verilog(spec, params, component))
-    (build / "tb.v").write_text(_testbench(params.top_name, ports, n, params.latency))
+    want = spec.model(params, vec)
+    if is_stream(ports):
+        (in_name, vec_in), = vec.items()
+        mask = (1 << ports["i_stream__payload"]["width"]) - 1
+        (build / "i_stream__payload.hex").write_text(
+            "\n".join(f"{int(x) & mask:x}" for x in vec_in.reshape(-1).tolist()) + "\n")
+        n_out = next(iter(want.values())).size
+        tb = _stream_testbench(params.top_name, ports, vec_in.size, n_out, seed)
+    else:
+        for k, col in input_patterns(vec, ports).items():
+            (build / f"{k}.hex").write_text("\n".join(f"{x:x}" for x in col) + "\n")
+        tb = _testbench(params.top_name, ports, n, params.latency)
+    (build / "tb.v").write_text(tb)
     sources = ["tb.v", f"{params.top_name}.v"]
     if sim == "icarus":
         build_cmd = ["iverilog", "-g2012", "-s", TB_TOP, "-o", "tb.vvp", *sources]
@@ -96,15 +147,21 @@ def run_batched(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | N
         run_cmd = [str(build / "obj_dir" / "tb_bin")]
     _run(build_cmd, build, env, "build")
     t0 = time.perf_counter()
-    _run(run_cmd, build, env, "simulation")
+    out = _run(run_cmd, build, env, "simulation")
     seconds = time.perf_counter() - t0
-    outs = output_ports(ports)
-    cols: dict[str, list[int]] = {k: [] for k in outs}
-    for line in (build / "outputs.hex").read_text().split("\n"):
-        if line:
+    if "STALLED" in out:
+        raise RuntimeError(f"batched simulation of {params.top_name} stalled: {out.strip()[-500:]}")
+    lines = [line for line in (build / "outputs.hex").read_text().split("\n") if line]
+    if is_stream(ports):
+        mismatches, examples = compare_stream([int(w, 16) for w in lines], vec_in,
+                                              next(iter(want.values())), ports, in_name)
+    else:
+        outs = output_ports(ports)
+        cols: dict[str, list[int]] = {k: [] for k in outs}
+        for line in lines:
             for k, word in zip(outs, line.split()):
                 cols[k].append(int(word, 16))
-    mismatches, examples = compare_outputs(cols, spec.model(params, vec), ports, vec)
+        mismatches, examples = compare_outputs(cols, want, ports, vec)
     return BenchResult(unit=spec.name, top=params.top_name, sim=f"{sim}-batched", vectors=n,
                        mismatches=mismatches, seconds=seconds, examples=examples)
 
@@ -114,3 +171,4 @@ def _run(cmd, cwd, env, what):
     if r.returncode != 0:
         raise RuntimeError(f"batched {what} failed ({' '.join(cmd[:2])} ...):\n"
                            f"{(r.stdout + r.stderr)[-2000:]}")
+    return r.stdout

@@ -25,7 +25,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, Timer
 
 from hwsim.hdl.export import ports as port_info
-from hwsim.sim.compare import compare_outputs, input_patterns, output_ports
+from hwsim.sim.compare import compare_outputs, compare_stream, input_patterns, output_ports
 from hwsim.units import get_unit
 
 log = logging.getLogger("hwsim.bench")
@@ -132,8 +132,6 @@ async def check_stream_unit(dut) -> dict:
     n, per_vec = vec_in.shape
     out_per_vec = want.shape[-1]
     in_w = ports["i_stream__payload"]["width"]
-    out_signed = ports["o_stream__payload"]["signed"]
-    out_w = ports["o_stream__payload"]["width"]
     flat = [int(v) & ((1 << in_w) - 1) for v in vec_in.reshape(-1).tolist()]
     rng = np.random.default_rng(seed + 1)
     dut.i_stream__valid.value = 0
@@ -153,27 +151,23 @@ async def check_stream_unit(dut) -> dict:
         if offer and _read(dut.i_stream__ready):
             i += 1
         if _read(dut.o_stream__valid) and _read(dut.o_stream__ready):
-            v = _read(dut.o_stream__payload)
-            got.append(v - (1 << out_w) if out_signed and v >> (out_w - 1) else v)
+            got.append(_read(dut.o_stream__payload))
         await FallingEdge(dut.clk)
         cycles += 1
         if cycles > limit:
             raise RuntimeError(f"stream stalled: {len(got)} of {n * out_per_vec} outputs "
                                f"after {cycles} cycles")
     seconds = time.perf_counter() - t0
-    rtl = np.array(got, dtype=np.int64).reshape(n, out_per_vec)
-    bad_rows = np.flatnonzero((rtl != want.reshape(n, out_per_vec)).any(axis=1))
-    examples = [{in_name: vec_in[r].tolist(), "rtl": rtl[r].tolist(),
-                 "model": want[r].tolist()} for r in bad_rows[:5]]
+    mismatches, examples = compare_stream(got, vec_in, want, ports, in_name)
     for ex in examples:
         log.error("mismatch %r", ex)
     result = {"unit": spec.name, "top": params.top_name, "vectors": int(n),
-              "mismatches": int(bad_rows.size), "examples": examples, "seconds": seconds,
+              "mismatches": mismatches, "examples": examples, "seconds": seconds,
               "seed": seed, "cycles": cycles}
     log.info("%s: %d vectors (%d elements), %d mismatches, %d cycles", params.top_name, n,
-             n * per_vec, bad_rows.size, cycles)
+             n * per_vec, mismatches, cycles)
     _write_result(result)
-    assert bad_rows.size == 0, f"{bad_rows.size} of {n} vectors differ; first: {examples[0]}"
+    assert mismatches == 0, f"{mismatches} of {n} vectors differ; first: {examples[0]}"
     return result
 
 

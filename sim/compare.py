@@ -48,3 +48,29 @@ def compare_outputs(patterns: dict[str, list[int]], want: dict[str, np.ndarray],
         ex |= {f"model_{k}": int(want[k][idx]) for k in rtl}
         examples.append(ex)
     return int(bad.sum()), examples
+
+
+def is_stream(ports: dict) -> bool:
+    return "i_stream__payload" in ports and "o_stream__payload" in ports
+
+
+def compare_stream(patterns: list[int], vec_in: np.ndarray, want: np.ndarray, ports: dict,
+                   in_name: str = "x", max_examples: int = 5) -> tuple[int, list[dict]]:
+    """Exact comparison of a stream unit's output patterns (in order) with the model.
+
+    ``vec_in`` holds one input vector per row, ``want`` the model's output vector per row;
+    a row counts as one mismatch if any element differs. Returns the count and examples.
+    """
+    width = ports["o_stream__payload"]["width"]
+    g = np.array(patterns, dtype=np.int64)
+    if ports["o_stream__payload"]["signed"]:
+        g = np.where(g >= (1 << (width - 1)), g - (1 << width), g)
+    n = vec_in.shape[0]
+    want = np.asarray(want).reshape(n, -1)
+    if g.size != want.size:
+        raise RuntimeError(f"RTL produced {g.size} outputs, expected {want.size}")
+    rtl = g.reshape(want.shape)
+    bad = np.flatnonzero((rtl != want).any(axis=1))
+    examples = [{in_name: vec_in[r].tolist(), "rtl": rtl[r].tolist(), "model": want[r].tolist()}
+                for r in bad[:max_examples]]
+    return int(bad.size), examples
