@@ -27,7 +27,8 @@ from amaranth.lib.wiring import In, Out
 from hwsim.hdl.pipeline import Pipeline
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams
 
-__all__ = ["MitchellMultiplier", "MitchellDivider", "log_fraction", "antilog", "shift_const"]
+__all__ = ["MitchellMultiplier", "MitchellDivider", "divider_datapath", "log_fraction", "antilog",
+           "shift_const"]
 
 #: internal cut points of both datapaths: after the log stage, after the log-domain add/sub
 _CUTS = 2
@@ -179,36 +180,42 @@ class MitchellDivider(wiring.Component):
 
     def elaborate(self, platform):
         p = self.params
-        n, n1, frac = p.width, p.width - 1, p.frac_bits
         m = Module()
         pipe = Pipeline(m, p.stages, _CUTS, self.in_valid if p.stages else None)
-
-        k_a, f_a = log_fraction(m, self.a, p.keep_bits, "a")
-        k_b, f_b = log_fraction(m, self.b, p.keep_bits, "b")
-        s1 = pipe.cut("log", k_a=k_a, f_a=f_a, k_b=k_b, f_b=f_b,
-                      a_zero=~self.a.any(), b_zero=~self.b.any())
-
-        frac_diff = Signal(signed(n), name="frac_diff")  # d = f_a - f_b
-        m.d.comb += frac_diff.eq(s1["f_a"] - s1["f_b"])
-        borrow = frac_diff[n1]
-        # e + N = k_a - k_b - borrow + N lies in 0..2N-1: a non-negative shift amount
-        char = Signal(range(2 * n), name="char")
-        m.d.comb += char.eq(s1["k_a"] + (n - s1["k_b"]) - borrow)
-        s2 = pipe.cut("sub", mant=Cat(frac_diff[:n1], Const(1, 1)), char=char,
-                      a_zero=s1["a_zero"], b_zero=s1["b_zero"])
-
-        # antilog: floor(mant * 2**(e + F - (N-1))) with char = e + N
-        scaled = antilog(m, s2["mant"], s2["char"], 2 * n - 1 - frac, p.out_width, "scaled")
-        q_max = (1 << p.out_width) - 1
-        quotient = Signal(p.out_width, name="quotient")
-        with m.If(s2["b_zero"]):
-            m.d.comb += quotient.eq(q_max)
-        with m.Elif(s2["a_zero"]):
-            m.d.comb += quotient.eq(0)
-        with m.Else():
-            m.d.comb += quotient.eq(scaled)  # never exceeds N+F bits (see the model)
-        out, out_valid = pipe.output(q=quotient, div_by_zero=s2["b_zero"])
+        quotient, b_zero = divider_datapath(m, self.a, self.b, p, pipe)
+        out, out_valid = pipe.output(q=quotient, div_by_zero=b_zero)
         m.d.comb += [self.q.eq(out["q"]), self.div_by_zero.eq(out["div_by_zero"])]
         if p.stages:
             m.d.comb += self.out_valid.eq(out_valid)
         return m
+
+
+def divider_datapath(m: Module, a: Value, b: Value, p: MitchellDivParams,
+                     pipe: Pipeline | None = None, prefix: str = "") -> tuple[Value, Value]:
+    """The divider's datapath from unsigned ``a``, ``b`` to ``(q, b == 0)``.
+
+    ``pipe`` receives the two cut points; other units (softmax) call this without one to
+    embed a divider in their own module (a flat design, one Verilog module).
+    """
+    cut = pipe.cut if pipe is not None else (lambda _name, **v: v)
+    n, n1, frac = p.width, p.width - 1, p.frac_bits
+    k_a, f_a = log_fraction(m, a, p.keep_bits, f"{prefix}a")
+    k_b, f_b = log_fraction(m, b, p.keep_bits, f"{prefix}b")
+    s1 = cut("log", k_a=k_a, f_a=f_a, k_b=k_b, f_b=f_b, a_zero=~a.any(), b_zero=~b.any())
+
+    frac_diff = Signal(signed(n), name=f"{prefix}frac_diff")  # d = f_a - f_b
+    m.d.comb += frac_diff.eq(s1["f_a"] - s1["f_b"])
+    borrow = frac_diff[n1]
+    # e + N = k_a - k_b - borrow + N lies in 0..2N-1: a non-negative shift amount
+    char = Signal(range(2 * n), name=f"{prefix}char")
+    m.d.comb += char.eq(s1["k_a"] + (n - s1["k_b"]) - borrow)
+    s2 = cut("sub", mant=Cat(frac_diff[:n1], Const(1, 1)), char=char,
+             a_zero=s1["a_zero"], b_zero=s1["b_zero"])
+
+    # antilog: floor(mant * 2**(e + F - (N-1))) with char = e + N
+    scaled = antilog(m, s2["mant"], s2["char"], 2 * n - 1 - frac, p.out_width, f"{prefix}scaled")
+    q_max = (1 << p.out_width) - 1
+    quotient = Signal(p.out_width, name=f"{prefix}quotient")
+    # never exceeds N+F bits (see the model)
+    m.d.comb += quotient.eq(Mux(s2["b_zero"], q_max, Mux(s2["a_zero"], 0, scaled)))
+    return quotient, s2["b_zero"]

@@ -6,7 +6,7 @@ both with ``valid``/``ready`` backpressure. There is no ``last`` flag: vectors a
 
 One exp unit (``hwsim.hdl.exp.exp_datapath``) is shared by all phases through an input mux:
 
-* ``LOAD`` (L cycles at full rate): logits go into a register file; TWO_PASS tracks the
+* ``LOAD`` (L cycles at full rate): logits shift into a register file; TWO_PASS tracks the
   running max ``M``; ONLINE updates ``(m, s)`` per logit (exp of ``m - x`` on a new max, for
   the rescale, else of ``x - m``); TAYLOR accumulates ``S += f_n(x)``.
 * ``SUM`` (TWO_PASS only, L cycles): ``S += exp(x_i - M)``.
@@ -20,12 +20,12 @@ TWO_PASS, else 1. The normaliser and the exp unit form the combinational path of
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hwsim.hdl.exp import exp_datapath, table
-from hwsim.hdl.mitchell import MitchellDivider, log_fraction
+from hwsim.hdl.mitchell import divider_datapath, log_fraction
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
 
 __all__ = ["Softmax"]
@@ -53,12 +53,19 @@ class Softmax(wiring.Component):
         online = p.form is SoftmaxForm.ONLINE
         win = p.in_fmt.width
 
-        buf = Array(Signal(signed(win), name=f"x{i}") for i in range(L))
+        # The logits live in a shift register: loading shifts each one in at buf[0]; SUM and
+        # OUT rotate it, so the element being processed is always at the head buf[L-1] (no
+        # read multiplexer) and L rotations restore the order for the next pass.
+        buf = [Signal(signed(win), name=f"x{i}") for i in range(L)]
+        head = buf[L - 1]
+
+        def shift_in(v):
+            return [buf[0].eq(v)] + [buf[i].eq(buf[i - 1]) for i in range(1, L)]
         idx = Signal(range(L), name="idx")
         mx = Signal(signed(win), init=p.in_fmt.min_raw, name="run_max")
         s = Signal(p.sum_width, name="exp_sum")
         x_in = self.i_stream.payload
-        x_buf = buf[idx]
+        x_buf = head
 
         # the one exp unit and its input mux
         ein = Signal(signed(ep.in_fmt.width), name="exp_in")
@@ -70,37 +77,39 @@ class Softmax(wiring.Component):
         if online:
             m.d.comb += online_sum.eq(Mux(new_max, ((s * e) >> p.exp_frac_bits) + one, s + e))
 
-        # Combinational outputs are plain expressions of the phase, outside the FSM's
-        # control blocks: Amaranth writes comb assignments inside If/State blocks as
-        # `always @*` processes, which Icarus never evaluates while their inputs keep their
-        # time-0 values (amaranth-lang/amaranth#1629), leaving e.g. `ready` at X after reset.
-        with m.FSM(name="phase") as fsm:
-            with m.State("LOAD"):
-                with m.If(self.i_stream.valid):
-                    m.d.sync += [buf[idx].eq(x_in), idx.eq(idx + 1)]
-                    if taylor:
-                        m.d.sync += s.eq(s + e)
-                    elif online:
-                        top = (1 << p.sum_width) - 1
-                        m.d.sync += s.eq(Mux(online_sum > top, top, online_sum))
-                    if not taylor:
-                        m.d.sync += mx.eq(Mux(new_max, x_in, mx))
-                    with m.If(idx == L - 1):
-                        m.d.sync += idx.eq(0)
-                        m.next = "SUM" if p.form is SoftmaxForm.TWO_PASS else "OUT"
-            if p.form is SoftmaxForm.TWO_PASS:
-                with m.State("SUM"):
-                    m.d.sync += [s.eq(s + e), idx.eq(idx + 1)]
-                    with m.If(idx == L - 1):
-                        m.d.sync += idx.eq(0)
-                        m.next = "OUT"
-            with m.State("OUT"):
-                with m.If(self.o_stream.ready):
-                    m.d.sync += idx.eq(idx + 1)
-                    with m.If(idx == L - 1):
-                        m.d.sync += [idx.eq(0), s.eq(0), mx.eq(p.in_fmt.min_raw)]
-                        m.next = "LOAD"
-        loading, out = fsm.ongoing("LOAD"), fsm.ongoing("OUT")
+        # Written as if/else over an explicit phase register rather than m.FSM, whose `casez`
+        # without a default trips Verilator's CASEINCOMPLETE. Nothing is compared with 0
+        # (Amaranth writes `x == 0` as `!x`, which trips WIDTHTRUNC). Combinational outputs are plain
+        # expressions, outside any control block: Amaranth writes comb assignments inside
+        # If blocks as `always @*` processes, which Icarus never evaluates while their inputs
+        # keep their time-0 values (amaranth-lang/amaranth#1629), leaving `ready` at X.
+        LOAD, SUM, OUT = 1, 2, 3
+        phase = Signal(range(4), init=LOAD, name="phase")
+        last = idx == L - 1
+        with m.If(phase == LOAD):
+            with m.If(self.i_stream.valid):
+                m.d.sync += shift_in(x_in)
+                m.d.sync += idx.eq(Mux(last, 0, idx + 1))
+                if taylor:
+                    m.d.sync += s.eq(s + e)
+                elif online:
+                    top = (1 << p.sum_width) - 1
+                    m.d.sync += s.eq(Mux(online_sum > top, top, online_sum))
+                if not taylor:
+                    m.d.sync += mx.eq(Mux(new_max, x_in, mx))
+                with m.If(last):
+                    m.d.sync += phase.eq(SUM if p.form is SoftmaxForm.TWO_PASS else OUT)
+        if p.form is SoftmaxForm.TWO_PASS:
+            with m.Elif(phase == SUM):
+                m.d.sync += [s.eq(s + e), idx.eq(Mux(last, 0, idx + 1)), *shift_in(head)]
+                with m.If(last):
+                    m.d.sync += phase.eq(OUT)
+        with m.Elif(phase == OUT):
+            with m.If(self.o_stream.ready):
+                m.d.sync += [idx.eq(Mux(last, 0, idx + 1)), *shift_in(head)]
+                with m.If(last):
+                    m.d.sync += [s.eq(0), mx.eq(p.in_fmt.min_raw), phase.eq(LOAD)]
+        loading, out = phase == LOAD, phase == OUT
         x_sel = x_buf if taylor else x_buf - mx  # SUM and OUT read the register file
         if taylor:
             load_in = x_in
@@ -129,10 +138,9 @@ def _normalize(m: Module, e, s, p: SoftmaxParams):
     if p.normalizer is Normalizer.EXACT_DIV:
         q = (e << fo) // s
     elif p.normalizer is Normalizer.MITCHELL_DIV:
-        div = MitchellDivider(p.div_params)
-        m.submodules.mitchell_div = div
-        m.d.comb += [div.a.eq(e), div.b.eq(s)]
-        q = div.q
+        num = Signal(p.div_params.width, name="div_num")  # the divider's N-bit operand
+        m.d.comb += num.eq(e)
+        q, _ = divider_datapath(m, num, s, p.div_params, prefix="div_")
     else:
         sw, rb, g = p.sum_width, p.recip_bits, p.recip_frac_bits
         k, f = log_fraction(m, s, None, "recip")

@@ -22,8 +22,9 @@ from hwsim.units import REGISTRY, get_unit
 #: (two 8-bit operands for verification, two 12-bit operands for characterisation)
 VERIFY_EXHAUSTIVE_DEFAULT_BITS = 16
 CHARACTERIZE_EXHAUSTIVE_DEFAULT_BITS = 24
-DEFAULT_RANDOM_VECTORS = 100_000
 DEFAULT_SAMPLES = 1_000_000
+#: softmax-like units: vectors per logit distribution
+DEFAULT_DISTRIBUTION_SAMPLES = 10_000
 
 
 class UsageError(Exception):
@@ -120,9 +121,9 @@ def cmd_verilog(args):
     return 0
 
 
-def _parse_vectors(text: str | None, params) -> int | None:
+def _parse_vectors(text: str | None, params, spec) -> int | None:
     if text is None:
-        return None if params.input_bits <= VERIFY_EXHAUSTIVE_DEFAULT_BITS else DEFAULT_RANDOM_VECTORS
+        return None if params.input_bits <= VERIFY_EXHAUSTIVE_DEFAULT_BITS else spec.default_count
     if text == "exhaustive":
         from hwsim.vectors import MAX_EXHAUSTIVE_INPUT_BITS
         if params.input_bits > MAX_EXHAUSTIVE_INPUT_BITS:
@@ -142,7 +143,7 @@ def _parse_vectors(text: str | None, params) -> int | None:
 def cmd_verify(args):
     from hwsim.sim import runner
     spec, params = _unit_and_params(args)
-    vectors = _parse_vectors(args.vectors, params)
+    vectors = _parse_vectors(args.vectors, params, spec)
     try:
         sim = args.sim or runner.default_simulator()
         runner.simulator_env(sim)
@@ -177,9 +178,33 @@ def format_metrics_table(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(out)
 
 
+def _characterize_distributions(spec, params, args):
+    import importlib
+
+    from hwsim.metrics import format_distribution_table
+    if args.exhaustive:
+        raise UsageError(f"{spec.name} has no exhaustive mode; give --samples COUNT "
+                         f"(vectors per logit distribution)")
+    module, func = spec.characterizer.split(":")
+    try:
+        c = getattr(importlib.import_module(module), func)(
+            params, samples=args.samples or DEFAULT_DISTRIBUTION_SAMPLES, seed=args.seed)
+    except (TypeError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    print(f"{params.top_name}: {c.overall.n} vectors of {params.length} logits against the "
+          f"exact float64 softmax, in {c.seconds:.1f} s")
+    print(format_distribution_table(c.rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(c.to_dict(), indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_characterize(args):
     from hwsim.metrics import MAX_CHARACTERIZE_INPUT_BITS, characterize
     spec, params = _unit_and_params(args)
+    if spec.characterizer:
+        return _characterize_distributions(spec, params, args)
     if args.exhaustive and args.samples is not None:
         raise UsageError("give --exhaustive or --samples, not both")
     samples = args.samples
@@ -232,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--vectors", metavar="exhaustive|COUNT",
                    help="every input pair, or corner cases + COUNT seeded random vectors "
                         "(default: exhaustive up to 16 input bits, e.g. two 8-bit operands; "
-                        "else 100000)")
+                        "else 100000, softmax 20000)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--sim", choices=["icarus", "verilator"],
                    help="simulator (default: the fastest available)")
@@ -251,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--exhaustive", action="store_true",
                    help="every input combination (up to 32 input bits; the default up to 24)")
     s.add_argument("--samples", type=int, metavar="COUNT",
-                   help="seeded uniform random inputs (default 1000000 above 24 input bits)")
+                   help="seeded uniform random inputs (default 1000000 above 24 input bits); "
+                        "softmax: vectors per logit distribution (default 10000)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--jobs", type=int, default=2, help="threads (default 2)")
     s.add_argument("--json", metavar="FILE", help="also write the results as JSON")

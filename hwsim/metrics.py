@@ -192,3 +192,104 @@ def characterize(spec, params, *, samples: int | None = None, seed: int = 0, job
     return Characterization(unit=spec.name, params=params.to_dict(), mode=mode,
                             metrics=finalize(stats), seconds=time.perf_counter() - t0,
                             seed=used_seed, hist=hist)
+
+
+# -- probability vectors (softmax) -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DistributionMetrics:
+    """Errors of approximate probability vectors ``q`` (rows) against exact ones ``p``.
+
+    ``max_abs`` / ``mean_abs``: of ``q_i - p_i`` over all elements; ``kl``: mean over rows of
+    ``KL(p || q')``, where ``q'`` is ``q`` with every element raised to at least ``kl_floor``
+    (half an output LSB: an exact zero would make KL infinite) and renormalised;
+    ``argmax_agree``: share of rows whose first largest element is at the same index
+    (``flip_rate = 1 - argmax_agree``: the approximation changes the top class);
+    ``sum_min`` / ``sum_max`` / ``sum_dev``: range of ``sum_i q_i`` and max ``|sum - 1|``.
+    """
+
+    n: int
+    max_abs: float
+    mean_abs: float
+    kl: float
+    argmax_agree: float
+    flip_rate: float
+    sum_min: float
+    sum_max: float
+    sum_dev: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def distribution_metrics(approx, exact, kl_floor: float) -> DistributionMetrics:
+    q = np.asarray(approx, dtype=np.float64)
+    p = np.asarray(exact, dtype=np.float64)
+    if q.shape != p.shape or q.ndim != 2:
+        raise ValueError(f"distribution_metrics: approx and exact must be equal (n, L) arrays, "
+                         f"not {q.shape} and {p.shape}")
+    err = np.abs(q - p)
+    qk = np.maximum(q, kl_floor)
+    qk = qk / qk.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = np.where(p > 0, p * np.log(p / qk), 0.0).sum(axis=1)
+    agree = float((q.argmax(axis=1) == p.argmax(axis=1)).mean())
+    s = q.sum(axis=1)
+    return DistributionMetrics(n=int(q.shape[0]), max_abs=float(err.max()),
+                               mean_abs=float(err.mean()), kl=float(kl.mean()),
+                               argmax_agree=agree, flip_rate=1.0 - agree,
+                               sum_min=float(s.min()), sum_max=float(s.max()),
+                               sum_dev=float(np.abs(s - 1).max()))
+
+
+@dataclass
+class SoftmaxCharacterization:
+    unit: str
+    params: dict
+    rows: list  # (distribution name, DistributionMetrics)
+    seconds: float
+    seed: int
+
+    @property
+    def overall(self) -> DistributionMetrics:
+        return dict(self.rows)["all"]
+
+    def to_dict(self) -> dict:
+        return {"unit": self.unit, "params": self.params, "seed": self.seed,
+                "seconds": round(self.seconds, 3),
+                "distributions": {name: m.to_dict() for name, m in self.rows}}
+
+
+def characterize_softmax(params, *, samples: int = 10_000, seed: int = 0) -> SoftmaxCharacterization:
+    """Softmax error metrics against the exact float64 softmax, per seeded logit
+    distribution: uniform over the input range and N(0, s**2) for s in LOGIT_SCALES,
+    ``samples`` vectors each (same seed -> same vectors), plus all of them pooled."""
+    from hwsim._check import check_int
+    from hwsim.softmax import LOGIT_SCALES, gaussian_logits, softmax_fixed, softmax_real
+
+    check_int("characterize_softmax", "samples", samples, 1)
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    lo, hi = params.in_range
+    sets = [("uniform", rng.integers(lo, hi, (samples, params.length), dtype=np.int64))]
+    sets += [(f"normal s={s:g}", gaussian_logits(params, samples, s, rng)) for s in LOGIT_SCALES]
+    floor = params.out_fmt.lsb / 2
+    rows, qs, ps = [], [], []
+    for name, x in sets:
+        q = params.out_fmt.to_float(softmax_fixed(x, params))
+        p = softmax_real(x, params)
+        rows.append((name, distribution_metrics(q, p, floor)))
+        qs.append(q)
+        ps.append(p)
+    rows.append(("all", distribution_metrics(np.concatenate(qs), np.concatenate(ps), floor)))
+    return SoftmaxCharacterization(unit="softmax", params=params.to_dict(), rows=rows,
+                                   seconds=time.perf_counter() - t0, seed=seed)
+
+
+def format_distribution_table(rows: list[tuple[str, DistributionMetrics]]) -> str:
+    cols = ["n", "max_abs", "mean_abs", "kl", "flip_rate", "sum_min", "sum_max"]
+    out = ["| logits | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 1)]
+    for name, m in rows:
+        d = m.to_dict()
+        out.append(f"| {name} | {d['n']} | " + " | ".join(f"{d[c]:.4g}" for c in cols[1:]) + " |")
+    return "\n".join(out)

@@ -36,6 +36,9 @@ class UnitSpec:
         approximates and computes, over the inputs where the exact result is defined.
     operands: the input ports, each spanning ``params.in_range``; characterisation draws
         them uniformly or enumerates all ``2**params.input_bits`` combinations.
+    characterizer: ``"module:function"`` replacing that generic characterisation (softmax
+        measures probability vectors over logit distributions instead).
+    default_count: random vectors ``hwsim verify`` draws when not exhaustive by default.
     """
 
     name: str
@@ -47,6 +50,8 @@ class UnitSpec:
     model: Callable[[Any, dict[str, np.ndarray]], dict[str, np.ndarray]]
     real: Callable[[Any, dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]
     operands: tuple[str, ...] = ("a", "b")
+    characterizer: str | None = None
+    default_count: int = 100_000
 
     def hdl_class(self):
         module, cls = self.hdl.split(":")
@@ -135,7 +140,8 @@ REGISTRY: dict[str, UnitSpec] = {
                  _exp_inputs, _exp_model, _exp_real, operands=("x",)),
         UnitSpec("softmax", SoftmaxParams, "hwsim.hdl.softmax:Softmax", "hwsim.sim.tb_softmax",
                  "streaming softmax: two-pass, online or Taylor; exact/Mitchell/LUT normaliser",
-                 _softmax_inputs, _softmax_model, _softmax_real, operands=()),
+                 _softmax_inputs, _softmax_model, _softmax_real, operands=(),
+                 characterizer="hwsim.metrics:characterize_softmax", default_count=20_000),
     ]
 }
 

@@ -9,6 +9,7 @@ import pytest
 
 from hwsim import MitchellDivParams, MitchellMulParams, mitchell_mul
 from hwsim.exp import ExpBase, ExpMethod, ExpParams
+from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
 from hwsim.cli import main
 from hwsim.hdl.export import write_verilog
 from hwsim.units import get_unit
@@ -20,6 +21,9 @@ LINT_CONFIGS += [("mitchell-div", MitchellDivParams(width=w, frac_bits=f, keep_b
                  for w in (2, 8, 32) for f in (0, 32) for k, st in ((None, 2), (0, 0))]
 LINT_CONFIGS += [("exp", ExpParams(method=m, base=b, stages=st))
                  for m in ExpMethod for b, st in ((ExpBase.E, 0), (ExpBase.TWO, 4))]
+LINT_CONFIGS += [("softmax", SoftmaxParams(
+    form=f, normalizer=n, method=ExpMethod.TAYLOR if f is SoftmaxForm.TAYLOR else ExpMethod.PWL))
+    for f in SoftmaxForm for n in Normalizer]
 
 
 @pytest.fixture
