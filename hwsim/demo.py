@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hwsim.exp import ExpBase, ExpMethod, ExpParams
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams, mitchell_div, mitchell_mul
+from hwsim.softmax import SoftmaxForm, SoftmaxParams
 from hwsim.units import get_unit
 
 DEMO_UNITS = [
@@ -22,6 +24,14 @@ DEMO_UNITS = [
     ("mitchell-mul", MitchellMulParams(width=8, keep_bits=3)),
     ("mitchell-div", MitchellDivParams(width=8, frac_bits=8)),
 ]
+#: verified in the demo: exhaustive for the exp units, corners + SOFTMAX_VECTORS for softmax
+DEMO_VERIFY_EXTRA = [
+    ("exp", ExpParams()),
+    ("exp", ExpParams(method=ExpMethod.PWL, base=ExpBase.TWO, stages=2)),
+    ("softmax", SoftmaxParams()),
+    ("softmax", SoftmaxParams(form=SoftmaxForm.ONLINE)),
+]
+SOFTMAX_VECTORS = 1000
 SWEEP_WIDTHS = range(4, 17)
 SWEEP_EXHAUSTIVE_MAX = 12  # wider points use a seeded sample to keep the demo short
 SWEEP_SAMPLES = 2_000_000
@@ -75,28 +85,34 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
         found = runner.available_simulators()
         sim = "icarus" if "icarus" in found else (found[0] if found else None)
     lines = ["# hwsim demo report", "",
-             "Mitchell logarithmic multiplier and divider: Verilog generated from the Amaranth "
-             "models, verified against the bit-accurate numpy models, and characterised.", ""]
+             "Mitchell logarithmic multiplier and divider, exp and softmax units: Verilog "
+             "generated from the Amaranth models, verified against the bit-accurate numpy "
+             "models, and characterised.", ""]
 
     # 1-2. Verilog + verification
-    _log(f"[1/4] Verilog and RTL verification ({sim or 'no simulator found'})")
+    _log(f"[1/6] Verilog and RTL verification ({sim or 'no simulator found'})")
     verify_rows, failed = [], 0
-    for unit, params in tqdm(DEMO_UNITS, desc="verify", disable=not sys.stderr.isatty()):
+    for unit, params in tqdm(DEMO_UNITS + DEMO_VERIFY_EXTRA, desc="verify",
+                             disable=not sys.stderr.isatty()):
         spec = get_unit(unit)
         v, _ = write_verilog(spec, params, out / "verilog")
         if sim is None:
             verify_rows.append(f"| {params.top_name} | - | skipped: {runner.INSTALL_HINT['icarus']} | | |")
             continue
-        r = runner.run_bench(spec, params, sim=sim, vectors=None, build_root=out / "build")
+        count = SOFTMAX_VECTORS if unit == "softmax" else None
+        r = runner.run_bench(spec, params, sim=sim, vectors=count, build_root=out / "build")
         failed += not r.passed
         verify_rows.append(f"| `{params.top_name}` | {sim} | {r.vectors} | {r.mismatches} | "
                            f"{r.rate:,.0f} |")
-    lines += ["## RTL verification (exhaustive, exact integer equality)", "",
+    lines += ["## RTL verification (exact integer equality)", "",
+              "Exhaustive for the Mitchell and exp units; softmax: corner vectors + "
+              f"{SOFTMAX_VECTORS:,} seeded random vectors of 8 logits, streamed with random "
+              "stalls (`make test` runs 20,000 per configuration).", "",
               "| module | simulator | vectors | mismatches | vectors/s |", "|---|---|---|---|---|",
               *verify_rows, "", f"Verilog and JSON sidecars: `{out / 'verilog'}`.", ""]
 
     # 3. characterisation
-    _log("[2/4] exhaustive characterisation of the demo units")
+    _log("[2/6] exhaustive characterisation of the demo units")
     rows = []
     for unit, params in DEMO_UNITS:
         c = characterize(get_unit(unit), params, jobs=jobs)
@@ -106,7 +122,7 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
               "MRED/max RED over exact != 0, MAE%/WCE% normalised by the largest exact output.", "",
               format_metrics_table(rows), ""]
 
-    _log("[3/4] error vs width and plots")
+    _log("[3/6] error vs width and plots")
     spec = get_unit("mitchell-mul")
     sweep = {}
     points = [(w, k) for k in (None, 3) for w in SWEEP_WIDTHS if k is None or k <= w - 2]
@@ -133,8 +149,14 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
               "fraction-sum carry boundary x_a + x_b = 1:", "",
               "![heatmap](mul_heatmap_8bit.png)", "", "![histogram](mul_error_histogram.png)", ""]
 
-    _log("[4/4] published facts")
-    facts = published_facts()
+    from hwsim import softmax_report
+    _log("[4/6] exp units")
+    lines += softmax_report.exp_section(out, jobs=jobs)
+    _log("[5/6] softmax variants and table sizes")
+    lines += softmax_report.softmax_section(out)
+
+    _log("[6/6] published facts")
+    facts = published_facts() + softmax_report.taylor_facts()
     lines += ["## Published facts", "", "| fact | expected | measured | holds |", "|---|---|---|---|"]
     lines += [f"| {f} | {e} | {m} | {'yes' if ok else '**NO**'} |" for f, e, m, ok in facts]
     seconds = time.perf_counter() - t0

@@ -53,7 +53,7 @@ from hwsim.fixed import FixedFormat
 from hwsim.params import UnitParams
 
 __all__ = ["ExpMethod", "ExpBase", "ExpParams", "exp_fixed", "exp_real", "taylor_poly",
-           "taylor_minimizer", "GUARD_BITS"]
+           "taylor_minimizer", "antilog_ratio_range", "GUARD_BITS"]
 
 #: internal fraction bits beyond the finer of the input and output formats
 GUARD_BITS = 4
@@ -152,7 +152,7 @@ class ExpParams(UnitParams):
     lut_bits:
         LUT: index bits t, table of 2**t entries (1..12, at most ``internal_bits``).
     segments:
-        PWL: number of segments, a power of two in 1..256.
+        PWL: number of segments, a power of two in 1..256 (at most ``2**internal_bits``).
     order:
         TAYLOR: even order n in 2..8.
     stages:
@@ -179,9 +179,11 @@ class ExpParams(UnitParams):
         _owner_check_enum(o, "method", self.method, ExpMethod)
         _owner_check_enum(o, "base", self.base, ExpBase)
         check_int(o, "lut_bits", self.lut_bits, 1, min(12, self.internal_bits))
-        check_int(o, "segments", self.segments, 1, 256)
+        max_seg = min(256, 2 ** self.internal_bits)  # a segment spans >= 1 internal LSB
+        check_int(o, "segments", self.segments, 1, max_seg)
         if self.segments & (self.segments - 1):
-            raise ValueError(f"{o}.segments must be a power of two in 1..256, not {self.segments}")
+            raise ValueError(f"{o}.segments must be a power of two in 1..{max_seg}, "
+                             f"not {self.segments}")
         check_int(o, "order", self.order, 2, 8)
         if self.order % 2:
             raise ValueError(f"{o}.order must be even (2, 4, 6 or 8): odd-order Taylor "

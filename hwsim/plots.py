@@ -67,3 +67,37 @@ def error_vs_width(path: Path, sweep: dict):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def relative_error_curves(path: Path, curves, title: str, xlabel: str):
+    """Relative error (%) against the input for several units: ``[(label, x, rel)]``."""
+    fig, ax = plt.subplots(figsize=(7.2, 4.4))
+    for label, x, rel in curves:
+        ax.plot(x, 100 * rel, lw=0.8, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("relative error [%]")
+    ax.set_yscale("symlog", linthresh=0.1)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def lut_sweep(path: Path, sweep: dict):
+    """Softmax metrics against table index bits: ``{series: (bits, [DistributionMetrics])}``."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, (bits, ms) in sweep.items():
+        ax1.plot(bits, [m.sum_dev for m in ms], "o-", label=name)
+        ax2.plot(bits, [m.max_abs for m in ms], "o-", label=name)
+    ax1.axhline(0.01, color="grey", lw=0.8, ls=":")
+    ax1.text(bits[0], 0.012, "1 % off", color="grey")
+    for ax, what in ((ax1, "max |sum of probabilities - 1|"), (ax2, "max |p - exact|")):
+        ax.set_yscale("log")
+        ax.set_xlabel("table index bits")
+        ax.set_ylabel(what)
+        ax.legend(fontsize=8)
+    fig.suptitle("Softmax (length 8, UQ1.15): table size against normalisation and error")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

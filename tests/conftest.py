@@ -5,6 +5,13 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 
 import pytest
+from hypothesis import settings
+
+# Reproducible property tests: the same examples on every run and machine (set
+# HYPOTHESIS_PROFILE=explore for fresh random examples while developing).
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 _BENCH_ROWS: list[tuple] = []
 

@@ -40,7 +40,7 @@ def test_verilog_writes_module_and_sidecar(capsys, tmp_path):
     (["verilog", "mitchell-div", "--signed"],
      "hwsim: error: mitchell-div has no parameter --signed (its parameters: --frac-bits, "
      "--keep-bits, --stages, --width)\n"),
-    (["verify", "adder"], "hwsim: error: unknown unit 'adder' (units: mitchell-mul, mitchell-div, exp)\n"),
+    (["verify", "adder"], "hwsim: error: unknown unit 'adder' (units: mitchell-mul, mitchell-div, exp, softmax)\n"),
     (["verify", "mitchell-mul", "--width", "16", "--vectors", "exhaustive"],
      "hwsim: error: --vectors exhaustive is limited to 24 input bits, and mitchell_mul_u16 has "
      "32; give a count such as --vectors 1000000\n"),
@@ -51,6 +51,31 @@ def test_verilog_writes_module_and_sidecar(capsys, tmp_path):
      "use --samples COUNT\n"),
     (["characterize", "mitchell-mul", "--keep-bits", "9"],
      "hwsim: error: MitchellMulParams.keep_bits must be None or an integer in 0..6, not 9\n"),
+    (["verify", "exp", "--in-fmt", "4.8"],
+     "hwsim: error: --in-fmt: FixedFormat.parse: expected Q<int>.<frac> or UQ<int>.<frac> "
+     "(e.g. Q4.8, UQ1.15), not '4.8'\n"),
+    (["verify", "exp", "--method", "cordic"],
+     "hwsim: error: --method must be one of lut, pwl, mitchell, ibert, taylor, not 'cordic'\n"),
+    (["verify", "exp", "--lut-bits", "six"], "hwsim: error: --lut-bits must be an integer, not 'six'\n"),
+    (["characterize", "exp", "--method", "taylor", "--order", "5"],
+     "hwsim: error: ExpParams.order must be even (2, 4, 6 or 8): odd-order Taylor polynomials "
+     "of exp go negative, not 5\n"),
+    (["verify", "softmax", "--length", "0"],
+     "hwsim: error: SoftmaxParams.length must be an integer in 1..64, not 0\n"),
+    (["verify", "softmax", "--length", "64", "--out-fmt", "UQ0.6"],
+     "hwsim: error: SoftmaxParams.out_fmt UQ0.6 is too narrow for length 64: 1/64 needs "
+     "frac_bits >= 7 to be at least 2 LSBs\n"),
+    (["verify", "softmax", "--vectors", "exhaustive"],
+     "hwsim: error: --vectors exhaustive is limited to 24 input bits, and "
+     "softmax_two_pass_l8_exp_lut6_div_q4_4_uq1_15 has 64; give a count such as "
+     "--vectors 1000000\n"),
+    (["characterize", "softmax", "--exhaustive"],
+     "hwsim: error: softmax has no exhaustive mode; give --samples COUNT (vectors per logit "
+     "distribution)\n"),
+    (["verify", "softmax", "--width", "8"],
+     "hwsim: error: softmax has no parameter --width (its parameters: --base, --form, --in-fmt, "
+     "--length, --lut-bits, --method, --normalizer, --order, --out-fmt, --recip-bits, "
+     "--segments)\n"),
 ])
 def test_usage_errors_are_one_line_exit_2(capsys, argv, msg):
     code, out, err = run(capsys, *argv)
@@ -60,7 +85,7 @@ def test_usage_errors_are_one_line_exit_2(capsys, argv, msg):
 def test_characterize_json(capsys, tmp_path):
     path = tmp_path / "c.json"
     code, out, _ = run(capsys, "characterize", "mitchell-mul", "--width", "6", "--json", str(path))
-    assert code == 0 and "exhaustive over 4096 input pairs" in out
+    assert code == 0 and "exhaustive over 4096 inputs" in out
     data = json.loads(path.read_text())
     assert data["mode"] == "exhaustive" and data["metrics"]["n"] == 4096
     assert data["metrics"]["max_red"] == pytest.approx(1 / 9, rel=1e-12)
@@ -74,8 +99,21 @@ def test_console_script_exit_code_for_bad_usage():
     assert r.stderr.strip() == "hwsim: error: MitchellMulParams.width must be an integer in 2..32, not 40"
 
 
+def test_characterize_exp_and_softmax(capsys, tmp_path):
+    code, out, _ = run(capsys, "characterize", "exp", "--method", "mitchell", "--base", "2")
+    assert code == 0 and "exp2_mitchell_q4_8_uq12_12: exhaustive over 4096 inputs" in out
+    path = tmp_path / "s.json"
+    code, out, _ = run(capsys, "characterize", "softmax", "--samples", "300", "--json", str(path))
+    assert code == 0 and "1500 vectors of 8 logits" in out
+    data = json.loads(path.read_text())
+    assert set(data["distributions"]) == {"uniform", "normal s=0.5", "normal s=1",
+                                          "normal s=2", "normal s=4", "all"}
+    overall = data["distributions"]["all"]
+    assert 1 - 8 * 2 ** -15 <= overall["sum_min"] <= overall["sum_max"] <= 1.0
+
+
 def test_published_facts_all_hold():
     facts = published_facts()
-    assert len(facts) == 4
+    assert len(facts) == 4  # the Mitchell facts; Taylor facts: tests/test_exp_model.py
     for fact, expected, measured, holds in facts:
         assert holds, f"{fact}: expected {expected}, measured {measured}"

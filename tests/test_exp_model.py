@@ -224,3 +224,9 @@ def test_params_round_trip_json():
     assert ExpParams.from_dict(p.to_dict()) == p
     assert p.to_dict()["in_fmt"] == {"int_bits": 3, "frac_bits": 6, "signed": True}
     assert p.to_dict()["method"] == "ibert"
+
+
+def test_report_taylor_facts_hold():
+    from hwsim.softmax_report import taylor_facts
+    facts = taylor_facts()
+    assert len(facts) == 5 and all(holds for *_, holds in facts)

@@ -100,9 +100,21 @@ def test_demo_writes_report(icarus, tmp_path, capsys, monkeypatch):
     tmp_path = tmp_path / "out"
     report = (tmp_path / "report.md").read_text()
     assert report.count("| 65536 | 0 |") == 4  # four units, exhaustive, no mismatches
+    assert report.count("| 4096 | 0 |") == 2  # two exp units, exhaustive
+    assert report.count("| 1015 | 0 |") == 2  # two softmax units, corners + 1000
     assert "**NO**" not in report
-    for png in ("mul_heatmap_8bit.png", "mul_error_histogram.png", "mul_error_vs_width.png"):
+    for png in ("mul_heatmap_8bit.png", "mul_error_histogram.png", "mul_error_vs_width.png",
+                "exp_relative_error.png", "softmax_lut_sweep.png"):
         assert (tmp_path / png).stat().st_size > 10_000
+
+
+@pytest.mark.hdl
+def test_cli_verify_softmax_length_8(icarus, tmp_path, capsys):
+    code = main(["verify", "softmax", "--length", "8", "--vectors", "300", "--sim", "icarus",
+                 "--build-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "softmax_two_pass_l8_exp_lut6_div_q4_4_uq1_15 on icarus: 315 vectors, 0 mismatches" in out
 
 
 @pytest.mark.hdl
