@@ -5,19 +5,26 @@ PY := $(VENV)/bin/python
 JOBS ?= 2
 OUT ?= out
 
-.PHONY: setup demo test test-fast bench lint clean
+.PHONY: tools setup demo test test-fast bench lint clean
 
-# Virtualenv + editable install with the dev extra; Icarus Verilog from apt when missing.
-# The stamp is refreshed whenever pyproject.toml changes.
+# Debian packages used when missing: Icarus Verilog (simulation), yosys and nextpnr-ice40
+# (`hwsim synth`). Without root, `hwsim synth` falls back to the PyPI yowasp-* tools.
+APT_TOOLS := iverilog:iverilog yosys:yosys nextpnr-ice40:nextpnr-ice40
+
+tools:
+	@missing=""; for t in $(APT_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+# Virtualenv + editable install with the dev extra. The stamp is refreshed whenever
+# pyproject.toml changes.
 $(VENV)/.stamp: pyproject.toml
-	@command -v iverilog >/dev/null || { echo "installing Icarus Verilog (apt-get)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog; }
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
-setup: $(VENV)/.stamp
+setup: tools $(VENV)/.stamp
 
 demo: setup
 	$(VENV)/bin/hwsim demo -o $(OUT)

@@ -34,11 +34,12 @@ def ports(component) -> dict[str, dict]:
 LINT_WAIVERS = ("WIDTHEXPAND", "UNUSEDSIGNAL", "PROCASSINIT")
 
 
-def to_verilog(spec: UnitSpec, params, component=None) -> str:
-    """Verilog text of the unit's top module, named ``params.top_name``."""
+def to_verilog(spec: UnitSpec, params, component=None, name: str | None = None) -> str:
+    """Verilog text of the unit's top module, named ``name`` (default ``params.top_name``)."""
     component = component if component is not None else spec.component(params)
-    body = verilog.convert(component, name=params.top_name, emit_src=False)
-    header = [f"// {params.top_name}: hwsim {spec.name} {params.to_json()}",
+    name = name or params.top_name
+    body = verilog.convert(component, name=name, emit_src=False)
+    header = [f"// {name}: hwsim {spec.name} {params.to_json()}",
               "// Waived Verilator -Wall rules (Amaranth back-end style, see hwsim.hdl.export):"]
     header += [f"/* verilator lint_off {rule} */" for rule in LINT_WAIVERS]
     return "\n".join(header) + "\n" + body

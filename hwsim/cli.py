@@ -1,4 +1,4 @@
-"""The ``hwsim`` command: units, verilog, verify, characterize, demo.
+"""The ``hwsim`` command: units, verilog, verify, characterize, synth, demo.
 
 Unit parameters map 1:1 to the fields of the unit's Params dataclass (``--width``,
 ``--keep-bits``, ``--frac-bits``, ``--signed``, ``--stages``). Exit codes: 0 success,
@@ -227,6 +227,54 @@ def cmd_characterize(args):
     return 0
 
 
+def format_cost_table(results) -> str:
+    out = ["| module | LUT4 | CARRY | DFF | generic cells | Fmax [MHz] |", "|---|---|---|---|---|---|"]
+    for r in results:
+        fmax = f"{r.fmax_mhz:.1f}" if r.fmax_mhz is not None else "-"
+        out.append(f"| {r.top} | {r.lut4} | {r.carry} | {r.dff} | {r.generic_cells} | {fmax} |")
+    return "\n".join(out)
+
+
+def cmd_synth(args):
+    from hwsim import synth
+    from hwsim.resultdb import ResultDB
+    spec, params = _unit_and_params(args)
+    if args.target not in synth.TARGETS:
+        raise UsageError(f"--target must be one of {', '.join(synth.TARGETS)}, not {args.target!r}")
+    with_baseline = args.baseline and spec.baseline is not None
+    db = ResultDB(args.db) if args.db != "none" else None
+    results = []
+    try:
+        for baseline in ([False, True] if with_baseline else [False]):
+            what = "exact baseline of " if baseline else ""
+            print(f"synthesizing {what}{params.top_name} for {args.target}"
+                  f"{' with place and route' if args.fmax else ''} ...", file=sys.stderr)
+            results.append(synth.synthesize(spec, params, target=args.target, fmax=args.fmax,
+                                            baseline=baseline, db=db, work_dir=args.keep))
+    except synth.SynthToolNotFound as e:
+        raise UsageError(str(e)) from None
+    except (synth.SynthError, ValueError) as e:
+        print(f"hwsim: synthesis failed: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if db is not None:
+            db.close()
+    print(format_cost_table(results))
+    if len(results) == 2:
+        a, b = results
+        line = f"{a.top}: {100 * a.lut4 / b.lut4:.0f} % of the exact unit's LUT4s"
+        if a.fmax_mhz and b.fmax_mhz:
+            line += f", {a.fmax_mhz / b.fmax_mhz:.2f}x its Fmax"
+        print(line)
+    r = results[0]
+    print(f"tools: {r.yosys}; {r.nextpnr or 'no place and route (--no-fmax)'}; "
+          f"iCE40 {' '.join(synth.DEVICE)}, seed {synth.PNR_SEED}")
+    if args.json:
+        Path(args.json).write_text(json.dumps([x.to_dict() for x in results], indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_demo(args):
     from hwsim.demo import run_demo
     return run_demo(Path(args.output), sim=args.sim, jobs=args.jobs)
@@ -282,6 +330,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=2, help="threads (default 2)")
     s.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     s.set_defaults(func=cmd_characterize)
+
+    s = sub.add_parser("synth", help="LUT4/CARRY/DFF counts and Fmax (yosys + nextpnr-ice40), "
+                                     "next to the exact baseline")
+    s.add_argument("unit", metavar="UNIT", help=f"one of: {', '.join(REGISTRY)}")
+    _add_param_options(s)
+    s.add_argument("--target", default="ice40", help="synthesis target (ice40)")
+    s.add_argument("--fmax", action=argparse.BooleanOptionalAction, default=True,
+                   help="place and route a registered wrapper for Fmax (default on)")
+    s.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
+                   help="also synthesize the exact unit at the same widths (default on, "
+                        "where one exists)")
+    s.add_argument("--db", default=None, metavar="FILE",
+                   help="results cache (default ~/.cache/hwsim/results.sqlite; 'none' to skip)")
+    s.add_argument("--keep", metavar="DIR", help="keep the tool files in DIR")
+    s.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    s.set_defaults(func=cmd_synth)
 
     s = sub.add_parser("demo", help="generate, verify and characterise default units; "
                                     "write DIR/report.md with plots")

