@@ -45,21 +45,43 @@ def shift_const(value: Value, amount: int, width: int) -> Value:
     return Cat(bits, Const(0, width - len(bits)))
 
 
+def leading_zeros(x: Value) -> Value:
+    """Leading-zero count of a non-zero unsigned ``x`` as a log-depth tree.
+
+    ``x`` is padded at the bottom with ones to a power-of-two width (so the count of a
+    non-zero ``x`` is unchanged); each tree level merges two halves: if the upper half is
+    all zero, the count is ``half + count(lower)``, else ``count(upper)``. The result for
+    ``x == 0`` is meaningless (callers mask it). Depth log2(N) multiplexers instead of the
+    N of a priority chain, which set the Mitchell units' critical path.
+    """
+    n = len(x)
+    width = 1 << max(1, (n - 1).bit_length())
+    bits = Cat(Const((1 << (width - n)) - 1, width - n), x) if width > n else x
+
+    def tree(v: Value) -> tuple[Value, Value]:  # (all zero, count)
+        if len(v) == 2:
+            return ~(v[0] | v[1]), ~v[1]
+        half = len(v) // 2
+        z_hi, c_hi = tree(v[half:])
+        z_lo, c_lo = tree(v[:half])
+        return z_hi & z_lo, Mux(z_hi, Cat(c_lo, Const(1, 1)), Cat(c_hi, Const(0, 1)))
+
+    return tree(bits)[1]
+
+
 def log_fraction(m: Module, x: Value, keep_bits: int | None, name: str) -> tuple[Signal, Signal]:
     """Mitchell's log2 of an unsigned N-bit ``x``: characteristic ``k`` and fraction ``f``.
 
-    A priority chain over the bits of ``x`` is the leading-one detector (``k``); a barrel
-    shifter by the leading-zero count ``N-1-k`` left-aligns ``x`` so the leading one falls
-    off the top and ``f`` is the N-1 bits below it. Mitch-w then clears all but the top
-    ``keep_bits`` bits of ``f``. ``x == 0`` gives ``k = f = 0``.
+    A leading-zero count tree (:func:`leading_zeros`) gives ``N-1-k``; a barrel shifter by
+    it left-aligns ``x`` so the leading one falls off the top and ``f`` is the N-1 bits
+    below it. Mitch-w then clears all but the top ``keep_bits`` bits of ``f``. ``x == 0``
+    gives ``k = f = 0``.
     """
     n1 = len(x) - 1
+    lead_zeros = Signal(range(max(n1 + 1, 2)), name=f"{name}_lead_zeros")  # N-1-k
+    m.d.comb += lead_zeros.eq(leading_zeros(x) if n1 > 0 else 0)
     k = Signal(range(max(n1 + 1, 2)), name=f"{name}_k")
-    for i in range(n1 + 1):  # later assignments win: the highest set bit decides
-        with m.If(x[i]):
-            m.d.comb += k.eq(i)
-    lead_zeros = Signal(range(n1 + 1), name=f"{name}_lead_zeros")  # N-1-k
-    m.d.comb += lead_zeros.eq(n1 - k)
+    m.d.comb += k.eq(Mux(x.any(), n1 - lead_zeros, 0))
     f = Signal(n1, name=f"{name}_f")
     m.d.comb += f.eq(shift_const(x << lead_zeros, 0, n1))  # barrel shifter; leading one drops out
     if keep_bits is None:

@@ -101,3 +101,35 @@ def lut_sweep(path: Path, sweep: dict):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def pareto(path: Path, points, exact):
+    """Accuracy against cost: MRED (%) over LUT4 for Mitchell multipliers
+    ``[(width, keep_bits, mred, lut4)]``, with the exact multipliers' LUT4 ``[(width, lut4)]``
+    marked on the x axis, and the Pareto front drawn through the non-dominated points."""
+    fig, ax = plt.subplots(figsize=(7.2, 4.6))
+    for keep in sorted({k for _, k, _, _ in points}, key=lambda k: -1 if k is None else -k):
+        pts = sorted((lut, 100 * mred, w) for w, k, mred, lut in points if k == keep)
+        label = "full fraction" if keep is None else f"keep_bits={keep}"
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=label)
+        for lut, mred, w in pts:
+            ax.annotate(f"{w}", (lut, mred), textcoords="offset points", xytext=(3, 3), fontsize=7)
+    front, best = [], float("inf")
+    for lut, mred in sorted((lut, 100 * m) for _, _, m, lut in points):
+        if mred < best:
+            front.append((lut, mred))
+            best = mred
+    ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="black", lw=0.8,
+            ls="--", label="Pareto front")
+    for w, lut in exact:
+        ax.axvline(lut, color="grey", lw=0.6, ls=":")
+        ax.text(lut, ax.get_ylim()[1], f" exact {w}b", rotation=90, va="top", fontsize=7,
+                color="grey")
+    ax.set_xscale("log")
+    ax.set_xlabel("iCE40 LUT4 (yosys synth_ice40)")
+    ax.set_ylabel("MRED [%]")
+    ax.set_title("Mitchell multipliers: mean relative error against area (labels: width)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,106 @@
+"""Cost tables and accuracy-vs-cost (Pareto) data for the report and ``docs/cost.md``.
+
+Every number comes from :func:`hwsim.synth.synthesize` (cached in the results database, so a
+second run is instant) and, for accuracy, from :func:`hwsim.metrics.characterize`.
+``python -m hwsim.cost_report`` prints the tables of ``docs/cost.md``.
+"""
+
+from __future__ import annotations
+
+from hwsim.mitchell import MitchellDivParams, MitchellMulParams
+from hwsim.units import get_unit
+
+#: the configurations of docs/cost.md (every one next to its exact baseline)
+COST_TABLE = [
+    ("mitchell-mul", MitchellMulParams(width=8)),
+    ("mitchell-mul", MitchellMulParams(width=8, keep_bits=3)),
+    ("mitchell-mul", MitchellMulParams(width=12)),
+    ("mitchell-mul", MitchellMulParams(width=12, keep_bits=4)),
+    ("mitchell-mul", MitchellMulParams(width=16)),
+    ("mitchell-mul", MitchellMulParams(width=16, keep_bits=6)),
+    ("mitchell-mul", MitchellMulParams(width=16, keep_bits=3)),
+    ("mitchell-mul", MitchellMulParams(width=16, signed=True)),
+    ("mitchell-div", MitchellDivParams(width=8, frac_bits=8)),
+    ("mitchell-div", MitchellDivParams(width=16, frac_bits=8)),
+]
+#: Pareto front of the multiplier: widths x Mitch-w truncation
+PARETO_WIDTHS = (4, 8, 12, 16)
+PARETO_KEEP = (None, 4, 2)
+PARETO_SAMPLES = 200_000
+
+
+def cost_rows(configs=COST_TABLE, *, fmax: bool = True, db=None):
+    """``[(unit, params, SynthResult, exact SynthResult)]``."""
+    from hwsim.synth import synthesize
+    rows = []
+    for unit, params in configs:
+        spec = get_unit(unit)
+        rows.append((unit, params, synthesize(spec, params, fmax=fmax, db=db),
+                     synthesize(spec, params, fmax=fmax, baseline=True, db=db)))
+    return rows
+
+
+def cost_table(rows) -> list[str]:
+    lines = ["| unit | LUT4 | CARRY | Fmax [MHz] | exact LUT4 | exact Fmax [MHz] | LUT4 vs exact | "
+             "Fmax vs exact |", "|---|---|---|---|---|---|---|---|"]
+    for _, params, r, e in rows:
+        fmax = f"{r.fmax_mhz:.1f}" if r.fmax_mhz else "-"
+        efmax = f"{e.fmax_mhz:.1f}" if e.fmax_mhz else "-"
+        ratio = f"{r.fmax_mhz / e.fmax_mhz:.2f}x" if r.fmax_mhz and e.fmax_mhz else "-"
+        lines.append(f"| `{r.top}` | {r.lut4} | {r.carry} | {fmax} | {e.lut4} | {efmax} | "
+                     f"{100 * r.lut4 / e.lut4:.0f} % | {ratio} |")
+    r = rows[0][2]
+    lines += ["", f"Tools: {r.yosys}; {r.nextpnr}; iCE40 HX8K (ct256), nextpnr seed 1, Fmax of "
+              "a wrapper that registers every input and output (nextpnr's estimate)."]
+    return lines
+
+
+def pareto_points(*, db=None, jobs: int = 2):
+    """``[(width, keep_bits, MRED, LUT4)]`` for the Mitchell multiplier (exhaustive MRED up
+    to 12 bits, a seeded sample beyond) and ``[(width, LUT4)]`` of the exact multiplier."""
+    from hwsim.metrics import characterize
+    from hwsim.synth import synthesize
+    spec = get_unit("mitchell-mul")
+    points, exact = [], []
+    for w in PARETO_WIDTHS:
+        for k in PARETO_KEEP:
+            if k is not None and k > w - 2:
+                continue
+            p = MitchellMulParams(width=w, keep_bits=k)
+            samples = None if w <= 12 else PARETO_SAMPLES
+            m = characterize(spec, p, samples=samples, seed=0, jobs=jobs).metrics
+            points.append((w, k, m.mred, synthesize(spec, p, fmax=False, db=db).lut4))
+        exact.append((w, synthesize(spec, MitchellMulParams(width=w), fmax=False, baseline=True,
+                                    db=db).lut4))
+    return points, exact
+
+
+def cost_section(out, jobs: int = 2) -> list[str]:
+    """The demo report's cost section: the Pareto plot, or why it is missing."""
+    from hwsim import plots
+    from hwsim.resultdb import ResultDB
+    from hwsim.synth import SynthToolNotFound, find_tool, tool_version
+    try:
+        yosys = tool_version(find_tool("yosys"))
+    except SynthToolNotFound as e:
+        return ["## Cost (iCE40)", "", f"Skipped: {e}.", ""]
+    with ResultDB() as db:
+        points, exact = pareto_points(db=db, jobs=jobs)
+    plots.pareto(out / "mul_pareto.png", points, exact)
+    lines = ["## Cost (iCE40): accuracy against area", "",
+             f"LUT4 counts from `yosys synth_ice40` ({yosys}), combinational units, no DSP; "
+             f"MRED exhaustive up to 12 bits, {PARETO_SAMPLES:,} seeded pairs beyond. "
+             "Results are cached in `~/.cache/hwsim/results.sqlite`; `hwsim synth` adds Fmax "
+             "and docs/cost.md has the full table.", "",
+             "| width | keep_bits | MRED | LUT4 | exact LUT4 |", "|---|---|---|---|---|"]
+    exact_of = dict(exact)
+    for w, k, mred, lut in points:
+        lines.append(f"| {w} | {'-' if k is None else k} | {100 * mred:.2f} % | {lut} | "
+                     f"{exact_of[w]} |")
+    return lines + ["", "![Pareto](mul_pareto.png)", ""]
+
+
+if __name__ == "__main__":
+    from hwsim.resultdb import ResultDB
+    with ResultDB() as db:
+        print("\n".join(cost_table(cost_rows(db=db))))
