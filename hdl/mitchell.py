@@ -45,45 +45,41 @@ def shift_const(value: Value, amount: int, width: int) -> Value:
     return Cat(bits, Const(0, width - len(bits)))
 
 
-def leading_zeros(x: Value) -> Value:
-    """Leading-zero count of a non-zero unsigned ``x`` as a log-depth tree.
+def normalize(x: Value) -> tuple[Value, Value]:
+    """Left-align a non-zero unsigned N-bit ``x``: ``(leading-zero count, x << count)``.
 
-    ``x`` is padded at the bottom with ones to a power-of-two width (so the count of a
-    non-zero ``x`` is unchanged); each tree level merges two halves: if the upper half is
-    all zero, the count is ``half + count(lower)``, else ``count(upper)``. The result for
-    ``x == 0`` is meaningless (callers mask it). Depth log2(N) multiplexers instead of the
-    N of a priority chain, which set the Mitchell units' critical path.
+    A normalising shifter that is its own leading-one detector: stage j shifts by 2**j
+    (largest first) when the top 2**j bits of the value so far are all zero, and that
+    decision is bit j of the count. log2(N) stages of a zero test and a multiplexer, with no
+    separate priority encoder in front of a barrel shifter. ``x == 0`` gives an all-zero
+    value (and a meaningless count, which callers mask).
     """
     n = len(x)
-    width = 1 << max(1, (n - 1).bit_length())
-    bits = Cat(Const((1 << (width - n)) - 1, width - n), x) if width > n else x
-
-    def tree(v: Value) -> tuple[Value, Value]:  # (all zero, count)
-        if len(v) == 2:
-            return ~(v[0] | v[1]), ~v[1]
-        half = len(v) // 2
-        z_hi, c_hi = tree(v[half:])
-        z_lo, c_lo = tree(v[:half])
-        return z_hi & z_lo, Mux(z_hi, Cat(c_lo, Const(1, 1)), Cat(c_hi, Const(0, 1)))
-
-    return tree(bits)[1]
+    v: Value = x
+    bits = []
+    for j in reversed(range(max(1, (n - 1).bit_length()))):
+        s = 1 << j
+        z = ~v[max(n - s, 0):].any()
+        v = Mux(z, Cat(Const(0, s), v)[:n], v)
+        bits.append(z)
+    return Cat(*reversed(bits)), v
 
 
 def log_fraction(m: Module, x: Value, keep_bits: int | None, name: str) -> tuple[Signal, Signal]:
     """Mitchell's log2 of an unsigned N-bit ``x``: characteristic ``k`` and fraction ``f``.
 
-    A leading-zero count tree (:func:`leading_zeros`) gives ``N-1-k``; a barrel shifter by
-    it left-aligns ``x`` so the leading one falls off the top and ``f`` is the N-1 bits
-    below it. Mitch-w then clears all but the top ``keep_bits`` bits of ``f``. ``x == 0``
-    gives ``k = f = 0``.
+    :func:`normalize` left-aligns ``x`` and counts the shift ``N-1-k``; the leading one is
+    then the top bit and ``f`` is the N-1 bits below it. Mitch-w then clears all but the top
+    ``keep_bits`` bits of ``f``. ``x == 0`` gives ``k = f = 0``.
     """
     n1 = len(x) - 1
+    count, aligned = normalize(x)
     lead_zeros = Signal(range(max(n1 + 1, 2)), name=f"{name}_lead_zeros")  # N-1-k
-    m.d.comb += lead_zeros.eq(leading_zeros(x) if n1 > 0 else 0)
+    m.d.comb += lead_zeros.eq(count)
     k = Signal(range(max(n1 + 1, 2)), name=f"{name}_k")
     m.d.comb += k.eq(Mux(x.any(), n1 - lead_zeros, 0))
     f = Signal(n1, name=f"{name}_f")
-    m.d.comb += f.eq(shift_const(x << lead_zeros, 0, n1))  # barrel shifter; leading one drops out
+    m.d.comb += f.eq(aligned[:n1])
     if keep_bits is None:
         return k, f
     kept = Signal(n1, name=f"{name}_f_kept")
