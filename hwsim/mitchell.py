@@ -55,6 +55,10 @@ __all__ = [
 ]
 
 MAX_STAGES = 8
+#: int64 operand arrays at least this large go through one fused compiled loop
+#: (``hwsim._kernels.mul_elementwise``; benchmarks/: ~15x the numpy steps), which
+#: tests/test_mitchell_model.py checks against :func:`mitchell_mul_numpy`
+FAST_PATH_MIN_SIZE = 1 << 16
 
 
 def _check_keep_bits(owner: str, keep_bits, width: int):
@@ -228,6 +232,18 @@ def mitchell_mul(a, b, params: MitchellMulParams) -> np.ndarray:
     """
     if not isinstance(params, MitchellMulParams):
         raise TypeError(f"mitchell_mul: params must be a MitchellMulParams, not {params!r}")
+    fa, fb = np.asarray(a), np.asarray(b)
+    if (fa.shape == fb.shape and fa.size >= FAST_PATH_MIN_SIZE
+            and fa.dtype == np.int64 and fb.dtype == np.int64):
+        from hwsim import _kernels  # numba: compiled once, cached on disk
+        p = _kernels.mul_elementwise(np.ascontiguousarray(fa), np.ascontiguousarray(fb), params)
+        if p is not None:
+            return p
+    return mitchell_mul_numpy(a, b, params)
+
+
+def mitchell_mul_numpy(a, b, params: MitchellMulParams) -> np.ndarray:
+    """The numpy implementation of :func:`mitchell_mul` (the reference for its fast path)."""
     lo, hi = params.in_range
     kind = "signed width" if params.signed else "width"
     what = f"for {kind} {params.width}"

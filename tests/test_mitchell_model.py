@@ -313,3 +313,41 @@ def test_div_properties(width, data):
     # q / 2**F approximates a / b from above before truncation: q <= floor(9/8 * a/b * 2**F)
     assert int(q) <= (9 * a * (1 << frac)) // (8 * b)
     assert int(q) >= (a << frac) // b  # the real-valued quotient is >= exact, floor keeps it
+
+
+# -- the compiled fast path of mitchell_mul ----------------------------------------------------
+
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("width", [2, 3, 5, 8])
+def test_fast_path_equals_numpy_exhaustive(width, signed):
+    from hwsim import _kernels
+    from hwsim.mitchell import mitchell_mul_numpy
+    for keep in [None] + list(range(0, width - 1)):
+        p = MitchellMulParams(width=width, signed=signed, keep_bits=keep)
+        lo, hi = p.in_range
+        a, b = (x.ravel() for x in np.meshgrid(np.arange(lo, hi), np.arange(lo, hi)))
+        fast = _kernels.mul_elementwise(a, b, p)
+        want = mitchell_mul_numpy(a, b, p)
+        assert fast.dtype == want.dtype and np.array_equal(fast, want), (width, signed, keep)
+
+
+@pytest.mark.parametrize("width", [12, 16, 24, 31, 32])
+@pytest.mark.parametrize("signed", [False, True])
+def test_fast_path_equals_numpy_random(width, signed):
+    from hwsim.mitchell import FAST_PATH_MIN_SIZE, mitchell_mul_numpy
+    p = MitchellMulParams(width=width, signed=signed, keep_bits=width // 3)
+    lo, hi = p.in_range
+    rng = np.random.default_rng(width)
+    a = rng.integers(lo, hi, FAST_PATH_MIN_SIZE + 7)
+    b = rng.integers(lo, hi, FAST_PATH_MIN_SIZE + 7)
+    a[:3], b[:3] = [lo, hi - 1, 0], [hi - 1, lo, lo]
+    assert np.array_equal(mitchell_mul(a, b, p), mitchell_mul_numpy(a, b, p))
+
+
+def test_fast_path_out_of_range_gives_the_model_message():
+    from hwsim.mitchell import FAST_PATH_MIN_SIZE
+    a = np.zeros(FAST_PATH_MIN_SIZE, np.int64)
+    a[100] = 300
+    with pytest.raises(ValueError, match=r"^mitchell_mul: a has values outside \[0, 256\) for "
+                                         r"width 8 \(first: 300\)$"):
+        mitchell_mul(a, a.copy(), MitchellMulParams(width=8))
