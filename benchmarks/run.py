@@ -50,10 +50,16 @@ def main() -> int:
     rng = np.random.default_rng(0)
     a = rng.integers(0, 1 << 16, 10 ** 7)
     b = rng.integers(0, 1 << 16, 10 ** 7)
+    from hwsim.mitchell import mitchell_mul_numpy
+    mitchell_mul(a[:1 << 16], b[:1 << 16], p16)  # compile the fast path (cached on disk)
     t_exact = best_of(lambda: a * b)
     t_model = best_of(lambda: mitchell_mul(a, b, p16))
-    rows.append(("Mitchell-16 model, 10^7 pairs", f"{t_model:.3f} s",
-                 "numpy exact a*b", f"{t_exact:.3f} s", f"{t_model / t_exact:.1f}x"))
+    t_numpy = best_of(lambda: mitchell_mul_numpy(a, b, p16), repeat=1)
+    rows.append(("Mitchell-16 model `mitchell_mul` (fused loop), 10^7 pairs", f"{t_model:.3f} s",
+                 "numpy exact a*b", f"{t_exact:.3f} s", f"{t_model / t_exact:.1f}x (goal <= 4x)"))
+    rows.append(("Mitchell-16 numpy implementation `mitchell_mul_numpy`, 10^7 pairs",
+                 f"{t_numpy:.3f} s", "numpy exact a*b", f"{t_exact:.3f} s",
+                 f"{t_numpy / t_exact:.1f}x"))
     try:
         import apytypes as apy
         fa = apy.APyFixedArray.from_float(a[:10 ** 6] / 2 ** 8, int_bits=9, frac_bits=8)
@@ -105,6 +111,29 @@ def main() -> int:
                 rows.append((f"cocotb per-cycle bench, {sim}, mitchell_mul_u16", f"{rate:,.0f} vectors/s",
                              "Icarus", f"{rates['icarus']:,.0f} vectors/s",
                              f"{rate / rates['icarus']:.2f}x"))
+
+    # 4. softmax stream unit: cocotb per-cycle bench vs batched stream testbench (Verilator)
+    from hwsim.softmax import SoftmaxParams
+    sm = get_unit("softmax")
+    if "verilator" in sims:
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_bench(sm, SoftmaxParams(), sim="verilator", vectors=5_000, build_root=tmp)
+            rb = run_batched(sm, SoftmaxParams(), sim="verilator", vectors=100_000, build_root=tmp)
+            assert r.mismatches == 0 and rb.mismatches == 0
+            rows.append(("batched stream testbench, verilator, softmax L=8, 10^5 vectors",
+                         f"{rb.rate:,.0f} vectors/s", "cocotb stream bench, verilator",
+                         f"{r.rate:,.0f} vectors/s", f"{rb.rate / r.rate:.1f}x"))
+
+    # 5. hwsim demo wall time (fresh synthesis cache, so the cost section synthesizes)
+    import os
+    import subprocess
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "hwsim.cli", "demo", "-o", f"{tmp}/out"], check=True,
+                       capture_output=True, env=os.environ | {"XDG_CACHE_HOME": f"{tmp}/cache"})
+        t_demo = time.perf_counter() - t
+    rows.append(("`hwsim demo` wall time (empty caches)", f"{t_demo:.0f} s", "goal", "180 s",
+                 f"{t_demo / 180:.2f} of goal"))
 
     lines = ["# Benchmark results", "", f"Machine: {machine()}.", f"Run: `{' '.join(sys.argv)}`.", "",
              "| measurement | value | baseline | baseline value | ratio |", "|---|---|---|---|---|"]

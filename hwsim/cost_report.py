@@ -7,7 +7,9 @@ second run is instant) and, for accuracy, from :func:`hwsim.metrics.characterize
 
 from __future__ import annotations
 
+from hwsim.exp import ExpMethod, ExpParams
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams
+from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
 from hwsim.units import get_unit
 
 #: the configurations of docs/cost.md (every one next to its exact baseline)
@@ -19,6 +21,8 @@ COST_TABLE = [
     ("mitchell-mul", MitchellMulParams(width=16)),
     ("mitchell-mul", MitchellMulParams(width=16, keep_bits=6)),
     ("mitchell-mul", MitchellMulParams(width=16, keep_bits=3)),
+    ("mitchell-mul", MitchellMulParams(width=16, stages=2)),
+    ("mitchell-mul", MitchellMulParams(width=16, keep_bits=6, stages=2)),
     ("mitchell-mul", MitchellMulParams(width=16, signed=True)),
     ("mitchell-div", MitchellDivParams(width=8, frac_bits=8)),
     ("mitchell-div", MitchellDivParams(width=16, frac_bits=8)),
@@ -52,6 +56,31 @@ def cost_table(rows) -> list[str]:
     r = rows[0][2]
     lines += ["", f"Tools: {r.yosys}; {r.nextpnr}; iCE40 HX8K (ct256), nextpnr seed 1, Fmax of "
               "a wrapper that registers every input and output (nextpnr's estimate)."]
+    return lines
+
+
+#: units without an exact baseline: cost alone
+UNIT_COSTS = [
+    ("exp", ExpParams(method=ExpMethod.LUT)),
+    ("exp", ExpParams(method=ExpMethod.PWL)),
+    ("exp", ExpParams(method=ExpMethod.MITCHELL)),
+    ("exp", ExpParams(method=ExpMethod.IBERT)),
+    ("exp", ExpParams(method=ExpMethod.TAYLOR)),
+    ("softmax", SoftmaxParams(normalizer=Normalizer.EXACT_DIV)),
+    ("softmax", SoftmaxParams(normalizer=Normalizer.MITCHELL_DIV)),
+    ("softmax", SoftmaxParams(normalizer=Normalizer.RECIPROCAL_LUT)),
+    ("softmax", SoftmaxParams(form=SoftmaxForm.ONLINE, normalizer=Normalizer.RECIPROCAL_LUT)),
+    ("softmax", SoftmaxParams(form=SoftmaxForm.TAYLOR, method=ExpMethod.TAYLOR,
+                              normalizer=Normalizer.RECIPROCAL_LUT)),
+]
+
+
+def unit_cost_table(configs=UNIT_COSTS, *, db=None) -> list[str]:
+    from hwsim.synth import synthesize
+    lines = ["| unit | LUT4 | CARRY | DFF | Fmax [MHz] |", "|---|---|---|---|---|"]
+    for unit, params in configs:
+        r = synthesize(get_unit(unit), params, db=db)
+        lines.append(f"| `{r.top}` | {r.lut4} | {r.carry} | {r.dff} | {r.fmax_mhz:.1f} |")
     return lines
 
 
@@ -104,3 +133,5 @@ if __name__ == "__main__":
     from hwsim.resultdb import ResultDB
     with ResultDB() as db:
         print("\n".join(cost_table(cost_rows(db=db))))
+        print()
+        print("\n".join(unit_cost_table(db=db)))
