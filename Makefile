@@ -21,7 +21,7 @@ tools:
 $(VENV)/.stamp: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,ml,cluster]'
 	@touch $@
 
 setup: tools $(VENV)/.stamp

@@ -1,4 +1,4 @@
-"""The ``hwsim`` command: units, verilog, verify, characterize, synth, demo.
+"""The ``hwsim`` command: units, verilog, verify, characterize, synth, sweep, demo.
 
 Unit parameters map 1:1 to the fields of the unit's Params dataclass (``--width``,
 ``--keep-bits``, ``--frac-bits``, ``--signed``, ``--stages``). Exit codes: 0 success,
@@ -275,6 +275,34 @@ def cmd_synth(args):
     return 0
 
 
+def cmd_sweep(args):
+    from hwsim.sweep import SweepError, export_csv, load_config, plot_sweep, run_sweep, sweep_rows
+    try:
+        cfg = load_config(args.config)
+    except SweepError as e:
+        raise UsageError(str(e)) from None
+    out = Path(args.output or f"sweep-{cfg.study}")
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "results.sqlite"
+    n = len(cfg.tasks())
+    print(f"{cfg.study}: {len(cfg.points)} configurations x {len(cfg.seeds)} seeds = {n} tasks "
+          f"-> {db}", file=sys.stderr)
+    try:
+        r = run_sweep(cfg, db, jobs=args.jobs, scheduler=args.scheduler,
+                      progress=sys.stderr.isatty())
+    except SweepError as e:
+        raise UsageError(str(e)) from None
+    rows = sweep_rows(cfg, db)
+    print(f"{r['tasks']} tasks: {r['cached']} already stored, {r['computed']} computed "
+          f"in {r['seconds']:.1f} s")
+    csv_path = export_csv(rows, args.export or out / "results.csv")
+    print(f"wrote {csv_path}")
+    if args.plots:
+        for p in plot_sweep(cfg, rows, out):
+            print(f"wrote {p}")
+    return 0
+
+
 def cmd_demo(args):
     from hwsim.demo import run_demo
     return run_demo(Path(args.output), sim=args.sim, jobs=args.jobs)
@@ -346,6 +374,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--keep", metavar="DIR", help="keep the tool files in DIR")
     s.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     s.set_defaults(func=cmd_synth)
+
+    s = sub.add_parser("sweep", help="run a study over a grid of parameters and seeds "
+                                     "(resumable, parallel, optionally on a Dask cluster)")
+    s.add_argument("config", metavar="CONFIG.toml", help="sweep description (see examples/)")
+    s.add_argument("-o", "--output", metavar="DIR",
+                   help="output directory: results.sqlite, results.csv, plots "
+                        "(default sweep-<study>)")
+    s.add_argument("--jobs", type=int, default=2, help="local worker processes (default 2)")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the tasks on this Dask distributed scheduler instead")
+    s.add_argument("--export", metavar="FILE", help="CSV file (default DIR/results.csv)")
+    s.add_argument("--plots", action=argparse.BooleanOptionalAction, default=True,
+                   help="metric-vs-parameter plots (and Pareto with a cost column)")
+    s.set_defaults(func=cmd_sweep)
 
     s = sub.add_parser("demo", help="generate, verify and characterise default units; "
                                     "write DIR/report.md with plots")

@@ -133,3 +133,43 @@ def pareto(path: Path, points, exact):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def sweep_lines(path: Path, param: str, metric: str, series: dict, numeric: bool):
+    """``metric`` against ``param``: ``{label: {param value: mean metric}}``, one line each."""
+    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    for label, pts in list(series.items())[:12]:
+        xs = sorted(pts, key=lambda v: (v is None, v if numeric else str(v)))
+        pos = xs if numeric else list(range(len(xs)))
+        ax.plot(pos, [pts[x] for x in xs], "o-", label=label)
+        if not numeric:
+            ax.set_xticks(pos, [str(x) for x in xs])
+    ax.set_xlabel(param)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} vs {param} (mean over seeds)")
+    if len(series) > 1:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def sweep_pareto(path: Path, cost: str, metric: str, points):
+    """``metric`` against ``cost`` for every row ``(cost, metric, label)``, with the front of
+    rows no other row beats on both (lower is better for both)."""
+    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    ax.scatter([p[0] for p in points], [p[1] for p in points], s=14)
+    front, best = [], float("inf")
+    for c, m, _ in sorted(points):
+        if m < best:
+            front.append((c, m))
+            best = m
+    ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="black", lw=0.8,
+            ls="--", label="Pareto front")
+    ax.set_xlabel(cost)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} vs {cost}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

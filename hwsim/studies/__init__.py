@@ -1,0 +1,53 @@
+"""ML and accuracy studies computed through the numeric models: the STUDIES registry.
+
+A study is a function of (params, seed) returning a dict of metrics; the sweep engine
+(``hwsim.sweep``) runs it over grids of params and seeds. Each study declares its parameters
+with defaults (``params``), validates a full parameter dict (``check``) and is imported
+lazily (``run``), so listing studies stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    summary: str
+    params: dict[str, Any]
+    module: str  # "hwsim.studies.<x>": defines run(params, seed) -> dict and check(params)
+    extra: str | None = None  # the pip extra it needs, for the error message
+    notes: dict = field(default_factory=dict)
+
+    def _mod(self):
+        try:
+            return importlib.import_module(self.module)
+        except ImportError as e:
+            hint = f" (pip install 'hwsim[{self.extra}]')" if self.extra else ""
+            raise RuntimeError(f"study {self.name!r} needs {e.name}{hint}") from None
+
+    def check(self, params: dict) -> None:
+        self._mod().check(params)
+
+    def run(self, params: dict, seed: int) -> dict:
+        return self._mod().run(params, seed)
+
+
+STUDIES: dict[str, Study] = {s.name: s for s in [
+    Study("unit-error", "error metrics (and optional iCE40 LUT4s) of one unit configuration",
+          {"unit": "mitchell-mul", "width": 8, "signed": False, "keep_bits": None,
+           "frac_bits": None, "samples": 100_000, "synth": False},
+          "hwsim.studies.unit_error"),
+]}
+
+
+def get_study(name: str) -> Study:
+    try:
+        return STUDIES[name]
+    except KeyError:
+        raise ValueError(f"unknown study {name!r} (studies: {', '.join(STUDIES)})") from None
+
+
