@@ -303,6 +303,36 @@ def cmd_sweep(args):
     return 0
 
 
+def cmd_study(args):
+    from hwsim.studies import get_study
+    from hwsim.sweep import SweepError, export_csv, parse_config, run_sweep, sweep_rows
+    try:
+        study = get_study(args.name)
+        mod = study._mod()
+    except (ValueError, RuntimeError) as e:
+        raise UsageError(str(e)) from None
+    out = Path(args.output or f"study-{study.name}")
+    out.mkdir(parents=True, exist_ok=True)
+    if not hasattr(mod, "default_sweep"):
+        raise UsageError(f"study {study.name!r} has no default run; use hwsim sweep CONFIG.toml")
+    try:
+        cfg = parse_config(mod.default_sweep(quick=args.quick), f"{study.name} defaults")
+    except SweepError as e:
+        raise UsageError(str(e)) from None
+    print(f"{study.name}: {len(cfg.tasks())} tasks -> {out}", file=sys.stderr)
+    r = run_sweep(cfg, out / "results.sqlite", jobs=args.jobs, progress=sys.stderr.isatty())
+    rows = sweep_rows(cfg, out / "results.sqlite")
+    export_csv(rows, out / "results.csv")
+    lines = mod.report(rows, out)
+    report = out / "report.md"
+    tmp = report.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(report)
+    print(f"{r['tasks']} tasks ({r['cached']} stored, {r['computed']} computed) in "
+          f"{r['seconds']:.1f} s; wrote {report}")
+    return 0
+
+
 def cmd_demo(args):
     from hwsim.demo import run_demo
     return run_demo(Path(args.output), sim=args.sim, jobs=args.jobs)
@@ -388,6 +418,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plots", action=argparse.BooleanOptionalAction, default=True,
                    help="metric-vs-parameter plots (and Pareto with a cost column)")
     s.set_defaults(func=cmd_sweep)
+
+    from hwsim.studies import STUDIES
+    s = sub.add_parser("study", help="run an ML study on its defaults: report.md, CSV, plots")
+    s.add_argument("name", metavar="NAME", help=f"one of: {', '.join(STUDIES)}")
+    s.add_argument("-o", "--output", metavar="DIR", help="output directory (default study-NAME)")
+    s.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    s.add_argument("--quick", action="store_true", help="a short version (one seed, fewer points)")
+    s.set_defaults(func=cmd_study)
 
     s = sub.add_parser("demo", help="generate, verify and characterise default units; "
                                     "write DIR/report.md with plots")

@@ -41,6 +41,11 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
           {"unit": "mitchell-mul", "width": 8, "signed": False, "keep_bits": None,
            "frac_bits": None, "samples": 100_000, "synth": False},
           "hwsim.studies.unit_error"),
+    Study("digits-mlp", "sklearn digits MLP inference with every product through a multiplier "
+                        "model (fixed-point exact, Mitchell, Gaussian error, float bit trick)",
+          {"multiplier": "mitchell", "width": 8, "keep_bits": None, "layers": "all",
+           "hidden": 32, "epochs": 30},
+          "hwsim.studies.digits_mlp", extra="ml"),
 ]}
 
 
