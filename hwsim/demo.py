@@ -69,6 +69,19 @@ def published_facts() -> list[tuple[str, str, str, bool]]:
     return rows
 
 
+def _digits_section(out: Path, jobs: int) -> list[str]:
+    try:
+        from hwsim.studies import digits_mlp
+    except ImportError as e:
+        return ["## digits-mlp", "", f"Skipped: needs {e.name} (pip install 'hwsim[ml]').", ""]
+    from hwsim.sweep import parse_config, run_sweep, sweep_rows
+    cfg = parse_config(digits_mlp.default_sweep(quick=True), "demo")
+    run_sweep(cfg, out / "digits.sqlite", jobs=jobs)
+    lines = digits_mlp.report(sweep_rows(cfg, out / "digits.sqlite"), out)
+    return lines + ["Short version (one seed, four widths); the full study with three seeds, the "
+                    "Gaussian error model and layer attribution: `hwsim study digits-mlp`.", ""]
+
+
 def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
     from tqdm.auto import tqdm
 
@@ -90,7 +103,7 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
              "models, and characterised.", ""]
 
     # 1-2. Verilog + verification
-    _log(f"[1/7] Verilog and RTL verification ({sim or 'no simulator found'})")
+    _log(f"[1/8] Verilog and RTL verification ({sim or 'no simulator found'})")
     verify_rows, failed = [], 0
     for unit, params in tqdm(DEMO_UNITS + DEMO_VERIFY_EXTRA, desc="verify",
                              disable=not sys.stderr.isatty()):
@@ -112,7 +125,7 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
               *verify_rows, "", f"Verilog and JSON sidecars: `{out / 'verilog'}`.", ""]
 
     # 3. characterisation
-    _log("[2/7] exhaustive characterisation of the demo units")
+    _log("[2/8] exhaustive characterisation of the demo units")
     rows = []
     for unit, params in DEMO_UNITS:
         c = characterize(get_unit(unit), params, jobs=jobs)
@@ -122,7 +135,7 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
               "MRED/max RED over exact != 0, MAE%/WCE% normalised by the largest exact output.", "",
               format_metrics_table(rows), ""]
 
-    _log("[3/7] error vs width and plots")
+    _log("[3/8] error vs width and plots")
     spec = get_unit("mitchell-mul")
     sweep = {}
     points = [(w, k) for k in (None, 3) for w in SWEEP_WIDTHS if k is None or k <= w - 2]
@@ -150,16 +163,19 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
               "![heatmap](mul_heatmap_8bit.png)", "", "![histogram](mul_error_histogram.png)", ""]
 
     from hwsim import softmax_report
-    _log("[4/7] exp units")
+    _log("[4/8] exp units")
     lines += softmax_report.exp_section(out, jobs=jobs)
-    _log("[5/7] softmax variants and table sizes")
+    _log("[5/8] softmax variants and table sizes")
     lines += softmax_report.softmax_section(out)
 
     from hwsim import cost_report
-    _log("[6/7] cost: yosys synth_ice40 (cached after the first run)")
+    _log("[6/8] cost: yosys synth_ice40 (cached after the first run)")
     lines += cost_report.cost_section(out, jobs=jobs)
 
-    _log("[7/7] published facts")
+    _log("[7/8] digits-mlp study (short sweep)")
+    lines += _digits_section(out, jobs)
+
+    _log("[8/8] published facts")
     facts = published_facts() + softmax_report.taylor_facts()
     lines += ["## Published facts", "", "| fact | expected | measured | holds |", "|---|---|---|---|"]
     lines += [f"| {f} | {e} | {m} | {'yes' if ok else '**NO**'} |" for f, e, m, ok in facts]

@@ -46,6 +46,13 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
           {"multiplier": "mitchell", "width": 8, "keep_bits": None, "layers": "all",
            "hidden": 32, "epochs": 30},
           "hwsim.studies.digits_mlp", extra="ml"),
+    Study("mitchell-training", "train the digits MLP with every product by the float bit trick "
+                               "(fp32 / bf16) against float training (Mogami)",
+          {"arithmetic": "fp32-trick", "hidden": 32, "epochs": 20},
+          "hwsim.studies.mitchell_training", extra="ml"),
+    Study("taylor-softmax", "the even-order Taylor softmax (orders 2..8) as the MLP's output layer",
+          {"output": "taylor", "order": 4, "hidden": 32, "epochs": 30},
+          "hwsim.studies.taylor_softmax", extra="ml"),
 ]}
 
 

@@ -26,6 +26,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from hwsim.studies import mlp
+
 MULTIPLIERS = ("float", "exact", "mitchell", "gaussian", "fp32-trick", "bf16-trick", "fp16-trick")
 LAYERS = ("all", "0", "1")
 
@@ -48,58 +50,11 @@ def check(params: dict) -> None:
             raise ValueError(f"digits-mlp: {k} must be an integer >= {lo}, not {params[k]!r}")
 
 
-# -- data and float training ------------------------------------------------------------------
-
-@lru_cache(maxsize=4)
-def dataset(seed: int):
-    """(x_train, y_train, x_test, y_test): pixels scaled to [0, 1], a seeded 80/20 split."""
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    x = d.data.astype(np.float64) / 16.0
-    y = d.target.astype(np.int64)
-    idx = np.random.default_rng(seed).permutation(len(y))
-    cut = int(0.8 * len(y))
-    return x[idx[:cut]], y[idx[:cut]], x[idx[cut:]], y[idx[cut:]]
-
-
-def init_weights(hidden: int, seed: int):
-    rng = np.random.default_rng(seed + 1000)
-    return [rng.normal(0, math.sqrt(2 / 64), (64, hidden)), np.zeros(hidden),
-            rng.normal(0, math.sqrt(2 / hidden), (hidden, 10)), np.zeros(10)]
-
-
-def softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
+# -- float training (hwsim.studies.mlp) --------------------------------------------------------
 
 @lru_cache(maxsize=16)
 def train_float(seed: int, hidden: int, epochs: int):
-    """Adam (lr 1e-2), batches of 64, cross-entropy; deterministic for a seed."""
-    x, y, _, _ = dataset(seed)
-    w = init_weights(hidden, seed)
-    m = [np.zeros_like(p) for p in w]
-    v = [np.zeros_like(p) for p in w]
-    rng = np.random.default_rng(seed + 2000)
-    step = 0
-    for _ in range(epochs):
-        order = rng.permutation(len(y))
-        for s in range(0, len(y), 64):
-            b = order[s:s + 64]
-            h = np.maximum(x[b] @ w[0] + w[1], 0)
-            p = softmax(h @ w[2] + w[3])
-            p[np.arange(len(b)), y[b]] -= 1
-            g3 = p / len(b)
-            gh = (g3 @ w[2].T) * (h > 0)
-            grads = [x[b].T @ gh, gh.sum(0), h.T @ g3, g3.sum(0)]
-            step += 1
-            for i, g in enumerate(grads):
-                m[i] = 0.9 * m[i] + 0.1 * g
-                v[i] = 0.999 * v[i] + 0.001 * g * g
-                mh, vh = m[i] / (1 - 0.9 ** step), v[i] / (1 - 0.999 ** step)
-                w[i] = w[i] - 1e-2 * mh / (np.sqrt(vh) + 1e-8)
-    return tuple(w)
+    return tuple(mlp.train(seed, hidden, epochs)[0])
 
 
 # -- approximate matrix products --------------------------------------------------------------
@@ -175,7 +130,7 @@ def forward(x, w, params: dict, rng) -> np.ndarray:
 
 def run(params: dict, seed: int) -> dict:
     w = train_float(seed, params["hidden"], params["epochs"])
-    _, _, xt, yt = dataset(seed)
+    _, _, xt, yt = mlp.dataset(seed)
     rng = np.random.default_rng(seed + 3000)
     logits = forward(xt, w, params, rng)
     ref = forward(xt, w, dict(params, multiplier="float"), rng)
