@@ -202,18 +202,27 @@ def _mul_signed(a, b, n1, keep_mask, lo, hi, out):
     return bad
 
 
+# Below this many elements one thread is faster: waking the thread pool costs more than the
+# work (and much more on a loaded machine).
+PARALLEL_MIN_SIZE = 1 << 18
+_mul_unsigned_serial = numba.njit(cache=True)(_mul_unsigned.py_func)
+_mul_signed_serial = numba.njit(cache=True)(_mul_signed.py_func)
+
+
 def mul_elementwise(a: np.ndarray, b: np.ndarray, params) -> np.ndarray | None:
-    """The Mitchell product of equal-shape int64 arrays in one fused parallel loop, or
-    ``None`` if any operand is out of range (the caller then raises the model's message)."""
+    """The Mitchell product of equal-shape int64 arrays in one fused loop (parallel for large
+    arrays), or ``None`` if any operand is out of range (the caller then raises the model's
+    message)."""
     n1 = params.width - 1
     full = (1 << n1) - 1
     keep_mask = full if params.keep_bits is None else full & ~((1 << (n1 - params.keep_bits)) - 1)
     lo, hi = params.in_range
     fa, fb = a.reshape(-1), b.reshape(-1)
+    parallel = fa.size >= PARALLEL_MIN_SIZE
     if params.signed:
         out = np.empty(fa.size, dtype=np.int64)
-        bad = _mul_signed(fa, fb, n1, keep_mask, lo, hi, out)
+        bad = (_mul_signed if parallel else _mul_signed_serial)(fa, fb, n1, keep_mask, lo, hi, out)
     else:
         out = np.empty(fa.size, dtype=np.uint64)
-        bad = _mul_unsigned(fa, fb, n1, keep_mask, hi, out)
+        bad = (_mul_unsigned if parallel else _mul_unsigned_serial)(fa, fb, n1, keep_mask, hi, out)
     return None if bad else out.reshape(a.shape)

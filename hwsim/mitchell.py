@@ -58,7 +58,7 @@ MAX_STAGES = 8
 #: int64 operand arrays at least this large go through one fused compiled loop
 #: (``hwsim._kernels.mul_elementwise``; benchmarks/: ~15x the numpy steps), which
 #: tests/test_mitchell_model.py checks against :func:`mitchell_mul_numpy`
-FAST_PATH_MIN_SIZE = 1 << 16
+FAST_PATH_MIN_SIZE = 1 << 12
 
 
 def _check_keep_bits(owner: str, keep_bits, width: int):

@@ -53,6 +53,11 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
     Study("taylor-softmax", "the even-order Taylor softmax (orders 2..8) as the MLP's output layer",
           {"output": "taylor", "order": 4, "hidden": 32, "epochs": 30},
           "hwsim.studies.taylor_softmax", extra="ml"),
+    Study("zo-training", "train through a Mitchell forward pass: zeroth-order estimator vs "
+                         "straight-through vs float backprop at equal evaluations",
+          {"method": "zo", "width": 8, "budget": 6000, "directions": 16, "epsilon": 0.05,
+           "hidden": 16},
+          "hwsim.studies.zo_training", extra="ml"),
 ]}
 
 
