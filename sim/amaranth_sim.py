@@ -55,11 +55,7 @@ def simulate(component, inputs: dict[str, np.ndarray], *, stall_seed: int | None
         sim.add_testbench(pipelined)
     else:
         sim.add_testbench(combinational)
-    if vcd:
-        with sim.write_vcd(vcd):
-            sim.run()
-    else:
-        sim.run()
+    _run(sim, vcd)
     return {k: np.array(v, dtype=object) for k, v in results.items()}
 
 
@@ -104,9 +100,13 @@ def simulate_stream(component, vectors: np.ndarray, *, stall_seed: int | None = 
     sim = Simulator(component)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
+    _run(sim, vcd)
+    return np.array(got, dtype=object).reshape(n, length)
+
+
+def _run(sim: Simulator, vcd: str | None):
     if vcd:
         with sim.write_vcd(vcd):
             sim.run()
     else:
         sim.run()
-    return np.array(got, dtype=object).reshape(n, length)

@@ -18,6 +18,19 @@ def sim_params():
     return out
 
 
+def sim_matrix(configs, only: set[str], sim_limited: str = "verilator"):
+    """(params, sim) pytest params: every configuration on every simulator, except that
+    ``sim_limited`` (slow to build) runs only the configurations whose top name is in ``only``."""
+    out = []
+    for p in configs:
+        for sim in sim_params():
+            name = sim.values[0]
+            if name == sim_limited and p.top_name not in only:
+                continue
+            out.append(pytest.param(p, name, marks=sim.marks, id=f"{p.top_name}-{name}"))
+    return out
+
+
 def require_sim(sim: str) -> dict:
     """The environment for ``sim``, or skip the test with its install hint (CI has both)."""
     try:

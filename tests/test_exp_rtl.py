@@ -9,7 +9,7 @@ import pytest
 from hwsim.exp import ExpBase, ExpMethod, ExpParams
 from hwsim.fixed import FixedFormat as F
 from hwsim.units import get_unit
-from rtl import run_and_check, sim_params
+from rtl import run_and_check, sim_matrix
 
 EXP = get_unit("exp")
 
@@ -21,18 +21,7 @@ VERILATOR_SUBSET = {"exp_lut6_q4_8_uq12_12", "exp2_taylor4_q4_8_uq12_12_p2",
                     "exp_ibert_q4_8_uq12_12", "exp2_pwl8_q4_8_uq12_12_p2"}
 
 
-def matrix():
-    out = []
-    for p in CONFIGS:
-        for sim in sim_params():
-            if sim.values[0] == "verilator" and p.top_name not in VERILATOR_SUBSET:
-                continue
-            out.append(pytest.param(p, sim.values[0], marks=sim.marks,
-                                    id=f"{p.top_name}-{sim.values[0]}"))
-    return out
-
-
-@pytest.mark.parametrize("params,sim", matrix())
+@pytest.mark.parametrize("params,sim", sim_matrix(CONFIGS, VERILATOR_SUBSET))
 def test_exp_exhaustive(params, sim, tmp_path, record_bench):
     r = run_and_check(EXP, params, sim, None, 0, tmp_path, record_bench)
     assert r.vectors == 2 ** params.in_fmt.width

@@ -13,7 +13,7 @@ import pytest
 from hwsim import MitchellDivParams, MitchellMulParams
 from hwsim.units import get_unit
 from hwsim.vectors import corner_values
-from rtl import run_and_check, sim_params
+from rtl import run_and_check, sim_matrix
 
 MUL, DIV = get_unit("mitchell-mul"), get_unit("mitchell-div")
 RANDOM = 100_000
@@ -37,37 +37,25 @@ VERILATOR_SUBSET = {
 }
 
 
-def matrix(configs):
-    """(params, sim) pairs: every config on Icarus, the subset on Verilator."""
-    out = []
-    for p in configs:
-        for sim in sim_params():
-            if sim.values[0] == "verilator" and p.top_name not in VERILATOR_SUBSET:
-                continue
-            out.append(pytest.param(p, sim.values[0], marks=sim.marks,
-                                    id=f"{p.top_name}-{sim.values[0]}"))
-    return out
-
-
-@pytest.mark.parametrize("params,sim", matrix(MUL_EXHAUSTIVE))
+@pytest.mark.parametrize("params,sim", sim_matrix(MUL_EXHAUSTIVE, VERILATOR_SUBSET))
 def test_mul_exhaustive(params, sim, tmp_path, record_bench):
     r = run_and_check(MUL, params, sim, None, 0, tmp_path, record_bench)
     assert r.vectors == 4 ** params.width
 
 
-@pytest.mark.parametrize("params,sim", matrix(DIV_EXHAUSTIVE))
+@pytest.mark.parametrize("params,sim", sim_matrix(DIV_EXHAUSTIVE, VERILATOR_SUBSET))
 def test_div_exhaustive(params, sim, tmp_path, record_bench):
     r = run_and_check(DIV, params, sim, None, 0, tmp_path, record_bench)
     assert r.vectors == 4 ** params.width
 
 
-@pytest.mark.parametrize("params,sim", matrix(MUL_WIDE))
+@pytest.mark.parametrize("params,sim", sim_matrix(MUL_WIDE, VERILATOR_SUBSET))
 def test_mul_wide_random(params, sim, tmp_path, record_bench):
     r = run_and_check(MUL, params, sim, RANDOM, params.width, tmp_path, record_bench)
     assert r.vectors == RANDOM + corner_values(params.width, params.signed).size ** 2
 
 
-@pytest.mark.parametrize("params,sim", matrix(DIV_WIDE))
+@pytest.mark.parametrize("params,sim", sim_matrix(DIV_WIDE, VERILATOR_SUBSET))
 def test_div_wide_random(params, sim, tmp_path, record_bench):
     r = run_and_check(DIV, params, sim, RANDOM, params.width, tmp_path, record_bench)
     assert r.vectors == RANDOM + corner_values(params.width, False).size ** 2

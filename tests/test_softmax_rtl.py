@@ -15,7 +15,7 @@ from hwsim.fixed import FixedFormat as F
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams, corner_logits
 from hwsim.sim.batched import run_batched
 from hwsim.units import get_unit
-from rtl import run_and_check, sim_params
+from rtl import run_and_check, sim_matrix
 
 SOFTMAX = get_unit("softmax")
 COCOTB_RANDOM = 2_000
@@ -33,20 +33,7 @@ CONFIGS += [
 VERILATOR_SUBSET = {CONFIGS[i].top_name for i in (0, 4, 8, 10)}
 
 
-def matrix(subset):
-    """(params, sim) pairs: every config, except that ``subset = (names, sim)`` limits
-    ``sim`` to the configurations named."""
-    out = []
-    for p in CONFIGS:
-        for sim in sim_params():
-            if sim.values[0] == subset[1] and p.top_name not in subset[0]:
-                continue
-            out.append(pytest.param(p, sim.values[0], marks=sim.marks,
-                                    id=f"{p.top_name}-{sim.values[0]}"))
-    return out
-
-
-@pytest.mark.parametrize("params,sim", matrix((VERILATOR_SUBSET, "verilator")))
+@pytest.mark.parametrize("params,sim", sim_matrix(CONFIGS, VERILATOR_SUBSET))
 def test_softmax_cocotb_stream(params, sim, tmp_path, record_bench):
     r = run_and_check(SOFTMAX, params, sim, COCOTB_RANDOM, 5, tmp_path, record_bench)
     assert r.vectors == COCOTB_RANDOM + len(corner_logits(params))
@@ -56,7 +43,7 @@ def test_softmax_cocotb_stream(params, sim, tmp_path, record_bench):
 ICARUS_BATCHED = {p.top_name for p in CONFIGS if p.length == 8 and p.form is not SoftmaxForm.TAYLOR}
 
 
-@pytest.mark.parametrize("params,sim", matrix((ICARUS_BATCHED, "icarus")))
+@pytest.mark.parametrize("params,sim", sim_matrix(CONFIGS, ICARUS_BATCHED, sim_limited="icarus"))
 def test_softmax_batched(params, sim, tmp_path, record_bench):
     r = run_batched(SOFTMAX, params, sim=sim, vectors=BATCHED_RANDOM, seed=9, build_root=tmp_path)
     record_bench(r)
