@@ -23,6 +23,11 @@ from pathlib import Path
 from hwsim.units import UnitSpec
 
 SIMULATORS = ("icarus", "verilator")
+#: ``--output-split 0``: keep the generated C++ in one file. Larger designs are otherwise
+#: split for a parallel build with precompiled headers, and the PyPI wheel's verilated.mk
+#: passes the header to g++ without ``-include`` ("Vtop__pch.h.fast: linker input file not
+#: found"), so the build fails.
+VERILATOR_BUILD_ARGS = ["-Wno-fatal", "--output-split", "0"]
 MIN_VERILATOR = (5, 36)
 
 INSTALL_HINT = {
@@ -137,7 +142,7 @@ def run_bench(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | Non
     result_path.unlink(missing_ok=True)
 
     runner = get_runner(sim)
-    build_args = ["-Wno-fatal"] if sim == "verilator" else []
+    build_args = VERILATOR_BUILD_ARGS if sim == "verilator" else []
     runner.build(sources=[v_path], hdl_toplevel=params.top_name, build_dir=build_dir,
                  timescale=("1ns", "1ps"), waves=waves, build_args=build_args,
                  log_file=build_dir / "build.log")
