@@ -1,0 +1,213 @@
+"""Performer (FAVOR+) positive random features: float reference and fixed-point feature map.
+
+``phi(x) = exp(omega x - |x|^2 / 2) / sqrt(m)`` with ``m`` random feature vectors ``omega_i``
+(rows of ``omega``, shape ``(m, d)``); then ``E[phi(q) . phi(k)] = exp(q . k)`` when each row
+is marginally N(0, I_d) (Choromanski et al., "Rethinking Attention with Performers").
+
+Feature kinds (:class:`FeatureKind`), all drawn from one seed:
+
+* ``IID``: i.i.d. Gaussian rows;
+* ``ORTHOGONAL``: blocks of d rows made exactly orthogonal (QR of a Gaussian block), each row
+  rescaled to the norm of an independent Gaussian vector (chi(d)); still marginally N(0, I);
+* ``ORTHOGONAL_QUANTILE``: orthogonal blocks with deterministic norms, the chi(d) quantiles
+  at ``(i + 1/2) / m`` (the "uniform-norm" variant): lower variance, a quadrature over the
+  norm distribution rather than a sample of it.
+
+Fixed point (:func:`phi_fixed`): omega is rounded to ``omega_fmt`` (a constant ROM in
+hardware); ``u = omega x`` and ``|x|^2`` are exact integer dot products; the exponent
+``u - |x|^2/2 - ln(m)/2`` (the ``1/sqrt(m)`` folded into the exponent, so no multiplier) is
+rounded toward minus infinity into the exp unit's input format (saturating), and the exp unit
+(:mod:`hwsim.exp`) gives each feature. This module is the model side of the Performer issue;
+the linear-attention output ``phi(Q) (phi(K)^T V) / (phi(Q) phi(K)^T 1)`` is
+:func:`linear_attention` (float).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from hwsim._check import check_int
+from hwsim.exp import ExpMethod, ExpParams, exp_fixed
+from hwsim.fixed import FixedFormat, Overflow, Rounding
+from hwsim.params import UnitParams
+
+__all__ = ["FeatureKind", "draw_omega", "phi_float", "linear_attention", "softmax_attention",
+           "PerformerParams", "phi_fixed"]
+
+
+class FeatureKind(enum.Enum):
+    IID = "iid"
+    ORTHOGONAL = "orthogonal"
+    ORTHOGONAL_QUANTILE = "orthogonal_quantile"
+
+
+@lru_cache(maxsize=64)
+def _chi_quantiles(d: int, m: int) -> np.ndarray:
+    """chi(d) quantiles at (i + 1/2)/m, from the regularised gamma CDF by bisection."""
+    from math import lgamma
+
+    def cdf(r):  # P(chi_d <= r) = P(d/2, r^2/2), series for the lower incomplete gamma
+        a, x = d / 2.0, r * r / 2.0
+        if x <= 0:
+            return 0.0
+        term = s = 1.0 / a
+        for n in range(1, 500):
+            term *= x / (a + n)
+            s += term
+            if term < s * 1e-15:
+                break
+        return min(1.0, s * math.exp(-x + a * math.log(x) - lgamma(a)))
+
+    out = []
+    for i in range(m):
+        p, lo, hi = (i + 0.5) / m, 0.0, math.sqrt(d) + 20
+        for _ in range(100):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
+        out.append(0.5 * (lo + hi))
+    return np.array(out)
+
+
+def draw_omega(m: int, d: int, kind: FeatureKind, seed: int) -> np.ndarray:
+    """``(m, d)`` random feature matrix of the given kind, from ``seed`` alone."""
+    check_int("draw_omega", "m", m, 1)
+    check_int("draw_omega", "d", d, 1)
+    if not isinstance(kind, FeatureKind):
+        raise TypeError(f"draw_omega: kind must be a FeatureKind, not {kind!r}")
+    rng = np.random.default_rng(seed)
+    if kind is FeatureKind.IID:
+        return rng.standard_normal((m, d))
+    blocks = []
+    for _ in range(-(-m // d)):
+        q, r = np.linalg.qr(rng.standard_normal((d, d)))
+        blocks.append((q * np.sign(np.diag(r))).T)  # Haar-random orthonormal rows
+    dirs = np.concatenate(blocks)[:m]
+    if kind is FeatureKind.ORTHOGONAL:
+        norms = np.linalg.norm(rng.standard_normal((m, d)), axis=1)
+    else:
+        norms = rng.permutation(_chi_quantiles(d, m).copy())
+    return dirs * norms[:, None]
+
+
+def phi_float(x: np.ndarray, omega: np.ndarray) -> np.ndarray:
+    """Positive random features of the rows of ``x`` (shape ``(..., d)`` -> ``(..., m)``)."""
+    x = np.asarray(x, dtype=np.float64)
+    m = omega.shape[0]
+    return np.exp(x @ omega.T - 0.5 * (x * x).sum(-1, keepdims=True)) / math.sqrt(m)
+
+
+def softmax_attention(q, k, v) -> np.ndarray:
+    """Exact ``softmax(q k^T) v`` (no 1/sqrt(d) scaling: fold it into q) in float64."""
+    s = q @ k.T
+    e = np.exp(s - s.max(-1, keepdims=True))
+    return (e / e.sum(-1, keepdims=True)) @ v
+
+
+def linear_attention(q, k, v, omega) -> np.ndarray:
+    """FAVOR+ ``phi(Q) (phi(K)^T V) / (phi(Q) phi(K)^T 1)`` in float64."""
+    pq, pk = phi_float(q, omega), phi_float(k, omega)
+    return (pq @ (pk.T @ v)) / (pq @ pk.sum(0))[:, None]
+
+
+@dataclass(frozen=True)
+class PerformerParams(UnitParams):
+    """Fixed-point Performer feature map.
+
+    Parameters
+    ----------
+    dim, features:
+        d (1..64) and m (1..1024).
+    kind, seed:
+        :class:`FeatureKind` and the seed of the omega ROM.
+    in_fmt:
+        Signed input format of x (width <= 16). Default Q1.7 (|x_i| < 1).
+    omega_fmt:
+        Signed format omega is rounded to (nearest even, saturating). Default Q4.8.
+    method, lut_bits:
+        The exp unit (input format derived: enough integer bits for the exponent's range,
+        the fraction bits of omega x; output UQ<I>.<out_frac>).
+    out_frac:
+        Fraction bits of each feature (1..24).
+    """
+
+    dim: int = 8
+    features: int = 32
+    kind: FeatureKind = FeatureKind.ORTHOGONAL
+    seed: int = 0
+    in_fmt: FixedFormat = FixedFormat(1, 7)
+    omega_fmt: FixedFormat = FixedFormat(4, 8)
+    method: ExpMethod = ExpMethod.LUT
+    lut_bits: int = 8
+    out_frac: int = 12
+
+    stem = "performer"
+
+    def __post_init__(self):
+        o = "PerformerParams"
+        from hwsim.exp import _check_format, _owner_check_enum
+        check_int(o, "dim", self.dim, 1, 64)
+        check_int(o, "features", self.features, 1, 1024)
+        _owner_check_enum(o, "kind", self.kind, FeatureKind)
+        check_int(o, "seed", self.seed, 0)
+        _check_format(o, "in_fmt", self.in_fmt, True, 16)
+        _check_format(o, "omega_fmt", self.omega_fmt, True, 16)
+        check_int(o, "out_frac", self.out_frac, 1, 24)
+        try:
+            self.exp_params
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{o}: the exp unit is invalid: {e}") from None
+
+    @property
+    def exponent_frac(self) -> int:
+        return self.in_fmt.frac_bits + self.omega_fmt.frac_bits
+
+    @property
+    def exp_params(self) -> ExpParams:
+        """The exp unit, sized from the omega ROM: ``w.x - |x|^2/2 <= |w|^2/2`` (complete the
+        square) bounds the exponent above; ``-|w|_1 max|x| - d max|x|^2/2`` below."""
+        w = self.omega_fmt.to_float(self.omega_raw())
+        xm = -self.in_fmt.min_raw * self.in_fmt.lsb
+        half_ln_m = math.log(self.features) / 2
+        hi = max(float((w * w).sum(1).max()) / 2 - half_ln_m, 0.0)
+        lo = -float(np.abs(w).sum(1).max()) * xm - self.dim * xm * xm / 2 - half_ln_m
+        int_bits = max(2, math.ceil(math.log2(max(hi, -lo) + 1)) + 1)
+        out_int = max(1, math.ceil(hi / math.log(2)) + 1)
+        frac = min(self.exponent_frac, 24 - int_bits)
+        return ExpParams(in_fmt=FixedFormat(int_bits, frac),
+                         out_fmt=FixedFormat(out_int, self.out_frac, signed=False),
+                         method=self.method, lut_bits=self.lut_bits)
+
+    def omega_raw(self) -> np.ndarray:
+        """The omega ROM: raw ``omega_fmt`` patterns, shape ``(features, dim)``."""
+        w = draw_omega(self.features, self.dim, self.kind, self.seed)
+        return self.omega_fmt.quantize(w, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+
+    @property
+    def top_name(self) -> str:
+        return f"performer_d{self.dim}_m{self.features}_{self.kind.value}_s{self.seed}"
+
+
+def phi_fixed(x, params: PerformerParams) -> np.ndarray:
+    """Raw features ``(..., m)`` (format ``params.exp_params.out_fmt``) of raw rows ``x``."""
+    x = params.in_fmt.check_raw("phi_fixed", "x", x)
+    if x.shape[-1:] != (params.dim,):
+        raise ValueError(f"phi_fixed: x must have shape (..., {params.dim}), not {x.shape}")
+    w = params.omega_raw()
+    fx, fw = params.in_fmt.frac_bits, params.omega_fmt.frac_bits
+    u = x @ w.T                                               # frac fx + fw, exact
+    sq = (x * x).sum(-1, keepdims=True) << (fw - fx) if fw >= fx else None
+    if sq is None:
+        raise ValueError("phi_fixed: omega_fmt needs at least as many fraction bits as in_fmt")
+    half_sq = sq >> 1                                          # |x|^2 / 2, floor at frac fx + fw
+    ln_m = math.floor(math.log(params.features) / 2 * 2 ** (fx + fw))
+    e = u - half_sq - ln_m
+    ep = params.exp_params
+    shift = fx + fw - ep.in_fmt.frac_bits
+    e = e >> shift if shift >= 0 else e << -shift             # floor into the exp input format
+    e = np.clip(e, ep.in_fmt.min_raw, ep.in_fmt.max_raw)
+    return exp_fixed(e, ep)
