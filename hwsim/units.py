@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from hwsim.attention import AttentionParams
 from hwsim.exp import ExpParams, exp_fixed, exp_real
 from hwsim.softmax import SoftmaxParams, softmax_fixed, softmax_real, softmax_vectors
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams, mitchell_div, mitchell_mul
@@ -134,6 +135,24 @@ def _softmax_real(params, v):
     return params.out_fmt.to_float(softmax_fixed(v["x"], params)), softmax_real(v["x"], params)
 
 
+def _attention_inputs(params, count, seed):
+    from hwsim.attention import attention_vectors
+    return {"x": attention_vectors(params, count, seed)}
+
+
+def _attention_model(params, v):
+    from hwsim.attention import attention_fixed, split_problem
+    q, k, vv = split_problem(v["x"], params)
+    return {"y": attention_fixed(q, k, vv, params).reshape(len(v["x"]), -1)}
+
+
+def _attention_real(params, v):
+    from hwsim.attention import attention_fixed, attention_real, split_problem
+    q, k, vv = split_problem(v["x"], params)
+    return (params.out_fmt.to_float(attention_fixed(q, k, vv, params)).ravel(),
+            attention_real(q, k, vv, params).ravel())
+
+
 REGISTRY: dict[str, UnitSpec] = {
     spec.name: spec for spec in [
         UnitSpec("mitchell-mul", MitchellMulParams, "hwsim.hdl.mitchell:MitchellMultiplier",
@@ -149,6 +168,11 @@ REGISTRY: dict[str, UnitSpec] = {
                  "streaming softmax: two-pass, online or Taylor; exact/Mitchell/LUT normaliser",
                  _softmax_inputs, _softmax_model, _softmax_real, operands=(),
                  characterizer="hwsim.metrics:characterize_softmax", default_count=20_000),
+        UnitSpec("attention", AttentionParams, "hwsim.hdl.attention:Attention",
+                 "hwsim.sim.tb_attention",
+                 "attention head softmax(QK^T/sqrt(d))V, exact or Mitchell products, streamed",
+                 _attention_inputs, _attention_model, _attention_real, operands=(),
+                 default_count=2_000),
     ]
 }
 

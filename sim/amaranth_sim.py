@@ -60,16 +60,19 @@ def simulate(component, inputs: dict[str, np.ndarray], *, stall_seed: int | None
 
 
 def simulate_stream(component, vectors: np.ndarray, *, stall_seed: int | None = None,
-                    vcd: str | None = None) -> np.ndarray:
+                    vcd: str | None = None, out_len: int | None = None) -> np.ndarray:
     """Stream each row of ``vectors`` (shape ``(n, L)``) into ``component.i_stream`` and
-    collect L outputs per row from ``o_stream``; returns an ``(n, L)`` object array.
+    collect ``out_len`` (default L) outputs per row from ``o_stream``; returns an
+    ``(n, out_len)`` object array.
 
     With ``stall_seed`` set, ``i_stream.valid`` and ``o_stream.ready`` drop at random
     (independently, about a quarter of the cycles each), so backpressure is exercised.
     """
     vectors = np.asarray(vectors)
     n, length = vectors.shape
+    out_len = out_len or length
     flat = vectors.reshape(-1).tolist()
+    n_out = n * out_len
     got: list[int] = []
     rng = np.random.default_rng(stall_seed) if stall_seed is not None else None
 
@@ -79,9 +82,9 @@ def simulate_stream(component, vectors: np.ndarray, *, stall_seed: int | None = 
     async def bench(ctx):
         i = 0
         i_s, o_s = component.i_stream, component.o_stream
-        limit = 40 * (len(flat) + 8)
+        limit = 40 * (len(flat) + n_out + 8) + 100 * n * length
         for _ in range(limit):
-            if len(got) == len(flat):
+            if len(got) == n_out:
                 return
             offer = i < len(flat) and coin()
             if offer:
@@ -95,13 +98,13 @@ def simulate_stream(component, vectors: np.ndarray, *, stall_seed: int | None = 
             await ctx.tick()
             if took:
                 i += 1
-        raise RuntimeError(f"stream stalled: {len(got)} of {len(flat)} outputs")
+        raise RuntimeError(f"stream stalled: {len(got)} of {n_out} outputs")
 
     sim = Simulator(component)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     _run(sim, vcd)
-    return np.array(got, dtype=object).reshape(n, length)
+    return np.array(got, dtype=object).reshape(n, out_len)
 
 
 def _run(sim: Simulator, vcd: str | None):

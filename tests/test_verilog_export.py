@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hwsim import MitchellDivParams, MitchellMulParams, mitchell_mul
+from hwsim.attention import AttentionParams, Multiplier
 from hwsim.exp import ExpBase, ExpMethod, ExpParams
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
 from hwsim.cli import main
@@ -25,6 +26,7 @@ LINT_CONFIGS += [("exp", ExpParams(method=m, base=b, stages=st))
 LINT_CONFIGS += [("softmax", SoftmaxParams(
     form=f, normalizer=n, method=ExpMethod.TAYLOR if f is SoftmaxForm.TAYLOR else ExpMethod.PWL))
     for f in SoftmaxForm for n in Normalizer]
+LINT_CONFIGS += [("attention", AttentionParams(multiplier=m)) for m in Multiplier]
 
 
 @pytest.fixture

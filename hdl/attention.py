@@ -1,0 +1,157 @@
+"""Streaming attention head in Amaranth 0.5, bit for bit ``hwsim.attention.attention_fixed``.
+
+Interface: ``i_stream`` (signed ``in_fmt``) carries one problem as K (L x d, row-major), then
+V (L x d), then Q (L x d); ``o_stream`` (signed ``out_fmt``) returns the L x d outputs row by
+row. K and V are held in memories (``amaranth.lib.memory``); one query row at a time is in a
+rotating register file. The units are the library's own components: the Mitchell multiplier
+(``MitchellMultiplier``, or Amaranth ``*`` for the exact head) for Q.K^T and for P.V, and the
+streaming :class:`hwsim.hdl.softmax.Softmax`, fed one scaled score per key and drained one
+probability at a time.
+
+Per query row: SCORE (d multiply-accumulate cycles per key, then the saturated score is
+handed to the softmax), PV (for each probability, d multiply-accumulate cycles into d
+rotating accumulators), OUT (d outputs). ``latency`` is 1 (outputs are registered); a row
+costs about 2 L d + softmax cycles.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.lib import memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from hwsim.attention import AttentionParams, Multiplier
+from hwsim.hdl.mitchell import MitchellMultiplier
+from hwsim.hdl.softmax import Softmax
+
+__all__ = ["Attention"]
+
+
+def _saturate(value, fmt):
+    return Mux(value > fmt.max_raw, fmt.max_raw, Mux(value < fmt.min_raw, fmt.min_raw, value))
+
+
+class Attention(wiring.Component):
+    def __init__(self, params: AttentionParams):
+        if not isinstance(params, AttentionParams):
+            raise TypeError(f"Attention needs AttentionParams, not {type(params).__name__}")
+        self.params = params
+        self.latency = params.latency
+        super().__init__({
+            "i_stream": In(stream.Signature(signed(params.in_fmt.width))),
+            "o_stream": Out(stream.Signature(signed(params.out_fmt.width))),
+        })
+
+    def _mult(self, m, name, a, b, mp):
+        p = self.params
+        if p.multiplier is Multiplier.EXACT:
+            return a * b
+        unit = MitchellMultiplier(mp)
+        m.submodules[name] = unit
+        m.d.comb += [unit.a.eq(a), unit.b.eq(b)]
+        return unit.p
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        L, d = p.length, p.dim
+        w, n = p.in_fmt.width, L * p.dim
+        x_in = self.i_stream.payload
+
+        m.submodules.k_mem = k_mem = memory.Memory(shape=signed(w), depth=n, init=[])
+        m.submodules.v_mem = v_mem = memory.Memory(shape=signed(w), depth=n, init=[])
+        k_wr, v_wr = k_mem.write_port(), v_mem.write_port()
+        k_rd, v_rd = k_mem.read_port(domain="comb"), v_mem.read_port(domain="comb")
+        m.submodules.softmax = sm = Softmax(p.softmax_params)
+
+        addr = Signal(range(n), name="addr")      # load address / K or V read address
+        j = Signal(range(L), name="key")          # key (score) or probability index
+        k = Signal(range(d), name="k")            # position within a row
+        row = Signal(range(L), name="row")        # query row
+        last_addr, last_j, last_k, last_row = addr == n - 1, j == L - 1, k == d - 1, row == L - 1
+
+        q = [Signal(signed(w), name=f"q{i}") for i in range(d)]   # rotating: head q[d-1]
+        accs = [Signal(signed(64), name=f"o{i}") for i in range(d)]  # rotating: head accs[d-1]
+        score_acc = Signal(signed(64), name="score_acc")
+
+        def rotate(regs, new_head):
+            return [regs[0].eq(new_head)] + [regs[i].eq(regs[i - 1]) for i in range(1, d)]
+
+        # Q.K^T multiplier and the scaled, saturated score
+        prod_qk = self._mult(m, "score_mult", q[d - 1], k_rd.data, p.score_mult)
+        shift = p.scale_bits + 2 * p.in_fmt.frac_bits - p.score_fmt.frac_bits
+        scaled = score_acc * p.scale_const
+        scaled = scaled >> shift if shift >= 0 else scaled << -shift
+        score = Signal(signed(p.score_fmt.width), name="score")
+        m.d.comb += score.eq(_saturate(scaled, p.score_fmt))
+
+        # P.V multiplier: the probability as a non-negative signed operand
+        nv = p.value_width
+        prob = Signal(signed(nv), name="prob")
+        m.d.comb += prob.eq(Cat(sm.o_stream.payload, 0).as_signed())
+        vval = Signal(signed(nv), name="v_ext")
+        m.d.comb += vval.eq(v_rd.data)
+        prod_pv = self._mult(m, "value_mult", prob, vval, p.value_mult)
+        oshift = p.prob_fmt.frac_bits + p.in_fmt.frac_bits - p.out_fmt.frac_bits
+        out_val = accs[d - 1] >> oshift if oshift >= 0 else accs[d - 1] << -oshift
+
+        LOAD_K, LOAD_V, LOAD_Q, SCORE, PUSH, PV, OUT = range(1, 8)  # nothing is 0: see softmax
+        phase = Signal(range(8), init=LOAD_K, name="phase")
+        pv_busy = Signal(name="pv_busy")  # inside the d MAC cycles of one probability
+        m.d.comb += [k_rd.addr.eq(addr), v_rd.addr.eq(addr), k_wr.addr.eq(addr),
+                     v_wr.addr.eq(addr), k_wr.data.eq(x_in), v_wr.data.eq(x_in)]
+
+        with m.If(phase == LOAD_K):
+            with m.If(self.i_stream.valid):
+                m.d.comb += k_wr.en.eq(1)
+                m.d.sync += addr.eq(Mux(last_addr, 0, addr + 1))
+                with m.If(last_addr):
+                    m.d.sync += phase.eq(LOAD_V)
+        with m.Elif(phase == LOAD_V):
+            with m.If(self.i_stream.valid):
+                m.d.comb += v_wr.en.eq(1)
+                m.d.sync += addr.eq(Mux(last_addr, 0, addr + 1))
+                with m.If(last_addr):
+                    m.d.sync += phase.eq(LOAD_Q)
+        with m.Elif(phase == LOAD_Q):
+            with m.If(self.i_stream.valid):
+                m.d.sync += [*rotate(q, x_in), k.eq(Mux(last_k, 0, k + 1))]
+                with m.If(last_k):
+                    m.d.sync += [phase.eq(SCORE), addr.eq(0), score_acc.eq(0)]
+        with m.Elif(phase == SCORE):  # q[d-1] * K[j, k]; the q registers rotate
+            m.d.sync += [score_acc.eq(score_acc + prod_qk), *rotate(q, q[d - 1]),
+                         k.eq(Mux(last_k, 0, k + 1)), addr.eq(Mux(last_addr, 0, addr + 1))]
+            with m.If(last_k):
+                m.d.sync += phase.eq(PUSH)
+        with m.Elif(phase == PUSH):  # hand the score of key j to the softmax
+            with m.If(sm.i_stream.ready):
+                m.d.sync += [score_acc.eq(0), j.eq(Mux(last_j, 0, j + 1))]
+                with m.If(last_j):
+                    m.d.sync += [phase.eq(PV), addr.eq(0), *[a.eq(0) for a in accs]]
+                with m.Else():
+                    m.d.sync += phase.eq(SCORE)
+        with m.Elif(phase == PV):  # p_j * V[j, k] into the rotating accumulators
+            with m.If(sm.o_stream.valid):
+                m.d.sync += [*rotate(accs, accs[d - 1] + prod_pv), k.eq(Mux(last_k, 0, k + 1)),
+                             addr.eq(Mux(last_addr, 0, addr + 1))]
+                with m.If(last_k):
+                    m.d.sync += j.eq(Mux(last_j, 0, j + 1))
+                    with m.If(last_j):
+                        m.d.sync += phase.eq(OUT)
+        with m.Elif(phase == OUT):
+            with m.If(self.o_stream.ready):
+                m.d.sync += [*rotate(accs, accs[d - 1]), k.eq(Mux(last_k, 0, k + 1))]
+                with m.If(last_k):
+                    m.d.sync += row.eq(Mux(last_row, 0, row + 1))
+                    m.d.sync += phase.eq(Mux(last_row, LOAD_K, LOAD_Q))
+
+        m.d.comb += [
+            pv_busy.eq((phase == PV) & last_k),
+            self.i_stream.ready.eq((phase == LOAD_K) | (phase == LOAD_V) | (phase == LOAD_Q)),
+            sm.i_stream.valid.eq(phase == PUSH),
+            sm.i_stream.payload.eq(score),
+            sm.o_stream.ready.eq(pv_busy & sm.o_stream.valid),
+            self.o_stream.valid.eq(phase == OUT),
+            self.o_stream.payload.eq(_saturate(out_val, p.out_fmt)),
+        ]
+        return m

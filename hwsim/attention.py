@@ -1,0 +1,243 @@
+"""One attention head, softmax(Q K^T / sqrt(d)) V, bit-accurate in fixed point.
+
+``attention_fixed(q, k, v, params)`` takes raw ``in_fmt`` tensors of shape ``(..., L, d)``
+and returns raw ``out_fmt`` outputs of the same shape. Every step (the HDL in
+``hwsim.hdl.attention`` streams query rows against K and V held in memory and computes
+exactly these):
+
+1. **scores**: ``acc_ij = sum_k mult(q_ik, k_jk)`` with the chosen multiplier on raw
+   ``in_fmt`` values (exact, or the signed Mitchell multiplier of the input width), summed
+   exactly (2F fraction bits);
+2. **scale**: ``s_ij = (acc_ij * S) >> (C + 2F - F_s)``, ``S = round(2**C / sqrt(d))``,
+   ``C = scale_bits`` (for d a power of 4 this is an exact shift); ``Rounding.TRUNCATE``,
+   ``Overflow.SATURATE`` into ``score_fmt``;
+3. **softmax** over each row of s: :func:`hwsim.softmax.softmax_fixed` with
+   ``params.softmax_params`` (probabilities in ``prob_fmt``);
+4. **output**: ``o_ik = sum_j mult(p_ij, v_jk)``: the probability (unsigned) as a
+   non-negative signed operand; signed multiplier of width ``max(W_p + 1, W)``; exact sum
+   (F_p + F fraction bits), then ``Rounding.TRUNCATE`` and ``Overflow.SATURATE`` into
+   ``out_fmt``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwsim._check import check_int
+from hwsim.exp import ExpMethod
+from hwsim.fixed import FixedFormat
+from hwsim.mitchell import MitchellMulParams, mitchell_mul
+from hwsim.params import UnitParams
+from hwsim.softmax import Normalizer, SoftmaxParams, softmax_fixed
+
+__all__ = ["Multiplier", "AttentionParams", "attention_fixed", "attention_real", "attention_scores"]
+
+
+class Multiplier(enum.Enum):
+    EXACT = "exact"
+    MITCHELL = "mitchell"
+
+
+@dataclass(frozen=True)
+class AttentionParams(UnitParams):
+    """Fixed-point attention head.
+
+    Parameters
+    ----------
+    length, dim:
+        L (1..32) query/key rows and head dimension d (1..32).
+    in_fmt:
+        Signed format of Q, K and V (width 2..16). Default Q2.6.
+    out_fmt:
+        Signed output format. Default Q2.10.
+    multiplier, keep_bits:
+        ``Multiplier.EXACT`` or ``MITCHELL`` (with Mitch-w ``keep_bits``) for Q.K^T and P.V.
+    scale_bits:
+        C, fraction bits of the 1/sqrt(d) constant (2..16).
+    score_fmt, prob_fmt, exp_method, normalizer:
+        The softmax: its input (score) and output (probability) formats, exp method and
+        normaliser (two-pass form, base e).
+    """
+
+    length: int = 8
+    dim: int = 8
+    in_fmt: FixedFormat = FixedFormat(2, 6)
+    out_fmt: FixedFormat = FixedFormat(2, 10)
+    multiplier: Multiplier = Multiplier.EXACT
+    keep_bits: int | None = None
+    scale_bits: int = 8
+    score_fmt: FixedFormat = FixedFormat(4, 4)
+    prob_fmt: FixedFormat = FixedFormat(1, 11, signed=False)
+    exp_method: ExpMethod = ExpMethod.LUT
+    normalizer: Normalizer = Normalizer.EXACT_DIV
+
+    stem = "attention"
+
+    def __post_init__(self):
+        o = "AttentionParams"
+        from hwsim.exp import _check_format, _owner_check_enum
+        check_int(o, "length", self.length, 1, 32)
+        check_int(o, "dim", self.dim, 1, 32)
+        _check_format(o, "in_fmt", self.in_fmt, True, 16)
+        if self.in_fmt.width < 2:
+            raise ValueError(f"{o}.in_fmt must be at least 2 bits wide, not {self.in_fmt}")
+        _check_format(o, "out_fmt", self.out_fmt, True, 32)
+        _owner_check_enum(o, "multiplier", self.multiplier, Multiplier)
+        check_int(o, "scale_bits", self.scale_bits, 2, 16)
+        _check_format(o, "score_fmt", self.score_fmt, True, 16)
+        if self.keep_bits is not None and self.multiplier is not Multiplier.MITCHELL:
+            raise ValueError(f"{o}.keep_bits applies to the Mitchell multiplier only; "
+                             f"multiplier is {self.multiplier.value}")
+        try:
+            self.softmax_params
+            if self.multiplier is Multiplier.MITCHELL:
+                self.score_mult
+                self.value_mult
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{o}: {e}") from None
+
+    # -- derived -------------------------------------------------------------------------
+    @property
+    def softmax_params(self) -> SoftmaxParams:
+        return SoftmaxParams(length=self.length, in_fmt=self.score_fmt, out_fmt=self.prob_fmt,
+                             method=self.exp_method, normalizer=self.normalizer)
+
+    @property
+    def scale_const(self) -> int:
+        return int(math.floor(2 ** self.scale_bits / math.sqrt(self.dim) + 0.5))
+
+    @property
+    def value_width(self) -> int:
+        """Signed operand width of the P.V multiplier: the probability plus a sign bit."""
+        return max(self.prob_fmt.width + 1, self.in_fmt.width)
+
+    @property
+    def score_mult(self) -> MitchellMulParams:
+        return MitchellMulParams(width=self.in_fmt.width, signed=True, keep_bits=self.keep_bits)
+
+    @property
+    def value_mult(self) -> MitchellMulParams:
+        return MitchellMulParams(width=self.value_width, signed=True, keep_bits=self.keep_bits)
+
+    @property
+    def input_bits(self) -> int:
+        return 3 * self.length * self.dim * self.in_fmt.width
+
+    @property
+    def in_range(self) -> tuple[int, int]:
+        return self.in_fmt.min_raw, self.in_fmt.max_raw + 1
+
+    @property
+    def latency(self) -> int:
+        return 1
+
+    @property
+    def top_name(self) -> str:
+        m = "mitch" + ("" if self.keep_bits is None else f"k{self.keep_bits}") \
+            if self.multiplier is Multiplier.MITCHELL else "exact"
+        return f"attention_l{self.length}_d{self.dim}_{m}_q{self.in_fmt.int_bits}_{self.in_fmt.frac_bits}"
+
+
+def _mult(a: np.ndarray, b: np.ndarray, kind: Multiplier, mp: MitchellMulParams) -> np.ndarray:
+    if kind is Multiplier.EXACT:
+        return a * b
+    a, b = np.broadcast_arrays(a, b)
+    return mitchell_mul(np.ascontiguousarray(a), np.ascontiguousarray(b), mp)
+
+
+def _saturate(x: np.ndarray, fmt: FixedFormat) -> np.ndarray:
+    return np.clip(x, fmt.min_raw, fmt.max_raw)
+
+
+def attention_scores(q: np.ndarray, k: np.ndarray, p: AttentionParams) -> np.ndarray:
+    """Steps 1-2: raw ``score_fmt`` scores, shape ``(..., L, L)``."""
+    acc = _mult(q[..., :, None, :], k[..., None, :, :], p.multiplier, p.score_mult).sum(-1)
+    shift = p.scale_bits + 2 * p.in_fmt.frac_bits - p.score_fmt.frac_bits
+    s = acc * p.scale_const
+    s = s >> shift if shift >= 0 else s << -shift
+    return _saturate(s, p.score_fmt)
+
+
+def attention_fixed(q, k, v, params: AttentionParams) -> np.ndarray:
+    """Raw ``out_fmt`` outputs ``(..., L, d)`` of raw ``in_fmt`` Q, K, V of that shape."""
+    if not isinstance(params, AttentionParams):
+        raise TypeError(f"attention_fixed: params must be AttentionParams, not "
+                        f"{type(params).__name__}")
+    shape = (params.length, params.dim)
+    arrs = []
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        t = params.in_fmt.check_raw("attention_fixed", name, t)
+        if t.shape[-2:] != shape:
+            raise ValueError(f"attention_fixed: {name} must have shape (..., {shape[0]}, "
+                             f"{shape[1]}) for length {shape[0]} and dim {shape[1]}, not {t.shape}")
+        arrs.append(t)
+    q, k, v = arrs
+    s = attention_scores(q, k, params)
+    prob = softmax_fixed(s, params.softmax_params)                      # (..., L, L)
+    acc = _mult(prob[..., :, :, None], v[..., None, :, :], params.multiplier,
+                params.value_mult).sum(-2)                            # (..., L, d)
+    shift = params.prob_fmt.frac_bits + params.in_fmt.frac_bits - params.out_fmt.frac_bits
+    o = acc >> shift if shift >= 0 else acc << -shift
+    return _saturate(o, params.out_fmt)
+
+
+def attention_real(q, k, v, params: AttentionParams) -> np.ndarray:
+    """The float64 attention of the real values of raw Q, K, V."""
+    f = params.in_fmt
+    q, k, v = (f.to_float(t) for t in (q, k, v))
+    s = q @ np.swapaxes(k, -1, -2) / math.sqrt(params.dim)
+    e = np.exp(s - s.max(-1, keepdims=True))
+    return (e / e.sum(-1, keepdims=True)) @ v
+
+
+# -- stream vectors: one problem = K, V, Q flattened (the HDL's input order) -----------------
+
+def split_problem(x: np.ndarray, p: AttentionParams):
+    """``(n, 3 L d)`` stream rows -> raw ``q, k, v`` of shape ``(n, L, d)``."""
+    n = x.shape[0]
+    k, v, q = (t.reshape(n, p.length, p.dim) for t in np.split(x, 3, axis=1))
+    return q, k, v
+
+
+def corner_problems(p: AttentionParams) -> np.ndarray:
+    """Zeros; identical keys; one-hot queries and keys; every input at max, at min;
+    alternating extremes; large equal scores (saturating softmax inputs)."""
+    L, d, lo, hi = p.length, p.dim, p.in_fmt.min_raw, p.in_fmt.max_raw
+    rows = []
+    shape = (3, L, d)
+    rows.append(np.zeros(shape, np.int64))
+    rng = np.random.default_rng(12345)
+    same_k = rng.integers(lo, hi + 1, (3, L, d))
+    same_k[0] = same_k[0, :1]
+    rows.append(same_k)
+    eye = np.zeros(shape, np.int64)
+    for i in range(L):
+        eye[0, i, i % d] = hi
+        eye[2, i, i % d] = hi
+        eye[1, i, :] = i % (hi + 1)
+    rows.append(eye)
+    rows.append(np.full(shape, hi, np.int64))
+    rows.append(np.full(shape, lo, np.int64))
+    alt = np.where(np.indices(shape).sum(0) % 2 == 0, lo, hi)
+    rows.append(alt)
+    return np.stack(rows).reshape(len(rows), -1)
+
+
+def attention_vectors(p: AttentionParams, count: int | None, seed: int = 0) -> np.ndarray:
+    """Corner problems, then ``count`` seeded random ones: half uniform over the input range,
+    half N(0, 0.5**2) in real units (rounded, saturated)."""
+    if count is None:
+        raise ValueError(f"attention has no exhaustive mode ({p.input_bits} input bits per "
+                         f"problem); give a vector count")
+    from hwsim.fixed import Overflow, Rounding
+    rng = np.random.default_rng(seed)
+    lo, hi = p.in_range
+    n_u = count // 2
+    uni = rng.integers(lo, hi, (n_u, 3 * p.length * p.dim), dtype=np.int64)
+    gauss = p.in_fmt.quantize(rng.normal(0, 0.5, (count - n_u, 3 * p.length * p.dim)),
+                              rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+    return np.concatenate([corner_problems(p), uni, gauss])
