@@ -37,7 +37,7 @@ from hwsim.fixed import FixedFormat, Overflow, Rounding
 from hwsim.params import UnitParams
 
 __all__ = ["FeatureKind", "draw_omega", "phi_float", "linear_attention", "softmax_attention",
-           "PerformerParams", "phi_fixed"]
+           "PerformerParams", "phi_fixed", "performer_vectors"]
 
 
 class FeatureKind(enum.Enum):
@@ -157,6 +157,9 @@ class PerformerParams(UnitParams):
         _check_format(o, "in_fmt", self.in_fmt, True, 16)
         _check_format(o, "omega_fmt", self.omega_fmt, True, 16)
         check_int(o, "out_frac", self.out_frac, 1, 24)
+        if self.omega_fmt.frac_bits < self.in_fmt.frac_bits:
+            raise ValueError(f"{o}.omega_fmt needs at least the fraction bits of in_fmt "
+                             f"({self.in_fmt}), not {self.omega_fmt}")
         try:
             self.exp_params
         except (TypeError, ValueError) as e:
@@ -211,3 +214,21 @@ def phi_fixed(x, params: PerformerParams) -> np.ndarray:
     e = e >> shift if shift >= 0 else e << -shift             # floor into the exp input format
     e = np.clip(e, ep.in_fmt.min_raw, ep.in_fmt.max_raw)
     return exp_fixed(e, ep)
+
+
+def performer_vectors(p: PerformerParams, count: int | None, seed: int = 0) -> np.ndarray:
+    """Corner inputs (zeros, all max, all min, one-hot max, alternating extremes), then
+    ``count`` seeded ones: half N(0, 0.4**2) in real units, half uniform over the range."""
+    if count is None:
+        raise ValueError(f"performer has no exhaustive mode ({p.dim * p.in_fmt.width} input "
+                         f"bits per vector); give a vector count")
+    lo, hi = p.in_fmt.min_raw, p.in_fmt.max_raw
+    onehot = np.zeros(p.dim, np.int64)
+    onehot[0] = hi
+    corners = np.stack([np.zeros(p.dim, np.int64), np.full(p.dim, hi), np.full(p.dim, lo),
+                        onehot, np.where(np.arange(p.dim) % 2 == 0, lo, hi)])
+    rng = np.random.default_rng(seed)
+    gauss = p.in_fmt.quantize(rng.normal(0, 0.4, (count // 2, p.dim)),
+                              rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+    uni = rng.integers(lo, hi + 1, (count - count // 2, p.dim))
+    return np.concatenate([corners, gauss, uni]).astype(np.int64)

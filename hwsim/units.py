@@ -16,6 +16,7 @@ import numpy as np
 from hwsim.attention import AttentionParams
 from hwsim.exp import ExpParams, exp_fixed, exp_real
 from hwsim.softmax import SoftmaxParams, softmax_fixed, softmax_real, softmax_vectors
+from hwsim.performer import PerformerParams
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams, mitchell_div, mitchell_mul
 from hwsim.vectors import operand_pairs
 
@@ -153,6 +154,23 @@ def _attention_real(params, v):
             attention_real(q, k, vv, params).ravel())
 
 
+def _performer_inputs(params, count, seed):
+    from hwsim.performer import performer_vectors
+    return {"x": performer_vectors(params, count, seed)}
+
+
+def _performer_model(params, v):
+    from hwsim.performer import phi_fixed
+    return {"y": phi_fixed(v["x"], params)}
+
+
+def _performer_real(params, v):
+    from hwsim.performer import phi_fixed, phi_float
+    approx = params.exp_params.out_fmt.to_float(phi_fixed(v["x"], params))
+    exact = phi_float(params.in_fmt.to_float(v["x"]), params.omega_fmt.to_float(params.omega_raw()))
+    return approx.ravel(), exact.ravel()
+
+
 REGISTRY: dict[str, UnitSpec] = {
     spec.name: spec for spec in [
         UnitSpec("mitchell-mul", MitchellMulParams, "hwsim.hdl.mitchell:MitchellMultiplier",
@@ -172,6 +190,11 @@ REGISTRY: dict[str, UnitSpec] = {
                  "hwsim.sim.tb_attention",
                  "attention head softmax(QK^T/sqrt(d))V, exact or Mitchell products, streamed",
                  _attention_inputs, _attention_model, _attention_real, operands=(),
+                 default_count=2_000),
+        UnitSpec("performer", PerformerParams, "hwsim.hdl.performer:PerformerFeatures",
+                 "hwsim.sim.tb_performer",
+                 "Performer (FAVOR+) positive random-feature map, omega in a ROM, exp unit",
+                 _performer_inputs, _performer_model, _performer_real, operands=(),
                  default_count=2_000),
     ]
 }

@@ -9,6 +9,7 @@ import pytest
 
 from hwsim import MitchellDivParams, MitchellMulParams, mitchell_mul
 from hwsim.attention import AttentionParams, Multiplier
+from hwsim.performer import PerformerParams
 from hwsim.exp import ExpBase, ExpMethod, ExpParams
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
 from hwsim.cli import main
@@ -27,6 +28,7 @@ LINT_CONFIGS += [("softmax", SoftmaxParams(
     form=f, normalizer=n, method=ExpMethod.TAYLOR if f is SoftmaxForm.TAYLOR else ExpMethod.PWL))
     for f in SoftmaxForm for n in Normalizer]
 LINT_CONFIGS += [("attention", AttentionParams(multiplier=m)) for m in Multiplier]
+LINT_CONFIGS += [("performer", PerformerParams())]
 
 
 @pytest.fixture
