@@ -181,7 +181,6 @@ def format_metrics_table(rows: list[tuple[str, dict]]) -> str:
 def _characterize_distributions(spec, params, args):
     import importlib
 
-    from hwsim.metrics import format_distribution_table
     if args.exhaustive:
         raise UsageError(f"{spec.name} has no exhaustive mode; give --samples COUNT "
                          f"(vectors per logit distribution)")
@@ -191,9 +190,8 @@ def _characterize_distributions(spec, params, args):
             params, samples=args.samples or DEFAULT_DISTRIBUTION_SAMPLES, seed=args.seed)
     except (TypeError, ValueError) as e:
         raise UsageError(str(e)) from None
-    print(f"{params.top_name}: {c.overall.n} vectors of {params.length} logits against the "
-          f"exact float64 softmax, in {c.seconds:.1f} s")
-    print(format_distribution_table(c.rows))
+    print(c.summary(params))
+    print(c.table())
     if args.json:
         Path(args.json).write_text(json.dumps(c.to_dict(), indent=2) + "\n")
         print(f"wrote {args.json}")

@@ -254,6 +254,13 @@ class SoftmaxCharacterization:
     def overall(self) -> DistributionMetrics:
         return dict(self.rows)["all"]
 
+    def summary(self, params) -> str:
+        return (f"{params.top_name}: {self.overall.n} vectors of {params.length} logits against "
+                f"the exact float64 softmax, in {self.seconds:.1f} s")
+
+    def table(self) -> str:
+        return format_distribution_table(self.rows)
+
     def to_dict(self) -> dict:
         return {"unit": self.unit, "params": self.params, "seed": self.seed,
                 "seconds": round(self.seconds, 3),
@@ -293,3 +300,106 @@ def format_distribution_table(rows: list[tuple[str, DistributionMetrics]]) -> st
         d = m.to_dict()
         out.append(f"| {name} | {d['n']} | " + " | ".join(f"{d[c]:.4g}" for c in cols[1:]) + " |")
     return "\n".join(out)
+
+
+# -- attention and Performer ---------------------------------------------------------------------
+
+@dataclass
+class TableCharacterization:
+    """Rows of named metrics (``[(label, {metric: value})]``) with a one-line summary."""
+
+    unit: str
+    params: dict
+    text: str
+    rows: list
+    seconds: float
+    seed: int
+
+    def summary(self, params) -> str:
+        return f"{params.top_name}: {self.text}, in {self.seconds:.1f} s"
+
+    def table(self) -> str:
+        cols = list(self.rows[0][1])
+        out = ["| | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+        for label, m in self.rows:
+            out.append(f"| {label} | " + " | ".join(f"{m[c]:.4g}" for c in cols) + " |")
+        return "\n".join(out)
+
+    def to_dict(self) -> dict:
+        return {"unit": self.unit, "params": self.params, "seed": self.seed,
+                "seconds": round(self.seconds, 3), "rows": {k: v for k, v in self.rows}}
+
+
+def characterize_attention(params, *, samples: int = 2000, seed: int = 0) -> TableCharacterization:
+    """Output and attention-matrix error of a head against float64 attention of the same
+    (quantised) inputs, for uniform and N(0, s**2) inputs (s = 0.25, 0.5, 1)."""
+    from hwsim.attention import attention_fixed, attention_real, attention_scores
+    from hwsim.fixed import Overflow, Rounding
+    from hwsim.softmax import softmax_fixed
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    shape = (samples, params.length, params.dim)
+    lo, hi = params.in_range
+    sets = [("uniform", [rng.integers(lo, hi, shape) for _ in range(3)])]
+    for s in (0.25, 0.5, 1.0):
+        sets.append((f"normal s={s:g}", [params.in_fmt.quantize(
+            rng.normal(0, s, shape), rounding=Rounding.NEAREST_EVEN,
+            overflow=Overflow.SATURATE) for _ in range(3)]))
+    rows = []
+    for name, (q, k, v) in sets:
+        out = params.out_fmt.to_float(attention_fixed(q, k, v, params))
+        ref = attention_real(q, k, v, params)
+        prob = params.prob_fmt.to_float(softmax_fixed(attention_scores(q, k, params),
+                                                      params.softmax_params))
+        f = params.in_fmt
+        sc = f.to_float(q) @ np.swapaxes(f.to_float(k), -1, -2) / np.sqrt(params.dim)
+        e = np.exp(sc - sc.max(-1, keepdims=True))
+        pref = e / e.sum(-1, keepdims=True)
+        rows.append((name, {"out_max_abs": float(np.abs(out - ref).max()),
+                            "out_mean_abs": float(np.abs(out - ref).mean()),
+                            "attn_max_abs": float(np.abs(prob - pref).max()),
+                            "attn_mean_abs": float(np.abs(prob - pref).mean())}))
+    return TableCharacterization("attention", params.to_dict(),
+                                 f"{samples} (Q, K, V) sets per input distribution against float64 "
+                                 f"attention", rows, time.perf_counter() - t0, seed)
+
+
+#: omega ROMs (consecutive seeds) the Performer kernel error is averaged over
+PERFORMER_OMEGA_DRAWS = 16
+
+
+def characterize_performer(params, *, samples: int = 2000, seed: int = 0) -> TableCharacterization:
+    """Feature-map error (fixed point against float features of the same omega ROM) and the
+    median relative error of the kernel estimate phi(q).phi(k) against exp(q.k), at
+    m = d, 2d, 4d, 8d for the params' feature kind, for N(0, 0.4**2) inputs, averaged over PERFORMER_OMEGA_DRAWS omega ROMs."""
+    import dataclasses
+
+    from hwsim.fixed import Overflow, Rounding
+    from hwsim.performer import phi_fixed, phi_float
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    rows = []
+    x = params.in_fmt.quantize(rng.normal(0, 0.4, (2 * samples, params.dim)),
+                               rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+    xf = params.in_fmt.to_float(x)
+    qf, kf = xf[:samples], xf[samples:]
+    exact = np.exp((qf * kf).sum(-1))
+    for mult in (1, 2, 4, 8):
+        err_fixed, err_float, feat_err = [], [], []
+        for draw in range(PERFORMER_OMEGA_DRAWS):  # the estimator's error is over omega draws
+            p = dataclasses.replace(params, features=mult * params.dim,
+                                    omega_seed=params.omega_seed + draw)
+            feats = p.exp_params.out_fmt.to_float(phi_fixed(x, p))
+            ref = phi_float(xf, p.omega_fmt.to_float(p.omega_raw()))
+            feat_err.append(np.abs(feats - ref).max() / ref.max())
+            err_fixed.append(np.abs((feats[:samples] * feats[samples:]).sum(-1) / exact - 1))
+            err_float.append(np.abs((ref[:samples] * ref[samples:]).sum(-1) / exact - 1))
+        rows.append((f"m = {mult}d = {mult * params.dim}", {
+            "feature_max_rel": float(max(feat_err)),
+            # median: the estimator's error has a heavy tail (exp of a Gaussian)
+            "kernel_rel_err_median_float": float(np.median(err_float)),
+            "kernel_rel_err_median_fixed": float(np.median(err_fixed))}))
+    return TableCharacterization("performer", params.to_dict(),
+                                 f"{samples} (q, k) pairs x {PERFORMER_OMEGA_DRAWS} omega ROMs, "
+                                 f"kind {params.kind.value}", rows,
+                                 time.perf_counter() - t0, seed)

@@ -122,7 +122,7 @@ class PerformerParams(UnitParams):
     ----------
     dim, features:
         d (1..64) and m (1..1024).
-    kind, seed:
+    kind, omega_seed:
         :class:`FeatureKind` and the seed of the omega ROM.
     in_fmt:
         Signed input format of x (width <= 16). Default Q1.7 (|x_i| < 1).
@@ -138,7 +138,7 @@ class PerformerParams(UnitParams):
     dim: int = 8
     features: int = 32
     kind: FeatureKind = FeatureKind.ORTHOGONAL
-    seed: int = 0
+    omega_seed: int = 0
     in_fmt: FixedFormat = FixedFormat(1, 7)
     omega_fmt: FixedFormat = FixedFormat(4, 8)
     method: ExpMethod = ExpMethod.LUT
@@ -153,7 +153,7 @@ class PerformerParams(UnitParams):
         check_int(o, "dim", self.dim, 1, 64)
         check_int(o, "features", self.features, 1, 1024)
         _owner_check_enum(o, "kind", self.kind, FeatureKind)
-        check_int(o, "seed", self.seed, 0)
+        check_int(o, "omega_seed", self.omega_seed, 0)
         _check_format(o, "in_fmt", self.in_fmt, True, 16)
         _check_format(o, "omega_fmt", self.omega_fmt, True, 16)
         check_int(o, "out_frac", self.out_frac, 1, 24)
@@ -187,12 +187,12 @@ class PerformerParams(UnitParams):
 
     def omega_raw(self) -> np.ndarray:
         """The omega ROM: raw ``omega_fmt`` patterns, shape ``(features, dim)``."""
-        w = draw_omega(self.features, self.dim, self.kind, self.seed)
+        w = draw_omega(self.features, self.dim, self.kind, self.omega_seed)
         return self.omega_fmt.quantize(w, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
 
     @property
     def top_name(self) -> str:
-        return f"performer_d{self.dim}_m{self.features}_{self.kind.value}_s{self.seed}"
+        return f"performer_d{self.dim}_m{self.features}_{self.kind.value}_s{self.omega_seed}"
 
 
 def phi_fixed(x, params: PerformerParams) -> np.ndarray:

@@ -117,3 +117,11 @@ def test_published_facts_all_hold():
     assert len(facts) == 4  # the Mitchell facts; Taylor facts: tests/test_exp_model.py
     for fact, expected, measured, holds in facts:
         assert holds, f"{fact}: expected {expected}, measured {measured}"
+
+
+def test_every_unit_parameter_is_a_distinct_option():
+    """A Params field named like a command option (--seed, --sim, ...) would break the parser."""
+    from hwsim.cli import build_parser
+    parser = build_parser()
+    for cmd in ("verilog", "verify", "characterize", "synth"):
+        assert parser.parse_args([cmd, "mitchell-mul"]).unit == "mitchell-mul"

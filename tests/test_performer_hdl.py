@@ -9,7 +9,7 @@ from hwsim.units import get_unit
 
 PERF = get_unit("performer")
 CONFIGS = [PerformerParams(dim=3, features=4), PerformerParams(dim=4, features=9, kind=FeatureKind.IID),
-           PerformerParams(dim=2, features=5, kind=FeatureKind.ORTHOGONAL_QUANTILE, seed=3),
+           PerformerParams(dim=2, features=5, kind=FeatureKind.ORTHOGONAL_QUANTILE, omega_seed=3),
            PerformerParams(dim=1, features=1)]
 
 
