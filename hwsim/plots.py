@@ -173,3 +173,18 @@ def sweep_pareto(path: Path, cost: str, metric: str, points):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def performer_variance(path: Path, rows):
+    """Kernel-estimate error against m for each feature kind: ``[(kind, [(m, err)])]``."""
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for kind, pts in rows:
+        ax.plot([m for m, _ in pts], [e for _, e in pts], "o-", label=kind)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("random features m")
+    ax.set_ylabel("median |phi(q).phi(k) / exp(q.k) - 1|")
+    ax.set_title("Performer (FAVOR+) kernel estimate, d = 8")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

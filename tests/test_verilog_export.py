@@ -110,7 +110,7 @@ def test_demo_writes_report(icarus, tmp_path, capsys, monkeypatch):
     assert report.count("| 1015 | 0 |") == 2  # two softmax units, corners + 1000
     assert "**NO**" not in report
     for png in ("mul_heatmap_8bit.png", "mul_error_histogram.png", "mul_error_vs_width.png",
-                "exp_relative_error.png", "softmax_lut_sweep.png"):
+                "exp_relative_error.png", "softmax_lut_sweep.png", "performer_kernel_error.png"):
         assert (tmp_path / png).stat().st_size > 10_000
     try:
         find_tool("yosys")
