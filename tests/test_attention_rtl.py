@@ -37,3 +37,14 @@ def test_attention_batched(params, sim, tmp_path, record_bench):
 def test_attention_cocotb_stream(params, sim, tmp_path, record_bench):
     r = run_and_check(ATT, params, sim, COCOTB_SETS, 4, tmp_path, record_bench)
     assert r.vectors == COCOTB_SETS + len(corner_problems(params))
+
+
+@pytest.mark.hdl
+def test_largest_head_on_verilator(tmp_path, record_bench):
+    """L = d = 32 (the size the issue asks for), Mitchell products: corners + 40 problems."""
+    from rtl import require_sim
+    require_sim("verilator")
+    p = AttentionParams(length=32, dim=32, multiplier=Multiplier.MITCHELL)
+    r = run_batched(ATT, p, sim="verilator", vectors=40, seed=8, build_root=tmp_path)
+    record_bench(r)
+    assert r.vectors == 40 + len(corner_problems(p)) and r.mismatches == 0, r.examples
