@@ -99,7 +99,8 @@ APY_O = {Overflow.WRAP: "WRAP", Overflow.SATURATE: "SAT"}
 @pytest.mark.parametrize("rounding", list(Rounding), ids=lambda r: r.name)
 @pytest.mark.parametrize("overflow", list(Overflow), ids=lambda o: o.name)
 def test_cast_matches_apytypes(rounding, overflow):
-    apy = pytest.importorskip("apytypes")
+    from rtl import require_module
+    apy = require_module("apytypes", "dev")
     for src, dst in [(FixedFormat(5, 4), FixedFormat(3, 2)), (FixedFormat(2, 6), FixedFormat(4, 1)),
                      (FixedFormat(6, 2), FixedFormat(3, 4))]:
         raws = np.arange(src.min_raw, src.max_raw + 1)

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")
+from rtl import require_module  # noqa: E402
+
+require_module("sklearn", "ml")
 
 from hwsim.cli import main  # noqa: E402
 from hwsim.studies import get_study  # noqa: E402

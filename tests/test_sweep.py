@@ -11,6 +11,7 @@ import pytest
 
 from hwsim.cli import main
 from hwsim.sweep import load_config, run_sweep, sweep_rows
+from rtl import require_module
 
 RESUME_CONFIG = """
 study = "unit-error"
@@ -87,7 +88,7 @@ def strip_time(rows):
 
 
 def test_local_pool_and_dask_cluster_give_identical_rows(tmp_path):
-    distributed = pytest.importorskip("dask.distributed")
+    distributed = require_module("dask.distributed", "cluster")
     cfg = load_config(write(tmp_path, SMALL_CONFIG))
     assert len(cfg.tasks()) == 10
     run_sweep(cfg, tmp_path / "pool.sqlite", jobs=2)
