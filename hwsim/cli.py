@@ -361,7 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--vectors", metavar="exhaustive|COUNT",
                    help="every input pair, or corner cases + COUNT seeded random vectors "
                         "(default: exhaustive up to 16 input bits, e.g. two 8-bit operands; "
-                        "else 100000, softmax 20000)")
+                        "else 100000; softmax 20000, performer 500, attention 200: add "
+                        "--batched --sim verilator for thousands)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--sim", choices=["icarus", "verilator"],
                    help="simulator (default: the fastest available)")

@@ -190,12 +190,12 @@ REGISTRY: dict[str, UnitSpec] = {
                  "hwsim.sim.tb_attention",
                  "attention head softmax(QK^T/sqrt(d))V, exact or Mitchell products, streamed",
                  _attention_inputs, _attention_model, _attention_real, operands=(),
-                 characterizer="hwsim.metrics:characterize_attention", default_count=2_000),
+                 characterizer="hwsim.metrics:characterize_attention", default_count=200),
         UnitSpec("performer", PerformerParams, "hwsim.hdl.performer:PerformerFeatures",
                  "hwsim.sim.tb_performer",
                  "Performer (FAVOR+) positive random-feature map, omega in a ROM, exp unit",
                  _performer_inputs, _performer_model, _performer_real, operands=(),
-                 characterizer="hwsim.metrics:characterize_performer", default_count=2_000),
+                 characterizer="hwsim.metrics:characterize_performer", default_count=500),
     ]
 }
 
