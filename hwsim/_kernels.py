@@ -226,3 +226,36 @@ def mul_elementwise(a: np.ndarray, b: np.ndarray, params) -> np.ndarray | None:
         out = np.empty(fa.size, dtype=np.uint64)
         bad = (_mul_unsigned if parallel else _mul_unsigned_serial)(fa, fb, n1, keep_mask, hi, out)
     return None if bad else out.reshape(a.shape)
+
+
+# -- Mitchell matrix product (hwsim.studies.transformer_units) --------------------------------
+
+@numba.njit(parallel=True, cache=True)
+def _mitchell_matmul(a, bt, n1, keep_mask, out):
+    """``out[g, i, j] = sum_t mitchell(a[g, i, t], bt[g, j, t])`` for signed operands; every
+    product is the signed multiplier's (``_mul_mag`` on magnitudes, negated on sign)."""
+    G, n, k = a.shape
+    m = bt.shape[1]
+    for gi in numba.prange(G * n):
+        g, i = gi // n, gi % n
+        for j in range(m):
+            acc = np.int64(0)
+            for t in range(k):
+                x, y = a[g, i, t], bt[g, j, t]
+                p = np.int64(_mul_mag(abs(x), abs(y), n1, keep_mask))
+                acc += -p if (x < 0) != (y < 0) else p
+            out[g, i, j] = acc
+
+
+def mitchell_matmul(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
+    """Sums of signed Mitchell products: ``(G, n, k) x (G, k, m) -> (G, n, m)`` int64, equal
+    to ``mitchell_mul(a[..., :, :, None], b[..., None, :, :], params).sum(-2)``. Operands
+    must already be in range (the caller quantises them); the int64 sum cannot overflow for
+    ``k * 2**(2N-2) < 2**63``."""
+    n1 = params.width - 1
+    full = (1 << n1) - 1
+    keep_mask = full if params.keep_bits is None else full & ~((1 << (n1 - params.keep_bits)) - 1)
+    out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype=np.int64)
+    _mitchell_matmul(np.ascontiguousarray(a, dtype=np.int64),
+                     np.ascontiguousarray(b.transpose(0, 2, 1), dtype=np.int64), n1, keep_mask, out)
+    return out

@@ -1,0 +1,226 @@
+"""hwsim unit models as drop-in float functions for a transformer's forward pass.
+
+Each class here is a callable for one :class:`hwsim.studies.minilm.Arithmetic` hook: it takes
+float tensors, converts them to the unit's integer interface, runs the bit-accurate model and
+converts the result back. Conversions never look across a batch, so a sentence's result does
+not depend on the sentences batched with it.
+
+* :class:`FixedMatmul` (``attention_products`` / ``linear``): ``a @ b`` in block floating
+  point. Every row of ``a`` and every column of ``b`` (the vectors a dot product pairs) gets
+  its own exponent: the signed ``width``-bit format ``Q(e+1).(width-1-e)`` with ``2**e`` the
+  smallest power of two above the vector's peak magnitude (round to nearest even, saturate:
+  only a value rounded up to ``2**e`` saturates). Products are exact or the signed Mitchell
+  multiplier's (:func:`hwsim.mitchell.mitchell_mul`, ``MitchellMulParams(width, signed=True,
+  keep_bits)``), summed exactly in int64 and scaled back in float64.
+* :class:`SoftmaxUnit` (``softmax``): the softmax unit of :mod:`hwsim.softmax` over each row of
+  L scores; scores are rounded to nearest (ties even) into ``params.in_fmt``, saturating; the
+  probabilities are the unit's raw ``out_fmt`` outputs as reals. ``params.length`` is replaced
+  by each call's L.
+* :class:`ExpSoftmax` (``softmax``): only the exp is hardware: ``exp_fixed`` of the float
+  differences ``x - max`` rounded into the exp unit's input format, normalised in float.
+* :class:`PerformerAttention` (``attention``): FAVOR+ linear attention (Choromanski et al.)
+  replacing softmax attention, float features or features from an hwsim exp unit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from hwsim.exp import ExpMethod, ExpParams, exp_fixed
+from hwsim.fixed import FixedFormat, Overflow, Rounding
+from hwsim.performer import FeatureKind, draw_omega
+from hwsim.softmax import SoftmaxParams, softmax_fixed
+
+__all__ = ["block_quantize", "FixedMatmul", "SoftmaxUnit", "ExpSoftmax", "PerformerAttention",
+           "MULTIPLIERS"]
+
+MULTIPLIERS = ("exact", "mitchell")
+
+
+def block_quantize(x: np.ndarray, width: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(raw, frac)``: ``x ~ raw * 2**-frac`` with one fraction count per vector along
+    ``axis`` (kept as a size-1 axis), ``raw`` signed ``width``-bit int64 (see module doc)."""
+    x = np.asarray(x, dtype=np.float64)
+    peak = np.abs(x).max(axis=axis, keepdims=True)
+    _, e = np.frexp(peak)                      # peak < 2**e (e = 0 for a zero vector)
+    frac = (width - 1 - e).astype(np.int64)
+    hi = (1 << (width - 1)) - 1
+    raw = np.clip(np.rint(np.ldexp(x, frac)), -hi - 1, hi).astype(np.int64)
+    return raw, frac
+
+
+@dataclass(frozen=True)
+class FixedMatmul:
+    """``a @ b`` with block-floating-point operands and exact or Mitchell products.
+
+    ``a`` is ``(..., n, k)``, ``b`` is ``(..., k, m)`` (leading axes broadcast); the result is
+    float64 ``(..., n, m)``. ``width`` 2..24 (the int64 sum holds ``k * 2**(2 width - 2)``
+    for any k below 2**15).
+    """
+
+    multiplier: str = "exact"
+    width: int = 8
+    keep_bits: int | None = None
+
+    def __post_init__(self):
+        from hwsim._check import check_int
+        if self.multiplier not in MULTIPLIERS:
+            raise ValueError(f"FixedMatmul.multiplier must be one of {', '.join(MULTIPLIERS)}, "
+                             f"not {self.multiplier!r}")
+        check_int("FixedMatmul", "width", self.width, 2, 24)
+        if self.multiplier == "mitchell":
+            self.mul_params  # validates keep_bits
+        elif self.keep_bits is not None:
+            raise ValueError(f"FixedMatmul.keep_bits applies to the mitchell multiplier only, "
+                             f"not {self.multiplier!r}")
+
+    @property
+    def mul_params(self):
+        from hwsim.mitchell import MitchellMulParams
+        return MitchellMulParams(width=self.width, signed=True, keep_bits=self.keep_bits)
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a, b = np.asarray(a), np.asarray(b)
+        if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"FixedMatmul: cannot multiply shapes {a.shape} and {b.shape}")
+        if a.shape[-1] >= 1 << 15:
+            raise ValueError(f"FixedMatmul: dot products of {a.shape[-1]} terms may overflow "
+                             f"the int64 sum; at most {(1 << 15) - 1}")
+        lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a = np.broadcast_to(a, lead + a.shape[-2:])
+        b = np.broadcast_to(b, lead + b.shape[-2:])
+        qa, fa = block_quantize(a, self.width, axis=-1)
+        qb, fb = block_quantize(b, self.width, axis=-2)
+        k = a.shape[-1]
+        if self.multiplier == "exact":
+            if 2 * (self.width - 1) + max(k - 1, 1).bit_length() <= 53:
+                acc = qa.astype(np.float64) @ qb.astype(np.float64)   # every sum exact in f64
+            else:
+                acc = np.matmul(qa, qb).astype(np.float64)
+        else:
+            from hwsim._kernels import mitchell_matmul
+            n, m = a.shape[-2], b.shape[-1]
+            acc = mitchell_matmul(qa.reshape(-1, n, k), qb.reshape(-1, k, m), self.mul_params)
+            acc = acc.reshape(lead + (n, m)).astype(np.float64)
+        return np.ldexp(acc, -(fa + fb))
+
+
+class SoftmaxUnit:
+    """The hwsim softmax unit over the last axis of float scores (see the module doc)."""
+
+    def __init__(self, params: SoftmaxParams):
+        if not isinstance(params, SoftmaxParams):
+            raise TypeError(f"SoftmaxUnit: params must be SoftmaxParams, not {params!r}")
+        self.params = params
+
+    @lru_cache(maxsize=None)
+    def at_length(self, length: int) -> SoftmaxParams:
+        try:
+            return dataclasses.replace(self.params, length=length)
+        except ValueError as e:
+            raise ValueError(f"the softmax unit cannot take rows of {length} scores ({e}); "
+                             f"use shorter sentences (max_tokens) or a wider out_fmt") from None
+
+    def __call__(self, scores: np.ndarray) -> np.ndarray:
+        p = self.at_length(scores.shape[-1])
+        raw = p.in_fmt.quantize(scores, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+        return p.out_fmt.to_float(softmax_fixed(raw, p)).astype(np.float32)
+
+
+class ExpSoftmax:
+    """Softmax whose exponentials come from an hwsim exp unit, normalised in float."""
+
+    def __init__(self, params: ExpParams):
+        if not isinstance(params, ExpParams):
+            raise TypeError(f"ExpSoftmax: params must be ExpParams, not {params!r}")
+        if not params.in_fmt.signed:
+            raise ValueError(f"ExpSoftmax: the exp unit's in_fmt must be signed (it takes "
+                             f"x - max <= 0), not {params.in_fmt}")
+        self.params = params
+
+    def __call__(self, scores: np.ndarray) -> np.ndarray:
+        p = self.params
+        d = scores - scores.max(-1, keepdims=True)
+        raw = p.in_fmt.quantize(d, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+        e = p.out_fmt.to_float(exp_fixed(raw, p))
+        return (e / e.sum(-1, keepdims=True)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class PerformerAttention:
+    """FAVOR+ in place of softmax attention: ``phi(Q) (phi(K)^T V) / (phi(Q) phi(K)^T 1)``.
+
+    ``q`` and ``k`` are scaled by ``d**-1/4`` each (so ``q.k`` carries softmax attention's
+    ``1/sqrt(d)``); ``phi(x) = exp(omega x - |x|^2/2)`` with ``features`` rows of omega drawn
+    by :func:`hwsim.performer.draw_omega` (``kind``, seed ``seed + layer``: one draw per layer,
+    shared by its heads). Per-row constants of ``phi(q)`` and a per-head constant of
+    ``phi(k)`` cancel in the ratio, so the exponents are stabilised by subtracting their maxima
+    (the same trick as softmax's max) before ``exp``; the maximum exponent is then 0.
+
+    ``feature_frac`` ``None``: float64 features. An integer F: each exponent is rounded to
+    nearest into ``Q8.exp_frac`` (saturating; exponents below -128 give features below
+    2**-184, far under any LSB) and the features are the LUT exp unit's ``UQ1.F`` outputs
+    (``lut_bits`` index bits); products and sums after the features stay float.
+    """
+
+    features: int = 64
+    kind: FeatureKind = FeatureKind.ORTHOGONAL
+    seed: int = 0
+    feature_frac: int | None = None
+    exp_frac: int = 8
+    lut_bits: int = 8
+
+    def __post_init__(self):
+        from hwsim._check import check_int
+        check_int("PerformerAttention", "features", self.features, 1, 4096)
+        if not isinstance(self.kind, FeatureKind):
+            raise TypeError(f"PerformerAttention.kind must be a FeatureKind, not {self.kind!r}")
+        check_int("PerformerAttention", "seed", self.seed, 0)
+        if self.feature_frac is not None:
+            check_int("PerformerAttention", "feature_frac", self.feature_frac, 1, 24)
+            self.exp_params  # validates the unit
+
+    @property
+    def exp_params(self) -> ExpParams:
+        return ExpParams(in_fmt=FixedFormat(8, self.exp_frac),
+                         out_fmt=FixedFormat(1, self.feature_frac, signed=False),
+                         method=ExpMethod.LUT, lut_bits=self.lut_bits)
+
+    def omega(self, d: int, layer: int) -> np.ndarray:
+        return _omega(self.features, d, self.kind, self.seed + layer)
+
+    def _exp(self, u: np.ndarray) -> np.ndarray:
+        if self.feature_frac is None:
+            return np.exp(u)
+        p = self.exp_params
+        raw = p.in_fmt.quantize(u, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+        return p.out_fmt.to_float(exp_fixed(raw, p))
+
+    def __call__(self, q, k, v, layer: int = 0) -> np.ndarray:
+        d = q.shape[-1]
+        w = self.omega(d, layer)
+        s = d ** -0.25
+        q, k = np.asarray(q, np.float64) * s, np.asarray(k, np.float64) * s
+        uq = q @ w.T
+        uk = k @ w.T - 0.5 * (k * k).sum(-1, keepdims=True)
+        pq = self._exp(uq - uq.max(-1, keepdims=True))
+        pk = self._exp(uk - uk.max(axis=(-2, -1), keepdims=True))
+        kv = pk.swapaxes(-1, -2) @ np.asarray(v, np.float64)           # (..., m, d)
+        den = pq @ pk.sum(-2)[..., None]                                  # (..., L, 1)
+        return (pq @ kv) / np.maximum(den, np.finfo(np.float64).tiny)
+
+
+@lru_cache(maxsize=64)
+def _omega(m: int, d: int, kind: FeatureKind, seed: int) -> np.ndarray:
+    w = draw_omega(m, d, kind, seed)
+    w.setflags(write=False)
+    return w
+
+
+def softmax_params_for(out_bits: int, **fields) -> SoftmaxParams:
+    """SoftmaxParams with ``UQ1.(out_bits-1)`` outputs (probability 1 is representable)."""
+    return SoftmaxParams(out_fmt=FixedFormat(1, out_bits - 1, signed=False), **fields)
