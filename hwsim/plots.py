@@ -135,9 +135,12 @@ def pareto(path: Path, points, exact):
     plt.close(fig)
 
 
-def sweep_lines(path: Path, param: str, metric: str, series: dict, numeric: bool):
+def sweep_lines(path: Path, param: str, metric: str, series: dict, numeric: bool,
+                logy: bool = False):
     """``metric`` against ``param``: ``{label: {param value: mean metric}}``, one line each."""
     fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    if logy:
+        ax.set_yscale("log")
     for label, pts in list(series.items())[:12]:
         xs = sorted(pts, key=lambda v: (v is None, v if numeric else str(v)))
         pos = xs if numeric else list(range(len(xs)))

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def _minilm_units_params():
+    from hwsim.studies.minilm_units import PARAMS  # numpy-only module level: cheap
+    return PARAMS
+
+
 @dataclass(frozen=True)
 class Study:
     name: str
@@ -58,6 +63,9 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
           {"method": "zo", "width": 8, "budget": 6000, "directions": 16, "epsilon": 0.05,
            "hidden": 16},
           "hwsim.studies.zo_training", extra="ml"),
+    Study("minilm-units", "the pretrained MiniLM sentence encoder with hardware softmax / exp "
+                          "units and exact or Mitchell products: embedding fidelity to float",
+          _minilm_units_params(), "hwsim.studies.minilm_units", extra="ml"),
 ]}
 
 

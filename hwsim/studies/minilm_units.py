@@ -1,0 +1,194 @@
+"""Study ``minilm-units``: the pretrained MiniLM sentence encoder through hwsim units.
+
+One configuration replaces, in all 6 layers and 12 heads of all-MiniLM-L6-v2
+(:mod:`hwsim.studies.minilm`):
+
+* the attention softmax by the softmax unit (``softmax`` = form ``two_pass`` / ``online`` /
+  ``taylor``, exp ``method``, ``normalizer``, scores in ``in_fmt``, probabilities in
+  ``UQ1.(out_bits-1)``), or by float softmax with only the exp in hardware (``exp-only``),
+  or nothing (``float``);
+* the attention products Q K^T and P V (``products``) and/or every dense layer (``linear``) by
+  block-floating-point exact or Mitchell products of ``product_bits`` bits
+  (:class:`hwsim.studies.transformer_units.FixedMatmul`).
+
+Metrics against the float encoder on the same sentences
+(:func:`hwsim.studies.sentences.fidelity`): embedding cosine (mean, min), Spearman of all
+pairwise similarities, nearest-neighbour agreement; with an STS file, Spearman against gold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hwsim.studies import minilm_eval as E
+
+SOFTMAX = ("float", "two_pass", "online", "taylor", "exp-only")
+PRODUCTS = ("float", "exact", "mitchell")
+
+PARAMS = {"softmax": "two_pass", "method": "lut", "normalizer": "exact_div", "out_bits": 16,
+          "in_fmt": "Q7.5", "lut_bits": 6, "products": "float", "linear": "float",
+          "product_bits": 8, "keep_bits": None, **E.DATA_PARAMS}
+
+
+def _softmax_hook(params: dict):
+    from hwsim.exp import ExpMethod, ExpParams
+    from hwsim.fixed import FixedFormat
+    from hwsim.softmax import Normalizer, SoftmaxForm
+    from hwsim.studies.transformer_units import ExpSoftmax, SoftmaxUnit, softmax_params_for
+    kind = params["softmax"]
+    if kind == "float":
+        return None
+    in_fmt = FixedFormat.parse(params["in_fmt"])
+    method = ExpMethod(params["method"])
+    if kind == "exp-only":
+        ob = params["out_bits"]
+        return ExpSoftmax(ExpParams(in_fmt=FixedFormat(in_fmt.int_bits + 1, in_fmt.frac_bits),
+                                    out_fmt=FixedFormat(1, ob - 1, signed=False), method=method,
+                                    lut_bits=params["lut_bits"]))
+    return SoftmaxUnit(softmax_params_for(
+        params["out_bits"], length=64, in_fmt=in_fmt, form=SoftmaxForm(kind), method=method,
+        normalizer=Normalizer(params["normalizer"]), lut_bits=params["lut_bits"]))
+
+
+def _matmul(params: dict, which: str):
+    from hwsim.studies.transformer_units import FixedMatmul
+    kind = params[which]
+    if kind == "float":
+        return None
+    return FixedMatmul(kind, params["product_bits"],
+                       params["keep_bits"] if kind == "mitchell" else None)
+
+
+def arithmetic(params: dict):
+    from hwsim.studies.minilm import Arithmetic
+    return Arithmetic(softmax=_softmax_hook(params), attention_products=_matmul(params, "products"),
+                      linear=_matmul(params, "linear"))
+
+
+def check(params: dict) -> None:
+    if params["softmax"] not in SOFTMAX:
+        raise ValueError(f"minilm-units: softmax must be one of {', '.join(SOFTMAX)}, "
+                         f"not {params['softmax']!r}")
+    for k in ("products", "linear"):
+        if params[k] not in PRODUCTS:
+            raise ValueError(f"minilm-units: {k} must be one of {', '.join(PRODUCTS)}, "
+                             f"not {params[k]!r}")
+    ob = params["out_bits"]
+    if not isinstance(ob, int) or not 8 <= ob <= 24:
+        raise ValueError(f"minilm-units: out_bits must be an integer in 8..24, not {ob!r}")
+    try:
+        arithmetic(params)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"minilm-units: {e}") from None
+    E.check_data("minilm-units", params)
+
+
+def run(params: dict, seed: int) -> dict:
+    return E.evaluate(params, seed, arithmetic(params))
+
+
+# -- the default study and its report -------------------------------------------------------
+
+OUT_BITS = (8, 12, 16)
+METHODS = ("lut", "pwl", "mitchell", "ibert")
+VARIANTS = [("two_pass", n, m) for n in ("exact_div", "mitchell_div", "reciprocal_lut")
+            for m in METHODS] + [("online", n, "lut") for n in ("exact_div", "mitchell_div",
+                                                                 "reciprocal_lut")]
+
+
+def default_sweep(quick: bool = False) -> dict:
+    """Every softmax variant at 8/12/16-bit outputs, exact and Mitchell attention products
+    at 4..16 bits; ``quick``: fewer variants and sentences (the demo)."""
+    variants = [v for v in VARIANTS if v[2] == "lut"] if quick else VARIANTS
+    points = [{"softmax": "float"}]
+    points += [{"softmax": f, "normalizer": n, "method": m, "out_bits": b}
+               for f, n, m in variants for b in OUT_BITS]
+    points += [{"softmax": "exp-only", "method": m, "out_bits": b}
+               for m in (("lut",) if quick else METHODS) for b in OUT_BITS]
+    for w in ((4, 8) if quick else (4, 6, 8, 12, 16)):
+        points += [{"softmax": "float", "products": k, "product_bits": w} for k in ("exact", "mitchell")]
+    if not quick:
+        points += [{"softmax": "float", "linear": k, "product_bits": w, "sentences": 60}
+                   for k in ("exact", "mitchell") for w in (8, 12)]
+        points += [{"softmax": "two_pass", "products": "mitchell", "product_bits": 8, "out_bits": b}
+                   for b in OUT_BITS]
+    return {"study": "minilm-units", "seeds": [0],
+            "fixed": {"sentences": 100 if quick else 300}, "points": points}
+
+
+def _label(p: dict) -> str:
+    if p["softmax"] == "exp-only":
+        return f"exp-only ({p['method']} exp, float normaliser)"
+    if p["softmax"] in ("float",):
+        return "float softmax"
+    return f"{p['softmax']}, {p['method']} exp, {p['normalizer']}"
+
+
+def _mean(rows, metric, **match):
+    v = [r["metrics"][metric] for r in rows if all(r["params"].get(k) == x for k, x in match.items())]
+    return float(np.mean(v)) if v else None
+
+
+def report(rows: list[dict], out) -> list[str]:
+    from hwsim import plots
+    n = sorted({r["params"]["sentences"] for r in rows})
+    lines = ["## minilm-units: MiniLM through hardware softmax and multipliers", "",
+             f"all-MiniLM-L6-v2 in numpy, {', '.join(map(str, n))} built-in corpus sentences, "
+             "every layer and head through the unit; against the float encoder. cos = mean "
+             "(min) cosine between a sentence's two embeddings; ρ = Spearman of all pairwise "
+             "similarities; NN = nearest-neighbour agreement. Scores enter the softmax unit "
+             "in Q7.5 (rounded, saturating at ±64; MiniLM's scores reach ±39).", "",
+             "| softmax variant | " + " | ".join(f"{b}-bit cos (min) / ρ / NN" for b in OUT_BITS) + " |",
+             "|---|" + "---|" * len(OUT_BITS)]
+    curves = {}
+    for f, nm, m in VARIANTS + [("exp-only", "exact_div", m) for m in METHODS]:
+        match = dict(softmax=f, method=m, products="float", linear="float")
+        if f != "exp-only":
+            match["normalizer"] = nm
+        cells, pts = [], {}
+        for b in OUT_BITS:
+            c = _mean(rows, "cos_mean", out_bits=b, **match)
+            if c is None:
+                cells.append("-")
+                continue
+            cmin = _mean(rows, "cos_min", out_bits=b, **match)
+            rho = _mean(rows, "spearman", out_bits=b, **match)
+            nn = _mean(rows, "nn_agreement", out_bits=b, **match)
+            cells.append(f"{c:.5f} ({cmin:.4f}) / {rho:.5f} / {nn:.3f}")
+            pts[b] = max(1 - rho, 1e-7)
+        if pts:
+            label = _label({"softmax": f, "method": m, "normalizer": nm})
+            curves[label] = pts
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if curves:
+        top = dict(sorted(curves.items(), key=lambda kv: -kv[1][min(kv[1])])[:12])
+        plots.sweep_lines(out / "minilm_softmax_bits.png", "softmax output bits",
+                          "1 - Spearman vs float (log)", top, True, logy=True)
+        lines += ["", "![1 - Spearman vs output bits](minilm_softmax_bits.png)"]
+    prod = [(k, w) for k in ("exact", "mitchell") for w in (4, 6, 8, 12, 16)
+            if _mean(rows, "spearman", softmax="float", products=k, product_bits=w) is not None]
+    if prod:
+        lines += ["", "### Attention products Q·K^T and P·V (block floating point, float softmax)",
+                  "", "| multiplier | bits | cos (min) | ρ | NN |", "|---|---|---|---|---|"]
+        for k, w in prod:
+            m = dict(softmax="float", products=k, product_bits=w, linear="float")
+            lines.append(f"| {k} | {w} | {_mean(rows, 'cos_mean', **m):.5f} "
+                         f"({_mean(rows, 'cos_min', **m):.4f}) | {_mean(rows, 'spearman', **m):.5f} "
+                         f"| {_mean(rows, 'nn_agreement', **m):.3f} |")
+    lin = [(k, w) for k in ("exact", "mitchell") for w in (8, 12)
+           if _mean(rows, "spearman", linear=k, product_bits=w) is not None]
+    if lin:
+        lines += ["", "### Every dense layer too (Q, K, V, output, FFN; float softmax)", "",
+                  "| multiplier | bits | cos (min) | ρ | NN |", "|---|---|---|---|---|"]
+        for k, w in lin:
+            m = dict(linear=k, product_bits=w)
+            lines.append(f"| {k} | {w} | {_mean(rows, 'cos_mean', **m):.5f} "
+                         f"({_mean(rows, 'cos_min', **m):.4f}) | {_mean(rows, 'spearman', **m):.5f} "
+                         f"| {_mean(rows, 'nn_agreement', **m):.3f} |")
+    sts = [r for r in rows if "sts_spearman" in r["metrics"]]
+    if sts:
+        lines += ["", f"STS benchmark: float encoder ρ = "
+                  f"{sts[0]['metrics']['sts_spearman_float']:.4f} against gold; the hardware "
+                  f"configurations range {min(r['metrics']['sts_spearman'] for r in sts):.4f} .. "
+                  f"{max(r['metrics']['sts_spearman'] for r in sts):.4f}."]
+    return lines + [""]
