@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-def _minilm_units_params():
-    from hwsim.studies.minilm_units import PARAMS  # numpy-only module level: cheap
-    return PARAMS
+def _study_params(module: str) -> dict:
+    """PARAMS of a study module whose top level imports numpy only (cheap to list)."""
+    return importlib.import_module(f"hwsim.studies.{module}").PARAMS
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,13 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
           "hwsim.studies.zo_training", extra="ml"),
     Study("minilm-units", "the pretrained MiniLM sentence encoder with hardware softmax / exp "
                           "units and exact or Mitchell products: embedding fidelity to float",
-          _minilm_units_params(), "hwsim.studies.minilm_units", extra="ml"),
+          _study_params("minilm_units"), "hwsim.studies.minilm_units", extra="ml"),
+    Study("bert-whitening", "BERT-whitening of MiniLM embeddings (keep k of 384 dims) applied in "
+                            "fixed point / with Mitchell products: ranking fidelity",
+          _study_params("bert_whitening"), "hwsim.studies.bert_whitening", extra="ml"),
+    Study("performer-minilm", "MiniLM with each head's softmax attention replaced by FAVOR+ "
+                              "random features (m, feature kind, feature bits), untuned",
+          _study_params("performer_minilm"), "hwsim.studies.performer_minilm", extra="ml"),
 ]}
 
 

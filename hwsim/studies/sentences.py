@@ -110,11 +110,11 @@ def _nearest(e: np.ndarray) -> np.ndarray:
     return s.argmax(1)
 
 
-def fidelity(ref: np.ndarray, emb: np.ndarray) -> dict[str, float]:
+def fidelity(ref: np.ndarray, emb: np.ndarray, same_space: bool = True) -> dict[str, float]:
     """How far ``emb`` (rows: the same sentences) keeps the geometry of ``ref``.
 
     ``cos_mean`` / ``cos_min``: cosine between each sentence's two embeddings (only when both
-    have the same dimension); ``spearman``: rank correlation of all pairwise similarities;
+    live in the same space: ``same_space`` and the same dimension); ``spearman``: rank correlation of all pairwise similarities;
     ``nn_agreement``: fraction of sentences whose nearest neighbour is the same.
     """
     ref, emb = np.asarray(ref, np.float64), np.asarray(emb, np.float64)
@@ -122,7 +122,7 @@ def fidelity(ref: np.ndarray, emb: np.ndarray) -> dict[str, float]:
         raise ValueError(f"fidelity: need the same >= 3 sentences in both, not {len(ref)} "
                          f"and {len(emb)}")
     out = {}
-    if ref.shape == emb.shape:
+    if same_space and ref.shape == emb.shape:
         c = (ref * emb).sum(1) / (np.linalg.norm(ref, axis=1) * np.linalg.norm(emb, axis=1))
         out.update(cos_mean=float(c.mean()), cos_min=float(c.min()))
     out["spearman"] = spearman(pair_cosines(ref), pair_cosines(emb))

@@ -165,6 +165,9 @@ class PerformerAttention:
     nearest into ``Q8.exp_frac`` (saturating; exponents below -128 give features below
     2**-184, far under any LSB) and the features are the LUT exp unit's ``UQ1.F`` outputs
     (``lut_bits`` index bits); products and sums after the features stay float.
+
+    ``layers``: the layers that use FAVOR+ (``None``: all); the others keep exact float
+    softmax attention.
     """
 
     features: int = 64
@@ -173,9 +176,16 @@ class PerformerAttention:
     feature_frac: int | None = None
     exp_frac: int = 8
     lut_bits: int = 8
+    layers: tuple[int, ...] | None = None
 
     def __post_init__(self):
         from hwsim._check import check_int
+        if self.layers is not None:
+            if not isinstance(self.layers, tuple):
+                raise TypeError(f"PerformerAttention.layers must be a tuple of layer indices "
+                                f"or None, not {self.layers!r}")
+            for i in self.layers:
+                check_int("PerformerAttention", "layers[]", i, 0)
         check_int("PerformerAttention", "features", self.features, 1, 4096)
         if not isinstance(self.kind, FeatureKind):
             raise TypeError(f"PerformerAttention.kind must be a FeatureKind, not {self.kind!r}")
@@ -202,6 +212,10 @@ class PerformerAttention:
 
     def __call__(self, q, k, v, layer: int = 0) -> np.ndarray:
         d = q.shape[-1]
+        if self.layers is not None and layer not in self.layers:
+            s = (q @ k.swapaxes(-1, -2)) * np.float32(d ** -0.5)
+            e = np.exp(s - s.max(-1, keepdims=True))
+            return (e / e.sum(-1, keepdims=True)) @ v
         w = self.omega(d, layer)
         s = d ** -0.25
         q, k = np.asarray(q, np.float64) * s, np.asarray(k, np.float64) * s
