@@ -94,6 +94,10 @@ METHODS = ("lut", "pwl", "mitchell", "ibert")
 VARIANTS = [("two_pass", n, m) for n in ("exact_div", "mitchell_div", "reciprocal_lut")
             for m in METHODS] + [("online", n, "lut") for n in ("exact_div", "mitchell_div",
                                                                  "reciprocal_lut")]
+#: (label, match) of the rows with 8-bit scores Q4.8 (saturating at +-8)
+Q48 = [("taylor (order 4), Q4.8 scores", {"softmax": "taylor", "method": "taylor"}),
+       ("two_pass, lut exp, exact_div, Q4.8 scores", {"softmax": "two_pass", "method": "lut",
+                                                      "normalizer": "exact_div"})]
 
 
 def default_sweep(quick: bool = False) -> dict:
@@ -105,6 +109,9 @@ def default_sweep(quick: bool = False) -> dict:
                for f, n, m in variants for b in OUT_BITS]
     points += [{"softmax": "exp-only", "method": m, "out_bits": b}
                for m in (("lut",) if quick else METHODS) for b in OUT_BITS]
+    if not quick:  # Taylor needs a small input range (no max subtraction): scores saturate at 8
+        points += [{"softmax": sf, "method": m, "in_fmt": "Q4.8", "out_bits": b}
+                   for sf, m in (("taylor", "taylor"), ("two_pass", "lut")) for b in OUT_BITS]
     for w in ((4, 8) if quick else (4, 6, 8, 12, 16)):
         points += [{"softmax": "float", "products": k, "product_bits": w} for k in ("exact", "mitchell")]
     if not quick:
@@ -131,20 +138,27 @@ def _mean(rows, metric, **match):
 
 def report(rows: list[dict], out) -> list[str]:
     from hwsim import plots
-    n = sorted({r["params"]["sentences"] for r in rows})
+    n = max(r["params"]["sentences"] for r in rows)
     lines = ["## minilm-units: MiniLM through hardware softmax and multipliers", "",
-             f"all-MiniLM-L6-v2 in numpy, {', '.join(map(str, n))} built-in corpus sentences, "
-             "every layer and head through the unit; against the float encoder. cos = mean "
-             "(min) cosine between a sentence's two embeddings; ρ = Spearman of all pairwise "
-             "similarities; NN = nearest-neighbour agreement. Scores enter the softmax unit "
-             "in Q7.5 (rounded, saturating at ±64; MiniLM's scores reach ±39).", "",
+             f"all-MiniLM-L6-v2 in numpy on {n} built-in corpus sentences (fewer where a table "
+             "says so), every layer and head through the unit; compared with the float encoder. "
+             "cos = mean (min) cosine between a sentence's two embeddings; ρ = Spearman of all "
+             "pairwise similarities; NN = nearest-neighbour agreement. Scores enter the softmax "
+             "unit in Q7.5 (rounded, saturating at ±64; MiniLM's scores reach ±39) unless the "
+             "row says Q4.8 (saturating at ±8, which the Taylor form needs: it has no max "
+             "subtraction, so its exp range grows with the input range).", "",
              "| softmax variant | " + " | ".join(f"{b}-bit cos (min) / ρ / NN" for b in OUT_BITS) + " |",
              "|---|" + "---|" * len(OUT_BITS)]
     curves = {}
+    table = []
     for f, nm, m in VARIANTS + [("exp-only", "exact_div", m) for m in METHODS]:
-        match = dict(softmax=f, method=m, products="float", linear="float")
+        match = dict(softmax=f, method=m, in_fmt="Q7.5")
         if f != "exp-only":
             match["normalizer"] = nm
+        table.append((_label({"softmax": f, "method": m, "normalizer": nm}), match))
+    table += [(label, dict(match, in_fmt="Q4.8")) for label, match in Q48]
+    for label, match in table:
+        match = dict(match, products="float", linear="float")
         cells, pts = [], {}
         for b in OUT_BITS:
             c = _mean(rows, "cos_mean", out_bits=b, **match)
@@ -157,11 +171,13 @@ def report(rows: list[dict], out) -> list[str]:
             cells.append(f"{c:.5f} ({cmin:.4f}) / {rho:.5f} / {nn:.3f}")
             pts[b] = max(1 - rho, 1e-7)
         if pts:
-            label = _label({"softmax": f, "method": m, "normalizer": nm})
             curves[label] = pts
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
     if curves:
-        top = dict(sorted(curves.items(), key=lambda kv: -kv[1][min(kv[1])])[:12])
+        shown = [label for label in curves if "lut exp" in label and "reciprocal" not in label
+                 or "mitchell exp, exact_div" in label or "taylor" in label
+                 or label.startswith("exp-only (lut") or label.startswith("exp-only (mitchell")]
+        top = {label: curves[label] for label in shown}
         plots.sweep_lines(out / "minilm_softmax_bits.png", "softmax output bits",
                           "1 - Spearman vs float (log)", top, True, logy=True)
         lines += ["", "![1 - Spearman vs output bits](minilm_softmax_bits.png)"]
@@ -178,7 +194,9 @@ def report(rows: list[dict], out) -> list[str]:
     lin = [(k, w) for k in ("exact", "mitchell") for w in (8, 12)
            if _mean(rows, "spearman", linear=k, product_bits=w) is not None]
     if lin:
-        lines += ["", "### Every dense layer too (Q, K, V, output, FFN; float softmax)", "",
+        nl = sorted({r["params"]["sentences"] for r in rows if r["params"]["linear"] != "float"})
+        lines += ["", "### Every dense layer too (Q, K, V, output, FFN; float softmax; "
+                  f"{', '.join(map(str, nl))} sentences)", "",
                   "| multiplier | bits | cos (min) | ρ | NN |", "|---|---|---|---|---|"]
         for k, w in lin:
             m = dict(linear=k, product_bits=w)
