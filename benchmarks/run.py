@@ -44,7 +44,7 @@ def machine() -> str:
 def bench_minilm(sentences: int = 300) -> list[tuple]:
     """MiniLM encode of built-in corpus sentences: float vs hardware-unit hooks (goal <= 3x)."""
     try:
-        from hwsim.studies import minilm_units
+        from hwsim.studies import STUDIES, minilm_units
         from hwsim.studies.minilm_eval import model
         from hwsim.studies.sentences import builtin_corpus
         m = model(64)
@@ -60,7 +60,7 @@ def bench_minilm(sentences: int = 300) -> list[tuple]:
             ("softmax unit online, LUT exp, Mitchell divider, 8-bit",
              {"softmax": "online", "normalizer": "mitchell_div", "out_bits": 8}),
             ("softmax unit + Mitchell-8 Q.K^T and P.V products", {"products": "mitchell"})]:
-        arith = minilm_units.arithmetic({**minilm_units.PARAMS, **params})
+        arith = minilm_units.arithmetic({**STUDIES["minilm-units"].params, **params})
         m.encode(texts[:8], arith)
         t = best_of(lambda: m.encode(texts, arith))
         out.append((f"MiniLM encode, {sentences} sentences, {label}", f"{t:.2f} s",

@@ -69,17 +69,18 @@ def published_facts() -> list[tuple[str, str, str, bool]]:
     return rows
 
 
-def _digits_section(out: Path, jobs: int) -> list[str]:
-    try:
-        from hwsim.studies import digits_mlp
-    except ImportError as e:
-        return ["## digits-mlp", "", f"Skipped: needs {e.name} (pip install 'hwsim[ml]').", ""]
+def _study_section(out: Path, jobs: int, name: str, note: str) -> list[str]:
+    """The quick default sweep of study ``name`` and its report, or why it was skipped."""
+    from hwsim.studies import get_study
     from hwsim.sweep import parse_config, run_sweep, sweep_rows
-    cfg = parse_config(digits_mlp.default_sweep(quick=True), "demo")
-    run_sweep(cfg, out / "digits.sqlite", jobs=jobs)
-    lines = digits_mlp.report(sweep_rows(cfg, out / "digits.sqlite"), out)
-    return lines + ["Short version (one seed, four widths); the full study with three seeds, the "
-                    "Gaussian error model and layer attribution: `hwsim study digits-mlp`.", ""]
+    try:
+        mod = get_study(name)._mod()
+        cfg = parse_config(mod.default_sweep(quick=True), "demo")
+    except RuntimeError as e:  # a missing optional extra
+        return [f"## {name}", "", f"Skipped: {e}.", ""]
+    db = out / f"{name}.sqlite"
+    run_sweep(cfg, db, jobs=jobs)
+    return mod.report(sweep_rows(cfg, db), out) + [note, ""]
 
 
 def _attention_section(out: Path) -> list[str]:
@@ -153,7 +154,7 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
               *verify_rows, "", f"Verilog and JSON sidecars: `{out / 'verilog'}`.", ""]
 
     # 3. characterisation
-    _log("[2/9] exhaustive characterisation of the demo units")
+    _log("[2/10] exhaustive characterisation of the demo units")
     rows = []
     for unit, params in DEMO_UNITS:
         c = characterize(get_unit(unit), params, jobs=jobs)
@@ -163,7 +164,7 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
               "MRED/max RED over exact != 0, MAE%/WCE% normalised by the largest exact output.", "",
               format_metrics_table(rows), ""]
 
-    _log("[3/9] error vs width and plots")
+    _log("[3/10] error vs width and plots")
     spec = get_unit("mitchell-mul")
     sweep = {}
     points = [(w, k) for k in (None, 3) for w in SWEEP_WIDTHS if k is None or k <= w - 2]
@@ -191,22 +192,31 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
               "![heatmap](mul_heatmap_8bit.png)", "", "![histogram](mul_error_histogram.png)", ""]
 
     from hwsim import softmax_report
-    _log("[4/9] exp units")
+    _log("[4/10] exp units")
     lines += softmax_report.exp_section(out, jobs=jobs)
-    _log("[5/9] softmax variants and table sizes")
+    _log("[5/10] softmax variants and table sizes")
     lines += softmax_report.softmax_section(out)
 
     from hwsim import cost_report
-    _log("[6/9] cost: yosys synth_ice40 (cached after the first run)")
+    _log("[6/10] cost: yosys synth_ice40 (cached after the first run)")
     lines += cost_report.cost_section(out, jobs=jobs)
 
-    _log("[7/9] digits-mlp study (short sweep)")
-    lines += _digits_section(out, jobs)
+    _log("[7/10] digits-mlp study (short sweep)")
+    lines += _study_section(out, jobs, "digits-mlp",
+                            "Short version (one seed, four widths); the full study with three "
+                            "seeds, the Gaussian error model and layer attribution: "
+                            "`hwsim study digits-mlp`.")
 
-    _log("[8/9] attention head and Performer features")
+    _log("[8/10] MiniLM studies (short sweeps)")
+    for name in ("minilm-units", "bert-whitening", "performer-minilm"):
+        lines += _study_section(out, jobs, name,
+                                f"Short version (fewer variants and sentences, one seed); the "
+                                f"full study: `hwsim study {name}` (docs/studies/{name}.md).")
+
+    _log("[9/10] attention head and Performer features")
     lines += _attention_section(out)
 
-    _log("[9/9] published facts")
+    _log("[10/10] published facts")
     facts = published_facts() + softmax_report.taylor_facts()
     lines += ["## Published facts", "", "| fact | expected | measured | holds |", "|---|---|---|---|"]
     lines += [f"| {f} | {e} | {m} | {'yes' if ok else '**NO**'} |" for f, e, m, ok in facts]

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-def _study_params(module: str) -> dict:
-    """PARAMS of a study module whose top level imports numpy only (cheap to list)."""
-    return importlib.import_module(f"hwsim.studies.{module}").PARAMS
+#: the data parameters every MiniLM study has (see hwsim.studies.minilm_eval)
+MINILM_DATA = {"sentences": 300, "corpus": "builtin", "sts": "", "max_tokens": 64}
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,8 @@ class Study:
         try:
             return importlib.import_module(self.module)
         except ImportError as e:
+            if "pip install" in str(e):  # the module says how to get what it misses
+                raise RuntimeError(f"study {self.name!r}: {e}") from None
             hint = f" (pip install 'hwsim[{self.extra}]')" if self.extra else ""
             raise RuntimeError(f"study {self.name!r} needs {e.name}{hint}") from None
 
@@ -65,13 +66,16 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
           "hwsim.studies.zo_training", extra="ml"),
     Study("minilm-units", "the pretrained MiniLM sentence encoder with hardware softmax / exp "
                           "units and exact or Mitchell products: embedding fidelity to float",
-          _study_params("minilm_units"), "hwsim.studies.minilm_units", extra="ml"),
+          {"softmax": "two_pass", "method": "lut", "normalizer": "exact_div", "out_bits": 16,
+           "in_fmt": "Q7.5", "lut_bits": 6, "products": "float", "linear": "float",
+           "product_bits": 8, "keep_bits": None, **MINILM_DATA}, "hwsim.studies.minilm_units", extra="ml"),
     Study("bert-whitening", "BERT-whitening of MiniLM embeddings (keep k of 384 dims) applied in "
                             "fixed point / with Mitchell products: ranking fidelity",
-          _study_params("bert_whitening"), "hwsim.studies.bert_whitening", extra="ml"),
+          {"k": 128, "arithmetic": "float", "width": 8, "keep_bits": None, **MINILM_DATA}, "hwsim.studies.bert_whitening", extra="ml"),
     Study("performer-minilm", "MiniLM with each head's softmax attention replaced by FAVOR+ "
                               "random features (m, feature kind, feature bits), untuned",
-          _study_params("performer_minilm"), "hwsim.studies.performer_minilm", extra="ml"),
+          {"features": 64, "kind": "orthogonal", "feature_frac": None, "layers": "all",
+           **MINILM_DATA}, "hwsim.studies.performer_minilm", extra="ml"),
 ]}
 
 

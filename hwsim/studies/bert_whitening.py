@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwsim.studies import STUDIES
 from hwsim.studies import minilm_eval as E
 from hwsim.studies import sentences as S
 
 ARITHMETIC = ("float", "exact", "mitchell")
-PARAMS = {"k": 128, "arithmetic": "float", "width": 8, "keep_bits": None, **E.DATA_PARAMS}
 
 
 def fit(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,12 +96,11 @@ def default_sweep(quick: bool = False) -> dict:
 
 def report(rows: list[dict], out) -> list[str]:
     from hwsim import plots
-    n = sorted({r["params"]["sentences"] for r in rows})
-    seeds = sorted({r["seed"] for r in rows})
+    n = sorted({r["params"]["sentences"] or "all" for r in rows}, key=str)
     ks = sorted({r["params"]["k"] for r in rows})
     lines = ["## bert-whitening: whitened MiniLM embeddings in fixed point", "",
              f"BERT-whitening fitted on {', '.join(map(str, n))} built-in corpus sentences "
-             f"(seeds {seeds} draw the sample), keeping k of 384 dimensions; ρ = Spearman of all "
+             f"keeping k of 384 dimensions; ρ = Spearman of all "
              "pairwise cosine similarities against the float full-dimension embeddings "
              "(mean over seeds), in brackets against float whitening at the same k.", "",
              "| arithmetic | " + " | ".join(f"k = {k}" for k in ks) + " |", "|---|" + "---|" * len(ks)]
@@ -109,7 +108,7 @@ def report(rows: list[dict], out) -> list[str]:
                      key=lambda c: (c[0] != "float", c))
     curves = {}
     for a, w in configs:
-        if a == "float" and w != PARAMS["width"]:
+        if a == "float" and w != STUDIES["bert-whitening"].params["width"]:
             continue
         match = {"arithmetic": a} if a == "float" else {"arithmetic": a, "width": w}
         cells, pts = [], {}

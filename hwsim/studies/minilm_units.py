@@ -25,9 +25,6 @@ from hwsim.studies import minilm_eval as E
 SOFTMAX = ("float", "two_pass", "online", "taylor", "exp-only")
 PRODUCTS = ("float", "exact", "mitchell")
 
-PARAMS = {"softmax": "two_pass", "method": "lut", "normalizer": "exact_div", "out_bits": 16,
-          "in_fmt": "Q7.5", "lut_bits": 6, "products": "float", "linear": "float",
-          "product_bits": 8, "keep_bits": None, **E.DATA_PARAMS}
 
 
 def _softmax_hook(params: dict):

@@ -18,8 +18,6 @@ from hwsim.studies import minilm_eval as E
 
 KINDS = ("iid", "orthogonal", "orthogonal_quantile")
 LAYER_CHOICES = ("all", "0", "1", "2", "3", "4", "5")
-PARAMS = {"features": 64, "kind": "orthogonal", "feature_frac": None, "layers": "all",
-          **E.DATA_PARAMS}
 
 
 def attention(params: dict, seed: int):
