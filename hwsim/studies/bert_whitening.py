@@ -99,7 +99,7 @@ def report(rows: list[dict], out) -> list[str]:
     n = sorted({r["params"]["sentences"] or "all" for r in rows}, key=str)
     ks = sorted({r["params"]["k"] for r in rows})
     lines = ["## bert-whitening: whitened MiniLM embeddings in fixed point", "",
-             f"BERT-whitening fitted on {', '.join(map(str, n))} built-in corpus sentences "
+             f"BERT-whitening fitted on {', '.join(map(str, n))} built-in corpus sentences, "
              f"keeping k of 384 dimensions; ρ = Spearman of all "
              "pairwise cosine similarities against the float full-dimension embeddings "
              "(mean over seeds), in brackets against float whitening at the same k.", "",
