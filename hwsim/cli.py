@@ -313,8 +313,17 @@ def cmd_study(args):
     out.mkdir(parents=True, exist_ok=True)
     if not hasattr(mod, "default_sweep"):
         raise UsageError(f"study {study.name!r} has no default run; use hwsim sweep CONFIG.toml")
+    data = mod.default_sweep(quick=args.quick)
+    for opt in ("corpus", "sts"):
+        value = getattr(args, opt)
+        if value is None:
+            continue
+        if opt not in study.params:
+            raise UsageError(f"--{opt} applies to the MiniLM studies only; study {study.name!r} "
+                             f"has no {opt} parameter")
+        data["fixed"] = {**data.get("fixed", {}), opt: str(Path(value).resolve())}
     try:
-        cfg = parse_config(mod.default_sweep(quick=args.quick), f"{study.name} defaults")
+        cfg = parse_config(data, f"{study.name} defaults")
     except SweepError as e:
         raise UsageError(str(e)) from None
     print(f"{study.name}: {len(cfg.tasks())} tasks -> {out}", file=sys.stderr)
@@ -424,6 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", metavar="DIR", help="output directory (default study-NAME)")
     s.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     s.add_argument("--quick", action="store_true", help="a short version (one seed, fewer points)")
+    s.add_argument("--corpus", metavar="FILE",
+                   help="MiniLM studies: your sentences, one a line (default: the built-in "
+                        "600-sentence corpus)")
+    s.add_argument("--sts", metavar="FILE",
+                   help="MiniLM studies: an STS-benchmark file (sts-test.csv or GLUE STS-B "
+                        "dev.tsv); adds Spearman against its gold scores")
     s.set_defaults(func=cmd_study)
 
     s = sub.add_parser("demo", help="generate, verify and characterise default units; "

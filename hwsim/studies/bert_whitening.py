@@ -66,6 +66,7 @@ def run(params: dict, seed: int) -> dict:
     mu, w = fit(ref, k)
     y = whiten(ref, mu, w, params)
     out = S.fidelity(ref, y, same_space=False)
+    out["n_sentences"] = len(texts)
     y_float = (np.asarray(ref, np.float64) - mu) @ w
     out["spearman_arith"] = S.spearman(S.pair_cosines(y_float), S.pair_cosines(y))
     sts_list, data = E.sts_texts(params)
@@ -96,10 +97,9 @@ def default_sweep(quick: bool = False) -> dict:
 
 def report(rows: list[dict], out) -> list[str]:
     from hwsim import plots
-    n = sorted({r["params"]["sentences"] or "all" for r in rows}, key=str)
     ks = sorted({r["params"]["k"] for r in rows})
     lines = ["## bert-whitening: whitened MiniLM embeddings in fixed point", "",
-             f"BERT-whitening fitted on {', '.join(map(str, n))} built-in corpus sentences, "
+             f"BERT-whitening fitted on {E.sentence_counts(rows)} {E.corpus_label(rows)} sentences, "
              f"keeping k of 384 dimensions; ρ = Spearman of all "
              "pairwise cosine similarities against the float full-dimension embeddings "
              "(mean over seeds), in brackets against float whitening at the same k.", "",

@@ -92,6 +92,7 @@ def evaluate(params: dict, seed: int, arithmetic, transform=None) -> dict:
     if transform is not None:
         emb = transform(emb)
     out = S.fidelity(ref, emb)
+    out["n_sentences"] = len(texts)
     sts_list, data = sts_texts(params)
     if data is not None:
         ref_sts = float_embeddings(sts_list, mt)
@@ -101,3 +102,18 @@ def evaluate(params: dict, seed: int, arithmetic, transform=None) -> dict:
         out["sts_spearman"] = sts_spearman(sts_list, emb_sts, data)
         out["sts_spearman_float"] = sts_spearman(sts_list, ref_sts, data)
     return out
+
+
+def corpus_label(rows: list[dict]) -> str:
+    """"built-in corpus" or "corpus <file name>" for a report's text."""
+    names = sorted({str(r["params"]["corpus"]) for r in rows})
+    if names in ([], ["builtin"], [""]):
+        return "built-in corpus"
+    from pathlib import Path
+    return "corpus " + ", ".join(f"`{Path(n).name}`" for n in names)
+
+
+def sentence_counts(rows: list[dict]) -> str:
+    """The numbers of sentences the rows were measured on, for a report's text."""
+    n = sorted({r["metrics"].get("n_sentences", r["params"]["sentences"]) for r in rows})
+    return ", ".join(str(x) for x in n)

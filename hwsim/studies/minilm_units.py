@@ -135,9 +135,9 @@ def _mean(rows, metric, **match):
 
 def report(rows: list[dict], out) -> list[str]:
     from hwsim import plots
-    n = max(r["params"]["sentences"] for r in rows)
+    n = max(r["metrics"].get("n_sentences", r["params"]["sentences"]) for r in rows)
     lines = ["## minilm-units: MiniLM through hardware softmax and multipliers", "",
-             f"all-MiniLM-L6-v2 in numpy on {n} built-in corpus sentences (fewer where a table "
+             f"all-MiniLM-L6-v2 in numpy on {n} {E.corpus_label(rows)} sentences (fewer where a table "
              "says so), every layer and head through the unit; compared with the float encoder. "
              "cos = mean (min) cosine between a sentence's two embeddings; ρ = Spearman of all "
              "pairwise similarities; NN = nearest-neighbour agreement. Scores enter the softmax "

@@ -70,12 +70,11 @@ def _stats(rows, metric, **match):
 
 def report(rows: list[dict], out) -> list[str]:
     from hwsim import plots
-    n = sorted({r["params"]["sentences"] for r in rows})
     seeds = sorted({r["seed"] for r in rows})
     feats = sorted({r["params"]["features"] for r in rows})
     lines = ["## performer-minilm: FAVOR+ in place of MiniLM's softmax attention", "",
              f"Every head of all 6 layers uses FAVOR+ with m random features; no fine-tuning. "
-             f"{', '.join(map(str, n))} built-in corpus sentences; mean ± std over omega seeds "
+             f"{E.sentence_counts(rows)} {E.corpus_label(rows)} sentences; mean ± std over omega seeds "
              f"{seeds}. cos: embedding cosine to the float encoder; ρ: Spearman of all pairwise "
              "similarities; NN: nearest-neighbour agreement.", "",
              "| features | " + " | ".join(f"m = {m} ({m // 32}d)" for m in feats) + " |",
