@@ -380,3 +380,16 @@ def test_minilm_studies_reject_bad_parameters(name, params, message):
     st = get_study(name)
     with pytest.raises(ValueError, match=message):
         st.check({**st.params, **params})
+
+
+def test_study_cli_takes_a_users_corpus(short_minilm, tmp_path, capsys):
+    from hwsim.cli import main
+    corpus = tmp_path / "mine.txt"
+    corpus.write_text("A man plays a guitar.\nSomeone is playing music.\nStocks fell today.\n"
+                      "Shares dropped at the close.\nA cat sleeps on the sofa.\n")
+    assert main(["study", "performer-minilm", "--quick", "--corpus", str(corpus),
+                 "-o", str(tmp_path / "out")]) == 0
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "5 corpus `mine.txt` sentences" in report
+    assert main(["study", "digits-mlp", "--corpus", str(corpus)]) == 2
+    assert "--corpus applies to the MiniLM studies only" in capsys.readouterr().err
