@@ -372,7 +372,7 @@ def test_bert_whitening_and_performer_studies_run(short_minilm):
     ("bert-whitening", {"k": 0}, "k must be an integer in 1..384, not 0"),
     ("bert-whitening", {"arithmetic": "approx"}, "arithmetic must be one of float, exact"),
     ("performer-minilm", {"kind": "random"}, "kind must be one of iid, orthogonal"),
-    ("performer-minilm", {"layers": "7"}, "layers must be 'all' or a layer index 0..5"),
+    ("performer-minilm", {"layers": "7"}, "layers must be one of all, 0, 1, 2, 3, 4, 5, not '7'"),
     ("performer-minilm", {"feature_frac": 0}, "feature_frac must be an integer in 1..24, not 0"),
 ])
 def test_minilm_studies_reject_bad_parameters(name, params, message):

@@ -79,6 +79,13 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
 ]}
 
 
+def check_choice(study: str, params: dict, name: str, choices) -> None:
+    """``params[name]`` (compared as text) must be one of ``choices``."""
+    if str(params[name]) not in choices:
+        raise ValueError(f"{study}: {name} must be one of {', '.join(choices)}, "
+                         f"not {params[name]!r}")
+
+
 def get_study(name: str) -> Study:
     try:
         return STUDIES[name]

@@ -24,6 +24,7 @@ import numpy as np
 from hwsim.studies import STUDIES
 from hwsim.studies import minilm_eval as E
 from hwsim.studies import sentences as S
+from hwsim.studies import check_choice
 
 ARITHMETIC = ("float", "exact", "mitchell")
 
@@ -46,9 +47,7 @@ def whiten(x: np.ndarray, mu: np.ndarray, w: np.ndarray, params: dict) -> np.nda
 
 
 def check(params: dict) -> None:
-    if params["arithmetic"] not in ARITHMETIC:
-        raise ValueError(f"bert-whitening: arithmetic must be one of {', '.join(ARITHMETIC)}, "
-                         f"not {params['arithmetic']!r}")
+    check_choice("bert-whitening", params, "arithmetic", ARITHMETIC)
     k = params["k"]
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 384:
         raise ValueError(f"bert-whitening: k must be an integer in 1..384, not {k!r}")

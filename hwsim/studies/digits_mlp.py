@@ -27,18 +27,15 @@ from functools import lru_cache
 import numpy as np
 
 from hwsim.studies import mlp
+from hwsim.studies import check_choice
 
 MULTIPLIERS = ("float", "exact", "mitchell", "gaussian", "fp32-trick", "bf16-trick", "fp16-trick")
 LAYERS = ("all", "0", "1")
 
 
 def check(params: dict) -> None:
-    if params["multiplier"] not in MULTIPLIERS:
-        raise ValueError(f"digits-mlp: multiplier must be one of {', '.join(MULTIPLIERS)}, "
-                         f"not {params['multiplier']!r}")
-    if str(params["layers"]) not in LAYERS:
-        raise ValueError(f"digits-mlp: layers must be one of {', '.join(LAYERS)}, "
-                         f"not {params['layers']!r}")
+    check_choice("digits-mlp", params, "multiplier", MULTIPLIERS)
+    check_choice("digits-mlp", params, "layers", LAYERS)
     w = params["width"]
     if not isinstance(w, int) or not 2 <= w <= 32:
         raise ValueError(f"digits-mlp: width must be an integer in 2..32, not {w!r}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwsim.studies import check_choice
 from hwsim.studies import minilm_eval as E
 
 SOFTMAX = ("float", "two_pass", "online", "taylor", "exp-only")
@@ -63,13 +64,9 @@ def arithmetic(params: dict):
 
 
 def check(params: dict) -> None:
-    if params["softmax"] not in SOFTMAX:
-        raise ValueError(f"minilm-units: softmax must be one of {', '.join(SOFTMAX)}, "
-                         f"not {params['softmax']!r}")
+    check_choice("minilm-units", params, "softmax", SOFTMAX)
     for k in ("products", "linear"):
-        if params[k] not in PRODUCTS:
-            raise ValueError(f"minilm-units: {k} must be one of {', '.join(PRODUCTS)}, "
-                             f"not {params[k]!r}")
+        check_choice("minilm-units", params, k, PRODUCTS)
     ob = params["out_bits"]
     if not isinstance(ob, int) or not 8 <= ob <= 24:
         raise ValueError(f"minilm-units: out_bits must be an integer in 8..24, not {ob!r}")

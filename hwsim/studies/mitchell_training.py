@@ -13,14 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from hwsim.studies import mlp
+from hwsim.studies import check_choice
 
 ARITHMETIC = ("float", "fp32-trick", "bf16-trick")
 
 
 def check(params: dict) -> None:
-    if params["arithmetic"] not in ARITHMETIC:
-        raise ValueError(f"mitchell-training: arithmetic must be one of {', '.join(ARITHMETIC)}, "
-                         f"not {params['arithmetic']!r}")
+    check_choice("mitchell-training", params, "arithmetic", ARITHMETIC)
     if not isinstance(params["epochs"], int) or params["epochs"] < 1:
         raise ValueError(f"mitchell-training: epochs must be an integer >= 1, "
                          f"not {params['epochs']!r}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from hwsim.studies import minilm_eval as E
+from hwsim.studies import check_choice
 
 KINDS = ("iid", "orthogonal", "orthogonal_quantile")
 LAYER_CHOICES = ("all", "0", "1", "2", "3", "4", "5")
@@ -29,12 +30,8 @@ def attention(params: dict, seed: int):
 
 
 def check(params: dict) -> None:
-    if params["kind"] not in KINDS:
-        raise ValueError(f"performer-minilm: kind must be one of {', '.join(KINDS)}, "
-                         f"not {params['kind']!r}")
-    if str(params["layers"]) not in LAYER_CHOICES:
-        raise ValueError(f"performer-minilm: layers must be 'all' or a layer index 0..5, "
-                         f"not {params['layers']!r}")
+    check_choice("performer-minilm", params, "kind", KINDS)
+    check_choice("performer-minilm", params, "layers", LAYER_CHOICES)
     try:
         attention(params, 0)
     except (TypeError, ValueError) as e:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from hwsim.studies import mlp
+from hwsim.studies import check_choice
 
 OUTPUTS = ("softmax", "taylor")
 
 
 def check(params: dict) -> None:
-    if params["output"] not in OUTPUTS:
-        raise ValueError(f"taylor-softmax: output must be one of {', '.join(OUTPUTS)}, "
-                         f"not {params['output']!r}")
+    check_choice("taylor-softmax", params, "output", OUTPUTS)
     if params["output"] == "taylor" and params["order"] not in (2, 4, 6, 8):
         raise ValueError(f"taylor-softmax: order must be 2, 4, 6 or 8 (even: odd orders go "
                          f"negative), not {params['order']!r}")

@@ -22,15 +22,14 @@ from __future__ import annotations
 import numpy as np
 
 from hwsim.studies import mlp
+from hwsim.studies import check_choice
 
 METHODS = ("backprop", "ste", "zo")
 BACKWARD_COST = 2  # a backward pass costs about two forward passes
 
 
 def check(params: dict) -> None:
-    if params["method"] not in METHODS:
-        raise ValueError(f"zo-training: method must be one of {', '.join(METHODS)}, "
-                         f"not {params['method']!r}")
+    check_choice("zo-training", params, "method", METHODS)
     for k in ("width", "budget", "directions", "hidden"):
         if not isinstance(params[k], int) or params[k] < 1:
             raise ValueError(f"zo-training: {k} must be an integer >= 1, not {params[k]!r}")
