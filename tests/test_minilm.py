@@ -393,3 +393,9 @@ def test_study_cli_takes_a_users_corpus(short_minilm, tmp_path, capsys):
     assert "5 corpus `mine.txt` sentences" in report
     assert main(["study", "digits-mlp", "--corpus", str(corpus)]) == 2
     assert "--corpus applies to the MiniLM studies only" in capsys.readouterr().err
+
+
+def test_example_sweep_config_is_valid():
+    from hwsim.sweep import load_config
+    cfg = load_config(Path(__file__).parents[1] / "examples" / "minilm_softmax.toml")
+    assert cfg.study == "minilm-units" and len(cfg.tasks()) == 4 * 3 * 2 * 2
