@@ -71,8 +71,8 @@ class Attention(wiring.Component):
         last_addr, last_j, last_k, last_row = addr == n - 1, j == L - 1, k == d - 1, row == L - 1
 
         q = [Signal(signed(w), name=f"q{i}") for i in range(d)]   # rotating: head q[d-1]
-        accs = [Signal(signed(64), name=f"o{i}") for i in range(d)]  # rotating: head accs[d-1]
-        score_acc = Signal(signed(64), name="score_acc")
+        accs = [Signal(signed(p.value_acc_width), name=f"o{i}") for i in range(d)]  # head accs[d-1]
+        score_acc = Signal(signed(p.score_acc_width), name="score_acc")
 
         def rotate(regs, new_head):
             return [regs[0].eq(new_head)] + [regs[i].eq(regs[i - 1]) for i in range(1, d)]

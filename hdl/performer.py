@@ -46,7 +46,7 @@ class PerformerFeatures(wiring.Component):
 
         x = [Signal(signed(p.in_fmt.width), name=f"x{i}") for i in range(d)]  # head x[d-1]
         sq = Signal(unsigned(2 * p.in_fmt.width + max(1, (d - 1).bit_length()) + 1), name="sq")
-        u = Signal(signed(64), name="u")
+        u = Signal(signed(p.u_width), name="u")
         addr = Signal(range(nf * d), name="addr")
         j = Signal(range(d), name="j")
         feat = Signal(range(nf), name="feature")

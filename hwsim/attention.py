@@ -116,6 +116,20 @@ class AttentionParams(UnitParams):
         return max(self.prob_fmt.width + 1, self.in_fmt.width)
 
     @property
+    def score_acc_width(self) -> int:
+        """Signed bits of the Q.K^T accumulator: ``|sum of d products| <= d * 2**(2w-2)`` (the
+        largest product magnitude, ``(-2**(w-1))**2``; a Mitchell product's magnitude is never
+        above the exact one's), plus the sign bit."""
+        w = self.in_fmt.width
+        return (self.dim << (2 * w - 2)).bit_length() + 1
+
+    @property
+    def value_acc_width(self) -> int:
+        """Signed bits of a P.V accumulator: ``|sum of L products| <= L * max_p * 2**(w-1)``
+        with ``max_p`` the largest probability pattern, plus the sign bit."""
+        return (self.length * self.prob_fmt.max_raw << (self.in_fmt.width - 1)).bit_length() + 1
+
+    @property
     def score_mult(self) -> MitchellMulParams:
         return MitchellMulParams(width=self.in_fmt.width, signed=True, keep_bits=self.keep_bits)
 

@@ -191,6 +191,14 @@ class PerformerParams(UnitParams):
         return self.omega_fmt.quantize(w, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
 
     @property
+    def u_width(self) -> int:
+        """Signed bits of ``u = omega x``: every partial sum is at most
+        ``max_f sum_j |omega[f, j]| * 2**(w_in - 1)`` in magnitude (from the ROM itself), plus
+        the sign bit."""
+        peak = int(np.abs(self.omega_raw()).sum(1).max()) << (self.in_fmt.width - 1)
+        return peak.bit_length() + 1
+
+    @property
     def top_name(self) -> str:
         return f"performer_d{self.dim}_m{self.features}_{self.kind.value}_s{self.omega_seed}"
 

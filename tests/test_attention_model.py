@@ -83,3 +83,23 @@ def test_bad_shapes():
     with pytest.raises(ValueError, match=r"^attention_fixed: k must have shape \(\.\.\., 4, 2\) "
                                          r"for length 4 and dim 2, not \(1, 3, 2\)$"):
         attention_fixed(z, np.zeros((1, 3, 2), np.int64), z, p)
+
+
+@pytest.mark.parametrize("p", [AttentionParams(), AttentionParams(length=5, dim=3, in_fmt=F(3, 2)),
+                               AttentionParams(multiplier=Multiplier.MITCHELL, dim=32)])
+def test_accumulator_widths_hold_every_sum_and_the_score_bound_is_reached(p):
+    """The HDL sizes its accumulators from these bounds; the extreme corner reaches the Q.K^T
+    bound exactly (so the width cannot be smaller), random and corner problems stay inside."""
+    from hwsim.attention import _mult
+    w, lo = p.in_fmt.width, p.in_fmt.min_raw
+    assert (p.dim << (2 * w - 2)) < 1 << (p.score_acc_width - 1)
+    assert (p.dim << (2 * w - 2)) >= 1 << (p.score_acc_width - 3)
+    x = np.concatenate([corner_problems(p), attention_vectors(p, 200, seed=1)])
+    q, k, v = split_problem(x, p)
+    s = _mult(q[..., :, None, :], k[..., None, :, :], p.multiplier, p.score_mult).sum(-1)
+    assert np.abs(s).max() == p.dim * lo * lo  # the all-minimum corner
+    assert np.abs(s).max() < 1 << (p.score_acc_width - 1)
+    from hwsim.softmax import softmax_fixed
+    prob = softmax_fixed(attention_scores(q, k, p), p.softmax_params)
+    acc = _mult(prob[..., :, :, None], v[..., None, :, :], p.multiplier, p.value_mult).sum(-2)
+    assert np.abs(acc).max() < 1 << (p.value_acc_width - 1)

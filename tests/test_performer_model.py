@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from hwsim.performer import (
-    FeatureKind, PerformerParams, draw_omega, linear_attention, phi_fixed, phi_float,
-    softmax_attention,
+    FeatureKind, PerformerParams, draw_omega, linear_attention, performer_vectors, phi_fixed,
+    phi_float, softmax_attention,
 )
+from hwsim.fixed import FixedFormat
 
 D = 8
 RNG = np.random.default_rng(7)
@@ -77,3 +78,18 @@ def test_bad_params_and_inputs():
         PerformerParams(kind="iid")
     with pytest.raises(ValueError, match=r"^phi_fixed: x must have shape \(\.\.\., 8\), not \(2, 3\)$"):
         phi_fixed(np.zeros((2, 3), np.int64), PerformerParams())
+
+
+@pytest.mark.parametrize("p", [PerformerParams(), PerformerParams(dim=16, features=64,
+                                                                  in_fmt=FixedFormat(3, 5))])
+def test_u_width_holds_omega_x_and_is_reached_within_a_factor_two(p):
+    """The HDL's ``u`` register is sized from the ROM; the input that matches the signs of the
+    largest omega row at full scale reaches the bound's top bit."""
+    w = p.omega_raw()
+    f = np.abs(w).sum(1).argmax()
+    lo, hi = p.in_fmt.min_raw, p.in_fmt.max_raw
+    x = np.concatenate([performer_vectors(p, 300, seed=2),
+                        np.where(w[f] >= 0, hi, lo)[None], np.where(w[f] >= 0, lo, hi)[None]])
+    u = x @ w.T
+    assert np.abs(u).max() < 1 << (p.u_width - 1)
+    assert np.abs(u).max() >= 1 << (p.u_width - 3)
