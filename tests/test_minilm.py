@@ -399,3 +399,28 @@ def test_example_sweep_config_is_valid():
     from hwsim.sweep import load_config
     cfg = load_config(Path(__file__).parents[1] / "examples" / "minilm_softmax.toml")
     assert cfg.study == "minilm-units" and len(cfg.tasks()) == 4 * 3 * 2 * 2
+
+
+def test_attention_head_hook_is_the_head_unit_on_rounded_inputs():
+    from hwsim.attention import AttentionParams, attention_fixed
+    from hwsim.fixed import FixedFormat, Overflow, Rounding
+    from hwsim.studies.transformer_units import AttentionHead
+    p = AttentionParams(length=32, dim=4, in_fmt=FixedFormat(3, 5), out_fmt=FixedFormat(3, 9))
+    rng = np.random.default_rng(8)
+    q, k, v = (rng.normal(0, 1.5, size=(2, 3, 7, 4)) for _ in range(3))
+    got = AttentionHead(p)(q, k, v, 0)
+    p7 = AttentionParams(**{**p.__dict__, "length": 7})
+    raw = [p.in_fmt.quantize(t, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+           for t in (q, k, v)]
+    np.testing.assert_array_equal(got, p.out_fmt.to_float(attention_fixed(*raw, p7)))
+    with pytest.raises(ValueError, match="cannot take 33 tokens"):
+        AttentionHead(p)(*(np.zeros((1, 1, 33, 4)),) * 3)
+
+
+def test_minilm_units_with_the_head_unit(short_minilm):
+    r = _run("minilm-units", head="mitchell", head_bits=8, out_bits=12)
+    assert 0.9 < r["cos_min"] < 1 - 1e-6
+    with pytest.raises(ValueError, match="give max_tokens <= 32 with head"):
+        _run("minilm-units", head="exact", max_tokens=40)
+    with pytest.raises(ValueError, match="give softmax = two_pass and products = float"):
+        _run("minilm-units", head="exact", products="mitchell")

@@ -68,7 +68,8 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
                           "units and exact or Mitchell products: embedding fidelity to float",
           {"softmax": "two_pass", "method": "lut", "normalizer": "exact_div", "out_bits": 16,
            "in_fmt": "Q7.5", "lut_bits": 6, "products": "float", "linear": "float",
-           "product_bits": 8, "keep_bits": None, **MINILM_DATA}, "hwsim.studies.minilm_units", extra="ml"),
+           "product_bits": 8, "keep_bits": None, "head": "none", "head_bits": 12,
+           **MINILM_DATA}, "hwsim.studies.minilm_units", extra="ml"),
     Study("bert-whitening", "BERT-whitening of MiniLM embeddings (keep k of 384 dims) applied in "
                             "fixed point / with Mitchell products: ranking fidelity",
           {"k": 128, "arithmetic": "float", "width": 8, "keep_bits": None, **MINILM_DATA}, "hwsim.studies.bert_whitening", extra="ml"),

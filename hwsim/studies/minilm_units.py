@@ -9,7 +9,12 @@ One configuration replaces, in all 6 layers and 12 heads of all-MiniLM-L6-v2
   or nothing (``float``);
 * the attention products Q K^T and P V (``products``) and/or every dense layer (``linear``) by
   block-floating-point exact or Mitchell products of ``product_bits`` bits
-  (:class:`hwsim.studies.transformer_units.FixedMatmul`).
+  (:class:`hwsim.studies.transformer_units.FixedMatmul`);
+* or each whole head (``head`` = ``exact`` / ``mitchell``) by the fixed-point attention head
+  unit (:class:`hwsim.studies.transformer_units.AttentionHead`, the model of the verified RTL
+  head): Q, K, V in ``Q5.(head_bits-5)`` (MiniLM's reach ±8.7), 1/sqrt(32) with 12 fraction
+  bits, the two-pass softmax configured by the softmax parameters, outputs Q4.12; at most 32
+  tokens (``max_tokens <= 32``).
 
 Metrics against the float encoder on the same sentences
 (:func:`hwsim.studies.sentences.fidelity`): embedding cosine (mean, min), Spearman of all
@@ -25,6 +30,7 @@ from hwsim.studies import minilm_eval as E
 
 SOFTMAX = ("float", "two_pass", "online", "taylor", "exp-only")
 PRODUCTS = ("float", "exact", "mitchell")
+HEADS = ("none", "exact", "mitchell")
 
 
 
@@ -57,8 +63,30 @@ def _matmul(params: dict, which: str):
                        params["keep_bits"] if kind == "mitchell" else None)
 
 
+def head_params(params: dict):
+    """The AttentionParams of ``head`` (length 32: each call sets its own)."""
+    from hwsim.attention import AttentionParams, Multiplier
+    from hwsim.exp import ExpMethod
+    from hwsim.fixed import FixedFormat
+    from hwsim.softmax import Normalizer
+    hb = params["head_bits"]
+    if not isinstance(hb, int) or isinstance(hb, bool) or not 6 <= hb <= 16:
+        raise ValueError(f"head_bits must be an integer in 6..16, not {hb!r}")
+    mult = Multiplier(params["head"])
+    return AttentionParams(
+        length=32, dim=32, in_fmt=FixedFormat(5, hb - 5), out_fmt=FixedFormat(4, 12),
+        multiplier=mult, keep_bits=params["keep_bits"] if mult is Multiplier.MITCHELL else None,
+        scale_bits=12, score_fmt=FixedFormat.parse(params["in_fmt"]),
+        prob_fmt=FixedFormat(1, params["out_bits"] - 1, signed=False),
+        exp_method=ExpMethod(params["method"]), normalizer=Normalizer(params["normalizer"]))
+
+
 def arithmetic(params: dict):
     from hwsim.studies.minilm import Arithmetic
+    if params["head"] != "none":
+        from hwsim.studies.transformer_units import AttentionHead
+        return Arithmetic(attention=AttentionHead(head_params(params)),
+                          linear=_matmul(params, "linear"))
     return Arithmetic(softmax=_softmax_hook(params), attention_products=_matmul(params, "products"),
                       linear=_matmul(params, "linear"))
 
@@ -67,6 +95,15 @@ def check(params: dict) -> None:
     check_choice("minilm-units", params, "softmax", SOFTMAX)
     for k in ("products", "linear"):
         check_choice("minilm-units", params, k, PRODUCTS)
+    check_choice("minilm-units", params, "head", HEADS)
+    if params["head"] != "none":
+        if params["softmax"] != "two_pass" or params["products"] != "float":
+            raise ValueError("minilm-units: head replaces the whole attention (its softmax is "
+                             "two-pass, its products its own); give softmax = two_pass and "
+                             "products = float with it")
+        if params["max_tokens"] > 32:
+            raise ValueError(f"minilm-units: the attention head unit takes at most 32 tokens; "
+                             f"give max_tokens <= 32 with head, not {params['max_tokens']}")
     ob = params["out_bits"]
     if not isinstance(ob, int) or not 8 <= ob <= 24:
         raise ValueError(f"minilm-units: out_bits must be an integer in 8..24, not {ob!r}")
@@ -109,6 +146,8 @@ def default_sweep(quick: bool = False) -> dict:
     for w in ((4, 8) if quick else (4, 6, 8, 12, 16)):
         points += [{"softmax": "float", "products": k, "product_bits": w} for k in ("exact", "mitchell")]
     if not quick:
+        points += [{"head": h, "head_bits": b, "out_bits": 12, "max_tokens": 32}
+                   for h in ("exact", "mitchell") for b in (8, 12, 16)]
         points += [{"softmax": "float", "linear": k, "product_bits": w, "sentences": 60}
                    for k in ("exact", "mitchell") for w in (8, 12)]
         points += [{"softmax": "two_pass", "products": "mitchell", "product_bits": 8, "out_bits": b}
@@ -152,7 +191,7 @@ def report(rows: list[dict], out) -> list[str]:
         table.append((_label({"softmax": f, "method": m, "normalizer": nm}), match))
     table += [(label, dict(match, in_fmt="Q4.8")) for label, match in Q48]
     for label, match in table:
-        match = dict(match, products="float", linear="float")
+        match = dict(match, products="float", linear="float", head="none")
         cells, pts = [], {}
         for b in OUT_BITS:
             c = _mean(rows, "cos_mean", out_bits=b, **match)
@@ -181,7 +220,7 @@ def report(rows: list[dict], out) -> list[str]:
         lines += ["", "### Attention products Q·K^T and P·V (block floating point, float softmax)",
                   "", "| multiplier | bits | cos (min) | ρ | NN |", "|---|---|---|---|---|"]
         for k, w in prod:
-            m = dict(softmax="float", products=k, product_bits=w, linear="float")
+            m = dict(softmax="float", products=k, product_bits=w, linear="float", head="none")
             lines.append(f"| {k} | {w} | {_mean(rows, 'cos_mean', **m):.5f} "
                          f"({_mean(rows, 'cos_min', **m):.4f}) | {_mean(rows, 'spearman', **m):.5f} "
                          f"| {_mean(rows, 'nn_agreement', **m):.3f} |")
@@ -193,8 +232,22 @@ def report(rows: list[dict], out) -> list[str]:
                   f"{', '.join(map(str, nl))} sentences)", "",
                   "| multiplier | bits | cos (min) | ρ | NN |", "|---|---|---|---|---|"]
         for k, w in lin:
-            m = dict(linear=k, product_bits=w)
+            m = dict(linear=k, product_bits=w, head="none")
             lines.append(f"| {k} | {w} | {_mean(rows, 'cos_mean', **m):.5f} "
+                         f"({_mean(rows, 'cos_min', **m):.4f}) | {_mean(rows, 'spearman', **m):.5f} "
+                         f"| {_mean(rows, 'nn_agreement', **m):.3f} |")
+    heads = [(h, b) for h in ("exact", "mitchell") for b in (8, 12, 16)
+             if _mean(rows, "spearman", head=h, head_bits=b) is not None]
+    if heads:
+        lines += ["", "### The whole attention head unit (the verified RTL head's model)", "",
+                  "Each head through `hwsim.attention.attention_fixed`: Q, K, V in "
+                  "Q5.(bits-5), scores Q7.5, 12-bit probabilities (two-pass, LUT exp, exact "
+                  "divider), outputs Q4.12; sentences truncated to 32 tokens (the unit's limit), "
+                  "float reference at the same truncation.", "",
+                  "| head products | Q/K/V bits | cos (min) | ρ | NN |", "|---|---|---|---|---|"]
+        for h, b in heads:
+            m = dict(head=h, head_bits=b)
+            lines.append(f"| {h} | {b} | {_mean(rows, 'cos_mean', **m):.5f} "
                          f"({_mean(rows, 'cos_min', **m):.4f}) | {_mean(rows, 'spearman', **m):.5f} "
                          f"| {_mean(rows, 'nn_agreement', **m):.3f} |")
     sts = [r for r in rows if "sts_spearman" in r["metrics"]]

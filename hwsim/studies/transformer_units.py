@@ -18,6 +18,10 @@ not depend on the sentences batched with it.
   by each call's L.
 * :class:`ExpSoftmax` (``softmax``): only the exp is hardware: ``exp_fixed`` of the float
   differences ``x - max`` rounded into the exp unit's input format, normalised in float.
+* :class:`AttentionHead` (``attention``): the whole fixed-point attention head of
+  :mod:`hwsim.attention` (the model of the verified RTL head) per head: Q, K, V rounded to
+  nearest (ties even) into ``params.in_fmt``, saturating; outputs are the head's raw
+  ``out_fmt`` values as reals. ``params.length`` is replaced by each call's L (at most 32).
 * :class:`PerformerAttention` (``attention``): FAVOR+ linear attention (Choromanski et al.)
   replacing softmax attention, float features or features from an hwsim exp unit.
 """
@@ -35,8 +39,8 @@ from hwsim.fixed import FixedFormat, Overflow, Rounding
 from hwsim.performer import FeatureKind, draw_omega
 from hwsim.softmax import SoftmaxParams, softmax_fixed
 
-__all__ = ["block_quantize", "FixedMatmul", "SoftmaxUnit", "ExpSoftmax", "PerformerAttention",
-           "MULTIPLIERS"]
+__all__ = ["block_quantize", "FixedMatmul", "SoftmaxUnit", "ExpSoftmax", "AttentionHead",
+           "PerformerAttention", "MULTIPLIERS"]
 
 MULTIPLIERS = ("exact", "mitchell")
 
@@ -145,6 +149,33 @@ class ExpSoftmax:
         raw = p.in_fmt.quantize(d, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
         e = p.out_fmt.to_float(exp_fixed(raw, p))
         return (e / e.sum(-1, keepdims=True)).astype(np.float32)
+
+
+class AttentionHead:
+    """The bit-accurate attention head unit in place of each MiniLM head (module doc)."""
+
+    def __init__(self, params):
+        from hwsim.attention import AttentionParams
+        if not isinstance(params, AttentionParams):
+            raise TypeError(f"AttentionHead: params must be AttentionParams, not {params!r}")
+        self.params = params
+
+    @lru_cache(maxsize=None)
+    def at_length(self, length: int):
+        try:
+            return dataclasses.replace(self.params, length=length)
+        except ValueError as e:
+            raise ValueError(f"the attention head cannot take {length} tokens ({e}); use "
+                             f"max_tokens <= 32") from None
+
+    def __call__(self, q, k, v, layer: int = 0) -> np.ndarray:
+        from hwsim.attention import attention_fixed
+        p = self.at_length(q.shape[-2])
+        if q.shape[-1] != p.dim:
+            raise ValueError(f"AttentionHead: params.dim is {p.dim}, the heads have {q.shape[-1]}")
+        raw = [p.in_fmt.quantize(t, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+               for t in (q, k, v)]
+        return p.out_fmt.to_float(attention_fixed(*raw, p))
 
 
 @dataclass(frozen=True)
