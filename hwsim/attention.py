@@ -153,7 +153,10 @@ class AttentionParams(UnitParams):
     def top_name(self) -> str:
         m = "mitch" + ("" if self.keep_bits is None else f"k{self.keep_bits}") \
             if self.multiplier is Multiplier.MITCHELL else "exact"
-        return f"attention_l{self.length}_d{self.dim}_{m}_q{self.in_fmt.int_bits}_{self.in_fmt.frac_bits}"
+        return (f"attention_l{self.length}_d{self.dim}_{m}_q{self.in_fmt.int_bits}_"
+                f"{self.in_fmt.frac_bits}" + self.nondefault_tag(
+                    {"out_fmt": "o", "scale_bits": "c", "score_fmt": "s", "prob_fmt": "p",
+                     "exp_method": "", "normalizer": ""}))
 
 
 def _mult(a: np.ndarray, b: np.ndarray, kind: Multiplier, mp: MitchellMulParams) -> np.ndarray:

@@ -39,6 +39,25 @@ class UnitParams:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
+    def nondefault_tag(self, tags: dict[str, str]) -> str:
+        """``_<tag><value>`` for each field in ``tags`` whose value differs from the class
+        default, in ``tags`` order: formats as ``<tag>q<I>_<F>`` / ``<tag>uq<I>_<F>``, enums
+        as their value, other values as themselves (``-`` becomes ``m``). Keeps top-module
+        names of default configurations short and every other configuration distinct."""
+        from hwsim.fixed import FixedFormat
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        out = ""
+        for name, tag in tags.items():
+            v = getattr(self, name)
+            if v == defaults[name]:
+                continue
+            if isinstance(v, FixedFormat):
+                v = f"{'' if v.signed else 'u'}q{v.int_bits}_{v.frac_bits}"
+            elif isinstance(v, enum.Enum):
+                v = v.value
+            out += f"_{tag}{v}".replace("-", "m")
+        return out
+
     @property
     def input_bits(self) -> int:
         """Total bits of one input vector (all ``2**input_bits`` vectors = exhaustive)."""

@@ -200,7 +200,9 @@ class PerformerParams(UnitParams):
 
     @property
     def top_name(self) -> str:
-        return f"performer_d{self.dim}_m{self.features}_{self.kind.value}_s{self.omega_seed}"
+        return (f"performer_d{self.dim}_m{self.features}_{self.kind.value}_s{self.omega_seed}"
+                + self.nondefault_tag({"in_fmt": "i", "omega_fmt": "w", "method": "",
+                                       "lut_bits": "lut", "out_frac": "f"}))
 
 
 def phi_fixed(x, params: PerformerParams) -> np.ndarray:

@@ -137,3 +137,48 @@ def test_cli_verify_batched(icarus, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "mitchell_div_u6_f4_p2 on icarus-batched: 4096 vectors, 0 mismatches" in out
+
+
+def _variants(value):
+    """A few other values of a Params field's kind (some may be invalid for the unit)."""
+    import enum
+
+    from hwsim.fixed import FixedFormat
+    if isinstance(value, bool):
+        return [not value]
+    if isinstance(value, int):
+        return [value + 1, value - 1, value + 2]
+    if value is None:
+        return [0, 1, 2]
+    if isinstance(value, enum.Enum):
+        return [m for m in type(value) if m is not value]
+    if isinstance(value, FixedFormat):
+        return [FixedFormat(value.int_bits + 1, value.frac_bits, value.signed),
+                FixedFormat(value.int_bits, value.frac_bits + 1, value.signed)]
+    return []
+
+
+@pytest.mark.parametrize("unit", ["mitchell-mul", "mitchell-div", "exp", "softmax", "attention",
+                                  "performer"])
+def test_every_parameter_changes_the_module_name(unit, tmp_path):
+    """Two configurations never write the same Verilog file / module name unless their
+    hardware is the same: each valid one-field change of the defaults gives a new top name,
+    or (a field the configuration ignores, e.g. the Taylor order of a LUT exp) the very same
+    Verilog."""
+    import dataclasses
+    spec = get_unit(unit)
+    base = spec.params()
+    seen = {base.top_name: base}
+    for f in dataclasses.fields(base):
+        for v in _variants(getattr(base, f.name)):
+            try:
+                p = dataclasses.replace(base, **{f.name: v})
+            except (TypeError, ValueError):
+                continue
+            other = seen.setdefault(p.top_name, p)
+            if other is not p:
+                a, _ = write_verilog(spec, other, tmp_path / "a")
+                b, _ = write_verilog(spec, p, tmp_path / "b")
+                body = [x.read_text().split("\n", 1)[1] for x in (a, b)]  # after the params line
+                assert body[0] == body[1], (
+                    f"{f.name}={v!r} gives {p.top_name}, the name of a different design")
