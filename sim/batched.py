@@ -108,8 +108,11 @@ def _stream_testbench(top: str, ports: dict, n_in: int, n_out: int, seed: int) -
 
 
 def run_batched(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | None = None,
-                seed: int = 0, build_root: Path | str | None = None) -> BenchResult:
-    """Model == RTL over ``vectors`` (None: exhaustive) with a generated Verilog testbench."""
+                seed: int = 0, build_root: Path | str | None = None,
+                inputs: dict | None = None) -> BenchResult:
+    """Model == RTL over ``vectors`` (None: exhaustive) with a generated Verilog testbench;
+    ``inputs`` (``{operand: raw values}``, the shape ``spec.vectors`` returns) replaces the
+    generated vectors, e.g. tensors captured from a real workload."""
     from hwsim.hdl.export import ports as port_info
     from hwsim.hdl.export import to_verilog
     from hwsim.sim.runner import default_build_root
@@ -119,7 +122,7 @@ def run_batched(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | N
     ports = port_info(component)
     build = (Path(build_root or default_build_root()) / f"{params.top_name}_{sim}_batched").resolve()
     build.mkdir(parents=True, exist_ok=True)
-    vec = spec.vectors(params, vectors, seed)
+    vec = spec.vectors(params, vectors, seed) if inputs is None else inputs
     n = len(next(iter(vec.values())))
     (build / f"{params.top_name}.v").write_text(to_verilog(spec, params, component))
     want = spec.model(params, vec)

