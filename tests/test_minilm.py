@@ -279,6 +279,10 @@ def test_load_sts_both_formats(tmp_path):
                     "Five.\tSix.\t0\n")
     g = load_sts(glue)
     assert g.first == ["One.", "Three.", "Five."] and list(g.gold) == [1.5, 3.0, 0.0]
+    unlabelled = tmp_path / "test.tsv"
+    unlabelled.write_text("index\tgenre\tsentence1\tsentence2\n0\tx\tOne.\tTwo.\n")
+    with pytest.raises(ValueError, match="no score column"):
+        load_sts(unlabelled)
     bad = tmp_path / "bad.csv"
     bad.write_text("a\tb\tc\n")
     with pytest.raises(ValueError, match="line 1: expected a score in column 5"):

@@ -62,6 +62,9 @@ def load_sts(path: str | Path) -> StsData:
     if not rows:
         raise ValueError(f"STS file {str(p)!r} is empty")
     header = [c.strip().lower() for c in rows[0]]
+    if "sentence1" in header and "score" not in header:
+        raise ValueError(f"STS file {str(p)!r} has no score column (GLUE's STS-B test.tsv is "
+                         f"unlabelled; use dev.tsv or the STS benchmark's sts-test.csv)")
     if {"sentence1", "sentence2", "score"} <= set(header):
         i1, i2, isc = header.index("sentence1"), header.index("sentence2"), header.index("score")
         body, first_line = rows[1:], 2
