@@ -15,12 +15,19 @@ One exp unit (``hwsim.hdl.exp.exp_datapath``) is shared by all phases through an
 
 Throughput: one vector per ``2L`` (``3L`` for TWO_PASS) cycles without stalls. ``latency``
 (cycles from accepting the last logit to the first valid probability) is ``L + 1`` for
-TWO_PASS, else 1. The normaliser and the exp unit form the combinational path of ``OUT``.
+TWO_PASS, else 1, plus ``out_stages``. With ``out_stages = 0`` the exp unit and the
+normaliser form the combinational path of ``OUT``. With K >= 1 stages the output path is a
+stall-all pipeline: every stage register advances when the last one is empty or
+``o_stream.ready`` (``pipe_advance``), ``OUT`` issues one element per advance, and a valid
+bit travels with each element. Stage 0 registers the exp value and the sum; the exact
+divider is a restoring divider whose quotient bits (MSB first) are split into K groups, with
+a stage register after each group but the last. The pipeline drains while the next vector
+loads (it holds its own copy of the sum).
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -86,6 +93,13 @@ class Softmax(wiring.Component):
         LOAD, SUM, OUT = 1, 2, 3
         phase = Signal(range(4), init=LOAD, name="phase")
         last = idx == L - 1
+        stages = p.out_stages
+        if stages:
+            pipe_valid = [Signal(name=f"pipe_valid{i}") for i in range(stages)]
+            advance = Signal(name="pipe_advance")
+            m.d.comb += advance.eq(~pipe_valid[-1] | self.o_stream.ready)
+        else:
+            advance = self.o_stream.ready
         with m.If(phase == LOAD):
             with m.If(self.i_stream.valid):
                 m.d.sync += shift_in(x_in)
@@ -105,7 +119,7 @@ class Softmax(wiring.Component):
                 with m.If(last):
                     m.d.sync += phase.eq(OUT)
         with m.Elif(phase == OUT):
-            with m.If(self.o_stream.ready):
+            with m.If(advance):
                 m.d.sync += [idx.eq(Mux(last, 0, idx + 1)), *shift_in(head)]
                 with m.If(last):
                     m.d.sync += [s.eq(0), mx.eq(p.in_fmt.min_raw), phase.eq(LOAD)]
@@ -117,13 +131,62 @@ class Softmax(wiring.Component):
             load_in = Mux(new_max, mx - x_in, x_in - mx)
         else:
             load_in = x_sel  # unused while loading
+        if stages:
+            e_r = Signal(e.shape(), name="pipe_e")
+            s_r = Signal(p.sum_width, name="pipe_s")
+            with m.If(advance):
+                m.d.sync += [pipe_valid[0].eq(out), e_r.eq(e), s_r.eq(s)]
+                m.d.sync += [pipe_valid[i].eq(pipe_valid[i - 1]) for i in range(1, stages)]
+            if p.normalizer is Normalizer.EXACT_DIV:
+                payload = _pipelined_exact_div(m, e_r, s_r, p, advance)
+            else:
+                payload = _normalize(m, e_r, s_r, p)
+            valid = pipe_valid[-1]
+        else:
+            payload, valid = _normalize(m, e, s, p), out
         m.d.comb += [
             ein.eq(Mux(loading, load_in, x_sel)),
             self.i_stream.ready.eq(loading),
-            self.o_stream.valid.eq(out),
-            self.o_stream.payload.eq(_normalize(m, e, s, p)),
+            self.o_stream.valid.eq(valid),
+            self.o_stream.payload.eq(payload),
         ]
         return m
+
+
+def _pipelined_exact_div(m: Module, e, s, p: SoftmaxParams, advance):
+    """``min((e << F_out) // s, top)`` by restoring division, quotient bits MSB first in
+    ``p.out_stages`` groups with a register (enabled by ``advance``) after each group but the
+    last; ``e`` and ``s`` are stage 0's registers."""
+    fo, top, sw, nb = p.out_fmt.frac_bits, p.out_fmt.max_raw, p.sum_width, p.quotient_bits
+    num = Cat(Const(0, fo), e)                           # e << F_out, nb bits
+    order = list(range(nb - 1, -1, -1))                  # dividend bits, MSB first
+    k = p.out_stages
+    groups = [order[i * nb // k:(i + 1) * nb // k] for i in range(k)]
+    rem, qbits = Const(0, sw), []                        # quotient bits, MSB first
+    for g, bits in enumerate(groups):
+        for b in bits:
+            # one Signal per step: an expression would repeat the previous remainder three
+            # times, and 30-odd steps of that is an exponentially large tree
+            r2 = Signal(sw + 1, name=f"div_shifted{b}")
+            ge = Signal(name=f"div_q{b}")
+            nxt = Signal(sw, name=f"div_r{b}")
+            m.d.comb += [r2.eq(Cat(num[b], rem)),        # (rem << 1) | next dividend bit
+                         ge.eq(r2 >= s),
+                         nxt.eq(Mux(ge, r2 - s, r2))]    # rem < s < 2**sw
+            rem = nxt
+            qbits.append(ge)
+        if g < k - 1:                                    # stage register g + 1
+            regs = (Signal(sw, name=f"div_rem{g + 1}"), Signal(sw, name=f"div_den{g + 1}"),
+                    Signal(nb, name=f"div_num{g + 1}"), Signal(len(qbits), name=f"div_qreg{g + 1}"))
+            with m.If(advance):
+                m.d.sync += [regs[0].eq(rem), regs[1].eq(s), regs[2].eq(num),
+                             regs[3].eq(Cat(*reversed(qbits)))]
+            rem, s, num = regs[:3]
+            qbits = [regs[3][i] for i in reversed(range(len(qbits)))]
+    q = Cat(*reversed(qbits))
+    out = Signal(p.out_fmt.width, name="prob")
+    m.d.comb += out.eq(Mux(q > top, top, q))
+    return out
 
 
 def _exp_at_zero(ep) -> int:

@@ -23,6 +23,16 @@ CONFIGS += [
     SoftmaxParams(length=3, form=SoftmaxForm.ONLINE, method=ExpMethod.MITCHELL,
                   normalizer=Normalizer.MITCHELL_DIV),
 ]
+# pipelined output paths (same values, more latency): every normaliser, a few depths
+CONFIGS += [
+    SoftmaxParams(length=4, out_stages=1),
+    SoftmaxParams(length=5, form=SoftmaxForm.ONLINE, out_stages=5),
+    SoftmaxParams(length=3, form=SoftmaxForm.TAYLOR, method=ExpMethod.TAYLOR, out_stages=2),
+    SoftmaxParams(length=2, out_stages=SoftmaxParams(length=2).quotient_bits),
+    SoftmaxParams(length=4, normalizer=Normalizer.MITCHELL_DIV, out_stages=1),
+    SoftmaxParams(length=4, form=SoftmaxForm.ONLINE, normalizer=Normalizer.RECIPROCAL_LUT,
+                  out_stages=1),
+]
 
 
 @pytest.mark.parametrize("params", CONFIGS, ids=lambda p: p.top_name)

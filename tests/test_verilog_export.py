@@ -27,6 +27,8 @@ LINT_CONFIGS += [("exp", ExpParams(method=m, base=b, stages=st))
 LINT_CONFIGS += [("softmax", SoftmaxParams(
     form=f, normalizer=n, method=ExpMethod.TAYLOR if f is SoftmaxForm.TAYLOR else ExpMethod.PWL))
     for f in SoftmaxForm for n in Normalizer]
+LINT_CONFIGS += [("softmax", SoftmaxParams(out_stages=4)),
+                 ("softmax", SoftmaxParams(normalizer=Normalizer.MITCHELL_DIV, out_stages=1))]
 LINT_CONFIGS += [("attention", AttentionParams(multiplier=m)) for m in Multiplier]
 LINT_CONFIGS += [("performer", PerformerParams())]
 
