@@ -162,21 +162,24 @@ def _pipelined_exact_div(m: Module, e, s, p: SoftmaxParams, advance):
     order = list(range(nb - 1, -1, -1))                  # dividend bits, MSB first
     k = p.out_stages
     groups = [order[i * nb // k:(i + 1) * nb // k] for i in range(k)]
-    rem, qbits = Const(0, sw), []                        # quotient bits, MSB first
+    rem, qbits = None, []                                # quotient bits, MSB first
     for g, bits in enumerate(groups):
         for b in bits:
-            # one Signal per step: an expression would repeat the previous remainder three
-            # times, and 30-odd steps of that is an exponentially large tree
-            r2 = Signal(sw + 1, name=f"div_shifted{b}")
+            # The remainder after j steps is below 2**j, so each step is only as wide as it
+            # needs (until the divisor's width): the comparator then sees the divisor's
+            # upper bits as "must be zero" and the early steps shrink. One Signal per step:
+            # an expression would repeat the previous remainder three times, and 30-odd
+            # steps of that is an exponentially large tree.
+            shifted = num[b] if rem is None else Cat(num[b], rem)  # (rem << 1) | next bit
+            r2 = Signal(len(shifted), name=f"div_shifted{b}")
             ge = Signal(name=f"div_q{b}")
-            nxt = Signal(sw, name=f"div_r{b}")
-            m.d.comb += [r2.eq(Cat(num[b], rem)),        # (rem << 1) | next dividend bit
-                         ge.eq(r2 >= s),
-                         nxt.eq(Mux(ge, r2 - s, r2))]    # rem < s < 2**sw
+            nxt = Signal(min(len(shifted), sw), name=f"div_r{b}")
+            m.d.comb += [r2.eq(shifted), ge.eq(r2 >= s),
+                         nxt.eq(Mux(ge, r2 - s, r2))]    # < min(s, 2**len(r2))
             rem = nxt
             qbits.append(ge)
         if g < k - 1:                                    # stage register g + 1
-            regs = (Signal(sw, name=f"div_rem{g + 1}"), Signal(sw, name=f"div_den{g + 1}"),
+            regs = (Signal(len(rem), name=f"div_rem{g + 1}"), Signal(sw, name=f"div_den{g + 1}"),
                     Signal(nb, name=f"div_num{g + 1}"), Signal(len(qbits), name=f"div_qreg{g + 1}"))
             with m.If(advance):
                 m.d.sync += [regs[0].eq(rem), regs[1].eq(s), regs[2].eq(num),

@@ -61,6 +61,8 @@ class AttentionParams(UnitParams):
     score_fmt, prob_fmt, exp_method, normalizer:
         The softmax: its input (score) and output (probability) formats, exp method and
         normaliser (two-pass form, base e).
+    softmax_stages:
+        The softmax's ``out_stages`` (HDL pipelining of its output path; same values).
     """
 
     length: int = 8
@@ -74,6 +76,7 @@ class AttentionParams(UnitParams):
     prob_fmt: FixedFormat = FixedFormat(1, 11, signed=False)
     exp_method: ExpMethod = ExpMethod.LUT
     normalizer: Normalizer = Normalizer.EXACT_DIV
+    softmax_stages: int = 0
 
     stem = "attention"
 
@@ -104,7 +107,8 @@ class AttentionParams(UnitParams):
     @property
     def softmax_params(self) -> SoftmaxParams:
         return SoftmaxParams(length=self.length, in_fmt=self.score_fmt, out_fmt=self.prob_fmt,
-                             method=self.exp_method, normalizer=self.normalizer)
+                             method=self.exp_method, normalizer=self.normalizer,
+                             out_stages=self.softmax_stages)
 
     @property
     def scale_const(self) -> int:
@@ -156,7 +160,7 @@ class AttentionParams(UnitParams):
         return (f"attention_l{self.length}_d{self.dim}_{m}_q{self.in_fmt.int_bits}_"
                 f"{self.in_fmt.frac_bits}" + self.nondefault_tag(
                     {"out_fmt": "o", "scale_bits": "c", "score_fmt": "s", "prob_fmt": "p",
-                     "exp_method": "", "normalizer": ""}))
+                     "exp_method": "", "normalizer": "", "softmax_stages": "sp"}))
 
 
 def _mult(a: np.ndarray, b: np.ndarray, kind: Multiplier, mp: MitchellMulParams) -> np.ndarray:

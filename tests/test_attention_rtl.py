@@ -19,7 +19,8 @@ ICARUS_SETS = 150
 COCOTB_SETS = 25
 CONFIGS = [AttentionParams(length=8, dim=8),
            AttentionParams(length=8, dim=8, multiplier=Multiplier.MITCHELL),
-           AttentionParams(length=4, dim=16, multiplier=Multiplier.MITCHELL, keep_bits=3)]
+           AttentionParams(length=4, dim=16, multiplier=Multiplier.MITCHELL, keep_bits=3),
+           AttentionParams(length=8, dim=8, softmax_stages=8)]  # pipelined softmax inside
 EVERY = {p.top_name for p in CONFIGS}
 
 
