@@ -30,6 +30,8 @@ CONFIGS += [
     SoftmaxParams(length=3, form=SoftmaxForm.TAYLOR, method=ExpMethod.TAYLOR, out_stages=2),
     SoftmaxParams(length=2, out_stages=SoftmaxParams(length=2).quotient_bits),
     SoftmaxParams(length=4, normalizer=Normalizer.MITCHELL_DIV, out_stages=1),
+    # UQ0.8 cannot hold p = 1: a dominant logit drives the pipelined divider's saturation
+    SoftmaxParams(length=4, out_fmt=F(0, 8, False), out_stages=3),
     SoftmaxParams(length=4, form=SoftmaxForm.ONLINE, normalizer=Normalizer.RECIPROCAL_LUT,
                   out_stages=1),
 ]
