@@ -45,6 +45,21 @@ __all__ = ["block_quantize", "FixedMatmul", "SoftmaxUnit", "ExpSoftmax", "Attent
 MULTIPLIERS = ("exact", "mitchell")
 
 
+def _round(fmt: FixedFormat, x) -> np.ndarray:
+    """Reals into ``fmt``: to nearest, ties even, saturating (every hook's input rounding)."""
+    return fmt.quantize(x, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+
+
+@lru_cache(maxsize=256)
+def _at_length(params, length: int, what: str, hint: str):
+    """``params`` with ``length`` replaced (each call of a hook brings its own row length);
+    ``what`` names the rejected input, with ``{n}`` for the length."""
+    try:
+        return dataclasses.replace(params, length=length)
+    except ValueError as e:
+        raise ValueError(f"{what.format(n=length)} ({e}); {hint}") from None
+
+
 def block_quantize(x: np.ndarray, width: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
     """``(raw, frac)``: ``x ~ raw * 2**-frac`` with one fraction count per vector along
     ``axis`` (kept as a size-1 axis), ``raw`` signed ``width``-bit int64 (see module doc)."""
@@ -121,17 +136,11 @@ class SoftmaxUnit:
             raise TypeError(f"SoftmaxUnit: params must be SoftmaxParams, not {params!r}")
         self.params = params
 
-    @lru_cache(maxsize=None)
-    def at_length(self, length: int) -> SoftmaxParams:
-        try:
-            return dataclasses.replace(self.params, length=length)
-        except ValueError as e:
-            raise ValueError(f"the softmax unit cannot take rows of {length} scores ({e}); "
-                             f"use shorter sentences (max_tokens) or a wider out_fmt") from None
-
     def __call__(self, scores: np.ndarray) -> np.ndarray:
-        p = self.at_length(scores.shape[-1])
-        raw = p.in_fmt.quantize(scores, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+        p = _at_length(self.params, scores.shape[-1],
+                       "the softmax unit cannot take rows of {n} scores",
+                       "use shorter sentences (max_tokens) or a wider out_fmt")
+        raw = _round(p.in_fmt, scores)
         return p.out_fmt.to_float(softmax_fixed(raw, p)).astype(np.float32)
 
 
@@ -146,7 +155,7 @@ class ExpSoftmax:
     def __call__(self, scores: np.ndarray) -> np.ndarray:
         p = self.params
         d = scores - scores.max(-1, keepdims=True)
-        raw = p.in_fmt.quantize(d, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+        raw = _round(p.in_fmt, d)
         e = p.out_fmt.to_float(exp_fixed(raw, p))
         return (e / e.sum(-1, keepdims=True)).astype(np.float32)
 
@@ -160,21 +169,13 @@ class AttentionHead:
             raise TypeError(f"AttentionHead: params must be AttentionParams, not {params!r}")
         self.params = params
 
-    @lru_cache(maxsize=None)
-    def at_length(self, length: int):
-        try:
-            return dataclasses.replace(self.params, length=length)
-        except ValueError as e:
-            raise ValueError(f"the attention head cannot take {length} tokens ({e}); use "
-                             f"max_tokens <= 32") from None
-
     def __call__(self, q, k, v, layer: int = 0) -> np.ndarray:
         from hwsim.attention import attention_fixed
-        p = self.at_length(q.shape[-2])
+        p = _at_length(self.params, q.shape[-2], "the attention head cannot take {n} tokens",
+                       "use max_tokens <= 32")
         if q.shape[-1] != p.dim:
             raise ValueError(f"AttentionHead: params.dim is {p.dim}, the heads have {q.shape[-1]}")
-        raw = [p.in_fmt.quantize(t, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
-               for t in (q, k, v)]
+        raw = [_round(p.in_fmt, t) for t in (q, k, v)]
         return p.out_fmt.to_float(attention_fixed(*raw, p))
 
 
@@ -235,7 +236,7 @@ class PerformerAttention:
         if self.feature_frac is None:
             return np.exp(u)
         p = self.exp_params
-        raw = p.in_fmt.quantize(u, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
+        raw = _round(p.in_fmt, u)
         return p.out_fmt.to_float(exp_fixed(raw, p))
 
     def __call__(self, q, k, v, layer: int = 0) -> np.ndarray:
