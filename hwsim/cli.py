@@ -1,105 +1,101 @@
-"""The ``hwsim`` command: units, verilog, verify, characterize, synth, sweep, demo.
+"""The ``hwsim`` command: units, verilog, verify, characterize, synth, sweep, study, demo.
 
-Unit parameters map 1:1 to the fields of the unit's Params dataclass (``--width``,
-``--keep-bits``, ``--frac-bits``, ``--signed``, ``--stages``). Exit codes: 0 success,
-1 failed verification (mismatches), 2 bad usage (one-line message, no traceback).
+Each unit command (verilog, verify, characterize, synth) takes the unit as a sub-command
+whose options are generated from that unit's Params (``hwsim.options``): ``hwsim verify
+softmax --help`` lists softmax's parameters with softmax's defaults. Exit codes: 0 success,
+1 failed verification (mismatches) or failed tool run, 2 bad usage (one line ``hwsim: error:
+...``, no traceback). Paths the user names are checked before any work starts.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import enum
 import json
+import re
 import sys
 from pathlib import Path
 
-from hwsim.fixed import FixedFormat
+from hwsim.options import add_unit_options, option_name, params_from_args, unit_summary_lines
+from hwsim.paths import check_input_file, check_output_dir, check_output_file, read_text_file
+from hwsim.tables import first_table, format_cost_table, format_metrics_table
 from hwsim.units import REGISTRY, get_unit
-
 
 #: defaults when no vector / sample count is given: exhaustive up to these many input bits
 #: (two 8-bit operands for verification, two 12-bit operands for characterisation)
 VERIFY_EXHAUSTIVE_DEFAULT_BITS = 16
 CHARACTERIZE_EXHAUSTIVE_DEFAULT_BITS = 24
 DEFAULT_SAMPLES = 1_000_000
-#: softmax-like units: vectors per logit distribution
-DEFAULT_DISTRIBUTION_SAMPLES = 10_000
+#: random draws are bounded by memory: at most this many input values (int64) per run
+MAX_INPUT_VALUES = 1 << 28
+#: sampled characterisation is chunked, so its bound is time (about 10 minutes at 2e7/s)
+MAX_SAMPLES = 10 ** 10
+MAX_SEED = 2 ** 32 - 1
+MAX_JOBS = 256
+
+#: study parameters that name a file the user gives on the command line
+STUDY_FILE_OPTIONS = {
+    "corpus": "your sentences, one a line (default: the built-in 600-sentence corpus)",
+    "sts": "an STS-benchmark file (sts-test.csv or GLUE STS-B dev.tsv); adds Spearman "
+           "against its gold scores",
+}
 
 
 class UsageError(Exception):
     """Bad usage: reported as one line, exit code 2."""
 
 
-def _param_fields() -> dict[str, dataclasses.Field]:
-    fields = {}
-    for spec in REGISTRY.values():
-        for f in dataclasses.fields(spec.params_cls):
-            fields.setdefault(f.name, f)
-    return fields
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors in hwsim's words (exit 2, no usage block)."""
+
+    def error(self, message):
+        raise UsageError(_reword(message))
 
 
-def _option_help(f: dataclasses.Field) -> tuple[str, str]:
-    """(metavar, help) of a unit-parameter option, from the field's default."""
-    d = f.default
-    if isinstance(d, FixedFormat):
-        return "FMT", f"{f.name}: Q<int>.<frac> or UQ<int>.<frac> (default {d})"
-    if isinstance(d, enum.Enum):
-        return "|".join(v.value for v in type(d)), f"{f.name} (default {d.value})"
-    return "N", f"{f.name} (default {d})"
+def _reword(message: str) -> str:
+    m = re.match(r"argument (UNIT|NAME): invalid choice: '([^']*)'", message)
+    if m:
+        if m.group(1) == "UNIT":
+            return f"unknown unit {m.group(2)!r} (units: {', '.join(REGISTRY)})"
+        from hwsim.studies import STUDIES
+        return f"unknown study {m.group(2)!r} (studies: {', '.join(STUDIES)})"
+    m = re.match(r"argument ([^:]+): (.*)", message, re.S)
+    if m:
+        opt = m.group(1).split("/")[0]
+        text = m.group(2)
+        return f"{opt} {text}" if text.startswith("must") else f"{opt}: {text}"
+    return message
 
 
-def _add_param_options(p: argparse.ArgumentParser):
-    g = p.add_argument_group("unit parameters (see `hwsim units`)")
-    for name, f in _param_fields().items():
-        opt = "--" + name.replace("_", "-")
-        if isinstance(f.default, bool):
-            g.add_argument(opt, dest=f"param_{name}", action=argparse.BooleanOptionalAction,
-                           default=None, help=f"{name} (default {f.default})")
-        else:
-            metavar, text = _option_help(f)
-            g.add_argument(opt, dest=f"param_{name}", default=None, metavar=metavar, help=text)
-
-
-def _convert_option(spec, f: dataclasses.Field, text):
-    """An option's text as the value its Params field takes (by the field's default)."""
-    opt = "--" + f.name.replace("_", "-")
-    d = f.default
-    if isinstance(text, bool):
-        return text
-    if isinstance(d, FixedFormat):
+def _int_option(name: str, lo: int, hi: int):
+    def parse(text: str) -> int:
         try:
-            return FixedFormat.parse(text)
-        except ValueError as e:
-            raise UsageError(f"{opt}: {e}") from None
-    if isinstance(d, enum.Enum):
-        try:
-            return type(d)(text)
+            v = int(text)
         except ValueError:
-            choices = ", ".join(v.value for v in type(d))
-            raise UsageError(f"{opt} must be one of {choices}, not {text!r}") from None
+            raise argparse.ArgumentTypeError(f"must be an integer in {lo}..{hi}, "
+                                             f"not {text!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be an integer in {lo}..{hi}, not {v}")
+        return v
+    parse.__name__ = name
+    return parse
+
+
+_seed = _int_option("seed", 0, MAX_SEED)
+_jobs = _int_option("jobs", 1, MAX_JOBS)
+
+
+def _path_check(check, path, option: str):
     try:
-        return int(text)
-    except ValueError:
-        raise UsageError(f"{opt} must be an integer, not {text!r}") from None
+        return check(path, option)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def _unit_and_params(args):
+    spec = get_unit(args.unit)
     try:
-        spec = get_unit(args.unit)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    fields = {f.name: f for f in dataclasses.fields(spec.params_cls)}
-    given = {k[len("param_"):]: v for k, v in vars(args).items()
-             if k.startswith("param_") and v is not None}
-    extra = sorted(set(given) - set(fields))
-    if extra:
-        opts = ", ".join("--" + k.replace("_", "-") for k in sorted(fields))
-        raise UsageError(f"{spec.name} has no parameter --{extra[0].replace('_', '-')} "
-                         f"(its parameters: {opts})")
-    given = {k: _convert_option(spec, fields[k], v) for k, v in given.items()}
-    try:
-        params = spec.params_cls(**given)
+        params = params_from_args(spec.params_cls, args)
     except (TypeError, ValueError) as e:
         raise UsageError(str(e)) from None
     return spec, params
@@ -108,23 +104,34 @@ def _unit_and_params(args):
 def cmd_units(args):
     for spec in REGISTRY.values():
         print(f"{spec.name:14} {spec.summary}")
-        for f in dataclasses.fields(spec.params_cls):
-            print(f"    --{f.name.replace('_', '-'):12} {_option_help(f)[1]}")
+        print("\n".join(unit_summary_lines(spec.params_cls)))
     return 0
 
 
 def cmd_verilog(args):
     from hwsim.hdl.export import write_verilog
     spec, params = _unit_and_params(args)
-    v, j = write_verilog(spec, params, args.output)
-    print(f"wrote {v} and {j}")
+    out = _path_check(check_output_dir, args.output, "-o/--output")
+    written = write_verilog(spec, params, out)
+    print("wrote " + " and ".join(str(p) for p in written))
     return 0
+
+
+def _values_per_vector(spec, params) -> int:
+    """Input values (int64) one vector of ``spec`` holds, from its corner vectors."""
+    v = spec.vectors(params, 0, 0)
+    return max(1, sum(int(a[0].size) if a.ndim > 1 else 1 for a in v.values()))
 
 
 def _parse_vectors(text: str | None, params, spec) -> int | None:
     if text is None:
-        return None if params.input_bits <= VERIFY_EXHAUSTIVE_DEFAULT_BITS else spec.default_count
+        if spec.exhaustive and params.input_bits <= VERIFY_EXHAUSTIVE_DEFAULT_BITS:
+            return None
+        return spec.default_count
     if text == "exhaustive":
+        if not spec.exhaustive:
+            raise UsageError(f"{spec.name} has no exhaustive mode (each vector is a whole "
+                             f"stream); give --vectors COUNT (default {spec.default_count})")
         from hwsim.vectors import MAX_EXHAUSTIVE_INPUT_BITS
         if params.input_bits > MAX_EXHAUSTIVE_INPUT_BITS:
             raise UsageError(f"--vectors exhaustive is limited to {MAX_EXHAUSTIVE_INPUT_BITS} input "
@@ -135,8 +142,10 @@ def _parse_vectors(text: str | None, params, spec) -> int | None:
         n = int(text)
     except ValueError:
         raise UsageError(f"--vectors must be 'exhaustive' or a count, not {text!r}") from None
-    if n < 0:
-        raise UsageError(f"--vectors must be 'exhaustive' or a count >= 0, not {n}")
+    limit = MAX_INPUT_VALUES // _values_per_vector(spec, params)
+    if not 0 <= n <= limit:
+        raise UsageError(f"--vectors must be 'exhaustive' or a count in 0..{limit} for "
+                         f"{params.top_name}, not {n}")
     return n
 
 
@@ -144,24 +153,31 @@ def cmd_verify(args):
     from hwsim.sim import runner
     spec, params = _unit_and_params(args)
     vectors = _parse_vectors(args.vectors, params, spec)
+    if args.batched and args.waves:
+        raise UsageError("--waves works with the cocotb bench; drop --batched to dump waves")
+    if args.build_dir is not None:
+        _path_check(check_output_dir, args.build_dir, "--build-dir")
     try:
         sim = args.sim or runner.default_simulator()
         runner.simulator_env(sim)
     except runner.SimulatorNotFound as e:
         raise UsageError(str(e)) from None
-    what = "all input pairs" if vectors is None else f"corners + {vectors} random vectors"
+    what = "all inputs" if vectors is None else f"corners + {vectors} random vectors"
     mode = "batched testbench" if args.batched else "cocotb per-cycle bench"
     print(f"verifying {params.top_name} on {sim} ({mode}): {what} (seed {args.seed})",
           file=sys.stderr)
-    if args.batched:
-        if args.waves:
-            raise UsageError("--waves works with the cocotb bench; drop --batched to dump waves")
-        from hwsim.sim.batched import run_batched
-        r = run_batched(spec, params, sim=sim, vectors=vectors, seed=args.seed,
-                        build_root=args.build_dir)
-    else:
-        r = runner.run_bench(spec, params, sim=sim, vectors=vectors, seed=args.seed,
-                             build_root=args.build_dir, waves=args.waves)
+    try:
+        if args.batched:
+            from hwsim.sim.batched import run_batched
+            r = run_batched(spec, params, sim=sim, vectors=vectors, seed=args.seed,
+                            build_root=args.build_dir)
+        else:
+            r = runner.run_bench(spec, params, sim=sim, vectors=vectors, seed=args.seed,
+                                 build_root=args.build_dir, waves=args.waves)
+    except (RuntimeError, OSError, SystemExit) as e:  # a build or simulator failure
+        print(f"hwsim: {sim} failed on {params.top_name}: {str(e).splitlines()[0]}",
+              file=sys.stderr)
+        return 1
     print(f"{r.top} on {r.sim}: {r.vectors} vectors, {r.mismatches} mismatches "
           f"({r.rate:,.0f} vectors/s)")
     for ex in r.examples:
@@ -169,43 +185,53 @@ def cmd_verify(args):
     return 0 if r.passed else 1
 
 
-def format_metrics_table(rows: list[tuple[str, dict]]) -> str:
-    cols = ["n", "mae", "wce", "mse", "bias", "ep", "mred", "max_red", "mae_pct", "wce_pct"]
-    out = ["| config | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 1)]
-    for name, m in rows:
-        cells = [f"{m['n']}"] + [f"{m[c]:.6g}" for c in cols[1:]]
-        out.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(out)
+def _write_json(path, data) -> None:
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)
+    print(f"wrote {path}")
 
 
 def _characterize_distributions(spec, params, args):
     import importlib
+    import inspect
 
     if args.exhaustive:
         raise UsageError(f"{spec.name} has no exhaustive mode; give --samples COUNT "
-                         f"(vectors per logit distribution)")
+                         f"(vectors per input distribution)")
     module, func = spec.characterizer.split(":")
+    run = getattr(importlib.import_module(module), func)
+    kwargs = {"seed": args.seed}
+    if args.samples is not None:
+        default = inspect.signature(run).parameters["samples"].default
+        limit = MAX_INPUT_VALUES // (16 * _values_per_vector(spec, params))
+        if not 1 <= args.samples <= limit:
+            raise UsageError(f"--samples must be an integer in 1..{limit} for "
+                             f"{params.top_name} (default {default}), not {args.samples}")
+        kwargs["samples"] = args.samples
     try:
-        c = getattr(importlib.import_module(module), func)(
-            params, samples=args.samples or DEFAULT_DISTRIBUTION_SAMPLES, seed=args.seed)
+        c = run(params, **kwargs)
     except (TypeError, ValueError) as e:
         raise UsageError(str(e)) from None
     print(c.summary(params))
     print(c.table())
     if args.json:
-        Path(args.json).write_text(json.dumps(c.to_dict(), indent=2) + "\n")
-        print(f"wrote {args.json}")
+        _write_json(args.json, c.to_dict())
     return 0
 
 
 def cmd_characterize(args):
     from hwsim.metrics import MAX_CHARACTERIZE_INPUT_BITS, characterize
     spec, params = _unit_and_params(args)
-    if spec.characterizer:
-        return _characterize_distributions(spec, params, args)
+    if args.json:
+        _path_check(check_output_file, args.json, "--json")
     if args.exhaustive and args.samples is not None:
         raise UsageError("give --exhaustive or --samples, not both")
+    if spec.characterizer:
+        return _characterize_distributions(spec, params, args)
     samples = args.samples
+    if samples is not None and not 1 <= samples <= MAX_SAMPLES:
+        raise UsageError(f"--samples must be an integer in 1..{MAX_SAMPLES}, not {samples}")
     if (not args.exhaustive and samples is None
             and params.input_bits > CHARACTERIZE_EXHAUSTIVE_DEFAULT_BITS):
         samples = DEFAULT_SAMPLES
@@ -220,27 +246,35 @@ def cmd_characterize(args):
     print(f"{params.top_name}: {c.mode} over {c.metrics.n} inputs in {c.seconds:.1f} s")
     print(format_metrics_table([(params.top_name, c.metrics.to_dict())]))
     if args.json:
-        Path(args.json).write_text(json.dumps(c.to_dict(), indent=2) + "\n")
-        print(f"wrote {args.json}")
+        _write_json(args.json, c.to_dict())
     return 0
 
 
-def format_cost_table(results) -> str:
-    out = ["| module | LUT4 | CARRY | DFF | generic cells | Fmax [MHz] |", "|---|---|---|---|---|---|"]
-    for r in results:
-        fmax = f"{r.fmax_mhz:.1f}" if r.fmax_mhz is not None else "-"
-        out.append(f"| {r.top} | {r.lut4} | {r.carry} | {r.dff} | {r.generic_cells} | {fmax} |")
-    return "\n".join(out)
+def _open_db(path):
+    """The synthesis cache at ``path`` (None: the default), refusing what is not one."""
+    import sqlite3
+
+    from hwsim.resultdb import ResultDB
+    if path is not None:
+        _path_check(check_output_file, path, "--db")
+    try:
+        return ResultDB(path)
+    except sqlite3.DatabaseError as e:
+        raise UsageError(f"--db {str(path)!r} is not a hwsim results database ({e}); give "
+                         f"another file or 'none'") from None
 
 
 def cmd_synth(args):
     from hwsim import synth
-    from hwsim.resultdb import ResultDB
     spec, params = _unit_and_params(args)
     if args.target not in synth.TARGETS:
         raise UsageError(f"--target must be one of {', '.join(synth.TARGETS)}, not {args.target!r}")
+    if args.json:
+        _path_check(check_output_file, args.json, "--json")
+    if args.keep:
+        _path_check(check_output_dir, args.keep, "--keep")
     with_baseline = args.baseline and spec.baseline is not None
-    db = ResultDB(args.db) if args.db != "none" else None
+    db = _open_db(args.db) if args.db != "none" else None
     results = []
     try:
         for baseline in ([False, True] if with_baseline else [False]):
@@ -268,18 +302,21 @@ def cmd_synth(args):
     print(f"tools: {r.yosys}; {r.nextpnr or 'no place and route (--no-fmax)'}; "
           f"iCE40 {' '.join(synth.DEVICE)}, seed {synth.PNR_SEED}")
     if args.json:
-        Path(args.json).write_text(json.dumps([x.to_dict() for x in results], indent=2) + "\n")
-        print(f"wrote {args.json}")
+        _write_json(args.json, [x.to_dict() for x in results])
     return 0
 
 
 def cmd_sweep(args):
     from hwsim.sweep import SweepError, export_csv, load_config, plot_sweep, run_sweep, sweep_rows
+    out = None if args.output is None else _path_check(check_output_dir, args.output,
+                                                       "-o/--output")
+    if args.export:
+        _path_check(check_output_file, args.export, "--export")
     try:
         cfg = load_config(args.config)
     except SweepError as e:
         raise UsageError(str(e)) from None
-    out = Path(args.output or f"sweep-{cfg.study}")
+    out = out or _path_check(check_output_dir, f"sweep-{cfg.study}", "-o/--output")
     out.mkdir(parents=True, exist_ok=True)
     db = out / "results.sqlite"
     n = len(cfg.tasks())
@@ -301,33 +338,49 @@ def cmd_sweep(args):
     return 0
 
 
+def _study_files(study, args) -> dict:
+    """The file options given for ``study``, each checked as readable UTF-8 text."""
+    fixed = {}
+    for opt in STUDY_FILE_OPTIONS:
+        value = getattr(args, opt, None)
+        if value is None:
+            continue
+        _path_check(read_text_file, value, f"--{opt}")
+        fixed[opt] = str(Path(value).resolve())
+    return fixed
+
+
 def cmd_study(args):
     from hwsim.studies import get_study
     from hwsim.sweep import SweepError, export_csv, parse_config, run_sweep, sweep_rows
+    study = get_study(args.name)
     try:
-        study = get_study(args.name)
         mod = study._mod()
-    except (ValueError, RuntimeError) as e:
+    except RuntimeError as e:
         raise UsageError(str(e)) from None
-    out = Path(args.output or f"study-{study.name}")
-    out.mkdir(parents=True, exist_ok=True)
     if not hasattr(mod, "default_sweep"):
         raise UsageError(f"study {study.name!r} has no default run; use hwsim sweep CONFIG.toml")
+    out = _path_check(check_output_dir, args.output or f"study-{study.name}", "-o/--output")
     data = mod.default_sweep(quick=args.quick)
-    for opt in ("corpus", "sts"):
-        value = getattr(args, opt)
-        if value is None:
-            continue
-        if opt not in study.params:
-            raise UsageError(f"--{opt} applies to the MiniLM studies only; study {study.name!r} "
-                             f"has no {opt} parameter")
-        data["fixed"] = {**data.get("fixed", {}), opt: str(Path(value).resolve())}
+    files = _study_files(study, args)
+    if files:
+        data["fixed"] = {**data.get("fixed", {}), **files}
     try:
-        cfg = parse_config(data, f"{study.name} defaults")
-    except SweepError as e:
-        raise UsageError(str(e)) from None
+        cfg = parse_config(data, f"study {study.name}")
+        for point in cfg.points:  # the data files are read here: errors before any work
+            study.check({**study.params, **point})
+    except (SweepError, TypeError, ValueError) as e:
+        msg = re.sub(r"\s*\(?[^()]*skip_invalid[^()]*\)?", "", str(e))
+        raise UsageError(msg) from None
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
     print(f"{study.name}: {len(cfg.tasks())} tasks -> {out}", file=sys.stderr)
-    r = run_sweep(cfg, out / "results.sqlite", jobs=args.jobs, progress=sys.stderr.isatty())
+    try:
+        r = run_sweep(cfg, out / "results.sqlite", jobs=args.jobs, progress=sys.stderr.isatty())
+    except BaseException:
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise
     rows = sweep_rows(cfg, out / "results.sqlite")
     export_csv(rows, out / "results.csv")
     lines = mod.report(rows, out)
@@ -335,6 +388,9 @@ def cmd_study(args):
     tmp = report.with_suffix(".md.tmp")
     tmp.write_text("\n".join(lines) + "\n")
     tmp.replace(report)
+    headline = first_table(lines)
+    if headline:
+        print("\n".join(headline))
     print(f"{r['tasks']} tasks ({r['cached']} stored, {r['computed']} computed) in "
           f"{r['seconds']:.1f} s; wrote {report}")
     return 0
@@ -342,84 +398,120 @@ def cmd_study(args):
 
 def cmd_demo(args):
     from hwsim.demo import run_demo
-    return run_demo(Path(args.output), sim=args.sim, jobs=args.jobs)
+    out = _path_check(check_output_dir, args.output, "-o/--output")
+    return run_demo(out, sim=args.sim, jobs=args.jobs)
+
+
+def _unit_command(sub, name: str, help: str, common: argparse.ArgumentParser):
+    """``hwsim NAME UNIT [unit options] [command options]``: one sub-parser per unit."""
+    s = sub.add_parser(name, help=help, description=help)
+    units = s.add_subparsers(dest="unit", metavar="UNIT", required=True,
+                             parser_class=_Parser,
+                             help=f"one of: {', '.join(REGISTRY)} (hwsim {name} UNIT --help "
+                                  f"lists its options)")
+    for spec in REGISTRY.values():
+        u = units.add_parser(spec.name, help=spec.summary, parents=[common],
+                             description=f"hwsim {name} {spec.name}: {spec.summary}",
+                             allow_abbrev=False)
+        add_unit_options(u, spec.params_cls)
+    return s
+
+
+def _options(*adders) -> argparse.ArgumentParser:
+    p = _Parser(add_help=False, allow_abbrev=False)
+    for add in adders:
+        add(p)
+    return p
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="hwsim",
+    p = _Parser(
+        prog="hwsim", allow_abbrev=False,
         description="Bit-accurate models, Verilog, verification and accuracy of approximate "
                     "arithmetic units.",
         epilog="Examples: hwsim verilog mitchell-mul --width 8 -o out/ ; "
                "hwsim verify mitchell-mul --width 8 --vectors exhaustive ; "
-               "hwsim characterize mitchell-div --width 12 --frac-bits 8")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+               "hwsim characterize mitchell-div --width 12 --frac-bits 8 ; "
+               "hwsim verify softmax --help")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                           parser_class=_Parser)
 
     s = sub.add_parser("units", help="list units and their parameters")
     s.set_defaults(func=cmd_units)
 
-    s = sub.add_parser("verilog", help="write <top>.v and a <top>.json sidecar")
-    s.add_argument("unit", metavar="UNIT", help=f"one of: {', '.join(REGISTRY)}")
-    _add_param_options(s)
-    s.add_argument("-o", "--output", default=".", metavar="DIR", help="output directory")
+    def output_dir(q):
+        q.add_argument("-o", "--output", default=".", metavar="DIR",
+                       help="output directory (default: the current one)")
+
+    s = _unit_command(sub, "verilog", "write <top>.v, a <top>.json sidecar and a <top>.vlt "
+                                      "Verilator waiver file", _options(output_dir))
     s.set_defaults(func=cmd_verilog)
 
-    s = sub.add_parser("verify", help="run the Verilog in a simulator against the model")
-    s.add_argument("unit", metavar="UNIT", help=f"one of: {', '.join(REGISTRY)}")
-    _add_param_options(s)
-    s.add_argument("--vectors", metavar="exhaustive|COUNT",
-                   help="every input pair, or corner cases + COUNT seeded random vectors "
-                        "(default: exhaustive up to 16 input bits, e.g. two 8-bit operands; "
-                        "else 100000; softmax 20000, performer 500, attention 200: add "
-                        "--batched --sim verilator for thousands)")
-    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    s.add_argument("--sim", choices=["icarus", "verilator"],
-                   help="simulator (default: the fastest available)")
-    s.add_argument("--batched", action="store_true",
-                   help="bulk mode: vectors from memory files through a generated Verilog "
-                        "testbench, compared in numpy (about 7x the per-cycle bench on "
-                        "Verilator); the default cocotb bench also checks the valid protocol "
-                        "with random stalls")
-    s.add_argument("--waves", action="store_true", help="dump waveforms in the build directory")
-    s.add_argument("--build-dir", metavar="DIR", help="build root (default ~/.cache/hwsim/build)")
+    def verify_options(q):
+        q.add_argument("--vectors", metavar="exhaustive|COUNT",
+                       help="every input combination, or the unit's corner cases + COUNT seeded "
+                            "random vectors (default: exhaustive up to 16 input bits, e.g. two "
+                            "8-bit operands; else the unit's default count: softmax 20000, "
+                            "performer 500, attention 200, others 100000; stream units have no "
+                            "exhaustive mode)")
+        q.add_argument("--seed", type=_seed, default=0, help=f"random seed, 0..{MAX_SEED} "
+                                                             f"(default 0)")
+        q.add_argument("--sim", choices=["icarus", "verilator"],
+                       help="simulator (default: the fastest available)")
+        q.add_argument("--batched", action="store_true",
+                       help="bulk mode: vectors from memory files through a generated Verilog "
+                            "testbench, compared in numpy (benchmarks/results.md has its speed "
+                            "against the per-cycle bench); the default cocotb bench also "
+                            "checks the valid protocol with random stalls")
+        q.add_argument("--waves", action="store_true",
+                       help="dump waveforms in the build directory")
+        q.add_argument("--build-dir", metavar="DIR",
+                       help="build root (default ~/.cache/hwsim/build)")
+
+    s = _unit_command(sub, "verify", "run the Verilog in a simulator against the model",
+                      _options(verify_options))
     s.set_defaults(func=cmd_verify)
 
-    s = sub.add_parser("characterize", help="error metrics over all inputs or a seeded sample")
-    s.add_argument("unit", metavar="UNIT", help=f"one of: {', '.join(REGISTRY)}")
-    _add_param_options(s)
-    s.add_argument("--exhaustive", action="store_true",
-                   help="every input combination (up to 32 input bits; the default up to 24)")
-    s.add_argument("--samples", type=int, metavar="COUNT",
-                   help="seeded uniform random inputs (default 1000000 above 24 input bits); "
-                        "softmax: vectors per logit distribution (default 10000)")
-    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    s.add_argument("--jobs", type=int, default=2, help="threads (default 2)")
-    s.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    def characterize_options(q):
+        q.add_argument("--exhaustive", action="store_true",
+                       help="every input combination (up to 32 input bits; the default up to 24)")
+        q.add_argument("--samples", type=int, metavar="COUNT",
+                       help="seeded uniform random inputs (default 1000000 above 24 input "
+                            "bits); softmax, attention, performer: vectors per input "
+                            "distribution (default: the unit's own)")
+        q.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+        q.add_argument("--jobs", type=_jobs, default=2, help="threads (default 2)")
+        q.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+
+    s = _unit_command(sub, "characterize", "error metrics over all inputs or a seeded sample",
+                      _options(characterize_options))
     s.set_defaults(func=cmd_characterize)
 
-    s = sub.add_parser("synth", help="LUT4/CARRY/DFF counts and Fmax (yosys + nextpnr-ice40), "
-                                     "next to the exact baseline")
-    s.add_argument("unit", metavar="UNIT", help=f"one of: {', '.join(REGISTRY)}")
-    _add_param_options(s)
-    s.add_argument("--target", default="ice40", help="synthesis target (ice40)")
-    s.add_argument("--fmax", action=argparse.BooleanOptionalAction, default=True,
-                   help="place and route a registered wrapper for Fmax (default on)")
-    s.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
-                   help="also synthesize the exact unit at the same widths (default on, "
-                        "where one exists)")
-    s.add_argument("--db", default=None, metavar="FILE",
-                   help="results cache (default ~/.cache/hwsim/results.sqlite; 'none' to skip)")
-    s.add_argument("--keep", metavar="DIR", help="keep the tool files in DIR")
-    s.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    def synth_options(q):
+        q.add_argument("--target", default="ice40", help="synthesis target (ice40)")
+        q.add_argument("--fmax", action=argparse.BooleanOptionalAction, default=True,
+                       help="place and route a registered wrapper for Fmax (default on)")
+        q.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
+                       help="also synthesize the exact unit at the same widths (default on, "
+                            "where one exists)")
+        q.add_argument("--db", default=None, metavar="FILE",
+                       help="results cache (default ~/.cache/hwsim/results.sqlite; 'none' to "
+                            "skip)")
+        q.add_argument("--keep", metavar="DIR", help="keep the tool files in DIR")
+        q.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+
+    s = _unit_command(sub, "synth", "LUT4/CARRY/DFF counts and Fmax (yosys + nextpnr-ice40), "
+                                    "next to the exact baseline", _options(synth_options))
     s.set_defaults(func=cmd_synth)
 
     s = sub.add_parser("sweep", help="run a study over a grid of parameters and seeds "
-                                     "(resumable, parallel, optionally on a Dask cluster)")
+                                     "(resumable, parallel, optionally on a Dask cluster)",
+                       allow_abbrev=False)
     s.add_argument("config", metavar="CONFIG.toml", help="sweep description (see examples/)")
     s.add_argument("-o", "--output", metavar="DIR",
                    help="output directory: results.sqlite, results.csv, plots "
                         "(default sweep-<study>)")
-    s.add_argument("--jobs", type=int, default=2, help="local worker processes (default 2)")
+    s.add_argument("--jobs", type=_jobs, default=2, help="local worker processes (default 2)")
     s.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the tasks on this Dask distributed scheduler instead")
     s.add_argument("--export", metavar="FILE", help="CSV file (default DIR/results.csv)")
@@ -429,32 +521,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     from hwsim.studies import STUDIES
     s = sub.add_parser("study", help="run an ML study on its defaults: report.md, CSV, plots")
-    s.add_argument("name", metavar="NAME", help=f"one of: {', '.join(STUDIES)}")
-    s.add_argument("-o", "--output", metavar="DIR", help="output directory (default study-NAME)")
-    s.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
-    s.add_argument("--quick", action="store_true", help="a short version (one seed, fewer points)")
-    s.add_argument("--corpus", metavar="FILE",
-                   help="MiniLM studies: your sentences, one a line (default: the built-in "
-                        "600-sentence corpus)")
-    s.add_argument("--sts", metavar="FILE",
-                   help="MiniLM studies: an STS-benchmark file (sts-test.csv or GLUE STS-B "
-                        "dev.tsv); adds Spearman against its gold scores")
-    s.set_defaults(func=cmd_study)
+    studies = s.add_subparsers(dest="name", metavar="NAME", required=True, parser_class=_Parser,
+                               help=f"one of: {', '.join(STUDIES)}")
+    for study in STUDIES.values():
+        q = studies.add_parser(study.name, help=study.summary, allow_abbrev=False,
+                               description=f"hwsim study {study.name}: {study.summary}")
+        q.add_argument("-o", "--output", metavar="DIR",
+                       help=f"output directory (default study-{study.name})")
+        q.add_argument("--jobs", type=_jobs, default=2, help="worker processes (default 2)")
+        q.add_argument("--quick", action="store_true",
+                       help="a short version (one seed, fewer points)")
+        for opt, text in STUDY_FILE_OPTIONS.items():
+            if opt in study.params:
+                q.add_argument(f"--{opt}", metavar="FILE", help=text)
+        q.set_defaults(func=cmd_study)
 
     s = sub.add_parser("demo", help="generate, verify and characterise default units; "
-                                    "write DIR/report.md with plots")
+                                    "write DIR/report.md with plots", allow_abbrev=False)
     s.add_argument("-o", "--output", default="out", metavar="DIR", help="output directory")
     s.add_argument("--sim", choices=["icarus", "verilator"],
                    help="simulator (default: Icarus when present: fastest to build)")
-    s.add_argument("--jobs", type=int, default=2, help="threads (default 2)")
+    s.add_argument("--jobs", type=_jobs, default=2, help="threads (default 2)")
     s.set_defaults(func=cmd_demo)
     return p
 
 
+def _unknown_option(args, extra: list[str]) -> str:
+    """The message for arguments the parser did not take."""
+    unit = getattr(args, "unit", None)
+    opt = next((x.split("=")[0] for x in extra if x.startswith("--")), None)
+    if unit in REGISTRY and opt is not None:
+        fields = sorted(f.name for f in dataclasses.fields(REGISTRY[unit].params_cls))
+        every = {f.name for spec in REGISTRY.values()
+                 for f in dataclasses.fields(spec.params_cls)}
+        if opt[2:].replace("-", "_") in every:
+            opts = ", ".join(option_name(f) for f in fields)
+            return f"{unit} has no parameter {opt} (its parameters: {opts})"
+        return f"unknown option {opt} (see hwsim {args.command} {unit} --help)"
+    where = f"hwsim {args.command}" if getattr(args, "command", None) else "hwsim"
+    return f"unrecognized arguments: {' '.join(extra)} (see {where} --help)"
+
+
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            raise UsageError(_unknown_option(args, extra))
         return args.func(args)
     except UsageError as e:
         print(f"hwsim: error: {e}", file=sys.stderr)

@@ -115,7 +115,7 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
     from tqdm.auto import tqdm
 
     from hwsim import plots
-    from hwsim.cli import format_metrics_table
+    from hwsim.tables import format_metrics_table
     from hwsim.hdl.export import write_verilog
     from hwsim.metrics import characterize
     from hwsim.sim import runner

@@ -61,7 +61,7 @@ def taylor_facts() -> list[tuple[str, str, str, bool]]:
 
 def exp_section(out: Path, jobs: int = 2) -> list[str]:
     from hwsim import plots
-    from hwsim.cli import format_metrics_table
+    from hwsim.tables import format_metrics_table
     spec = get_unit("exp")
     rows, curves = [], []
     for p in EXP_VARIANTS:

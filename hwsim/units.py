@@ -41,6 +41,8 @@ class UnitSpec:
     characterizer: ``"module:function"`` replacing that generic characterisation (softmax
         measures probability vectors over logit distributions instead).
     default_count: random vectors ``hwsim verify`` draws when not exhaustive by default.
+    exhaustive: whether ``vectors(params, None, seed)`` enumerates every input (units whose
+        vectors are whole streams, such as softmax rows, have no exhaustive mode).
     baseline: ``"module:Class"`` of an exact component with the same params and ports, for
         cost comparisons (``hwsim synth``).
     """
@@ -57,6 +59,7 @@ class UnitSpec:
     characterizer: str | None = None
     default_count: int = 100_000
     baseline: str | None = None
+    exhaustive: bool = True
 
     def hdl_class(self):
         module, cls = self.hdl.split(":")
@@ -185,17 +188,20 @@ REGISTRY: dict[str, UnitSpec] = {
         UnitSpec("softmax", SoftmaxParams, "hwsim.hdl.softmax:Softmax", "hwsim.sim.tb_softmax",
                  "streaming softmax: two-pass, online or Taylor; exact/Mitchell/LUT normaliser",
                  _softmax_inputs, _softmax_model, _softmax_real, operands=(),
-                 characterizer="hwsim.metrics:characterize_softmax", default_count=20_000),
+                 characterizer="hwsim.metrics:characterize_softmax", default_count=20_000,
+                 exhaustive=False),
         UnitSpec("attention", AttentionParams, "hwsim.hdl.attention:Attention",
                  "hwsim.sim.tb_attention",
                  "attention head softmax(QK^T/sqrt(d))V, exact or Mitchell products, streamed",
                  _attention_inputs, _attention_model, _attention_real, operands=(),
-                 characterizer="hwsim.metrics:characterize_attention", default_count=200),
+                 characterizer="hwsim.metrics:characterize_attention", default_count=200,
+                 exhaustive=False),
         UnitSpec("performer", PerformerParams, "hwsim.hdl.performer:PerformerFeatures",
                  "hwsim.sim.tb_performer",
                  "Performer (FAVOR+) positive random-feature map, omega in a ROM, exp unit",
                  _performer_inputs, _performer_model, _performer_real, operands=(),
-                 characterizer="hwsim.metrics:characterize_performer", default_count=500),
+                 characterizer="hwsim.metrics:characterize_performer", default_count=500,
+                 exhaustive=False),
     ]
 }
 

@@ -66,11 +66,10 @@ def test_verilog_writes_module_and_sidecar(capsys, tmp_path):
      "hwsim: error: SoftmaxParams.out_fmt UQ0.6 is too narrow for length 64: 1/64 needs "
      "frac_bits >= 7 to be at least 2 LSBs\n"),
     (["verify", "softmax", "--vectors", "exhaustive"],
-     "hwsim: error: --vectors exhaustive is limited to 24 input bits, and "
-     "softmax_two_pass_l8_exp_lut6_div_q4_4_uq1_15 has 64; give a count such as "
-     "--vectors 1000000\n"),
+     "hwsim: error: softmax has no exhaustive mode (each vector is a whole stream); give "
+     "--vectors COUNT (default 20000)\n"),
     (["characterize", "softmax", "--exhaustive"],
-     "hwsim: error: softmax has no exhaustive mode; give --samples COUNT (vectors per logit "
+     "hwsim: error: softmax has no exhaustive mode; give --samples COUNT (vectors per input "
      "distribution)\n"),
     (["verify", "softmax", "--width", "8"],
      "hwsim: error: softmax has no parameter --width (its parameters: --base, --form, --in-fmt, "

@@ -1,0 +1,150 @@
+"""Command-line options of a unit, generated from its Params dataclass.
+
+Every Params field becomes one option (``keep_bits`` -> ``--keep-bits``) with the field's own
+default and the help text of its entry in the class docstring's ``Parameters`` section, so
+``hwsim verify softmax --help`` shows softmax's options and softmax's defaults. Options are
+parsed into the type of the field's default (integer, bool flag, ``FixedFormat``, enum); the
+Params class then validates the values and its message is the one the user sees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+import re
+
+from hwsim.fixed import FixedFormat
+
+
+def option_name(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def param_docs(cls) -> dict[str, str]:
+    """Field name -> its help text from the numpydoc ``Parameters`` section of ``cls``'s
+    docstring (``name:`` or ``a, b:`` lines followed by indented text), whitespace-folded."""
+    doc = cls.__doc__ or ""
+    m = re.search(r"Parameters\s*\n\s*-+\s*\n(.*)", doc, re.S)
+    if not m:
+        return {}
+    out: dict[str, str] = {}
+    names: list[str] = []
+    text: list[str] = []
+
+    def flush():
+        for n in names:
+            out[n] = " ".join(" ".join(text).split())
+
+    for line in m.group(1).splitlines():
+        head = re.match(r"^\s{0,4}([a-z_][a-z_0-9]*(?:\s*,\s*[a-z_][a-z_0-9]*)*)\s*:\s*$", line)
+        if head:
+            flush()
+            names, text = [n.strip() for n in head.group(1).split(",")], []
+        elif line.strip() and not re.match(r"^\s{5,}", line) and names:
+            flush()  # an unindented line ends the section (e.g. "Derived: ...")
+            names, text = [], []
+        elif names:
+            text.append(line.strip())
+    flush()
+    return {k: v.replace(":class:", "").replace("`", "") for k, v in out.items()}
+
+
+def _default_text(d) -> str:
+    if isinstance(d, enum.Enum):
+        return str(d.value)
+    return str(d)
+
+
+def _parse_format(text: str) -> FixedFormat:
+    try:
+        return FixedFormat.parse(text)
+    except (TypeError, ValueError) as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _enum_parser(cls):
+    def parse(text: str):
+        try:
+            return cls(text)
+        except ValueError:
+            pass
+        for v in cls:  # also accept the member name, any case (e.g. TWO_PASS)
+            if v.name.lower() == text.lower():
+                return v
+        raise argparse.ArgumentTypeError(
+            f"must be one of {', '.join(str(v.value) for v in cls)}, not {text!r}")
+    return parse
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
+
+
+def _int_or_none(text: str):
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer or none, not {text!r}") from None
+
+
+def describe_option(field: dataclasses.Field, doc: str) -> tuple[str, str]:
+    """(metavar, help) of the option for ``field``."""
+    d = field.default
+    if isinstance(d, FixedFormat):
+        meta, kind = "FMT", "format Q<int>.<frac> or UQ<int>.<frac>"
+    elif isinstance(d, enum.Enum):
+        meta, kind = "|".join(str(v.value) for v in type(d)), ""
+    elif isinstance(d, bool):
+        meta, kind = None, ""
+    else:
+        meta, kind = "N", "integer" + (" or none" if d is None else "")
+    text = doc.rstrip(".") or kind or field.name
+    return meta, f"{text} (default {_default_text(d)})".replace("%", "%%")
+
+
+def add_unit_options(parser: argparse.ArgumentParser, params_cls) -> None:
+    """One option per field of ``params_cls``; values land in ``args.param_<field>``
+    (``None`` when not given, so the Params class applies its own default)."""
+    docs = param_docs(params_cls)
+    g = parser.add_argument_group(f"{params_cls.__name__} (unit parameters)")
+    for f in dataclasses.fields(params_cls):
+        meta, text = describe_option(f, docs.get(f.name, ""))
+        dest = f"param_{f.name}"
+        d = f.default
+        if isinstance(d, bool):
+            g.add_argument(option_name(f.name), dest=dest, default=None, help=text,
+                           action=argparse.BooleanOptionalAction)
+        elif isinstance(d, FixedFormat):
+            g.add_argument(option_name(f.name), dest=dest, default=None, metavar=meta,
+                           help=text, type=_parse_format)
+        elif isinstance(d, enum.Enum):
+            g.add_argument(option_name(f.name), dest=dest, default=None, metavar=meta,
+                           help=text, type=_enum_parser(type(d)))
+        else:
+            g.add_argument(option_name(f.name), dest=dest, default=None, metavar=meta,
+                           help=text, type=_int_or_none if d is None else _int)
+
+
+def params_from_args(params_cls, args: argparse.Namespace):
+    """The Params built from the options given (the class validates; its TypeError or
+    ValueError propagates)."""
+    given = {f.name: getattr(args, f"param_{f.name}") for f in dataclasses.fields(params_cls)
+             if getattr(args, f"param_{f.name}", None) is not None}
+    return params_cls(**given)
+
+
+def unit_summary_lines(params_cls) -> list[str]:
+    """``--option  help`` lines for ``hwsim units``."""
+    docs = param_docs(params_cls)
+    out = []
+    for f in dataclasses.fields(params_cls):
+        meta, text = describe_option(f, docs.get(f.name, ""))
+        opt = option_name(f.name) if meta is None else f"{option_name(f.name)} {meta}"
+        out.append(f"    {opt:28} {text.replace('%%', '%')}")
+    return out

@@ -1,0 +1,69 @@
+"""Checks of the paths a user points at, run before any work starts.
+
+Each raises ``ValueError`` with one line naming the option, the rule and the path, so the
+CLI can report it (exit 2) before minutes of simulation or synthesis are spent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _nearest_existing(p: Path) -> Path:
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def check_output_dir(path, option: str) -> Path:
+    """``path`` is a directory or can be created as one, and is writable."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"{option} {str(p)!r} exists and is not a directory; give a directory")
+    base = _nearest_existing(p.absolute())
+    if not base.is_dir():
+        raise ValueError(f"{option} {str(p)!r} cannot be created: {str(base)!r} is not a "
+                         f"directory")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {str(p)!r} is not writable (no write permission on "
+                         f"{str(base)!r})")
+    return p
+
+
+def check_output_file(path, option: str) -> Path:
+    """``path`` is a file (or absent) in an existing, writable directory."""
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{option} {str(p)!r} is a directory; give a file name")
+    parent = p.absolute().parent
+    if not parent.is_dir():
+        raise ValueError(f"{option} {str(p)!r}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise ValueError(f"{option} {str(p)!r} is not writable")
+    return p
+
+
+def check_input_file(path, option: str) -> Path:
+    """``path`` is an existing, readable regular file."""
+    p = Path(path)
+    if not p.exists():
+        raise ValueError(f"{option} {str(p)!r} does not exist")
+    if p.is_dir():
+        raise ValueError(f"{option} {str(p)!r} is a directory; give a file")
+    if not os.access(p, os.R_OK):
+        raise ValueError(f"{option} {str(p)!r} is not readable")
+    return p
+
+
+def read_text_file(path, option: str) -> str:
+    """The UTF-8 text of ``path`` (checked as by :func:`check_input_file`); binary files
+    (not UTF-8, or holding NUL bytes) are refused."""
+    p = check_input_file(path, option)
+    data = p.read_bytes()
+    if b"\0" in data:
+        raise ValueError(f"{option} {str(p)!r} is a binary file, not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{option} {str(p)!r} is not UTF-8 text (byte {e.start})") from None
