@@ -8,16 +8,42 @@ value, ``ValueError`` for a bad value.
 from __future__ import annotations
 
 import numbers
+import reprlib
 
 import numpy as np
+
+_short = reprlib.Repr()
+_short.maxlist = _short.maxtuple = 6
+_short.maxlevel = 3
+_short.maxstring = _short.maxother = 40
+
+
+def short_repr(value, limit: int = 100) -> str:
+    """``repr(value)`` cut to one short line (long sequences end in ``...``; dicts keep
+    their key order)."""
+    r = repr(value) if isinstance(value, dict) else _short.repr(value)
+    return r if len(r) <= limit else r[:limit - 3] + "..."
 
 
 def is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def plain(value):
+    """``value`` as a plain Python ``int`` / ``bool`` when it is another integer or bool type
+    (``np.uint8(8)``, ``np.bool_(True)``); anything else unchanged, for the caller's check to
+    accept or name. Stored parameters are plain so they hash, compare, shift and serialise
+    (``json``) like the literals they stand for."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if is_int(value) and type(value) is not int:
+        return int(value)
+    return value
+
+
 def check_int(owner: str, name: str, value, lo: int | None = None, hi: int | None = None) -> int:
-    """Check that ``owner.name`` is an integer in ``lo..hi`` (inclusive, either may be open)."""
+    """Check that ``owner.name`` is an integer in ``lo..hi`` (inclusive, either may be open);
+    return it as a plain ``int``."""
     if lo is not None and hi is not None:
         rule = f"an integer in {lo}..{hi}"
     elif lo is not None:
@@ -34,17 +60,68 @@ def check_int(owner: str, name: str, value, lo: int | None = None, hi: int | Non
 
 
 def check_bool(owner: str, name: str, value) -> bool:
+    """Check that ``owner.name`` is a bool (``np.bool_`` too); return it as a plain ``bool``."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{owner}.{name} must be a bool, not {value!r}")
     return bool(value)
 
 
+def as_array(func: str, name: str, value) -> np.ndarray:
+    """``np.asarray(value)``, refusing ragged nested sequences with a message naming
+    ``func`` and ``name`` (numpy's own says neither)."""
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(value)
+    except ValueError:
+        raise ValueError(f"{func}: {name} must be a rectangular array (every row the same "
+                         f"length), not {short_repr(value)}") from None
+
+
+def broadcast(func: str, **arrays: np.ndarray) -> list[np.ndarray]:
+    """``np.broadcast_arrays`` of the named arrays, or a ``ValueError`` naming every shape."""
+    check_broadcast(func, {n: np.shape(a) for n, a in arrays.items()})
+    return np.broadcast_arrays(*arrays.values())
+
+
+def check_broadcast(func: str, shapes: dict[str, tuple[int, ...]], core: int = 0) -> tuple:
+    """The broadcast of the named shapes without their last ``core`` axes (the batch shape),
+    or a ``ValueError`` naming every full shape."""
+    try:
+        return np.broadcast_shapes(*(tuple(s)[:len(s) - core] for s in shapes.values()))
+    except ValueError:
+        pass
+    where = f" in all but their last {core} axes" if core else ""
+    raise ValueError(f"{func}: {_and(list(shapes))} must have shapes that broadcast together"
+                     f"{where}, not {_and([str(tuple(s)) for s in shapes.values()])}")
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def real_operand(func: str, name: str, value) -> np.ndarray:
+    """``value`` as an array of real numbers (integer or floating dtype; not bool)."""
+    arr = as_array(func, name, value)
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating)
+                                     or np.issubdtype(arr.dtype, np.integer)):
+        raise TypeError(f"{func}: {name} must be real numbers, not dtype {arr.dtype}")
+    return arr
+
+
 def int_operand(func: str, name: str, value, lo: int, hi: int, what: str) -> np.ndarray:
     """Return ``value`` as an int64 array after checking it holds integers in ``[lo, hi)``.
 
-    ``what`` describes the range for the message, e.g. ``"for width 8"``.
+    ``what`` describes the range for the message, e.g. ``"for width 8"``. Python integers
+    too large for int64 (an object array) are refused as out of range, not as a dtype.
     """
-    arr = np.asarray(value)
+    arr = as_array(func, name, value)
+    if arr.dtype == object and arr.size and all(is_int(v) for v in arr.flat):
+        big = (arr < lo) | (arr >= hi)
+        if big.any():
+            raise ValueError(f"{func}: {name} has values outside [{lo}, {hi}) {what} "
+                             f"(first: {arr[big].flat[0]})")
+        return arr.astype(np.int64)
     if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"{func}: {name} must be integers, not dtype {arr.dtype}")
     if arr.dtype == np.uint64:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import check_int
+from hwsim._check import check_broadcast, check_int
 from hwsim.exp import ExpMethod
 from hwsim.fixed import FixedFormat
 from hwsim.mitchell import MitchellMulParams, mitchell_mul
@@ -196,6 +196,7 @@ def attention_fixed(q, k, v, params: AttentionParams) -> np.ndarray:
             raise ValueError(f"attention_fixed: {name} must have shape (..., {shape[0]}, "
                              f"{shape[1]}) for length {shape[0]} and dim {shape[1]}, not {t.shape}")
         arrs.append(t)
+    check_broadcast("attention_fixed", {n: t.shape for n, t in zip("qkv", arrs)}, core=2)
     q, k, v = arrs
     s = attention_scores(q, k, params)
     prob = softmax_fixed(s, params.softmax_params)                      # (..., L, L)

@@ -207,6 +207,8 @@ class PerformerParams(UnitParams):
 
 def phi_fixed(x, params: PerformerParams) -> np.ndarray:
     """Raw features ``(..., m)`` (format ``params.exp_params.out_fmt``) of raw rows ``x``."""
+    if not isinstance(params, PerformerParams):
+        raise TypeError(f"phi_fixed: params must be a PerformerParams, not {type(params).__name__}")
     x = params.in_fmt.check_raw("phi_fixed", "x", x)
     if x.shape[-1:] != (params.dim,):
         raise ValueError(f"phi_fixed: x must have shape (..., {params.dim}), not {x.shape}")
