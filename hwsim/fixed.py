@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import check_int, int_operand
+from hwsim._check import as_array, check_bool, check_int, int_operand, short_repr
 
 __all__ = ["FixedFormat", "Rounding", "Overflow"]
 
@@ -76,6 +76,9 @@ class FixedFormat:
         ``int_bits + frac_bits``: 1..64 for signed formats, 1..63 for unsigned.
     min_raw, max_raw:
         Smallest and largest raw pattern values.
+
+    Fields are stored as plain ``int`` / ``bool`` whatever integer or bool type was given
+    (``np.int8(4)``, ``np.bool_(True)``).
     """
 
     int_bits: int
@@ -83,10 +86,10 @@ class FixedFormat:
     signed: bool = True
 
     def __post_init__(self):
-        check_int("FixedFormat", "int_bits", self.int_bits)
-        check_int("FixedFormat", "frac_bits", self.frac_bits)
-        if not isinstance(self.signed, bool):
-            raise TypeError(f"FixedFormat.signed must be a bool, not {self.signed!r}")
+        object.__setattr__(self, "int_bits", check_int("FixedFormat", "int_bits", self.int_bits))
+        object.__setattr__(self, "frac_bits",
+                           check_int("FixedFormat", "frac_bits", self.frac_bits))
+        object.__setattr__(self, "signed", check_bool("FixedFormat", "signed", self.signed))
         limit = 64 if self.signed else 63
         if not 1 <= self.width <= limit:
             kind = "a signed" if self.signed else "an unsigned"
@@ -121,7 +124,9 @@ class FixedFormat:
 
     @classmethod
     def from_dict(cls, d: dict) -> "FixedFormat":
-        return cls(**d)
+        """Inverse of :meth:`to_dict`: keys ``int_bits``, ``frac_bits`` and optionally
+        ``signed`` (default true); any other key, or a missing one, is refused."""
+        return _format_from_dict("FixedFormat.from_dict: d", d)
 
     @classmethod
     def parse(cls, text: str) -> "FixedFormat":
@@ -155,7 +160,7 @@ class FixedFormat:
         owner = f"FixedFormat.quantize ({self})"
         _enum_arg(owner, "rounding", rounding, Rounding)
         _enum_arg(owner, "overflow", overflow, Overflow)
-        arr = np.asarray(x)
+        arr = as_array(owner, "x", x)
         if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating)
                                          or np.issubdtype(arr.dtype, np.integer)):
             raise TypeError(f"{owner}: x must be real numbers, not dtype {arr.dtype}")
@@ -194,6 +199,31 @@ class FixedFormat:
         else:
             res = _wrap(res, self)
         return np.asarray(res).astype(np.int64)
+
+
+_FORMAT_KEYS = ("int_bits", "frac_bits", "signed")
+_FORMAT_RULE = "a dict with keys int_bits, frac_bits and optionally signed"
+
+
+def _format_from_dict(owner: str, d) -> FixedFormat:
+    """:meth:`FixedFormat.from_dict` with messages that start with ``owner`` (the public
+    method's, or ``"<Params>.<field>"`` when a Params class decodes its own dict)."""
+    if not isinstance(d, dict):
+        raise TypeError(f"{owner} must be {_FORMAT_RULE}, not {short_repr(d)}")
+    missing = [k for k in _FORMAT_KEYS[:2] if k not in d]
+    if missing:
+        raise ValueError(f"{owner} must be {_FORMAT_RULE}, not {short_repr(d)} "
+                         f"(missing {missing[0]!r})")
+    unknown = [k for k in d if k not in _FORMAT_KEYS]
+    if unknown:
+        raise ValueError(f"{owner} must be {_FORMAT_RULE}, not {short_repr(d)} "
+                         f"(unknown key {unknown[0]!r})")
+    if owner.startswith("FixedFormat."):
+        return FixedFormat(**d)
+    try:
+        return FixedFormat(**d)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{owner}: {e}") from None
 
 
 def _shift_round(r: np.ndarray, drop: int, rounding: Rounding) -> np.ndarray:

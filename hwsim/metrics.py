@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from hwsim._check import real_operand
+
 #: histogram of the signed relative error (approx - exact) / |exact| over [-1, 1]
 HIST_BINS = 2000
 HIST_RANGE = (-1.0, 1.0)
@@ -58,9 +60,12 @@ def empty_stats() -> tuple[np.ndarray, np.ndarray]:
 
 
 def accumulate(stats: np.ndarray, hist: np.ndarray, approx, exact) -> None:
-    """Add the pairs ``(approx, exact)`` (float64 arrays) to ``stats`` / ``hist`` in place."""
-    approx = np.asarray(approx, dtype=np.float64).ravel()
-    exact = np.asarray(exact, dtype=np.float64).ravel()
+    """Add the pairs ``(approx, exact)`` to ``stats`` / ``hist`` in place.
+
+    Both must be real numbers (integer or floating dtype, compared as float64), finite and of
+    the same size; anything else is refused with a message naming the argument."""
+    approx = _finite("approx", approx)
+    exact = _finite("exact", exact)
     if approx.shape != exact.shape:
         raise ValueError(f"error_metrics: approx and exact differ in size "
                          f"({approx.size} vs {exact.size})")
@@ -83,6 +88,14 @@ def accumulate(stats: np.ndarray, hist: np.ndarray, approx, exact) -> None:
         idx = ((np.clip(rel, *HIST_RANGE) - HIST_RANGE[0]) * (HIST_BINS / 2.0)).astype(np.int64)
         hist += np.bincount(np.minimum(idx, HIST_BINS - 1), minlength=HIST_BINS)
     stats[MAX_EXACT] = max(stats[MAX_EXACT], np.abs(exact).max())
+
+
+def _finite(name: str, value) -> np.ndarray:
+    arr = real_operand("error_metrics", name, value).astype(np.float64).ravel()
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(f"error_metrics: {name} has non-finite values (first: {arr[bad][0]})")
+    return arr
 
 
 def finalize(stats: np.ndarray) -> ErrorMetrics:

@@ -45,7 +45,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import check_bool, check_int, int_operand, is_int
+from hwsim._check import (
+    as_array, broadcast, check_bool, check_int, int_operand, is_int, real_operand,
+)
 from hwsim.params import UnitParams
 
 __all__ = [
@@ -227,19 +229,21 @@ def _mul_magnitude(ma: np.ndarray, mb: np.ndarray, width: int, keep_bits) -> np.
 def mitchell_mul(a, b, params: MitchellMulParams) -> np.ndarray:
     """Mitchell product of raw integer operands (see the module docstring for the contract).
 
-    Returns ``uint64`` for unsigned units (2N bits fit 64) and ``int64`` for signed ones.
-    Raises ``ValueError`` for operands outside the width's range.
+    ``a`` and ``b`` broadcast against each other. Returns ``uint64`` for unsigned units (2N
+    bits fit 64) and ``int64`` for signed ones. Raises ``TypeError`` for non-integer
+    operands and ``ValueError`` for operands outside the width's range, ragged sequences
+    or shapes that do not broadcast.
     """
     if not isinstance(params, MitchellMulParams):
         raise TypeError(f"mitchell_mul: params must be a MitchellMulParams, not {params!r}")
-    fa, fb = np.asarray(a), np.asarray(b)
+    fa, fb = as_array("mitchell_mul", "a", a), as_array("mitchell_mul", "b", b)
     if (fa.shape == fb.shape and fa.size >= FAST_PATH_MIN_SIZE
             and fa.dtype == np.int64 and fb.dtype == np.int64):
         from hwsim import _kernels  # numba: compiled once, cached on disk
         p = _kernels.mul_elementwise(np.ascontiguousarray(fa), np.ascontiguousarray(fb), params)
         if p is not None:
             return p
-    return mitchell_mul_numpy(a, b, params)
+    return mitchell_mul_numpy(fa, fb, params)
 
 
 def mitchell_mul_numpy(a, b, params: MitchellMulParams) -> np.ndarray:
@@ -249,7 +253,7 @@ def mitchell_mul_numpy(a, b, params: MitchellMulParams) -> np.ndarray:
     what = f"for {kind} {params.width}"
     a = int_operand("mitchell_mul", "a", a, lo, hi, what)
     b = int_operand("mitchell_mul", "b", b, lo, hi, what)
-    a, b = np.broadcast_arrays(a, b)
+    a, b = broadcast("mitchell_mul", a=a, b=b)
     if not params.signed:
         return _mul_magnitude(a, b, params.width, params.keep_bits)
     mag = _mul_magnitude(np.abs(a), np.abs(b), params.width, params.keep_bits).astype(np.int64)
@@ -260,7 +264,9 @@ def mitchell_div(a, b, params: MitchellDivParams) -> tuple[np.ndarray, np.ndarra
     """Mitchell quotient of unsigned raw operands: ``(q, div_by_zero)``.
 
     ``q`` is ``uint64`` holding an N+F-bit value meaning ``q / 2**F``; ``div_by_zero``
-    is a bool array. Raises ``ValueError`` for operands outside ``[0, 2**N)``.
+    is a bool array. ``a`` and ``b`` broadcast against each other. Raises ``TypeError`` for
+    non-integer operands and ``ValueError`` for operands outside ``[0, 2**N)``, ragged
+    sequences or shapes that do not broadcast.
     """
     if not isinstance(params, MitchellDivParams):
         raise TypeError(f"mitchell_div: params must be a MitchellDivParams, not {params!r}")
@@ -268,7 +274,7 @@ def mitchell_div(a, b, params: MitchellDivParams) -> tuple[np.ndarray, np.ndarra
     what = f"for width {n}"
     a = int_operand("mitchell_div", "a", a, 0, 1 << n, what)
     b = int_operand("mitchell_div", "b", b, 0, 1 << n, what)
-    a, b = np.broadcast_arrays(a, b)
+    a, b = broadcast("mitchell_div", a=a, b=b)
     n1 = n - 1
     ka, fa = log_fraction(a, n, params.keep_bits)
     kb, fb = log_fraction(b, n, params.keep_bits)
@@ -336,8 +342,11 @@ class FloatFormat(enum.Enum):
 
 
 def bf16_from_float(x) -> np.ndarray:
-    """bfloat16 bit patterns (uint16) of real values, rounded to nearest even via float32."""
-    f = np.asarray(x, dtype=np.float32)
+    """bfloat16 bit patterns (uint16) of real values, rounded to nearest even via float32.
+
+    ``x`` must be real numbers (integer or floating dtype); NaN gives the canonical quiet
+    NaN pattern ``0x7FC0``."""
+    f = real_operand("bf16_from_float", "x", x).astype(np.float32)
     u = f.view(np.uint32).astype(np.uint64)
     nan = np.isnan(f)
     rounded = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
@@ -345,16 +354,19 @@ def bf16_from_float(x) -> np.ndarray:
 
 
 def bf16_to_float(bits) -> np.ndarray:
-    """float32 values of bfloat16 bit patterns (exact)."""
-    b = np.asarray(bits)
-    if not np.issubdtype(b.dtype, np.integer):
-        raise TypeError(f"bf16_to_float: bits must be uint16 patterns, not dtype {b.dtype}")
+    """float32 values of bfloat16 bit patterns (exact).
+
+    ``bits`` must be integers in ``[0, 65536)`` (``TypeError`` for another dtype,
+    ``ValueError`` for a pattern outside that range: no silent wrap-around)."""
+    b = as_array("bf16_to_float", "bits", bits)
+    if b.dtype not in (np.uint16, np.uint8):  # those hold only valid patterns
+        b = int_operand("bf16_to_float", "bits", b, 0, 1 << 16, "for BF16 bit patterns")
     return (b.astype(np.uint32) << 16).view(np.float32)
 
 
 def _float_patterns(func: str, name: str, x, fmt: FloatFormat) -> np.ndarray:
     """Bit patterns (int64) of operand ``x`` in format ``fmt``."""
-    arr = np.asarray(x)
+    arr = as_array(func, name, x)
     if fmt is FloatFormat.BF16:
         if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
             raise TypeError(f"{func}: {name} must be bfloat16 bit patterns (uint16), not dtype "
@@ -381,7 +393,7 @@ def _float_result(func: str, a, b, fmt: FloatFormat, divide: bool) -> np.ndarray
         raise TypeError(f"{func}: fmt must be a FloatFormat (FP32, BF16 or FP16), not {fmt!r}")
     A = _float_patterns(func, "a", a, fmt)
     B = _float_patterns(func, "b", b, fmt)
-    A, B = np.broadcast_arrays(A, B)
+    A, B = broadcast(func, a=A, b=B)
     mag_mask = fmt.sign_bit - 1
     sign = (A ^ B) & fmt.sign_bit
     ma, mb = A & mag_mask, B & mag_mask

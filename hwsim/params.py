@@ -4,14 +4,23 @@ Subclasses validate themselves in ``__post_init__`` and derive everything else (
 width, latency, top-module name). ``to_dict()`` / ``from_dict()`` give the JSON-safe form
 used by the CLI, the sweep cache key, the Verilog sidecar and the testbench
 (``HWSIM_PARAMS``).
+
+Every field is stored plain: before a subclass's ``__post_init__`` runs, integers of any
+other type (``np.uint8(8)``, ``np.int64``) become ``int`` and ``np.bool_`` becomes ``bool``
+(:func:`hwsim._check.plain`), so the checks, the models, ``==``, ``hash`` and ``to_json``
+all see what a literal would have given. The subclass checks then accept or refuse the
+plain value; nothing else is converted (no strings for enums or formats).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 from typing import Any, ClassVar
+
+from hwsim._check import plain, short_repr
 
 
 class UnitParams:
@@ -20,6 +29,33 @@ class UnitParams:
     #: short unit name used in module names, e.g. ``"mitchell_mul"``
     stem: ClassVar[str] = "unit"
 
+    def __init_subclass__(cls, **kwargs):
+        # Wrap the subclass's own __post_init__ so the fields are plain before it checks
+        # them: no Params class can forget to store the converted values.
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__post_init__")
+        if own is None or getattr(own, "_stores_plain", False):
+            return
+
+        @functools.wraps(own)
+        def __post_init__(self):
+            self._store_plain()
+            own(self)
+
+        __post_init__._stores_plain = True
+        cls.__post_init__ = __post_init__
+
+    def __post_init__(self):
+        self._store_plain()
+
+    def _store_plain(self):
+        """Replace every field value by :func:`hwsim._check.plain` of it (frozen-safe)."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            converted = plain(value)
+            if converted is not value:
+                object.__setattr__(self, f.name, converted)
+
     def to_dict(self) -> dict[str, Any]:
         """Field name -> JSON-safe value: formats as dicts, enums as their values."""
         return {f.name: _encode(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -27,14 +63,14 @@ class UnitParams:
     @classmethod
     def from_dict(cls, d: dict[str, Any]):
         if not isinstance(d, dict):
-            raise TypeError(f"{cls.__name__}.from_dict needs a dict, not {d!r}")
+            raise TypeError(f"{cls.__name__}.from_dict needs a dict, not {short_repr(d)}")
         known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(d) - set(known))
+        unknown = sorted(set(d) - set(known), key=str)
         if unknown:
             raise ValueError(f"{cls.__name__} has no parameter {unknown[0]!r} "
                              f"(parameters: {', '.join(known)})")
         defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-        return cls(**{k: _decode(defaults[k], v) for k, v in d.items()})
+        return cls(**{k: _decode(f"{cls.__name__}.{k}", defaults[k], v) for k, v in d.items()})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -78,14 +114,16 @@ def _encode(value):
     return value
 
 
-def _decode(default, value):
-    """Inverse of :func:`_encode`, guided by the field's default (its type)."""
-    from hwsim.fixed import FixedFormat
+def _decode(owner: str, default, value):
+    """Inverse of :func:`_encode`, guided by the field's default (its type); ``owner`` is
+    ``"<Params>.<field>"`` for messages. Values of the wrong kind pass through unchanged:
+    the Params class names them in its own message."""
+    from hwsim.fixed import FixedFormat, _format_from_dict
     if isinstance(default, FixedFormat) and isinstance(value, dict):
-        return FixedFormat.from_dict(value)
+        return _format_from_dict(owner, value)
     if isinstance(default, enum.Enum) and not isinstance(value, enum.Enum):
         try:
             return type(default)(value)
-        except ValueError:
-            return value  # the Params class names the bad value in its own message
+        except (ValueError, TypeError):
+            return value
     return value
