@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import re
 import sys
@@ -558,12 +559,20 @@ def _unknown_option(args, extra: list[str]) -> str:
             opts = ", ".join(option_name(f) for f in fields)
             return f"{unit} has no parameter {opt} (its parameters: {opts})"
         return f"unknown option {opt} (see hwsim {args.command} {unit} --help)"
-    where = f"hwsim {args.command}" if getattr(args, "command", None) else "hwsim"
+    where = " ".join(["hwsim"] + [getattr(args, k) for k in ("command", "name")
+                                  if getattr(args, k, None)])
+    if opt is not None:
+        return f"unknown option {opt} (see {where} --help)"
     return f"unrecognized arguments: {' '.join(extra)} (see {where} --help)"
 
 
+@functools.lru_cache(maxsize=1)
+def _parser() -> argparse.ArgumentParser:
+    return build_parser()  # argparse parsers keep no state between parses
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
+    parser = _parser()
     try:
         args, extra = parser.parse_known_args(argv)
         if extra:

@@ -1,0 +1,181 @@
+"""Every subcommand, every unit, bad values of every option: exit 0, 1 or 2 only, never a
+traceback, and exit 2 is one line. The cases are generated from the registry and the Params
+fields, so a new unit or field is attacked without editing this file."""
+
+import dataclasses
+import enum
+
+import pytest
+
+from hwsim.cli import main
+from hwsim.fixed import FixedFormat
+from hwsim.options import option_name
+from hwsim.units import REGISTRY
+
+#: values no option of that kind accepts, or that are at the edges of what it might
+BAD_INT = ["-1", "0", "1", "65", "4097", "1" + "0" * 30, "-" + "9" * 25, "x", "", "1.5", "0x10",
+           "none"]
+BAD_FORMAT = ["Q0.0", "UQ0.0", "Q1.0", "UQ99.99", "Q4.-1", "Q-4.4", "4.8", "q4.4", "", "UQ64.64",
+              "Q1.63", "Q33.0"]
+BAD_ENUM = ["bogus", "", "LUT", "0"]
+
+
+def _bad_values(field):
+    d = field.default
+    if isinstance(d, bool):
+        return None  # a flag: --x / --no-x, both valid
+    if isinstance(d, FixedFormat):
+        return BAD_FORMAT
+    if isinstance(d, enum.Enum):
+        return BAD_ENUM
+    return BAD_INT
+
+
+def _guard(cmd, tmp_path):
+    """Options that make a command stop before its work when the unit options are valid."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    return {"verilog": ["-o", str(blocker)],
+            "verify": ["--build-dir", str(blocker)],
+            "characterize": ["--json", str(tmp_path / "missing" / "x.json")],
+            "synth": ["--json", str(tmp_path / "missing" / "x.json")]}[cmd]
+
+
+def _cases():
+    for cmd in ("verilog", "verify", "characterize", "synth"):
+        for spec in REGISTRY.values():
+            for f in dataclasses.fields(spec.params_cls):
+                values = _bad_values(f)
+                if values is not None:
+                    yield pytest.param(cmd, spec.name, f.name, values,
+                                       id=f"{cmd}-{spec.name}-{f.name}")
+
+
+def _check(capsys, argv):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code in (0, 1, 2), (argv, code)
+    assert "Traceback" not in out + err, argv
+    if code == 2:
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("hwsim: error: "), (argv, err)
+    return code, err
+
+
+@pytest.mark.parametrize("cmd,unit,field,values", list(_cases()))
+def test_bad_option_values(capsys, tmp_path, cmd, unit, field, values):
+    guard = _guard(cmd, tmp_path)
+    for v in values:
+        code, err = _check(capsys, [cmd, unit, option_name(field), v] + guard)
+        assert code == 2, (cmd, unit, field, v)
+
+
+@pytest.mark.parametrize("cmd", ["verilog", "verify", "characterize", "synth"])
+@pytest.mark.parametrize("unit", list(REGISTRY))
+def test_other_units_options_and_unknown_options(capsys, tmp_path, cmd, unit):
+    own = {f.name for f in dataclasses.fields(REGISTRY[unit].params_cls)}
+    others = {f.name for s in REGISTRY.values() for f in dataclasses.fields(s.params_cls)} - own
+    guard = _guard(cmd, tmp_path)
+    for name in sorted(others):
+        code, err = _check(capsys, [cmd, unit, option_name(name), "1"] + guard)
+        assert code == 2 and f"{unit} has no parameter {option_name(name)}" in err
+    for argv in (["--no-such-option"], ["stray"], ["--seed"], ["--vectors"], ["-o"]):
+        code, _ = _check(capsys, [cmd, unit] + argv + guard)
+        assert code == 2, argv
+    code, err = _check(capsys, [cmd, unit] + guard)  # valid unit options: the guard stops it
+    assert code == 2 and ("a-file" in err or "missing" in err), err
+
+
+COMMAND_OPTIONS = {
+    "verify": [["--vectors", v] for v in ("-1", "x", "1e9", "", "exhaustive", "1" + "0" * 20)]
+              + [["--seed", v] for v in ("-1", "x", str(2 ** 32), "1.5")]
+              + [["--sim", "ghdl"], ["--batched", "--waves"]],
+    "characterize": [["--samples", v] for v in ("0", "-5", "x", "1" + "0" * 20)]
+                    + [["--seed", "-1"], ["--jobs", "0"], ["--jobs", "x"],
+                       ["--exhaustive", "--samples", "5"]],
+    "synth": [["--target", "ecp5"], ["--db", "/"]],
+}
+
+
+@pytest.mark.parametrize("cmd", list(COMMAND_OPTIONS))
+@pytest.mark.parametrize("unit", list(REGISTRY))
+def test_bad_command_options(capsys, tmp_path, cmd, unit):
+    guard = _guard(cmd, tmp_path)
+    for extra in COMMAND_OPTIONS[cmd]:
+        code, _ = _check(capsys, [cmd, unit] + extra + guard)
+        assert code == 2, extra
+
+
+def test_output_paths_are_checked_before_work(capsys, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("not a directory")
+    binary = tmp_path / "binary.sqlite"
+    binary.write_bytes(bytes(range(256)) * 8)
+    missing = tmp_path / "missing" / "x.json"
+    cases = [
+        (["verilog", "mitchell-mul", "-o", str(f)], "is not a directory"),
+        (["verilog", "mitchell-mul", "-o", str(f / "sub")], "cannot be created"),
+        (["verify", "exp", "--build-dir", str(f)], "is not a directory"),
+        (["characterize", "mitchell-mul", "--json", str(missing)], "does not exist"),
+        (["characterize", "mitchell-mul", "--json", str(tmp_path)], "is a directory"),
+        (["synth", "mitchell-mul", "--db", str(tmp_path)], "is a directory"),
+        (["synth", "mitchell-mul", "--db", str(binary), "--no-fmax"], "not a hwsim results"),
+        (["synth", "mitchell-mul", "--json", str(missing)], "does not exist"),
+        (["synth", "mitchell-mul", "--keep", str(f)], "is not a directory"),
+        (["sweep", str(f), "-o", str(f)], "is not a directory"),
+        (["sweep", str(f), "-o", str(tmp_path / "o"), "--export", str(tmp_path)],
+         "is a directory"),
+        (["study", "digits-mlp", "-o", str(f)], "is not a directory"),
+        (["demo", "-o", str(f)], "is not a directory"),
+    ]
+    for argv, words in cases:
+        code, err = _check(capsys, argv)
+        assert code == 2 and words in err, (argv, err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_study_files_are_checked(capsys, tmp_path):
+    binary = tmp_path / "corpus.bin"
+    binary.write_bytes(b"\x00\xff\xfe" * 100)
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("caf\xe9 au lait\nsecond line\n".encode("latin-1"))
+    out = tmp_path / "out"
+    for argv, words in [
+        (["study", "minilm-units", "--corpus", str(tmp_path), "-o", str(out)], "is a directory"),
+        (["study", "minilm-units", "--corpus", str(binary), "-o", str(out)], "binary file"),
+        (["study", "minilm-units", "--corpus", str(latin), "-o", str(out)], "not UTF-8"),
+        (["study", "minilm-units", "--corpus", str(tmp_path / "nope"), "-o", str(out)],
+         "does not exist"),
+        (["study", "bert-whitening", "--sts", str(binary), "-o", str(out)], "binary file"),
+        (["study", "digits-mlp", "--corpus", str(latin), "-o", str(out)],
+         "unknown option --corpus (see hwsim study digits-mlp --help)"),
+        (["study", "no-such-study"], "unknown study 'no-such-study'"),
+    ]:
+        code, err = _check(capsys, argv)
+        assert code == 2 and words in err and "skip_invalid" not in err, (argv, err)
+    assert not out.exists()  # a refused run leaves no empty output directory behind
+
+
+@pytest.mark.parametrize("cmd", ["units", "verilog", "verify", "characterize", "synth", "sweep",
+                                 "study", "demo"])
+def test_help_exits_0(capsys, cmd):
+    with pytest.raises(SystemExit) as e:
+        main([cmd, "--help"])
+    assert e.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("unit", list(REGISTRY))
+def test_unit_help_shows_the_units_own_defaults(capsys, unit):
+    spec = REGISTRY[unit]
+    with pytest.raises(SystemExit):
+        main(["verify", unit, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for f in dataclasses.fields(spec.params_cls):
+        d = f.default
+        shown = d.value if isinstance(d, enum.Enum) else d
+        assert option_name(f.name) in text
+        assert f"(default {shown})" in text, (unit, f.name, shown)
+    others = {f.name for s in REGISTRY.values() for f in dataclasses.fields(s.params_cls)}
+    for name in others - {f.name for f in dataclasses.fields(spec.params_cls)}:
+        assert f"{option_name(name)} " not in text, (unit, name)
