@@ -58,16 +58,19 @@ class Attention(wiring.Component):
         w, n = p.in_fmt.width, L * p.dim
         x_in = self.i_stream.payload
 
-        m.submodules.k_mem = k_mem = memory.Memory(shape=signed(w), depth=n, init=[])
-        m.submodules.v_mem = v_mem = memory.Memory(shape=signed(w), depth=n, init=[])
+        # Counters and memory addresses get at least one bit (depth and ranges >= 2): a size-1
+        # dimension would otherwise give zero-width signals, written `wire [-1:0]`. The extra
+        # memory word is never written or read, a 1-bit counter of a size-1 dimension stays 0.
+        m.submodules.k_mem = k_mem = memory.Memory(shape=signed(w), depth=max(n, 2), init=[])
+        m.submodules.v_mem = v_mem = memory.Memory(shape=signed(w), depth=max(n, 2), init=[])
         k_wr, v_wr = k_mem.write_port(), v_mem.write_port()
         k_rd, v_rd = k_mem.read_port(domain="comb"), v_mem.read_port(domain="comb")
         m.submodules.softmax = sm = Softmax(p.softmax_params)
 
-        addr = Signal(range(n), name="addr")      # load address / K or V read address
-        j = Signal(range(L), name="key")          # key (score) or probability index
-        k = Signal(range(d), name="k")            # position within a row
-        row = Signal(range(L), name="row")        # query row
+        addr = Signal(range(max(n, 2)), name="addr")  # load address / K or V read address
+        j = Signal(range(max(L, 2)), name="key")      # key (score) or probability index
+        k = Signal(range(max(d, 2)), name="k")        # position within a row
+        row = Signal(range(max(L, 2)), name="row")    # query row
         last_addr, last_j, last_k, last_row = addr == n - 1, j == L - 1, k == d - 1, row == L - 1
 
         q = [Signal(signed(w), name=f"q{i}") for i in range(d)]   # rotating: head q[d-1]

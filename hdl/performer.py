@@ -40,16 +40,20 @@ class PerformerFeatures(wiring.Component):
         ep = p.exp_params
         fx, fw = p.in_fmt.frac_bits, p.omega_fmt.frac_bits
         rom = p.omega_raw().reshape(-1).tolist()
-        m.submodules.omega = mem = memory.Memory(shape=signed(p.omega_fmt.width), depth=nf * d,
-                                                 init=rom)
+        # Counters and the ROM address get at least one bit (depth and ranges >= 2): a 1 x 1
+        # Omega would otherwise give zero-width signals, written `wire [-1:0]`. The padding
+        # word of a 1-word ROM is only addressed in OUT, where the ROM output is unused.
+        depth = max(nf * d, 2)
+        m.submodules.omega = mem = memory.Memory(shape=signed(p.omega_fmt.width), depth=depth,
+                                                 init=rom + [0] * (depth - len(rom)))
         rd = mem.read_port(domain="comb")
 
         x = [Signal(signed(p.in_fmt.width), name=f"x{i}") for i in range(d)]  # head x[d-1]
         sq = Signal(unsigned(2 * p.in_fmt.width + max(1, (d - 1).bit_length()) + 1), name="sq")
         u = Signal(signed(p.u_width), name="u")
-        addr = Signal(range(nf * d), name="addr")
-        j = Signal(range(d), name="j")
-        feat = Signal(range(nf), name="feature")
+        addr = Signal(range(depth), name="addr")
+        j = Signal(range(max(d, 2)), name="j")
+        feat = Signal(range(max(nf, 2)), name="feature")
         last_j, last_f = j == d - 1, feat == nf - 1
 
         def rotate(v):

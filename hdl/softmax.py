@@ -68,7 +68,8 @@ class Softmax(wiring.Component):
 
         def shift_in(v):
             return [buf[0].eq(v)] + [buf[i].eq(buf[i - 1]) for i in range(1, L)]
-        idx = Signal(range(L), name="idx")
+        # at least one bit: a length-1 counter, range(1), would be a zero-width `wire [-1:0]`
+        idx = Signal(range(max(L, 2)), name="idx")
         mx = Signal(signed(win), init=p.in_fmt.min_raw, name="run_max")
         s = Signal(p.sum_width, name="exp_sum")
         x_in = self.i_stream.payload
