@@ -160,3 +160,33 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match=r"^FixedFormat.to_float: raw must be integers, "
                                         r"not dtype float64$"):
         f.to_float([1.5])
+
+
+@pytest.mark.parametrize("d,exc,msg", [
+    ({"int_bits": 4}, ValueError,
+     r"^FixedFormat.from_dict: d must be a dict with keys int_bits, frac_bits and optionally "
+     r"signed, not \{'int_bits': 4\} \(missing 'frac_bits'\)$"),
+    ({"frac_bits": 4, "signed": False}, ValueError,
+     r"^FixedFormat.from_dict: d must be a dict with keys int_bits, frac_bits and optionally "
+     r"signed, not \{'frac_bits': 4, 'signed': False\} \(missing 'int_bits'\)$"),
+    ({"int_bits": 4, "frac_bits": 4, "width": 8}, ValueError,
+     r"^FixedFormat.from_dict: d must be a dict with keys int_bits, frac_bits and optionally "
+     r"signed, not \{'int_bits': 4, 'frac_bits': 4, 'width': 8\} \(unknown key 'width'\)$"),
+    ([4, 4], TypeError,
+     r"^FixedFormat.from_dict: d must be a dict with keys int_bits, frac_bits and optionally "
+     r"signed, not \[4, 4\]$"),
+    ({"int_bits": 4, "frac_bits": 4.0}, TypeError,
+     r"^FixedFormat.frac_bits must be an integer, not 4.0$"),
+])
+def test_from_dict_refuses_bad_dicts(d, exc, msg):
+    with pytest.raises(exc, match=msg):
+        FixedFormat.from_dict(d)
+
+
+def test_fields_stored_plain():
+    f = FixedFormat(np.int8(4), np.uint64(3), signed=np.bool_(False))
+    assert (type(f.int_bits), type(f.frac_bits), type(f.signed)) == (int, int, bool)
+    assert f == FixedFormat(4, 3, signed=False) and f.to_dict() == {"int_bits": 4, "frac_bits": 3,
+                                                                    "signed": False}
+    assert FixedFormat.from_dict({"int_bits": np.int16(4), "frac_bits": 3, "signed": False}) == f
+    assert f.max_raw == 127 and type(f.max_raw) is int

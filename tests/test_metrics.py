@@ -26,6 +26,21 @@ def test_error_metrics_rejects_bad_input():
         error_metrics([1, 2], [1, 2, 3])
     with pytest.raises(ValueError, match=r"^error_metrics: no values to compare$"):
         error_metrics([], [])
+    with pytest.raises(ValueError, match=r"^error_metrics: approx has non-finite values "
+                                         r"\(first: nan\)$"):
+        error_metrics([1.0, float("nan"), float("inf")], [1, 2, 3])
+    with pytest.raises(ValueError, match=r"^error_metrics: exact has non-finite values "
+                                         r"\(first: -inf\)$"):
+        error_metrics([1, 2], np.array([-np.inf, 2.0]))
+    with pytest.raises(TypeError, match=r"^error_metrics: approx must be real numbers, "
+                                        r"not dtype <U1$"):
+        error_metrics(["a"], [1])
+    with pytest.raises(TypeError, match=r"^error_metrics: exact must be real numbers, "
+                                        r"not dtype bool$"):
+        error_metrics([1], [True])
+    with pytest.raises(ValueError, match=r"^error_metrics: exact must be a rectangular array "
+                                         r"\(every row the same length\), not \[\[1\], \[2, 3\]\]$"):
+        error_metrics([1, 2, 3], [[1], [2, 3]])
 
 
 KERNEL_CASES = [("mitchell-mul", MitchellMulParams(width=w, signed=s, keep_bits=k))

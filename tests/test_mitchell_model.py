@@ -268,6 +268,28 @@ def test_bad_operands():
         mitchell_div_float(1.0, 2.0, "fp32")
 
 
+def test_bf16_conversions_refuse_bad_input():
+    with pytest.raises(ValueError, match=r"^bf16_to_float: bits has values outside \[0, 65536\) "
+                                         r"for BF16 bit patterns \(first: 70000\)$"):
+        bf16_to_float([0x3F80, 70000])
+    with pytest.raises(ValueError, match=r"^bf16_to_float: bits has values outside \[0, 65536\) "
+                                         r"for BF16 bit patterns \(first: -1\)$"):
+        bf16_to_float(np.array([-1], dtype=np.int16))
+    with pytest.raises(TypeError, match=r"^bf16_to_float: bits must be integers, "
+                                        r"not dtype float64$"):
+        bf16_to_float([1.5])
+    with pytest.raises(TypeError, match=r"^bf16_from_float: x must be real numbers, "
+                                        r"not dtype <U1$"):
+        bf16_from_float(["x"])
+    # every valid pattern still converts, from any integer dtype, to the pattern's float32
+    pats = np.arange(1 << 16)
+    via_u16 = bf16_to_float(pats.astype(np.uint16))
+    via_i64 = bf16_to_float(pats)
+    assert via_u16.dtype == np.float32
+    np.testing.assert_array_equal(via_u16.view(np.uint32), pats.astype(np.uint32) << 16)
+    np.testing.assert_array_equal(via_i64.view(np.uint32), via_u16.view(np.uint32))
+
+
 # -- properties over every width -----------------------------------------------------------
 
 from hypothesis import given, settings  # noqa: E402
