@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from hwsim import MitchellMulParams, mitchell_mul
-from hwsim.metrics import accumulate, characterize, empty_stats
+from hwsim.characterize import characterize
+from hwsim.metrics import accumulate, empty_stats
 from hwsim.units import get_unit
 
 
@@ -62,7 +63,7 @@ def bench_minilm(sentences: int = 300) -> list[tuple]:
             ("softmax unit + Mitchell-8 Q.K^T and P.V products", {"products": "mitchell"})]:
         arith = minilm_units.arithmetic({**STUDIES["minilm-units"].params, **params})
         m.encode(texts[:8], arith)
-        t = best_of(lambda: m.encode(texts, arith))
+        t = best_of(lambda arith=arith: m.encode(texts, arith))
         out.append((f"MiniLM encode, {sentences} sentences, {label}", f"{t:.2f} s",
                     "float numpy MiniLM", f"{t_float:.2f} s", f"{t / t_float:.2f}x (goal <= 3x)"))
     return out
@@ -101,9 +102,9 @@ def main() -> int:
     # 2. exhaustive characterisation: compiled kernel vs numpy model path, per pair
     rows_a = np.arange(1000, 1064)
     stats, hist = empty_stats()
-    from hwsim import _kernels
-    _kernels.mul_exhaustive(p16, rows_a[:1], stats, hist, 2)  # compile
-    t_kernel = best_of(lambda: _kernels.mul_exhaustive(p16, rows_a, stats, hist, 2))
+    from hwsim import characterize_kernels
+    characterize_kernels.mul_exhaustive(p16, rows_a[:1], stats, hist, 2)  # compile
+    t_kernel = best_of(lambda: characterize_kernels.mul_exhaustive(p16, rows_a, stats, hist, 2))
 
     def numpy_path():
         aa, bb = np.meshgrid(rows_a, np.arange(1 << 16), indexing="ij")

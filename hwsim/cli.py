@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from hwsim.options import add_unit_options, option_name, params_from_args, unit_summary_lines
-from hwsim.paths import check_input_file, check_output_dir, check_output_file, read_text_file
+from hwsim.paths import check_output_dir, check_output_file, read_text_file
 from hwsim.tables import first_table, format_cost_table, format_metrics_table
 from hwsim.units import REGISTRY, get_unit
 
@@ -222,7 +222,7 @@ def _characterize_distributions(spec, params, args):
 
 
 def cmd_characterize(args):
-    from hwsim.metrics import MAX_CHARACTERIZE_INPUT_BITS, characterize
+    from hwsim.characterize import MAX_CHARACTERIZE_INPUT_BITS, characterize
     spec, params = _unit_and_params(args)
     if args.json:
         _path_check(check_output_file, args.json, "--json")

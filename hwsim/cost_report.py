@@ -1,7 +1,7 @@
 """Cost tables and accuracy-vs-cost (Pareto) data for the report and ``docs/cost.md``.
 
 Every number comes from :func:`hwsim.synth.synthesize` (cached in the results database, so a
-second run is instant) and, for accuracy, from :func:`hwsim.metrics.characterize`.
+second run is instant) and, for accuracy, from :func:`hwsim.characterize.characterize`.
 ``python -m hwsim.cost_report`` prints the tables of ``docs/cost.md``.
 """
 
@@ -47,7 +47,7 @@ def cost_rows(configs=COST_TABLE, *, fmax: bool = True, db=None):
 def cost_table(rows) -> list[str]:
     lines = ["| unit | LUT4 | CARRY | Fmax [MHz] | exact LUT4 | exact Fmax [MHz] | LUT4 vs exact | "
              "Fmax vs exact |", "|---|---|---|---|---|---|---|---|"]
-    for _, params, r, e in rows:
+    for _, _params, r, e in rows:
         fmax = f"{r.fmax_mhz:.1f}" if r.fmax_mhz else "-"
         efmax = f"{e.fmax_mhz:.1f}" if e.fmax_mhz else "-"
         ratio = f"{r.fmax_mhz / e.fmax_mhz:.2f}x" if r.fmax_mhz and e.fmax_mhz else "-"
@@ -87,7 +87,7 @@ def unit_cost_table(configs=UNIT_COSTS, *, db=None) -> list[str]:
 def pareto_points(*, db=None, jobs: int = 2):
     """``[(width, keep_bits, MRED, LUT4)]`` for the Mitchell multiplier (exhaustive MRED up
     to 12 bits, a seeded sample beyond) and ``[(width, LUT4)]`` of the exact multiplier."""
-    from hwsim.metrics import characterize
+    from hwsim.characterize import characterize
     from hwsim.synth import synthesize
     spec = get_unit("mitchell-mul")
     points, exact = [], []

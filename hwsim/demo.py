@@ -86,7 +86,7 @@ def _study_section(out: Path, jobs: int, name: str, note: str) -> list[str]:
 def _attention_section(out: Path) -> list[str]:
     from hwsim import plots
     from hwsim.attention import AttentionParams, Multiplier
-    from hwsim.metrics import characterize_attention, characterize_performer
+    from hwsim.characterize import characterize_attention, characterize_performer
     from hwsim.performer import FeatureKind, PerformerParams
     lines = ["## Attention head and Performer features", "",
              "Attention head (L = d = 8, Q/K/V Q2.6, LUT-exp softmax) against float64 attention, "
@@ -117,7 +117,7 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
     from hwsim import plots
     from hwsim.tables import format_metrics_table
     from hwsim.hdl.export import write_verilog
-    from hwsim.metrics import characterize
+    from hwsim.characterize import characterize
     from hwsim.sim import runner
 
     t0 = time.perf_counter()
@@ -141,7 +141,7 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
         if sim is None:
             verify_rows.append(f"| {params.top_name} | - | skipped: {runner.INSTALL_HINT['icarus']} | | |")
             continue
-        count = SOFTMAX_VECTORS if unit == "softmax" else None
+        count = None if spec.exhaustive else SOFTMAX_VECTORS
         r = runner.run_bench(spec, params, sim=sim, vectors=count, build_root=out / "build")
         failed += not r.passed
         verify_rows.append(f"| `{params.top_name}` | {sim} | {r.vectors} | {r.mismatches} | "

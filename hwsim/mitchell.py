@@ -58,7 +58,7 @@ __all__ = [
 
 MAX_STAGES = 8
 #: int64 operand arrays at least this large go through one fused compiled loop
-#: (``hwsim._kernels.mul_elementwise``; benchmarks/: ~15x the numpy steps), which
+#: (``hwsim.mitchell_kernels.mul_elementwise``; its speed-up: benchmarks/results.md), which
 #: tests/test_mitchell_model.py checks against :func:`mitchell_mul_numpy`
 FAST_PATH_MIN_SIZE = 1 << 12
 
@@ -239,8 +239,8 @@ def mitchell_mul(a, b, params: MitchellMulParams) -> np.ndarray:
     fa, fb = as_array("mitchell_mul", "a", a), as_array("mitchell_mul", "b", b)
     if (fa.shape == fb.shape and fa.size >= FAST_PATH_MIN_SIZE
             and fa.dtype == np.int64 and fb.dtype == np.int64):
-        from hwsim import _kernels  # numba: compiled once, cached on disk
-        p = _kernels.mul_elementwise(np.ascontiguousarray(fa), np.ascontiguousarray(fb), params)
+        from hwsim import mitchell_kernels  # numba: compiled once, cached on disk
+        p = mitchell_kernels.mul_elementwise(np.ascontiguousarray(fa), np.ascontiguousarray(fb), params)
         if p is not None:
             return p
     return mitchell_mul_numpy(fa, fb, params)

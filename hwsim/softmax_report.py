@@ -13,7 +13,7 @@ import numpy as np
 
 from hwsim.exp import ExpMethod, ExpParams, exp_fixed, exp_real, taylor_minimizer, taylor_poly
 from hwsim.fixed import FixedFormat
-from hwsim.metrics import characterize, characterize_softmax
+from hwsim.characterize import characterize, characterize_softmax
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
 from hwsim.units import get_unit
 

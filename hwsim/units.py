@@ -41,6 +41,8 @@ class UnitSpec:
     characterizer: ``"module:function"`` replacing that generic characterisation (softmax
         measures probability vectors over logit distributions instead).
     default_count: random vectors ``hwsim verify`` draws when not exhaustive by default.
+    exhaustive_kernel: ``"module:function"`` of a compiled exhaustive characterisation
+        kernel ``(params, first_operand_rows, stats, hist, jobs)``; ``None``: the numpy model.
     exhaustive: whether ``vectors(params, None, seed)`` enumerates every input (units whose
         vectors are whole streams, such as softmax rows, have no exhaustive mode).
     baseline: ``"module:Class"`` of an exact component with the same params and ports, for
@@ -59,6 +61,7 @@ class UnitSpec:
     characterizer: str | None = None
     default_count: int = 100_000
     baseline: str | None = None
+    exhaustive_kernel: str | None = None
     exhaustive: bool = True
 
     def hdl_class(self):
@@ -178,29 +181,31 @@ REGISTRY: dict[str, UnitSpec] = {
     spec.name: spec for spec in [
         UnitSpec("mitchell-mul", MitchellMulParams, "hwsim.hdl.mitchell:MitchellMultiplier",
                  "hwsim.sim.tb_mitchell_mul", "Mitchell logarithmic multiplier (log2 p ~ k + x)",
-                 _pairs, _mul_model, _mul_real, baseline="hwsim.hdl.exact:ExactMultiplier"),
+                 _pairs, _mul_model, _mul_real, baseline="hwsim.hdl.exact:ExactMultiplier",
+                 exhaustive_kernel="hwsim.characterize_kernels:mul_exhaustive"),
         UnitSpec("mitchell-div", MitchellDivParams, "hwsim.hdl.mitchell:MitchellDivider",
                  "hwsim.sim.tb_mitchell_div", "Mitchell logarithmic divider, N+F-bit quotient",
-                 _pairs, _div_model, _div_real, baseline="hwsim.hdl.exact:ExactDivider"),
+                 _pairs, _div_model, _div_real, baseline="hwsim.hdl.exact:ExactDivider",
+                 exhaustive_kernel="hwsim.characterize_kernels:div_exhaustive"),
         UnitSpec("exp", ExpParams, "hwsim.hdl.exp:ExpUnit", "hwsim.sim.tb_exp",
                  "fixed-point e**x / 2**x: LUT, PWL, Mitchell, I-BERT or even-order Taylor",
                  _exp_inputs, _exp_model, _exp_real, operands=("x",)),
         UnitSpec("softmax", SoftmaxParams, "hwsim.hdl.softmax:Softmax", "hwsim.sim.tb_softmax",
                  "streaming softmax: two-pass, online or Taylor; exact/Mitchell/LUT normaliser",
                  _softmax_inputs, _softmax_model, _softmax_real, operands=(),
-                 characterizer="hwsim.metrics:characterize_softmax", default_count=20_000,
+                 characterizer="hwsim.characterize:characterize_softmax", default_count=20_000,
                  exhaustive=False),
         UnitSpec("attention", AttentionParams, "hwsim.hdl.attention:Attention",
                  "hwsim.sim.tb_attention",
                  "attention head softmax(QK^T/sqrt(d))V, exact or Mitchell products, streamed",
                  _attention_inputs, _attention_model, _attention_real, operands=(),
-                 characterizer="hwsim.metrics:characterize_attention", default_count=200,
+                 characterizer="hwsim.characterize:characterize_attention", default_count=200,
                  exhaustive=False),
         UnitSpec("performer", PerformerParams, "hwsim.hdl.performer:PerformerFeatures",
                  "hwsim.sim.tb_performer",
                  "Performer (FAVOR+) positive random-feature map, omega in a ROM, exp unit",
                  _performer_inputs, _performer_model, _performer_real, operands=(),
-                 characterizer="hwsim.metrics:characterize_performer", default_count=500,
+                 characterizer="hwsim.characterize:characterize_performer", default_count=500,
                  exhaustive=False),
     ]
 }

@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from hwsim.sim.runner import SIMULATORS, SimulatorNotFound, run_bench, simulator_env
+
 #: CI installs every tool and extra: there a missing one is a failure, never a skip
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -23,8 +25,6 @@ def require_module(name: str, extra: str):
         return importlib.import_module(name)
     except ImportError:
         skip_unless_ci(f"{name} is missing: pip install 'hwsim[{extra}]'")
-
-from hwsim.sim.runner import SIMULATORS, SimulatorNotFound, run_bench, simulator_env
 
 
 def sim_params():

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from hwsim import MitchellDivParams, MitchellMulParams
-from hwsim.metrics import characterize, error_metrics
+from hwsim.characterize import characterize
+from hwsim.metrics import error_metrics
 from hwsim.units import get_unit
 from hwsim.vectors import operand_pairs
 

@@ -342,13 +342,13 @@ def test_div_properties(width, data):
 @pytest.mark.parametrize("signed", [False, True])
 @pytest.mark.parametrize("width", [2, 3, 5, 8])
 def test_fast_path_equals_numpy_exhaustive(width, signed):
-    from hwsim import _kernels
+    from hwsim import mitchell_kernels
     from hwsim.mitchell import mitchell_mul_numpy
     for keep in [None] + list(range(0, width - 1)):
         p = MitchellMulParams(width=width, signed=signed, keep_bits=keep)
         lo, hi = p.in_range
         a, b = (x.ravel() for x in np.meshgrid(np.arange(lo, hi), np.arange(lo, hi)))
-        fast = _kernels.mul_elementwise(a, b, p)
+        fast = mitchell_kernels.mul_elementwise(a, b, p)
         want = mitchell_mul_numpy(a, b, p)
         assert fast.dtype == want.dtype and np.array_equal(fast, want), (width, signed, keep)
 

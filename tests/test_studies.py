@@ -82,7 +82,7 @@ def test_taylor_softmax_trains_and_its_gradient_is_exact():
             for j in range(z.shape[1]):
                 d = np.zeros_like(z)
                 d[i, j] = 1e-6
-                loss = lambda zz: -np.log(mlp.output_probs(zz, out)[i, y[i]])  # noqa: E731
+                loss = lambda zz: -np.log(mlp.output_probs(zz, out)[i, y[i]])  # noqa: E731, B023
                 num[i, j] = (loss(z + d) - loss(z - d)) / 2e-6
         assert np.allclose(g, num, atol=1e-5)
     s = get_study("taylor-softmax")

@@ -121,7 +121,7 @@ class FixedMatmul:
             else:
                 acc = np.matmul(qa, qb).astype(np.float64)
         else:
-            from hwsim._kernels import mitchell_matmul
+            from hwsim.mitchell_kernels import mitchell_matmul
             n, m = a.shape[-2], b.shape[-1]
             acc = mitchell_matmul(qa.reshape(-1, n, k), qb.reshape(-1, k, m), self.mul_params)
             acc = acc.reshape(lead + (n, m)).astype(np.float64)

@@ -36,7 +36,7 @@ def check(params: dict) -> None:
 
 
 def run(params: dict, seed: int) -> dict:
-    from hwsim.metrics import characterize
+    from hwsim.characterize import characterize
     spec, p = unit_params(params)
     c = characterize(spec, p, samples=params["samples"], seed=seed)
     out = {k: v for k, v in c.metrics.to_dict().items() if k in ("mred", "max_red", "mae", "wce", "bias")}

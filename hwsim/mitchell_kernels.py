@@ -1,0 +1,129 @@
+"""Compiled (numba) Mitchell products: the fast path of :func:`hwsim.mitchell.mitchell_mul`
+and the fused Mitchell matrix product of the transformer hooks.
+
+Both compute DESIGN's Mitchell integer semantics exactly (``tests/test_mitchell_model.py``
+checks them against the numpy steps); they depend on nothing else in hwsim, so the model can
+import them without a cycle.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(inline="always")
+def _leading_one(x):
+    """Position of the leading one of 0 < x < 2**63 (binary search, 6 steps)."""
+    k = 0
+    for step in (32, 16, 8, 4, 2, 1):
+        if x >> step:
+            x >>= step
+            k += step
+    return k
+
+
+@numba.njit(inline="always")
+def _mul_mag(x, y, n1, keep_mask):
+    """Steps 1-5 of the multiplier on magnitudes 0 <= x, y < 2**N, as uint64."""
+    if x == 0 or y == 0:
+        return np.uint64(0)
+    kx = _leading_one(x)
+    ky = _leading_one(y)
+    fx = ((x - (np.int64(1) << kx)) << (n1 - kx)) & keep_mask
+    fy = ((y - (np.int64(1) << ky)) << (n1 - ky)) & keep_mask
+    s = fx + fy
+    if s < (np.int64(1) << n1):
+        m = (np.int64(1) << n1) + s
+        e = kx + ky
+    else:
+        m = s
+        e = kx + ky + 1
+    sh = e - n1
+    if sh >= 0:
+        return np.uint64(m) << np.uint64(sh)
+    return np.uint64(m >> (-sh))
+
+
+@numba.njit(parallel=True, cache=True)
+def _mul_unsigned(a, b, n1, keep_mask, hi, out):
+    bad = 0
+    for i in numba.prange(a.size):
+        x, y = a[i], b[i]
+        if x < 0 or x >= hi or y < 0 or y >= hi:
+            bad += 1
+            continue
+        out[i] = _mul_mag(x, y, n1, keep_mask)
+    return bad
+
+
+@numba.njit(parallel=True, cache=True)
+def _mul_signed(a, b, n1, keep_mask, lo, hi, out):
+    bad = 0
+    for i in numba.prange(a.size):
+        x, y = a[i], b[i]
+        if x < lo or x >= hi or y < lo or y >= hi:
+            bad += 1
+            continue
+        p = np.int64(_mul_mag(abs(x), abs(y), n1, keep_mask))
+        out[i] = -p if (x < 0) != (y < 0) else p
+    return bad
+
+
+# Below this many elements one thread is faster: waking the thread pool costs more than the
+# work (and much more on a loaded machine).
+PARALLEL_MIN_SIZE = 1 << 18
+_mul_unsigned_serial = numba.njit(cache=True)(_mul_unsigned.py_func)
+_mul_signed_serial = numba.njit(cache=True)(_mul_signed.py_func)
+
+
+def mul_elementwise(a: np.ndarray, b: np.ndarray, params) -> np.ndarray | None:
+    """The Mitchell product of equal-shape int64 arrays in one fused loop (parallel for large
+    arrays), or ``None`` if any operand is out of range (the caller then raises the model's
+    message)."""
+    n1 = params.width - 1
+    full = (1 << n1) - 1
+    keep_mask = full if params.keep_bits is None else full & ~((1 << (n1 - params.keep_bits)) - 1)
+    lo, hi = params.in_range
+    fa, fb = a.reshape(-1), b.reshape(-1)
+    parallel = fa.size >= PARALLEL_MIN_SIZE
+    if params.signed:
+        out = np.empty(fa.size, dtype=np.int64)
+        bad = (_mul_signed if parallel else _mul_signed_serial)(fa, fb, n1, keep_mask, lo, hi, out)
+    else:
+        out = np.empty(fa.size, dtype=np.uint64)
+        bad = (_mul_unsigned if parallel else _mul_unsigned_serial)(fa, fb, n1, keep_mask, hi, out)
+    return None if bad else out.reshape(a.shape)
+
+
+# -- Mitchell matrix product (hwsim.studies.transformer_units) --------------------------------
+
+@numba.njit(parallel=True, cache=True)
+def _mitchell_matmul(a, bt, n1, keep_mask, out):
+    """``out[g, i, j] = sum_t mitchell(a[g, i, t], bt[g, j, t])`` for signed operands; every
+    product is the signed multiplier's (``_mul_mag`` on magnitudes, negated on sign)."""
+    G, n, k = a.shape
+    m = bt.shape[1]
+    for gi in numba.prange(G * n):
+        g, i = gi // n, gi % n
+        for j in range(m):
+            acc = np.int64(0)
+            for t in range(k):
+                x, y = a[g, i, t], bt[g, j, t]
+                p = np.int64(_mul_mag(abs(x), abs(y), n1, keep_mask))
+                acc += -p if (x < 0) != (y < 0) else p
+            out[g, i, j] = acc
+
+
+def mitchell_matmul(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
+    """Sums of signed Mitchell products: ``(G, n, k) x (G, k, m) -> (G, n, m)`` int64, equal
+    to ``mitchell_mul(a[..., :, :, None], b[..., None, :, :], params).sum(-2)``. Operands
+    must already be in range (the caller quantises them); the int64 sum cannot overflow for
+    ``k * 2**(2N-2) < 2**63``."""
+    n1 = params.width - 1
+    full = (1 << n1) - 1
+    keep_mask = full if params.keep_bits is None else full & ~((1 << (n1 - params.keep_bits)) - 1)
+    out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype=np.int64)
+    _mitchell_matmul(np.ascontiguousarray(a, dtype=np.int64),
+                     np.ascontiguousarray(b.transpose(0, 2, 1), dtype=np.int64), n1, keep_mask, out)
+    return out
