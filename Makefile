@@ -41,7 +41,8 @@ bench: setup
 	$(PY) benchmarks/run.py
 
 lint: setup
-	$(PY) -m pyflakes hwsim hdl sim tests benchmarks
+	$(VENV)/bin/ruff check hwsim hdl sim tests benchmarks scripts
+	cd $(CURDIR) && $(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(OUT) .pytest_cache

@@ -172,7 +172,9 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
         p = MitchellMulParams(width=w, keep_bits=k)
         samples = None if w <= SWEEP_EXHAUSTIVE_MAX else SWEEP_SAMPLES
         sweep[(w, k)] = characterize(spec, p, samples=samples, seed=0, jobs=jobs).metrics
-    plots.heatmap_8bit(out / "mul_heatmap_8bit.png")
+    a, b = np.meshgrid(np.arange(1, 256), np.arange(1, 256), indexing="ij")
+    prod = mitchell_mul(a, b, MitchellMulParams(width=8)).astype(np.float64)
+    plots.heatmap_8bit(out / "mul_heatmap_8bit.png", (prod - a * b) / (a * b))
     c8 = characterize(spec, MitchellMulParams(width=8), jobs=jobs)
     c16 = characterize(spec, MitchellMulParams(width=16), samples=SWEEP_SAMPLES, seed=0)
     plots.histogram(out / "mul_error_histogram.png", [("8-bit exhaustive", c8), ("16-bit sampled", c16)])
