@@ -68,14 +68,18 @@ def check_bool(owner: str, name: str, value) -> bool:
 
 def as_array(func: str, name: str, value) -> np.ndarray:
     """``np.asarray(value)``, refusing ragged nested sequences with a message naming
-    ``func`` and ``name`` (numpy's own says neither)."""
+    ``func`` and ``name`` (numpy's own says neither). An empty sequence gives an empty
+    int64 array (numpy would make it float64, which integer operands refuse)."""
     if isinstance(value, np.ndarray):
         return value
     try:
-        return np.asarray(value)
+        arr = np.asarray(value)
     except ValueError:
         raise ValueError(f"{func}: {name} must be a rectangular array (every row the same "
                          f"length), not {short_repr(value)}") from None
+    if arr.size == 0 and arr.dtype == np.float64:
+        return arr.astype(np.int64)  # [] is float64 only for want of elements: fits any rule
+    return arr
 
 
 def broadcast(func: str, **arrays: np.ndarray) -> list[np.ndarray]:

@@ -298,3 +298,14 @@ def test_python_ints_beyond_int64_are_out_of_range():
     with pytest.raises(ValueError, match=r"^FixedFormat.to_float: raw has values outside "
                                          rf"\[-64, 64\) for format Q4.3 \(first: {-2**64}\)$"):
         F43.to_float([-2**64])
+
+
+def test_empty_lists_are_empty_integer_operands():
+    # numpy makes [] float64; the integer operands take it as no values, not a wrong dtype
+    assert mitchell_mul([], [], MitchellMulParams()).shape == (0,)
+    q, dz = mitchell_div([], 3, MitchellDivParams())
+    assert q.shape == dz.shape == (0,)
+    assert bf16_to_float([]).dtype == np.float32 and F43.to_float([]).shape == (0,)
+    with pytest.raises(TypeError, match=r"^mitchell_mul: a must be integers, "
+                                        r"not dtype float64$"):
+        mitchell_mul(np.array([]), [], MitchellMulParams())  # an explicit float array is not
