@@ -9,14 +9,19 @@ exactly these):
    ``in_fmt`` values (exact, or the signed Mitchell multiplier of the input width), summed
    exactly (2F fraction bits);
 2. **scale**: ``s_ij = (acc_ij * S) >> (C + 2F - F_s)``, ``S = round(2**C / sqrt(d))``,
-   ``C = scale_bits`` (for d a power of 4 this is an exact shift); ``Rounding.TRUNCATE``,
-   ``Overflow.SATURATE`` into ``score_fmt``;
+   ``C = scale_bits`` (for d a power of 4 this is an exact shift; a negative shift count
+   shifts left); ``Rounding.TRUNCATE``, ``Overflow.SATURATE`` into ``score_fmt``;
 3. **softmax** over each row of s: :func:`hwsim.softmax.softmax_fixed` with
    ``params.softmax_params`` (probabilities in ``prob_fmt``);
 4. **output**: ``o_ik = sum_j mult(p_ij, v_jk)``: the probability (unsigned) as a
    non-negative signed operand; signed multiplier of width ``max(W_p + 1, W)``; exact sum
    (F_p + F fraction bits), then ``Rounding.TRUNCATE`` and ``Overflow.SATURATE`` into
    ``out_fmt``.
+
+Every step is exact in int64 for every accepted configuration:
+:meth:`AttentionParams.intermediate_bits` lists the largest magnitude of each intermediate
+(at most 50 bits, ``acc * S`` at the limits), and :func:`scale_saturate` saturates a left
+shift before forming it.
 """
 
 from __future__ import annotations
@@ -133,6 +138,20 @@ class AttentionParams(UnitParams):
         with ``max_p`` the largest probability pattern, plus the sign bit."""
         return (self.length * self.prob_fmt.max_raw << (self.in_fmt.width - 1)).bit_length() + 1
 
+    def intermediate_bits(self) -> dict[str, int]:
+        """Largest magnitude of every model intermediate outside the softmax (which sizes its
+        own, :meth:`hwsim.softmax.SoftmaxParams.intermediate_bits`), as bits ``b``:
+        ``|value| < 2**b`` (the signed widths above less their sign bit; the scale constant
+        itself for ``acc * S``). The two rescalings (``scale_saturate``) never leave their
+        operand's width or the target format's. Every accepted configuration fits 63 bits
+        (``docs/units/attention.md``): at the limits (w = 16, d = L = 32, C = 16, a 24-bit
+        probability) the largest is ``acc * S``, 36 + 14 = 50 bits (S = 2**16 / sqrt(32))."""
+        return {"Q.K^T product": 2 * self.in_fmt.width - 2,
+                "Q.K^T accumulator": self.score_acc_width - 1,
+                "acc * S": self.score_acc_width - 1 + self.scale_const.bit_length(),
+                "P.V product": self.prob_fmt.max_raw.bit_length() + self.in_fmt.width - 1,
+                "P.V accumulator": self.value_acc_width - 1}
+
     @property
     def score_mult(self) -> MitchellMulParams:
         return MitchellMulParams(width=self.in_fmt.width, signed=True, keep_bits=self.keep_bits)
@@ -174,13 +193,25 @@ def _saturate(x: np.ndarray, fmt: FixedFormat) -> np.ndarray:
     return np.clip(x, fmt.min_raw, fmt.max_raw)
 
 
+def scale_saturate(x: np.ndarray, shift: int, fmt: FixedFormat) -> np.ndarray:
+    """``floor(x * 2**-shift)`` saturated into ``fmt`` (``Rounding.TRUNCATE``,
+    ``Overflow.SATURATE``), exact for int64 ``x`` and every ``shift``: a right shift is
+    capped at 63 (where floor is already 0 or -1), and a left shift is formed only where its
+    result lies inside ``fmt`` (``x << L <= max_raw`` exactly when ``x <= max_raw >> L``), so
+    nothing is shifted out of 64 bits."""
+    if shift >= 0:
+        return _saturate(x >> min(shift, 63), fmt)
+    left = -shift
+    hi, lo = fmt.max_raw >> left, -((-fmt.min_raw) >> left)  # lo = ceil(min_raw / 2**L)
+    inside = np.clip(x, lo, hi) << left
+    return np.where(x > hi, fmt.max_raw, np.where(x < lo, fmt.min_raw, inside))
+
+
 def attention_scores(q: np.ndarray, k: np.ndarray, p: AttentionParams) -> np.ndarray:
     """Steps 1-2: raw ``score_fmt`` scores, shape ``(..., L, L)``."""
     acc = _mult(q[..., :, None, :], k[..., None, :, :], p.multiplier, p.score_mult).sum(-1)
     shift = p.scale_bits + 2 * p.in_fmt.frac_bits - p.score_fmt.frac_bits
-    s = acc * p.scale_const
-    s = s >> shift if shift >= 0 else s << -shift
-    return _saturate(s, p.score_fmt)
+    return scale_saturate(acc * p.scale_const, shift, p.score_fmt)
 
 
 def attention_fixed(q, k, v, params: AttentionParams) -> np.ndarray:
@@ -203,8 +234,7 @@ def attention_fixed(q, k, v, params: AttentionParams) -> np.ndarray:
     acc = _mult(prob[..., :, :, None], v[..., None, :, :], params.multiplier,
                 params.value_mult).sum(-2)                            # (..., L, d)
     shift = params.prob_fmt.frac_bits + params.in_fmt.frac_bits - params.out_fmt.frac_bits
-    o = acc >> shift if shift >= 0 else acc << -shift
-    return _saturate(o, params.out_fmt)
+    return scale_saturate(acc, shift, params.out_fmt)
 
 
 def attention_real(q, k, v, params: AttentionParams) -> np.ndarray:

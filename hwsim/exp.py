@@ -155,10 +155,20 @@ class ExpParams(UnitParams):
         PWL: number of segments, a power of two in 1..256 (at most ``2**internal_bits``).
     order:
         TAYLOR: even order n in 2..8.
+
+        ``lut_bits``, ``segments`` and ``order`` must be integers whatever the method, but
+        their ranges are checked only for the method that uses them.
     stages:
         Pipeline register stages (latency in cycles), 0..4.
 
     Derived: ``internal_bits`` R = max(F_in, F_out) + 4, ``const_bits`` C = R + 2.
+
+    Every accepted configuration is computed exactly: :meth:`intermediate_bits` derives the
+    largest magnitude of each intermediate from the formats and the constants, and the model
+    runs in int64 when all of them fit 63 bits and in Python integers (numpy object arrays)
+    otherwise (:attr:`wide`; e.g. IBERT from R = 31, any method once ``m << left`` or the PWL
+    product passes 63 bits). TAYLOR is refused when its Horner products need more than 62
+    bits (:attr:`taylor_product_bits`).
     """
 
     in_fmt: FixedFormat = FixedFormat(4, 8)
@@ -178,23 +188,30 @@ class ExpParams(UnitParams):
         _check_format(o, "out_fmt", self.out_fmt, False, MAX_OUT_WIDTH)
         _owner_check_enum(o, "method", self.method, ExpMethod)
         _owner_check_enum(o, "base", self.base, ExpBase)
-        check_int(o, "lut_bits", self.lut_bits, 1, min(12, self.internal_bits))
-        max_seg = min(256, 2 ** self.internal_bits)  # a segment spans >= 1 internal LSB
-        check_int(o, "segments", self.segments, 1, max_seg)
-        if self.segments & (self.segments - 1):
-            raise ValueError(f"{o}.segments must be a power of two in 1..{max_seg}, "
-                             f"not {self.segments}")
-        check_int(o, "order", self.order, 2, 8)
-        if self.order % 2:
-            raise ValueError(f"{o}.order must be even (2, 4, 6 or 8): odd-order Taylor "
-                             f"polynomials of exp go negative, not {self.order}")
+        # method-specific fields: an integer always (they are in to_dict and the cache key),
+        # their range only for the method that uses them
+        for name in ("lut_bits", "segments", "order"):
+            check_int(o, name, getattr(self, name))
+        if self.method is ExpMethod.LUT:
+            check_int(o, "lut_bits", self.lut_bits, 1, min(12, self.internal_bits))
+        if self.method is ExpMethod.PWL:
+            max_seg = min(256, 2 ** self.internal_bits)  # a segment spans >= 1 internal LSB
+            check_int(o, "segments", self.segments, 1, max_seg)
+            if self.segments & (self.segments - 1):
+                raise ValueError(f"{o}.segments must be a power of two in 1..{max_seg}, "
+                                 f"not {self.segments}")
+        if self.method is ExpMethod.TAYLOR:
+            check_int(o, "order", self.order, 2, 8)
+            if self.order % 2:
+                raise ValueError(f"{o}.order must be even (2, 4, 6 or 8): odd-order Taylor "
+                                 f"polynomials of exp go negative, not {self.order}")
         check_int(o, "stages", self.stages, 0, MAX_STAGES)
         if self.method is ExpMethod.TAYLOR:
             bits = self.taylor_product_bits
             if bits > 62:
-                raise ValueError(f"{o}: a TAYLOR order-{self.order} unit over {self.in_fmt} needs "
-                                 f"{bits}-bit products; use fewer in_fmt integer bits or "
-                                 f"fraction bits")
+                raise ValueError(f"{o}.in_fmt must keep the order-{self.order} TAYLOR Horner "
+                                 f"products within 62 bits (here {bits}; use fewer integer bits, "
+                                 f"or fewer fraction bits in in_fmt or out_fmt), not {self.in_fmt}")
 
     # -- derived -------------------------------------------------------------------------
     @property
@@ -292,12 +309,93 @@ class ExpParams(UnitParams):
         t_bits = self.in_fmt.int_bits + self.internal_bits + 1
         return t_bits + self.taylor_r_bits
 
+    def intermediate_bits(self) -> dict[str, int]:
+        """Largest magnitude of every model intermediate, as bits: ``{name: b}`` with
+        ``|value| < 2**b`` over every input pattern (derived from the formats and the
+        constants themselves, in Python integers). See ``docs/units/exp.md``."""
+        return dict(_intermediate_bits(self))
+
+    @property
+    def wide(self) -> bool:
+        """True when some intermediate needs more than 63 bits: the model then computes in
+        Python integers (exact, ~50x slower) instead of int64."""
+        return max(self.intermediate_bits().values()) > INT64_BITS
+
+
+#: an int64 holds every integer of magnitude below 2**63
+INT64_BITS = 63
+
+
+def _bits(v: int) -> int:
+    return abs(int(v)).bit_length()
+
+
+@lru_cache(maxsize=1024)
+def _intermediate_bits(p: ExpParams) -> tuple[tuple[str, int], ...]:
+    """:meth:`ExpParams.intermediate_bits`, cached. Each bound is the step's formula applied
+    to the extreme operands (every step is monotone in each operand over its range)."""
+    r, c, fin = p.internal_bits, p.const_bits, p.in_fmt.frac_bits
+    lo, hi = p.in_fmt.min_raw, p.in_fmt.max_raw
+    b: dict[str, int] = {}
+    if p.method is ExpMethod.TAYLOR:
+        if p.base is ExpBase.E:
+            t_lo, t_hi = lo << (r - fin), hi << (r - fin)
+        else:
+            b["x * LN2"] = _bits(lo * p.ln2)
+            t_lo, t_hi = (lo * p.ln2) >> (fin + c - r), (hi * p.ln2) >> (fin + c - r)
+        b["t"] = max(_bits(t_lo), _bits(t_hi))
+        t_abs = max(abs(p.taylor_clamp), abs(t_hi))      # t in [clamp, max(clamp, t_hi)]
+        acc_abs = 1 << (p.taylor_r_bits - 1)             # the HDL's acc register: signed r_bits
+        b["acc"] = p.taylor_r_bits - 1
+        b["t * acc"] = _bits(t_abs * acc_abs)
+        prod_abs = -((-t_abs * acc_abs) >> r)            # |floor(v / 2**R)| <= ceil(|v| / 2**R)
+        b["prod * INV[k]"] = _bits(prod_abs * max(p.taylor_inverses()[2:], default=0))
+        b["out"] = p.out_fmt.width
+        return tuple(b.items())
+    if p.base is ExpBase.E:
+        b["x * LOG2E"] = _bits(lo * p.log2e)              # |lo| = 2**(W_in - 1) >= hi
+    y_lo, y_hi = log2_domain(lo, p), log2_domain(hi, p)  # Python ints: exact
+    b["y"] = max(_bits(y_lo), _bits(y_hi))
+    b["f, 2**R"] = r + 1
+    if p.method is ExpMethod.LUT:
+        b["m"] = _bits(max(p.lut_table()))
+    elif p.method is ExpMethod.PWL:
+        sb = p.segments.bit_length() - 1
+        a, bb = p.pwl_tables()
+        u_max = (1 << (r - sb)) - 1
+        b["B[j] * u"] = _bits(max(bb) * u_max)
+        b["m"] = _bits(max(x + ((y * u_max) >> r) for x, y in zip(a, bb)))
+    elif p.method is ExpMethod.MITCHELL:
+        b["m"] = r + 1                                   # 2**R + f < 2**(R + 1)
+    else:  # IBERT; q rises with f: q in [B - ceil(2**R LN2 / 2**C), B - 1], all positive
+        ca, cb, cc = p.ibert_constants()
+        b["(f - 2**R) * LN2"] = _bits((1 << r) * p.ln2)
+        q_lo, q_hi = ((-(1 << r) * p.ln2) >> c) + cb, ((-p.ln2) >> c) + cb
+        assert 0 < q_lo <= q_hi
+        b["q * q"] = _bits(q_hi * q_hi)
+        sq = (q_hi * q_hi) >> r
+        b["A * sq"] = _bits(ca * sq)
+        b["m"] = _bits(((ca * sq) >> c) + cc)
+    # out = floor(m * 2**s) saturated: m << s is formed only where it stays <= out_fmt.max_raw
+    b["out"] = p.out_fmt.width
+    return tuple(b.items())
+
 
 # -- model ------------------------------------------------------------------------------
 
+def _operand(x, p: ExpParams):
+    """``x`` as the model computes on it: unchanged (int64 or a Python int), or as Python
+    integers (an object array) when the configuration is :attr:`ExpParams.wide`."""
+    if isinstance(x, np.ndarray) and x.dtype != object and p.wide:
+        return x.astype(object)
+    return x
+
+
 def log2_domain(x: np.ndarray, p: ExpParams) -> np.ndarray:
-    """Step 1: ``y`` = x in base-2 exponent units, R fraction bits, floor."""
+    """Step 1: ``y`` = x in base-2 exponent units, R fraction bits, floor (int64, or Python
+    integers for a wide configuration)."""
     r, fin = p.internal_bits, p.in_fmt.frac_bits
+    x = _operand(x, p)
     if p.base is ExpBase.TWO:
         return x << (r - fin)
     return (x * p.log2e) >> (fin + p.const_bits - r)
@@ -306,12 +404,15 @@ def log2_domain(x: np.ndarray, p: ExpParams) -> np.ndarray:
 def mantissa(f: np.ndarray, p: ExpParams) -> np.ndarray:
     """Step 3: ``m ~ 2**f`` with R fraction bits, for the range-reduced methods."""
     r = p.internal_bits
+    f = _operand(f, p)
+    dtype = object if p.wide else np.int64
     if p.method is ExpMethod.LUT:
-        return np.asarray(p.lut_table(), dtype=np.int64)[f >> (r - p.lut_bits)]
+        idx = np.asarray(f >> (r - p.lut_bits), dtype=np.int64)
+        return np.asarray(p.lut_table(), dtype=dtype)[idx]
     if p.method is ExpMethod.PWL:
         sb = p.segments.bit_length() - 1
-        a, b = (np.asarray(t, dtype=np.int64) for t in p.pwl_tables())
-        j = f >> (r - sb)
+        a, b = (np.asarray(t, dtype=dtype) for t in p.pwl_tables())
+        j = np.asarray(f >> (r - sb), dtype=np.int64)
         u = f & ((1 << (r - sb)) - 1)
         return a[j] + ((b[j] * u) >> r)
     if p.method is ExpMethod.MITCHELL:
@@ -326,6 +427,7 @@ def mantissa(f: np.ndarray, p: ExpParams) -> np.ndarray:
 def taylor_horner(x: np.ndarray, p: ExpParams) -> np.ndarray:
     """TAYLOR: clamped Horner evaluation of ``f_n``, R fraction bits."""
     r, fin, c = p.internal_bits, p.in_fmt.frac_bits, p.const_bits
+    x = _operand(x, p)
     t = x << (r - fin) if p.base is ExpBase.E else (x * p.ln2) >> (fin + c - r)
     t = np.maximum(t, p.taylor_clamp)
     inv = p.taylor_inverses()
@@ -340,17 +442,22 @@ def exp_fixed(x, params: ExpParams) -> np.ndarray:
     """Raw ``out_fmt`` patterns (int64) of the unit's e**x or 2**x for raw ``in_fmt`` ``x``."""
     if not isinstance(params, ExpParams):
         raise TypeError(f"exp_fixed: params must be ExpParams, not {type(params).__name__}")
-    x = params.in_fmt.check_raw("exp_fixed", "x", x)
+    x = _operand(params.in_fmt.check_raw("exp_fixed", "x", x), params)
     r, fout, top = params.internal_bits, params.out_fmt.frac_bits, params.out_fmt.max_raw
     if params.method is ExpMethod.TAYLOR:
-        return np.clip(taylor_horner(x, params) >> (r - fout), 0, top)
+        return np.asarray(np.clip(taylor_horner(x, params) >> (r - fout), 0, top), dtype=np.int64)
     y = log2_domain(x, params)
     n = y >> r
     m = mantissa(y & ((1 << r) - 1), params)
-    s = n + (fout - r)
-    left = np.minimum(np.maximum(s, 0), params.out_fmt.width + 1)  # beyond: saturated anyway
-    right = np.minimum(np.maximum(-s, 0), 63)
-    return np.minimum((m << left) >> right, top)
+    s = np.asarray(n + (fout - r), dtype=np.int64)  # |s| <= |n| + R + F_out: small
+    # floor(m * 2**s), saturated. Left (s > 0): m * 2**s > top exactly when m > top >> s, so
+    # the shift is only formed where it stays <= top. Right: m < 2**b (b = the "m" entry of
+    # intermediate_bits, <= 63 in int64), so a shift of b or more (capped there) gives 0.
+    left = np.clip(s, 0, INT64_BITS)
+    right = np.clip(-s, 0, params.intermediate_bits()["m"])
+    sat = (s > 0) & (m > np.right_shift(top, left))
+    out = np.where(sat, top, np.minimum((m << np.where(sat, 0, left)) >> right, top))
+    return np.asarray(out, dtype=np.int64)
 
 
 def exp_real(x, params: ExpParams) -> np.ndarray:

@@ -164,6 +164,27 @@ class PerformerParams(UnitParams):
             self.exp_params
         except (TypeError, ValueError) as e:
             raise type(e)(f"{o}: the exp unit is invalid: {e}") from None
+        # Only an omega_fmt with far more fraction bits than bits (negative int_bits) gets here.
+        for what, bits in self.intermediate_bits().items():
+            if bits > 63:
+                raise ValueError(f"{o}.omega_fmt must keep the exponent's {what} within 63 bits "
+                                 f"(here {bits}), not {self.omega_fmt}")
+
+    def intermediate_bits(self) -> dict[str, int]:
+        """Largest magnitude of every :func:`phi_fixed` intermediate before the exp unit
+        (which sizes its own, :meth:`hwsim.exp.ExpParams.intermediate_bits`), as bits ``b``:
+        ``|value| < 2**b``. With ``w`` the input width, ``F_x``/``F_w`` the fraction bits of x
+        and omega: ``|x|^2 <= d * 2**(2w - 2)``, shifted left by ``F_w - F_x``; ``u`` from
+        :attr:`u_width`; ``ln_m = floor(ln(m)/2 * 2**(F_x + F_w))``; the exponent
+        ``u - |x|^2/2 - ln_m`` is below the sum of their magnitudes. ``__post_init__``
+        refuses a configuration where one passes 63 bits (``docs/units/attention.md``)."""
+        fx, fw, w = self.in_fmt.frac_bits, self.omega_fmt.frac_bits, self.in_fmt.width
+        sq = self.dim << (2 * w - 2)
+        u = (1 << (self.u_width - 1)) - 1
+        ln_m = math.floor(math.log(self.features) / 2 * 2 ** (fx + fw))
+        return {"x * x": 2 * w - 1, "|x|^2 << (F_w - F_x)": (sq << (fw - fx)).bit_length(),
+                "u = omega x": u.bit_length(), "ln(m)/2": ln_m.bit_length(),
+                "exponent": (u + (sq << (fw - fx)) + ln_m).bit_length()}
 
     @property
     def exponent_frac(self) -> int:

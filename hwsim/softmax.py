@@ -64,6 +64,8 @@ RECIP_GUARD_BITS = 2
 MAX_LENGTH = 64
 MAX_IN_WIDTH = 16
 MAX_OUT_WIDTH = 24
+#: an int64 holds every integer of magnitude below 2**63
+INT64_BITS = 63
 
 
 class SoftmaxForm(enum.Enum):
@@ -158,6 +160,17 @@ class SoftmaxParams(UnitParams):
         if self.normalizer is Normalizer.RECIPROCAL_LUT and self.recip_bits > self.sum_width - 1:
             raise ValueError(f"{o}.recip_bits must be at most {self.sum_width - 1} (the sum's "
                              f"fraction bits), not {self.recip_bits}")
+        if self.normalizer is Normalizer.MITCHELL_DIV:
+            try:
+                self.div_params
+            except ValueError as e:
+                raise ValueError(f"{o}: the Mitchell divider is invalid: {e}") from None
+        # Only an out_fmt with more fraction bits than 24 (negative int_bits) gets here.
+        for what, bits in self.intermediate_bits().items():
+            limit = 53 if what.startswith("S (") else INT64_BITS
+            if bits > limit:
+                raise ValueError(f"{o}.out_fmt must keep the {what} within {limit} bits "
+                                 f"(here {bits}), not {self.out_fmt}")
 
     # -- derived -------------------------------------------------------------------------
     @property
@@ -183,6 +196,24 @@ class SoftmaxParams(UnitParams):
     def sum_width(self) -> int:
         """Bits of the exp sum S: L values below ``2**exp_width`` plus one bit of headroom."""
         return self.exp_params.out_fmt.width + _clog2(self.length) + 1
+
+    def intermediate_bits(self) -> dict[str, int]:
+        """Largest magnitude of every model intermediate outside the exp unit (which sizes its
+        own, :meth:`hwsim.exp.ExpParams.intermediate_bits`), as bits ``b``: ``|value| < 2**b``.
+        Exp values are below ``2**W_e`` (``W_e`` = the exp unit's output width), the sum S
+        below ``2**sum_width``. ``__post_init__`` refuses a configuration where one passes 63
+        bits (53 for the reciprocal normaliser's leading-one search on S, done in float64);
+        see ``docs/units/softmax.md``."""
+        we, sw = self.exp_params.out_fmt.width, self.sum_width
+        b = {"exp value": we, "sum S": sw}
+        if self.form is SoftmaxForm.ONLINE:
+            b["online rescale s * e"] = sw + we
+        if self.normalizer is Normalizer.EXACT_DIV:
+            b["dividend e << F_out"] = self.quotient_bits
+        elif self.normalizer is Normalizer.RECIPROCAL_LUT:
+            b["S (leading one)"] = sw
+            b["product e * T[i]"] = we + max(self.recip_table()).bit_length()
+        return b
 
     @property
     def quotient_bits(self) -> int:

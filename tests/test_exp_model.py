@@ -191,12 +191,19 @@ def test_exp_of_zero_is_one_for_exact_methods():
 
 # -- errors --------------------------------------------------------------------------------
 
+TAYLOR, LUT, PWL = (dict(method=m) for m in (ExpMethod.TAYLOR, ExpMethod.LUT, ExpMethod.PWL))
+
+
 @pytest.mark.parametrize("kwargs,exc,msg", [
-    (dict(order=3), ValueError, r"ExpParams.order must be even \(2, 4, 6 or 8\): odd-order "
-                                r"Taylor polynomials of exp go negative, not 3"),
-    (dict(order=10), ValueError, r"ExpParams.order must be an integer in 2..8, not 10"),
-    (dict(segments=3), ValueError, r"ExpParams.segments must be a power of two in 1..256, not 3"),
-    (dict(lut_bits=0), ValueError, r"ExpParams.lut_bits must be an integer in 1..12, not 0"),
+    (dict(order=3, **TAYLOR), ValueError, r"ExpParams.order must be even \(2, 4, 6 or 8\): "
+                                          r"odd-order Taylor polynomials of exp go negative, not 3"),
+    (dict(order=10, **TAYLOR), ValueError, r"ExpParams.order must be an integer in 2..8, not 10"),
+    (dict(segments=3, **PWL), ValueError,
+     r"ExpParams.segments must be a power of two in 1..256, not 3"),
+    (dict(lut_bits=0, **LUT), ValueError, r"ExpParams.lut_bits must be an integer in 1..12, not 0"),
+    (dict(lut_bits=6, in_fmt=F(8, 0), out_fmt=F(8, 1, False), **LUT), ValueError,
+     r"ExpParams.lut_bits must be an integer in 1..5, not 6"),  # R = 5
+    (dict(lut_bits="6", **PWL), TypeError, r"ExpParams.lut_bits must be an integer, not '6'"),
     (dict(in_fmt=F(4, 8, False)), ValueError, r"ExpParams.in_fmt must be a signed FixedFormat, "
                                               r"not UQ4.8"),
     (dict(out_fmt=F(20, 20, False)), ValueError, r"ExpParams.out_fmt must be at most 32 bits "
@@ -204,13 +211,25 @@ def test_exp_of_zero_is_one_for_exact_methods():
     (dict(method="lut"), TypeError, r"ExpParams.method must be a ExpMethod \(lut, pwl, mitchell, "
                                     r"ibert, taylor\), not 'lut'"),
     (dict(in_fmt="Q4.8"), TypeError, r"ExpParams.in_fmt must be a FixedFormat, not 'Q4.8'"),
-    (dict(method=ExpMethod.TAYLOR, order=8, in_fmt=F(12, 8)), ValueError,
-     r"ExpParams: a TAYLOR order-8 unit over Q12.8 needs \d+-bit products; use fewer in_fmt "
-     r"integer bits or fraction bits"),
+    (dict(order=8, in_fmt=F(12, 8), **TAYLOR), ValueError,
+     r"ExpParams.in_fmt must keep the order-8 TAYLOR Horner products within 62 bits \(here 120; "
+     r"use fewer integer bits, or fewer fraction bits in in_fmt or out_fmt\), not Q12.8"),
 ])
 def test_bad_params(kwargs, exc, msg):
     with pytest.raises(exc, match=f"^{msg}$"):
         ExpParams(**kwargs)
+
+
+@pytest.mark.parametrize("method", [m for m in ExpMethod if m is not ExpMethod.LUT])
+def test_lut_bits_is_only_checked_for_the_lut(method):
+    # issue 12 item 9: R = 5 here, below the default lut_bits = 6, which only LUT uses
+    kw = dict(in_fmt=F(8, 0), out_fmt=F(8, 1, False), method=method, lut_bits=6)
+    p = ExpParams(**kw)
+    assert ExpParams.from_dict(p.to_dict()) == p and p.to_dict()["lut_bits"] == 6
+    unused = {"lut_bits": 99, "segments": 3, "order": 3}
+    used = {ExpMethod.PWL: "segments", ExpMethod.TAYLOR: "order"}.get(method)
+    q = ExpParams(**(kw | {k: v for k, v in unused.items() if k != used}))
+    assert q.top_name == p.top_name  # the unused fields name no different unit
 
 
 def test_bad_input_named():

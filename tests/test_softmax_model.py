@@ -170,9 +170,12 @@ def test_online_equals_two_pass_with_exact_at_zero_exp_on_ascending_input():
     (dict(length=64, out_fmt=F(0, 6, False)), ValueError,
      r"SoftmaxParams.out_fmt UQ0.6 is too narrow for length 64: 1/64 needs frac_bits >= 7 to "
      r"be at least 2 LSBs"),
-    (dict(order=3), ValueError, r"SoftmaxParams: the exp unit is invalid: ExpParams.order must "
-                                r"be even \(2, 4, 6 or 8\): odd-order Taylor polynomials of exp go "
-                                r"negative, not 3"),
+    (dict(order=3, form=SoftmaxForm.TAYLOR, method=ExpMethod.TAYLOR), ValueError,
+     r"SoftmaxParams: the exp unit is invalid: ExpParams.order must be even \(2, 4, 6 or 8\): "
+     r"odd-order Taylor polynomials of exp go negative, not 3"),
+    (dict(length=64, out_fmt=F(-4, 28, False), form=SoftmaxForm.ONLINE), ValueError,
+     r"SoftmaxParams.out_fmt must keep the online rescale s \* e within 63 bits \(here 71\), "
+     r"not UQ-4.28"),
     (dict(form=SoftmaxForm.TAYLOR), ValueError,
      r"SoftmaxParams: form taylor evaluates the Taylor polynomial, so method must be taylor, "
      r"not lut"),
