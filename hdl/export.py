@@ -27,28 +27,57 @@ def ports(component) -> dict[str, dict]:
     return out
 
 
-#: Verilator -Wall rules that flag the coding style of Amaranth's Verilog back end rather
-#: than the design: operands widened implicitly (``sum = a + b`` into a wider ``sum``),
-#: intermediate ``$n`` wires of which only a slice is used, registers whose reset value is
-#: written as a declaration initialiser, and (hierarchical units such as the attention head,
-#: which reuse the multiplier and softmax components) several modules in one file.
-#: Every other -Wall rule stays enforced.
-LINT_WAIVERS = ("WIDTHEXPAND", "UNUSEDSIGNAL", "PROCASSINIT", "DECLFILENAME")
+#: Verilator -Wall rules waived for the generated file: they flag the coding style of
+#: Amaranth's Verilog back end rather than the design. ``WIDTH``: operands widened implicitly
+#: (``sum = a + b`` into a wider ``sum``; Verilator >= 5.008 calls it WIDTHEXPAND, and there the
+#: old name also covers WIDTHTRUNC and WIDTHXZEXPAND). ``UNUSEDSIGNAL``: intermediate ``$n``
+#: wires of which only a slice is used. ``DECLFILENAME``: hierarchical units (the attention
+#: head reuses the multiplier and softmax components) put several modules in one file. Every
+#: other -Wall rule stays enforced. Each name is one that Verilator 5.006 (Debian 12) knows
+#: too: a Verilator configuration file naming an unknown rule is an error there.
+LINT_WAIVERS = ("WIDTH", "UNUSEDSIGNAL", "DECLFILENAME")
+
+#: Waived by message text, since the rule (PROCASSINIT, Verilator >= 5.030) does not exist in
+#: 5.006: a register's reset value written as its declaration initialiser
+#: (``reg [7:0] q = 8'h00;``) and the register then assigned in an ``always`` block.
+LINT_WAIVER_MESSAGES = ("Procedural assignment to declaration with initial value*",)
 
 
 def to_verilog(spec: UnitSpec, params, component=None, name: str | None = None) -> str:
-    """Verilog text of the unit's top module, named ``name`` (default ``params.top_name``)."""
+    """Verilog text of the unit's top module, named ``name`` (default ``params.top_name``).
+
+    The text carries no inline ``verilator lint_off`` comments (rule names differ between
+    Verilator versions, and an unknown one is an error): the waivers are in the Verilator
+    configuration file :func:`to_vlt` writes beside it.
+    """
     component = component if component is not None else spec.component(params)
     name = name or params.top_name
     body = verilog.convert(component, name=name, emit_src=False)
     header = [f"// {name}: hwsim {spec.name} {params.to_json()}",
-              "// Waived Verilator -Wall rules (Amaranth back-end style, see hwsim.hdl.export):"]
-    header += [f"/* verilator lint_off {rule} */" for rule in LINT_WAIVERS]
+              f"// Lint waivers are in {name}.vlt, to be passed first: "
+              f"verilator --lint-only -Wall {name}.vlt {name}.v"]
     return "\n".join(header) + "\n" + body
 
 
+def to_vlt(name: str) -> str:
+    """Verilator configuration file waiving :data:`LINT_WAIVERS` and
+    :data:`LINT_WAIVER_MESSAGES` in files named ``*<name>.v`` (any directory); accepted by
+    Verilator 5.006 and later. It must come before the ``.v`` on the command line (5.006
+    applies a configuration file only to files read after it). No comment, here or in the
+    ``.v`` header, starts with the word "verilator": Verilator parses those as pragmas."""
+    pattern = f'"*{name}.v"'
+    lines = ["`verilator_config",
+             f"// -Wall waivers for {name}.v (hwsim.hdl.export: Amaranth back-end style).",
+             f"// Usage: verilator --lint-only -Wall {name}.vlt {name}.v"]
+    lines += [f"lint_off -rule {rule} -file {pattern}" for rule in LINT_WAIVERS]
+    lines += [f'lint_off -file {pattern} -match "{msg}"' for msg in LINT_WAIVER_MESSAGES]
+    return "\n".join(lines) + "\n"
+
+
 def write_verilog(spec: UnitSpec, params, out_dir) -> tuple[Path, Path]:
-    """Write ``out_dir/<top>.v`` and ``out_dir/<top>.json``; returns both paths."""
+    """Write ``out_dir/<top>.v``, its Verilator waivers ``out_dir/<top>.vlt`` (see
+    :func:`to_vlt`) and ``out_dir/<top>.json``; returns the ``.v`` and ``.json`` paths (the
+    sidecar's ``"verilator_config"`` names the ``.vlt``, relative to ``out_dir``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     component = spec.component(params)
@@ -60,10 +89,12 @@ def write_verilog(spec: UnitSpec, params, out_dir) -> tuple[Path, Path]:
         "ports": ({"clk": {"dir": "in", "width": 1, "signed": False},
                    "rst": {"dir": "in", "width": 1, "signed": False}} if clocked else {})
         | ports(component),
+        "verilator_config": f"{params.top_name}.vlt",
         "hwsim_version": hwsim.__version__,
     }
     v_path, j_path = out_dir / f"{params.top_name}.v", out_dir / f"{params.top_name}.json"
     _atomic_write(v_path, text)
+    _atomic_write(out_dir / f"{params.top_name}.vlt", to_vlt(params.top_name))
     _atomic_write(j_path, json.dumps(sidecar, indent=2) + "\n")
     return v_path, j_path
 
