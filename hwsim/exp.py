@@ -344,7 +344,7 @@ def _intermediate_bits(p: ExpParams) -> tuple[tuple[str, int], ...]:
             b["x * LN2"] = _bits(lo * p.ln2)
             t_lo, t_hi = (lo * p.ln2) >> (fin + c - r), (hi * p.ln2) >> (fin + c - r)
         b["t"] = max(_bits(t_lo), _bits(t_hi))
-        t_abs = max(abs(p.taylor_clamp), abs(t_hi))      # t in [clamp, max(clamp, t_hi)]
+        t_abs = max(abs(max(t, p.taylor_clamp)) for t in (t_lo, t_hi))  # after the clamp
         acc_abs = 1 << (p.taylor_r_bits - 1)             # the HDL's acc register: signed r_bits
         b["acc"] = p.taylor_r_bits - 1
         b["t * acc"] = _bits(t_abs * acc_abs)
