@@ -35,8 +35,17 @@ minimiser ``t*`` so the result is positive and non-decreasing (``f_n`` falls lef
 ``k = n..1``: ``r = 2**R + ((((t * r) >> R) * INV[k]) >> C)`` with ``INV[k] = round(2**C / k)``
 (``k = 1`` multiplies by nothing); ``out = r >> (R - F_out)``, clamped to the output range.
 
-See ``docs/units/exp.md`` for the error of each method and ``taylor_minimizer`` for the
-even-order Taylor facts.
+Widths: every configuration ``ExpParams`` accepts is computed exactly.
+:meth:`ExpParams.intermediate_bits` derives the largest magnitude of every intermediate
+above from the formats and constants (e.g. ``x * LOG2E`` W_in + C bits, the PWL product
+``B[j] * u`` about 2R + 1 - log2(s), I-BERT's ``A * sq`` about 2R + 3); when all fit 63 bits
+the model runs in int64, else (:attr:`ExpParams.wide`: IBERT from R = 31, PWL from R = 32
+at s <= 2) the same steps run on Python integers. Step 4 never forms ``m << s`` beyond the output
+range: ``m * 2**s > max_raw`` exactly when ``m > max_raw >> s``, which saturates. TAYLOR is
+refused when its Horner products need more than 62 bits.
+
+See ``docs/units/exp.md`` for the error of each method and its intermediate widths, and
+``taylor_minimizer`` for the even-order Taylor facts.
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ Fixed point (:func:`phi_fixed`): omega is rounded to ``omega_fmt`` (a constant R
 hardware); ``u = omega x`` and ``|x|^2`` are exact integer dot products; the exponent
 ``u - |x|^2/2 - ln(m)/2`` (the ``1/sqrt(m)`` folded into the exponent, so no multiplier) is
 rounded toward minus infinity into the exp unit's input format (saturating), and the exp unit
-(:mod:`hwsim.exp`) gives each feature. This module is the model side of the Performer issue;
+(:mod:`hwsim.exp`) gives each feature. Every intermediate fits int64
+(:meth:`PerformerParams.intermediate_bits`; configurations where one would not are refused).
+This module is the model side of the Performer issue;
 the linear-attention output ``phi(Q) (phi(K)^T V) / (phi(Q) phi(K)^T 1)`` is
 :func:`linear_attention` (float).
 """

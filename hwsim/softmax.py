@@ -34,6 +34,12 @@ Normalisers (:class:`Normalizer`), all rounding toward minus infinity and satura
 ``S > 0`` always: the largest logit contributes ``exp(0) >= 1`` (or ``f_n >= t*``'s value,
 at least 2**-4 * 2**E >= 1 LSB), so no division by zero is reachable.
 
+Widths (:meth:`SoftmaxParams.intermediate_bits`, ``docs/units/softmax.md``): with W_e the exp
+output width, the ONLINE rescale ``s * exp`` has at most ``sum_width + W_e`` bits, the
+exact dividend ``e << F_out`` ``W_e + F_out``, the reciprocal product ``W_e + G``; all fit
+int64 for every out_fmt with int_bits >= 0 (the largest, 63 bits, is the ONLINE rescale at
+UQ0.24 and L = 64), and a configuration where one would pass 63 bits is refused.
+
 Sum of the probabilities (proved in ``docs/units/softmax.md``): with EXACT_DIV
 ``1 - L * 2**-F_out < sum p_i <= 1``; MITCHELL_DIV multiplies each quotient by [1, 9/8];
 RECIPROCAL_LUT by ``1 / (1 + x)`` errors within ``2**+-(2**-(recip_bits+1))``.

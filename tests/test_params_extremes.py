@@ -312,3 +312,18 @@ def test_softmax_with_a_wide_exp_unit_matches_reference_and_rtl(p):
     assert want.tolist() == [ref.softmax(row, p) for row in x.tolist()]
     got = simulate_stream(get_unit("softmax").component(p), x, stall_seed=2).astype(np.int64)
     assert (got == want).all()
+
+
+# Configurations whose largest int64 intermediate is 62 or 63 bits: one more bit and the model
+# would switch to Python integers. Every input of a 12-bit format, against the reference.
+BORDERLINE = [ExpParams(in_fmt=F(4, 8), out_fmt=F(0, 26, False), method=ExpMethod.IBERT),
+              ExpParams(in_fmt=F(4, 8), out_fmt=F(0, 27, False), method=ExpMethod.PWL,
+                        segments=1),
+              ExpParams(in_fmt=F(-32, 44), out_fmt=F(0, 32, False), method=ExpMethod.LUT)]
+
+
+@pytest.mark.parametrize("p", BORDERLINE, ids=lambda p: p.top_name)
+def test_exp_borderline_int64_configs_are_exact_exhaustively(p):
+    assert not p.wide and max(p.intermediate_bits().values()) >= 62
+    x = np.arange(*p.in_range)
+    assert exp_fixed(x, p).tolist() == [ref.exp(int(v), p) for v in x]
