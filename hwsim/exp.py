@@ -175,8 +175,8 @@ class ExpParams(UnitParams):
     Every accepted configuration is computed exactly: :meth:`intermediate_bits` derives the
     largest magnitude of each intermediate from the formats and the constants, and the model
     runs in int64 when all of them fit 63 bits and in Python integers (numpy object arrays)
-    otherwise (:attr:`wide`; e.g. IBERT from R = 31, any method once ``m << left`` or the PWL
-    product passes 63 bits). TAYLOR is refused when its Horner products need more than 62
+    otherwise (:attr:`wide`; IBERT from R = 31, PWL from R = 32 at s <= 2, any method once
+    ``y`` or ``x * LOG2E`` passes 63 bits). TAYLOR is refused when its Horner products need more than 62
     bits (:attr:`taylor_product_bits`).
     """
 
