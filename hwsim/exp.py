@@ -454,7 +454,8 @@ def exp_fixed(x, params: ExpParams) -> np.ndarray:
     x = _operand(params.in_fmt.check_raw("exp_fixed", "x", x), params)
     r, fout, top = params.internal_bits, params.out_fmt.frac_bits, params.out_fmt.max_raw
     if params.method is ExpMethod.TAYLOR:
-        return np.asarray(np.clip(taylor_horner(x, params) >> (r - fout), 0, top), dtype=np.int64)
+        out = np.clip(taylor_horner(x, params) >> (r - fout), 0, top)
+        return np.asarray(out, dtype=np.int64)[()]  # [()]: a scalar input gives a scalar
     y = log2_domain(x, params)
     n = y >> r
     m = mantissa(y & ((1 << r) - 1), params)
@@ -466,7 +467,7 @@ def exp_fixed(x, params: ExpParams) -> np.ndarray:
     right = np.clip(-s, 0, params.intermediate_bits()["m"])
     sat = (s > 0) & (m > np.right_shift(top, left))
     out = np.where(sat, top, np.minimum((m << np.where(sat, 0, left)) >> right, top))
-    return np.asarray(out, dtype=np.int64)
+    return np.asarray(out, dtype=np.int64)[()]
 
 
 def exp_real(x, params: ExpParams) -> np.ndarray:
