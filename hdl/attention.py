@@ -10,8 +10,9 @@ probability at a time.
 
 Per query row: SCORE (d multiply-accumulate cycles per key, then the saturated score is
 handed to the softmax), PV (for each probability, d multiply-accumulate cycles into d
-rotating accumulators), OUT (d outputs). ``latency`` is 1 (outputs are registered); a row
-costs about 2 L d + softmax cycles.
+rotating accumulators), OUT (d outputs). ``latency`` (``AttentionParams.latency``): 2 L d + 2 L + 1 + softmax_stages cycles
+from the last element of the first query row to its first output; a row costs about
+2 L d + softmax cycles.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ class PerformerFeatures(wiring.Component):
         if not isinstance(params, PerformerParams):
             raise TypeError(f"PerformerFeatures needs PerformerParams, not {type(params).__name__}")
         self.params = params
-        self.latency = 1
+        self.latency = params.latency
         super().__init__({
             "i_stream": In(stream.Signature(signed(params.in_fmt.width))),
             "o_stream": Out(stream.Signature(unsigned(params.exp_params.out_fmt.width))),

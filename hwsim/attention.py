@@ -170,7 +170,11 @@ class AttentionParams(UnitParams):
 
     @property
     def latency(self) -> int:
-        return 1
+        """Cycles from accepting the last element of the first query row (after K and V) to
+        that row's first output, without stalls: L keys of d + 1 score cycles, the two-pass
+        softmax's L + 1 (+ ``softmax_stages``), L·d P·V cycles, and the output register."""
+        L, d = self.length, self.dim
+        return L * (d + 1) + (L + 1 + self.softmax_stages) + L * d
 
     @property
     def top_name(self) -> str:

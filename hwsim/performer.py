@@ -222,6 +222,12 @@ class PerformerParams(UnitParams):
         return peak.bit_length() + 1
 
     @property
+    def latency(self) -> int:
+        """Cycles from accepting the last element of x to the first feature, without stalls:
+        d multiply-accumulate cycles of omega_0 . x and the output register."""
+        return self.dim + 1
+
+    @property
     def top_name(self) -> str:
         return (f"performer_d{self.dim}_m{self.features}_{self.kind.value}_s{self.omega_seed}"
                 + self.nondefault_tag({"in_fmt": "i", "omega_fmt": "w", "method": "",

@@ -9,14 +9,17 @@ from __future__ import annotations
 import numpy as np
 from amaranth.sim import Simulator
 
+from hwsim.sim.stimulus import PERIOD, handshake_pattern
+
 
 def simulate(component, inputs: dict[str, np.ndarray], *, stall_seed: int | None = None,
              vcd: str | None = None) -> dict[str, np.ndarray]:
     """Drive ``inputs`` (port -> array) through ``component``; return output port -> array.
 
     Combinational components (``latency == 0``) are evaluated vector by vector. Pipelined
-    ones get one vector per clock with ``in_valid`` high; with ``stall_seed`` set, random
-    idle cycles (``in_valid`` low) are inserted so the valid chain is exercised too.
+    ones get one vector per clock with ``in_valid`` high; with ``stall_seed`` set, idle
+    cycles (``in_valid`` low) follow :func:`hwsim.sim.stimulus.handshake_pattern`, so the
+    valid chain is exercised too.
     Outputs are collected on the cycles where ``out_valid`` is high.
     """
     latency = component.latency
@@ -26,7 +29,7 @@ def simulate(component, inputs: dict[str, np.ndarray], *, stall_seed: int | None
     n = len(next(iter(inputs.values())))
     cols = {k: np.asarray(v).tolist() for k, v in inputs.items()}
     results: dict[str, list[int]] = {k: [] for k in outs}
-    rng = np.random.default_rng(stall_seed) if stall_seed is not None else None
+    offer, _ = handshake_pattern(stall_seed)
 
     async def combinational(ctx):
         for i in range(n):
@@ -36,9 +39,10 @@ def simulate(component, inputs: dict[str, np.ndarray], *, stall_seed: int | None
                 results[k].append(ctx.get(getattr(component, k)))
 
     async def pipelined(ctx):
-        i = 0
+        i = cycle = 0
         while len(results[outs[0]]) < n:
-            feed = i < n and (rng is None or rng.random() < 0.8)
+            feed = i < n and offer[cycle % PERIOD]
+            cycle += 1
             if feed:
                 for k in names_in:
                     ctx.set(getattr(component, k), cols[k][i])
@@ -60,13 +64,16 @@ def simulate(component, inputs: dict[str, np.ndarray], *, stall_seed: int | None
 
 
 def simulate_stream(component, vectors: np.ndarray, *, stall_seed: int | None = None,
-                    vcd: str | None = None, out_len: int | None = None) -> np.ndarray:
+                    vcd: str | None = None, out_len: int | None = None,
+                    with_cycles: bool = False):
     """Stream each row of ``vectors`` (shape ``(n, L)``) into ``component.i_stream`` and
     collect ``out_len`` (default L) outputs per row from ``o_stream``; returns an
-    ``(n, out_len)`` object array.
+    ``(n, out_len)`` object array (and the number of cycles taken, ``with_cycles=True``).
 
-    With ``stall_seed`` set, ``i_stream.valid`` and ``o_stream.ready`` drop at random
-    (independently, about a quarter of the cycles each), so backpressure is exercised.
+    With ``stall_seed`` set, ``i_stream.valid`` and ``o_stream.ready`` follow
+    :func:`hwsim.sim.stimulus.handshake_pattern` (each low on about a quarter of the
+    cycles), so backpressure is exercised; the cocotb and batched benches use the same
+    pattern for the same seed, and take the same number of cycles.
     """
     vectors = np.asarray(vectors)
     n, length = vectors.shape
@@ -74,23 +81,22 @@ def simulate_stream(component, vectors: np.ndarray, *, stall_seed: int | None = 
     flat = vectors.reshape(-1).tolist()
     n_out = n * out_len
     got: list[int] = []
-    rng = np.random.default_rng(stall_seed) if stall_seed is not None else None
-
-    def coin() -> bool:
-        return rng is None or rng.random() >= 0.25
+    offers, readies = handshake_pattern(stall_seed)
+    cycles = [0]
 
     async def bench(ctx):
         i = 0
         i_s, o_s = component.i_stream, component.o_stream
         limit = 40 * (len(flat) + n_out + 8) + 100 * n * length
-        for _ in range(limit):
+        for cycle in range(limit):
             if len(got) == n_out:
+                cycles[0] = cycle
                 return
-            offer = i < len(flat) and coin()
+            offer = i < len(flat) and offers[cycle % PERIOD]
             if offer:
                 ctx.set(i_s.payload, flat[i])
             ctx.set(i_s.valid, int(offer))
-            ctx.set(o_s.ready, int(coin()))
+            ctx.set(o_s.ready, int(readies[cycle % PERIOD]))
             # sample the handshakes of this cycle before the clock edge
             took = offer and ctx.get(i_s.ready)
             if ctx.get(o_s.valid) and ctx.get(o_s.ready):
@@ -104,7 +110,61 @@ def simulate_stream(component, vectors: np.ndarray, *, stall_seed: int | None = 
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     _run(sim, vcd)
-    return np.array(got, dtype=object).reshape(n, out_len)
+    out = np.array(got, dtype=object).reshape(n, out_len)
+    return (out, cycles[0]) if with_cycles else out
+
+
+def measure_latency(component, inputs: dict[str, int] | list[int],
+                    max_cycles: int = 100_000) -> int:
+    """Cycles the RTL takes, measured, without stalls.
+
+    Plain ports (``inputs`` = port -> one value): 0 when the output is valid without a clock
+    edge (combinational), else the edges from ``in_valid`` high with the vector to
+    ``out_valid`` high. Streams (``inputs`` = the elements of one vector): the edges from
+    accepting the last element before the first output to that output's cycle.
+    """
+    found: list[int] = []
+    stream = hasattr(component, "i_stream")
+
+    async def plain(ctx):
+        for k, v in inputs.items():
+            ctx.set(getattr(component, k), int(v))
+        if not hasattr(component, "in_valid"):
+            found.append(0)
+            return
+        ctx.set(component.in_valid, 1)
+        for cycle in range(1, max_cycles):
+            await ctx.tick()
+            ctx.set(component.in_valid, 0)
+            if ctx.get(component.out_valid):
+                found.append(cycle)
+                return
+
+    async def streamed(ctx):
+        i_s, o_s = component.i_stream, component.o_stream
+        i, last = 0, None
+        ctx.set(o_s.ready, 1)
+        for cycle in range(max_cycles):
+            offer = i < len(inputs)
+            if offer:
+                ctx.set(i_s.payload, int(inputs[i]))
+            ctx.set(i_s.valid, int(offer))
+            took = offer and ctx.get(i_s.ready)
+            if ctx.get(o_s.valid):
+                found.append(cycle - last)
+                return
+            await ctx.tick()
+            if took:
+                i, last = i + 1, cycle
+
+    sim = Simulator(component)
+    if stream or hasattr(component, "in_valid"):
+        sim.add_clock(1e-8)
+    sim.add_testbench(streamed if stream else plain)
+    sim.run()
+    if not found:
+        raise RuntimeError(f"no output within {max_cycles} cycles")
+    return found[0]
 
 
 def _run(sim: Simulator, vcd: str | None):

@@ -12,13 +12,16 @@ model == RTL checks this module instead
 4. compares every output with the model in numpy by exact integer equality.
 
 Stream units (``i_stream`` / ``o_stream``, e.g. softmax) get a testbench that feeds the
-flattened input elements with ``valid`` and takes outputs with ``ready``, each dropped on
-about a quarter of the cycles by a seeded 32-bit LFSR, and writes every accepted output.
+flattened input elements with ``valid`` and takes outputs with ``ready``, and writes every
+accepted output. Stalls (``in_valid`` of pipelined units; ``valid`` and ``ready`` of
+streams) follow :func:`hwsim.sim.stimulus.handshake_pattern` for the seed, loaded from
+``stall.hex``: the same cycles as the cocotb bench and the Amaranth simulator.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -28,6 +31,7 @@ from hwsim.sim.compare import (
     compare_outputs, compare_stream, input_patterns, is_stream, output_ports,
 )
 from hwsim.sim.runner import BenchResult, simulator_env
+from hwsim.sim.stimulus import pattern_hex, verilog_pattern_decls
 from hwsim.units import UnitSpec
 
 TB_TOP = "hwsim_batch_tb"
@@ -47,7 +51,9 @@ def _testbench(top: str, ports: dict, n: int, latency: int) -> str:
         lines += ["  reg clk = 0, rst = 1, in_valid = 0;", "  wire out_valid;",
                   "  always #5 clk = ~clk;"]
         conns += [".clk(clk)", ".rst(rst)", ".in_valid(in_valid)", ".out_valid(out_valid)"]
-    lines += ["  integer i, got, fd;", f"  {top} dut({', '.join(conns)});", "  initial begin"]
+        lines += verilog_pattern_decls()
+    lines += ["  integer i, got, fd, cycles;", f"  {top} dut({', '.join(conns)});",
+              "  initial begin"]
     lines += [f'    $readmemh("{k}.hex", mem_{k});' for k in ins]
     lines.append('    fd = $fopen("outputs.hex", "w");')
     fmt = " ".join("%h" for _ in outs)
@@ -57,22 +63,23 @@ def _testbench(top: str, ports: dict, n: int, latency: int) -> str:
                   *[f"      {k} = mem_{k}[i];" for k in ins],
                   "      #1;", f"      {write}", "    end"]
     else:
-        lines += ["    @(negedge clk); @(negedge clk); rst = 0;", "    i = 0; got = 0;",
+        lines += ["    @(negedge clk); @(negedge clk); rst = 0;", "    i = 0; got = 0; cycles = 0;",
                   "    while (got < N) begin",
-                  "      if (i < N) begin",
+                  "      if (i < N && stall[cycles % PERIOD][0]) begin",
                   *[f"        {k} = mem_{k}[i];" for k in ins],
                   "        in_valid = 1; i = i + 1;",
                   "      end else in_valid = 0;",
                   "      @(negedge clk);",
+                  "      cycles = cycles + 1;",
                   f"      if (out_valid) begin {write} got = got + 1; end",
                   "    end"]
+        lines.append('    $display("CYCLES %0d", cycles);')
     lines += ["    $fclose(fd);", "    $finish;", "  end", "endmodule", ""]
     return "\n".join(lines)
 
 
-def _stream_testbench(top: str, ports: dict, n_in: int, n_out: int, seed: int) -> str:
+def _stream_testbench(top: str, ports: dict, n_in: int, n_out: int) -> str:
     wi, wo = ports["i_stream__payload"]["width"], ports["o_stream__payload"]["width"]
-    lfsr = (seed * 2654435761 + 1) & 0xFFFFFFFF or 1
     limit = 40 * (n_in + n_out + 8)
     return "\n".join([
         "`timescale 1ns/1ps", f"module {TB_TOP};",
@@ -80,7 +87,7 @@ def _stream_testbench(top: str, ports: dict, n_in: int, n_out: int, seed: int) -
         f"  reg [{wi - 1}:0] mem_in [0:NI-1];",
         f"  reg [{wi - 1}:0] ip = 0;", f"  wire [{wo - 1}:0] op;",
         "  reg clk = 0, rst = 0, iv = 0, ordy = 0;", "  wire irdy, ov;",
-        f"  reg [31:0] lfsr = 32'h{lfsr:08x};",
+        *verilog_pattern_decls(),
         "  integer i, got, cycles, fd;",
         "  always #5 clk = ~clk;",
         f"  {top} dut(.clk(clk), .rst(rst), .i_stream__payload(ip), .i_stream__valid(iv), "
@@ -93,10 +100,9 @@ def _stream_testbench(top: str, ports: dict, n_in: int, n_out: int, seed: int) -
         "    @(negedge clk); @(negedge clk); rst = 0;",
         "    i = 0; got = 0; cycles = 0;",
         "    while (got < NO) begin",
-        "      lfsr = {lfsr[30:0], lfsr[31] ^ lfsr[21] ^ lfsr[1] ^ lfsr[0]};",
-        "      iv = (i < NI) && (lfsr[1:0] != 2'b00);",
+        "      iv = (i < NI) && stall[cycles % PERIOD][0];",
         "      if (i < NI) ip = mem_in[i];",
-        "      ordy = (lfsr[3:2] != 2'b00);",
+        "      ordy = stall[cycles % PERIOD][1];",
         "      #1;  // let the combinational handshake settle before the rising edge",
         "      if (iv && irdy) i = i + 1;",
         '      if (ov && ordy) begin $fwrite(fd, "%h\\n", op); got = got + 1; end',
@@ -104,6 +110,7 @@ def _stream_testbench(top: str, ports: dict, n_in: int, n_out: int, seed: int) -
         "      cycles = cycles + 1;",
         '      if (cycles > LIMIT) begin $display("STALLED after %0d outputs", got); $finish; end',
         "    end",
+        '    $display("CYCLES %0d", cycles);',
         "    $fclose(fd);", "    $finish;", "  end", "endmodule", ""])
 
 
@@ -132,12 +139,13 @@ def run_batched(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | N
         (build / "i_stream__payload.hex").write_text(
             "\n".join(f"{int(x) & mask:x}" for x in vec_in.reshape(-1).tolist()) + "\n")
         n_out = next(iter(want.values())).size
-        tb = _stream_testbench(params.top_name, ports, vec_in.size, n_out, seed)
+        tb = _stream_testbench(params.top_name, ports, vec_in.size, n_out)
     else:
         for k, col in input_patterns(vec, ports).items():
             (build / f"{k}.hex").write_text("\n".join(f"{x:x}" for x in col) + "\n")
         tb = _testbench(params.top_name, ports, n, params.latency)
     (build / "tb.v").write_text(tb)
+    (build / "stall.hex").write_text(pattern_hex(seed))
     sources = ["tb.v", f"{params.top_name}.v"]
     if sim == "icarus":
         build_cmd = ["iverilog", "-g2012", "-s", TB_TOP, "-o", "tb.vvp", *sources]
@@ -165,8 +173,10 @@ def run_batched(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | N
             for k, word in zip(outs, line.split()):
                 cols[k].append(int(word, 16))
         mismatches, examples = compare_outputs(cols, want, ports, vec)
+    m = re.search(r"CYCLES (\d+)", out)
     return BenchResult(unit=spec.name, top=params.top_name, sim=f"{sim}-batched", vectors=n,
-                       mismatches=mismatches, seconds=seconds, examples=examples)
+                       mismatches=mismatches, seconds=seconds, examples=examples,
+                       cycles=int(m.group(1)) if m else None)
 
 
 def _run(cmd, cwd, env, what):

@@ -6,7 +6,7 @@ A unit's ``tb_<unit>.py`` calls :func:`check_unit` from its ``@cocotb.test()``. 
   (set by :func:`hwsim.sim.runner.run_bench`);
 * draws the vectors with the unit's own generator (exhaustive, or corners + seeded random);
 * drives one vector per step: combinational units settle for 1 ns; pipelined units get one
-  vector per clock with random idle cycles on ``in_valid`` and are sampled when
+  vector per clock with idle cycles on ``in_valid`` (``hwsim.sim.stimulus``) and are sampled when
   ``out_valid`` is high (on the falling edge, when the registers are stable);
 * compares every output with the bit-exact model by integer equality and writes
   ``{"vectors", "mismatches", "examples"}`` to ``HWSIM_RESULT``.
@@ -19,13 +19,12 @@ import logging
 import os
 import time
 
-import numpy as np
-
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, Timer
 
 from hwsim.hdl.export import ports as port_info
 from hwsim.sim.compare import compare_outputs, compare_stream, input_patterns, output_ports
+from hwsim.sim.stimulus import PERIOD, handshake_pattern
 from hwsim.units import get_unit
 
 log = logging.getLogger("hwsim.bench")
@@ -73,6 +72,7 @@ async def check_unit(dut) -> dict:
     got: list[list[int]] = [[] for _ in outs]
     t0 = time.perf_counter()
 
+    cycle = 0
     if params.latency == 0:
         for i in range(n):
             for h, col in in_handles:
@@ -81,13 +81,12 @@ async def check_unit(dut) -> dict:
             for j, h in enumerate(out_handles):
                 got[j].append(_read(h))
     else:
-        rng = np.random.default_rng(seed + 1)
-        stalls = (rng.random(2 * n + 16) < 0.15).tolist()
+        offers, _ = handshake_pattern(seed)
         dut.in_valid.value = 0
         await reset(dut)
         i = cycle = 0
         while len(got[0]) < n:
-            if i < n and not stalls[cycle % len(stalls)]:
+            if i < n and offers[cycle % PERIOD]:
                 for h, col in in_handles:
                     h.value = col[i]
                 dut.in_valid.value = 1
@@ -99,7 +98,7 @@ async def check_unit(dut) -> dict:
             if _read(dut.out_valid):
                 for j, h in enumerate(out_handles):
                     got[j].append(_read(h))
-            if cycle > 2 * n + 16 + params.latency * 4:
+            if cycle > 4 * n + 16 + params.latency * 4:
                 raise RuntimeError(f"out_valid seen {len(got[0])} times in {cycle} cycles, "
                                    f"expected {n}")
     seconds = time.perf_counter() - t0
@@ -109,7 +108,8 @@ async def check_unit(dut) -> dict:
     for ex in examples:
         log.error("mismatch %r", ex)
     result = {"unit": spec.name, "top": params.top_name, "vectors": n, "mismatches": mismatches,
-              "examples": examples, "seconds": seconds, "seed": seed}
+              "examples": examples, "seconds": seconds, "seed": seed,
+              "cycles": cycle if params.latency else None}
     log.info("%s: %d vectors, %d mismatches, %.0f vectors/s", params.top_name, n, mismatches,
              n / max(seconds, 1e-9))
     _write_result(result)
@@ -119,8 +119,9 @@ async def check_unit(dut) -> dict:
 
 async def check_stream_unit(dut) -> dict:
     """Stream bench: each vector's elements go in on ``i_stream``, as many results come
-    back on ``o_stream``; ``i_stream.valid`` and ``o_stream.ready`` drop at random (seeded,
-    about a quarter of the cycles each) so backpressure is exercised. Compares every
+    back on ``o_stream``; ``i_stream.valid`` and ``o_stream.ready`` follow
+    :func:`hwsim.sim.stimulus.handshake_pattern` for the seed (each low on about a quarter of
+    the cycles) so backpressure is exercised. Compares every
     output element with the model by integer equality; a vector counts as one mismatch
     if any of its elements differs."""
     from cocotb.triggers import ReadOnly
@@ -133,7 +134,7 @@ async def check_stream_unit(dut) -> dict:
     out_per_vec = want.shape[-1]
     in_w = ports["i_stream__payload"]["width"]
     flat = [int(v) & ((1 << in_w) - 1) for v in vec_in.reshape(-1).tolist()]
-    rng = np.random.default_rng(seed + 1)
+    offers, readies = handshake_pattern(seed)
     dut.i_stream__valid.value = 0
     dut.o_stream__ready.value = 0
     await reset(dut)
@@ -142,11 +143,11 @@ async def check_stream_unit(dut) -> dict:
     limit = 40 * (len(flat) + 8)
     t0 = time.perf_counter()
     while len(got) < n * out_per_vec:
-        offer = i < len(flat) and rng.random() >= 0.25
+        offer = i < len(flat) and offers[cycles % PERIOD]
         if offer:
             dut.i_stream__payload.value = flat[i]
         dut.i_stream__valid.value = int(offer)
-        dut.o_stream__ready.value = int(rng.random() >= 0.25)
+        dut.o_stream__ready.value = int(readies[cycles % PERIOD])
         await ReadOnly()
         if offer and _read(dut.i_stream__ready):
             i += 1

@@ -45,6 +45,8 @@ class BenchResult:
     mismatches: int
     seconds: float
     examples: list
+    #: clock cycles the bench took after reset (clocked units), for cross-backend replays
+    cycles: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -159,4 +161,5 @@ def run_bench(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | Non
                            f"log tail:\n{tail}")
     r = json.loads(result_path.read_text())
     return BenchResult(unit=spec.name, top=params.top_name, sim=sim, vectors=r["vectors"],
-                       mismatches=r["mismatches"], seconds=r["seconds"], examples=r["examples"])
+                       mismatches=r["mismatches"], seconds=r["seconds"], examples=r["examples"],
+                       cycles=r.get("cycles"))
