@@ -118,9 +118,28 @@ def test_published_facts_all_hold():
         assert holds, f"{fact}: expected {expected}, measured {measured}"
 
 
-def test_every_unit_parameter_is_a_distinct_option():
-    """A Params field named like a command option (--seed, --sim, ...) would break the parser."""
+def test_every_unit_parameter_is_its_own_option():
+    """Each Params field of each unit parses into that field (a field named like a command
+    option, e.g. seed, would be shadowed), and the Params built from the parsed defaults
+    equal the class defaults."""
+    import dataclasses
+    import enum
+
     from hwsim.cli import build_parser
+    from hwsim.options import option_name, params_from_args
+    from hwsim.units import REGISTRY
     parser = build_parser()
     for cmd in ("verilog", "verify", "characterize", "synth"):
-        assert parser.parse_args([cmd, "mitchell-mul"]).unit == "mitchell-mul"
+        for spec in REGISTRY.values():
+            argv = [cmd, spec.name]
+            for f in dataclasses.fields(spec.params_cls):
+                d = f.default
+                if isinstance(d, bool):
+                    argv.append(option_name(f.name) if d else "--no-" + option_name(f.name)[2:])
+                elif d is not None:
+                    argv += [option_name(f.name), str(d.value if isinstance(d, enum.Enum) else d)]
+            args = parser.parse_args(argv)
+            assert args.unit == spec.name
+            for f in dataclasses.fields(spec.params_cls):
+                assert getattr(args, f"param_{f.name}") == f.default, (cmd, spec.name, f.name)
+            assert params_from_args(spec.params_cls, args) == spec.params_cls()
