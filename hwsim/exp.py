@@ -327,7 +327,7 @@ class ExpParams(UnitParams):
     @property
     def wide(self) -> bool:
         """True when some intermediate needs more than 63 bits: the model then computes in
-        Python integers (exact, about 10x slower) instead of int64."""
+        Python integers (exact, slower) instead of int64."""
         return max(self.intermediate_bits().values()) > INT64_BITS
 
 

@@ -107,7 +107,8 @@ def available_simulators() -> list[str]:
 
 
 def default_simulator() -> str:
-    """The fastest available simulator: Verilator (about 2.5x Icarus' vectors/s), else Icarus."""
+    """The fastest available simulator: Verilator (its speed against Icarus:
+    benchmarks/results.md), else Icarus."""
     found = available_simulators()
     if not found:
         raise SimulatorNotFound("no simulator found; " + "; or ".join(INSTALL_HINT.values()))
