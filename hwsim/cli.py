@@ -113,8 +113,10 @@ def cmd_verilog(args):
     from hwsim.hdl.export import write_verilog
     spec, params = _unit_and_params(args)
     out = _path_check(check_output_dir, args.output, "-o/--output")
-    written = write_verilog(spec, params, out)
-    print("wrote " + " and ".join(str(p) for p in written))
+    v, j = write_verilog(spec, params, out)
+    vlt = v.with_suffix(".vlt")
+    print(f"wrote {v}, {j}" + (f" and {vlt} (Verilator waivers: verilator {vlt.name} "
+                                f"{v.name} ...)" if vlt.exists() else ""))
     return 0
 
 
