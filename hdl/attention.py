@@ -83,11 +83,11 @@ class Attention(wiring.Component):
 
         # Q.K^T multiplier and the scaled, saturated score
         prod_qk = self._mult(m, "score_mult", q[d - 1], k_rd.data, p.score_mult)
-        shift = p.scale_bits + 2 * p.in_fmt.frac_bits - p.score_fmt.frac_bits
+        shift = p.scale_bits + 2 * p.in_fmt.frac_bits - p.softmax_in_fmt.frac_bits
         scaled = score_acc * p.scale_const
         scaled = scaled >> shift if shift >= 0 else scaled << -shift
-        score = Signal(signed(p.score_fmt.width), name="score")
-        m.d.comb += score.eq(_saturate(scaled, p.score_fmt))
+        score = Signal(signed(p.softmax_in_fmt.width), name="score")
+        m.d.comb += score.eq(_saturate(scaled, p.softmax_in_fmt))
 
         # P.V multiplier: the probability as a non-negative signed operand
         nv = p.value_width
@@ -96,7 +96,7 @@ class Attention(wiring.Component):
         vval = Signal(signed(nv), name="v_ext")
         m.d.comb += vval.eq(v_rd.data)
         prod_pv = self._mult(m, "value_mult", prob, vval, p.value_mult)
-        oshift = p.prob_fmt.frac_bits + p.in_fmt.frac_bits - p.out_fmt.frac_bits
+        oshift = p.softmax_out_fmt.frac_bits + p.in_fmt.frac_bits - p.out_fmt.frac_bits
         out_val = accs[d - 1] >> oshift if oshift >= 0 else accs[d - 1] << -oshift
 
         LOAD_K, LOAD_V, LOAD_Q, SCORE, PUSH, PV, OUT = range(1, 8)  # nothing is 0: see softmax

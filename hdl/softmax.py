@@ -15,7 +15,7 @@ One exp unit (``hwsim.hdl.exp.exp_datapath``) is shared by all phases through an
 
 Throughput: one vector per ``2L`` (``3L`` for TWO_PASS) cycles without stalls. ``latency``
 (cycles from accepting the last logit to the first valid probability) is ``L + 1`` for
-TWO_PASS, else 1, plus ``out_stages``. With ``out_stages = 0`` the exp unit and the
+TWO_PASS, else 1, plus ``stages``. With ``stages = 0`` the exp unit and the
 normaliser form the combinational path of ``OUT``. With K >= 1 stages the output path is a
 stall-all pipeline: every stage register advances when the last one is empty or
 ``o_stream.ready`` (``pipe_advance``), ``OUT`` issues one element per advance, and a valid
@@ -94,7 +94,7 @@ class Softmax(wiring.Component):
         LOAD, SUM, OUT = 1, 2, 3
         phase = Signal(range(4), init=LOAD, name="phase")
         last = idx == L - 1
-        stages = p.out_stages
+        stages = p.stages
         if stages:
             pipe_valid = [Signal(name=f"pipe_valid{i}") for i in range(stages)]
             advance = Signal(name="pipe_advance")
@@ -156,12 +156,12 @@ class Softmax(wiring.Component):
 
 def _pipelined_exact_div(m: Module, e, s, p: SoftmaxParams, advance):
     """``min((e << F_out) // s, top)`` by restoring division, quotient bits MSB first in
-    ``p.out_stages`` groups with a register (enabled by ``advance``) after each group but the
+    ``p.stages`` groups with a register (enabled by ``advance``) after each group but the
     last; ``e`` and ``s`` are stage 0's registers."""
     fo, top, sw, nb = p.out_fmt.frac_bits, p.out_fmt.max_raw, p.sum_width, p.quotient_bits
     num = Cat(Const(0, fo), e)                           # e << F_out, nb bits
     order = list(range(nb - 1, -1, -1))                  # dividend bits, MSB first
-    k = p.out_stages
+    k = p.stages
     groups = [order[i * nb // k:(i + 1) * nb // k] for i in range(k)]
     rem, qbits = None, []                                # quotient bits, MSB first
     for g, bits in enumerate(groups):

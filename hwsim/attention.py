@@ -10,9 +10,9 @@ exactly these):
    exactly (2F fraction bits);
 2. **scale**: ``s_ij = (acc_ij * S) >> (C + 2F - F_s)``, ``S = round(2**C / sqrt(d))``,
    ``C = scale_bits`` (for d a power of 4 this is an exact shift; a negative shift count
-   shifts left); ``Rounding.TRUNCATE``, ``Overflow.SATURATE`` into ``score_fmt``;
+   shifts left); ``Rounding.TRUNCATE``, ``Overflow.SATURATE`` into ``softmax_in_fmt``;
 3. **softmax** over each row of s: :func:`hwsim.softmax.softmax_fixed` with
-   ``params.softmax_params`` (probabilities in ``prob_fmt``);
+   ``params.softmax_params`` (probabilities in ``softmax_out_fmt``);
 4. **output**: ``o_ik = sum_j mult(p_ij, v_jk)``: the probability (unsigned) as a
    non-negative signed operand; signed multiplier of width ``max(W_p + 1, W)``; exact sum
    (F_p + F fraction bits), then ``Rounding.TRUNCATE`` and ``Overflow.SATURATE`` into
@@ -63,11 +63,11 @@ class AttentionParams(UnitParams):
         ``Multiplier.EXACT`` or ``MITCHELL`` (with Mitch-w ``keep_bits``) for Q.K^T and P.V.
     scale_bits:
         C, fraction bits of the 1/sqrt(d) constant (2..16).
-    score_fmt, prob_fmt, exp_method, normalizer:
+    softmax_in_fmt, softmax_out_fmt, softmax_method, softmax_normalizer:
         The softmax: its input (score) and output (probability) formats, exp method and
         normaliser (two-pass form, base e).
     softmax_stages:
-        The softmax's ``out_stages`` (HDL pipelining of its output path; same values).
+        The softmax's ``stages`` (HDL pipelining of its output path; same values).
     """
 
     length: int = 8
@@ -77,10 +77,10 @@ class AttentionParams(UnitParams):
     multiplier: Multiplier = Multiplier.EXACT
     keep_bits: int | None = None
     scale_bits: int = 8
-    score_fmt: FixedFormat = FixedFormat(4, 4)
-    prob_fmt: FixedFormat = FixedFormat(1, 11, signed=False)
-    exp_method: ExpMethod = ExpMethod.LUT
-    normalizer: Normalizer = Normalizer.EXACT_DIV
+    softmax_in_fmt: FixedFormat = FixedFormat(4, 4)
+    softmax_out_fmt: FixedFormat = FixedFormat(1, 11, signed=False)
+    softmax_method: ExpMethod = ExpMethod.LUT
+    softmax_normalizer: Normalizer = Normalizer.EXACT_DIV
     softmax_stages: int = 0
 
     stem = "attention"
@@ -96,7 +96,7 @@ class AttentionParams(UnitParams):
         _check_format(o, "out_fmt", self.out_fmt, True, 32)
         _owner_check_enum(o, "multiplier", self.multiplier, Multiplier)
         check_int(o, "scale_bits", self.scale_bits, 2, 16)
-        _check_format(o, "score_fmt", self.score_fmt, True, 16)
+        _check_format(o, "softmax_in_fmt", self.softmax_in_fmt, True, 16)
         if self.keep_bits is not None and self.multiplier is not Multiplier.MITCHELL:
             raise ValueError(f"{o}.keep_bits applies to the Mitchell multiplier only; "
                              f"multiplier is {self.multiplier.value}")
@@ -111,9 +111,9 @@ class AttentionParams(UnitParams):
     # -- derived -------------------------------------------------------------------------
     @property
     def softmax_params(self) -> SoftmaxParams:
-        return SoftmaxParams(length=self.length, in_fmt=self.score_fmt, out_fmt=self.prob_fmt,
-                             method=self.exp_method, normalizer=self.normalizer,
-                             out_stages=self.softmax_stages)
+        return SoftmaxParams(length=self.length, in_fmt=self.softmax_in_fmt, out_fmt=self.softmax_out_fmt,
+                             method=self.softmax_method, normalizer=self.softmax_normalizer,
+                             stages=self.softmax_stages)
 
     @property
     def scale_const(self) -> int:
@@ -122,7 +122,7 @@ class AttentionParams(UnitParams):
     @property
     def value_width(self) -> int:
         """Signed operand width of the P.V multiplier: the probability plus a sign bit."""
-        return max(self.prob_fmt.width + 1, self.in_fmt.width)
+        return max(self.softmax_out_fmt.width + 1, self.in_fmt.width)
 
     @property
     def score_acc_width(self) -> int:
@@ -136,7 +136,7 @@ class AttentionParams(UnitParams):
     def value_acc_width(self) -> int:
         """Signed bits of a P.V accumulator: ``|sum of L products| <= L * max_p * 2**(w-1)``
         with ``max_p`` the largest probability pattern, plus the sign bit."""
-        return (self.length * self.prob_fmt.max_raw << (self.in_fmt.width - 1)).bit_length() + 1
+        return (self.length * self.softmax_out_fmt.max_raw << (self.in_fmt.width - 1)).bit_length() + 1
 
     def intermediate_bits(self) -> dict[str, int]:
         """Largest magnitude of every model intermediate outside the softmax (which sizes its
@@ -149,7 +149,7 @@ class AttentionParams(UnitParams):
         return {"Q.K^T product": 2 * self.in_fmt.width - 2,
                 "Q.K^T accumulator": self.score_acc_width - 1,
                 "acc * S": self.score_acc_width - 1 + self.scale_const.bit_length(),
-                "P.V product": self.prob_fmt.max_raw.bit_length() + self.in_fmt.width - 1,
+                "P.V product": self.softmax_out_fmt.max_raw.bit_length() + self.in_fmt.width - 1,
                 "P.V accumulator": self.value_acc_width - 1}
 
     @property
@@ -182,8 +182,8 @@ class AttentionParams(UnitParams):
             if self.multiplier is Multiplier.MITCHELL else "exact"
         return (f"attention_l{self.length}_d{self.dim}_{m}_q{self.in_fmt.int_bits}_"
                 f"{self.in_fmt.frac_bits}" + self.nondefault_tag(
-                    {"out_fmt": "o", "scale_bits": "c", "score_fmt": "s", "prob_fmt": "p",
-                     "exp_method": "", "normalizer": "", "softmax_stages": "sp"}))
+                    {"out_fmt": "o", "scale_bits": "c", "softmax_in_fmt": "s", "softmax_out_fmt": "p",
+                     "softmax_method": "", "softmax_normalizer": "", "softmax_stages": "sp"}))
 
 
 def _mult(a: np.ndarray, b: np.ndarray, kind: Multiplier, mp: MitchellMulParams) -> np.ndarray:
@@ -212,10 +212,10 @@ def scale_saturate(x: np.ndarray, shift: int, fmt: FixedFormat) -> np.ndarray:
 
 
 def attention_scores(q: np.ndarray, k: np.ndarray, p: AttentionParams) -> np.ndarray:
-    """Steps 1-2: raw ``score_fmt`` scores, shape ``(..., L, L)``."""
+    """Steps 1-2: raw ``softmax_in_fmt`` scores, shape ``(..., L, L)``."""
     acc = _mult(q[..., :, None, :], k[..., None, :, :], p.multiplier, p.score_mult).sum(-1)
-    shift = p.scale_bits + 2 * p.in_fmt.frac_bits - p.score_fmt.frac_bits
-    return scale_saturate(acc * p.scale_const, shift, p.score_fmt)
+    shift = p.scale_bits + 2 * p.in_fmt.frac_bits - p.softmax_in_fmt.frac_bits
+    return scale_saturate(acc * p.scale_const, shift, p.softmax_in_fmt)
 
 
 def attention_fixed(q, k, v, params: AttentionParams) -> np.ndarray:
@@ -237,7 +237,7 @@ def attention_fixed(q, k, v, params: AttentionParams) -> np.ndarray:
     prob = softmax_fixed(s, params.softmax_params)                      # (..., L, L)
     acc = _mult(prob[..., :, :, None], v[..., None, :, :], params.multiplier,
                 params.value_mult).sum(-2)                            # (..., L, d)
-    shift = params.prob_fmt.frac_bits + params.in_fmt.frac_bits - params.out_fmt.frac_bits
+    shift = params.softmax_out_fmt.frac_bits + params.in_fmt.frac_bits - params.out_fmt.frac_bits
     return scale_saturate(acc, shift, params.out_fmt)
 
 

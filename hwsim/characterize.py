@@ -261,7 +261,7 @@ def characterize_attention(params, *, samples: int = 2000, seed: int = 0) -> Tab
     for name, (q, k, v) in sets:
         out = params.out_fmt.to_float(attention_fixed(q, k, v, params))
         ref = attention_real(q, k, v, params)
-        prob = params.prob_fmt.to_float(softmax_fixed(attention_scores(q, k, params),
+        prob = params.softmax_out_fmt.to_float(softmax_fixed(attention_scores(q, k, params),
                                                       params.softmax_params))
         f = params.in_fmt
         sc = f.to_float(q) @ np.swapaxes(f.to_float(k), -1, -2) / np.sqrt(params.dim)

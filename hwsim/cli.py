@@ -371,7 +371,7 @@ def cmd_study(args):
     try:
         cfg = parse_config(data, f"study {study.name}")
         for point in cfg.points:  # the data files are read here: errors before any work
-            study.check({**study.params, **point})
+            study.check({**study.params, **dict(point)})
     except (SweepError, TypeError, ValueError) as e:
         msg = re.sub(r"\s*\(?[^()]*skip_invalid[^()]*\)?", "", str(e))
         raise UsageError(msg) from None

@@ -132,8 +132,8 @@ class PerformerParams(UnitParams):
         Signed format omega is rounded to (nearest even, saturating). Default Q4.8.
     method, lut_bits:
         The exp unit (input format derived: enough integer bits for the exponent's range,
-        the fraction bits of omega x; output UQ<I>.<out_frac>).
-    out_frac:
+        the fraction bits of omega x; output UQ<I>.<frac_bits>).
+    frac_bits:
         Fraction bits of each feature (1..24).
     """
 
@@ -145,7 +145,7 @@ class PerformerParams(UnitParams):
     omega_fmt: FixedFormat = FixedFormat(4, 8)
     method: ExpMethod = ExpMethod.LUT
     lut_bits: int = 8
-    out_frac: int = 12
+    frac_bits: int = 12
 
     stem = "performer"
 
@@ -158,7 +158,7 @@ class PerformerParams(UnitParams):
         check_int(o, "omega_seed", self.omega_seed, 0)
         _check_format(o, "in_fmt", self.in_fmt, True, 16)
         _check_format(o, "omega_fmt", self.omega_fmt, True, 16)
-        check_int(o, "out_frac", self.out_frac, 1, 24)
+        check_int(o, "frac_bits", self.frac_bits, 1, 24)
         if self.omega_fmt.frac_bits < self.in_fmt.frac_bits:
             raise ValueError(f"{o}.omega_fmt needs at least the fraction bits of in_fmt "
                              f"({self.in_fmt}), not {self.omega_fmt}")
@@ -205,7 +205,7 @@ class PerformerParams(UnitParams):
         out_int = max(1, math.ceil(hi / math.log(2)) + 1)
         frac = min(self.exponent_frac, 24 - int_bits)
         return ExpParams(in_fmt=FixedFormat(int_bits, frac),
-                         out_fmt=FixedFormat(out_int, self.out_frac, signed=False),
+                         out_fmt=FixedFormat(out_int, self.frac_bits, signed=False),
                          method=self.method, lut_bits=self.lut_bits)
 
     def omega_raw(self) -> np.ndarray:
@@ -231,7 +231,7 @@ class PerformerParams(UnitParams):
     def top_name(self) -> str:
         return (f"performer_d{self.dim}_m{self.features}_{self.kind.value}_s{self.omega_seed}"
                 + self.nondefault_tag({"in_fmt": "i", "omega_fmt": "w", "method": "",
-                                       "lut_bits": "lut", "out_frac": "f"}))
+                                       "lut_bits": "lut", "frac_bits": "f"}))
 
 
 def phi_fixed(x, params: PerformerParams) -> np.ndarray:

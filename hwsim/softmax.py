@@ -112,7 +112,7 @@ class SoftmaxParams(UnitParams):
         :class:`Normalizer`: EXACT_DIV (default), MITCHELL_DIV or RECIPROCAL_LUT.
     recip_bits:
         RECIPROCAL_LUT: index bits of the reciprocal table, 1..12.
-    out_stages:
+    stages:
         Pipeline registers on the output path (HDL only; the values are the same). 0: exp and
         normaliser form one combinational path. K >= 1: the exp value and the sum are
         registered before the normaliser; EXACT_DIV then splits its restoring division into K
@@ -132,7 +132,7 @@ class SoftmaxParams(UnitParams):
     order: int = 4
     normalizer: Normalizer = Normalizer.EXACT_DIV
     recip_bits: int = 8
-    out_stages: int = 0
+    stages: int = 0
 
     stem = "softmax"
 
@@ -160,9 +160,9 @@ class SoftmaxParams(UnitParams):
             raise ValueError(f"{o}: MITCHELL_DIV needs a sum of at most 32 bits, and "
                              f"{self.sum_width} are needed; use a narrower out_fmt or length")
         if self.normalizer is Normalizer.EXACT_DIV:
-            check_int(o, "out_stages", self.out_stages, 0, self.quotient_bits)
+            check_int(o, "stages", self.stages, 0, self.quotient_bits)
         else:
-            check_int(o, "out_stages", self.out_stages, 0, 1)
+            check_int(o, "stages", self.stages, 0, 1)
         if self.normalizer is Normalizer.RECIPROCAL_LUT and self.recip_bits > self.sum_width - 1:
             raise ValueError(f"{o}.recip_bits must be at most {self.sum_width - 1} (the sum's "
                              f"fraction bits), not {self.recip_bits}")
@@ -250,7 +250,7 @@ class SoftmaxParams(UnitParams):
     @property
     def latency(self) -> int:
         """Cycles from accepting the last logit to the first probability being valid."""
-        return (self.length if self.form is SoftmaxForm.TWO_PASS else 0) + 1 + self.out_stages
+        return (self.length if self.form is SoftmaxForm.TWO_PASS else 0) + 1 + self.stages
 
     @property
     def top_name(self) -> str:
@@ -261,7 +261,7 @@ class SoftmaxParams(UnitParams):
                 Normalizer.RECIPROCAL_LUT: f"rlut{self.recip_bits}"}[self.normalizer]
         return (f"softmax_{self.form.value}_l{self.length}_{exp}_{norm}_q{f.int_bits}_{f.frac_bits}"
                 f"_uq{o.int_bits}_{o.frac_bits}").replace("-", "m") + (
-                    f"_p{self.out_stages}" if self.out_stages else "")
+                    f"_p{self.stages}" if self.stages else "")
 
 
 # -- model ------------------------------------------------------------------------------

@@ -171,7 +171,7 @@ def attention(q, k, v, p):
     L, d = p.length, p.dim
     F, C = p.in_fmt.frac_bits, p.scale_bits
     mitchell = p.multiplier.value == "mitchell"
-    vw = max(p.prob_fmt.width + 1, p.in_fmt.width)
+    vw = max(p.softmax_out_fmt.width + 1, p.in_fmt.width)
 
     def mult(a, b, width):
         return mul(a, b, width, True, p.keep_bits) if mitchell else a * b
@@ -182,12 +182,12 @@ def attention(q, k, v, p):
         row = []
         for j in range(L):
             acc = sum(mult(q[i][t], k[j][t], p.in_fmt.width) for t in range(d))
-            row.append(_clip(_shift(acc * S, p.score_fmt.frac_bits - C - 2 * F), p.score_fmt))
+            row.append(_clip(_shift(acc * S, p.softmax_in_fmt.frac_bits - C - 2 * F), p.softmax_in_fmt))
         prob = softmax(row, p.softmax_params)
         o = []
         for t in range(d):
             acc = sum(mult(prob[j], v[j][t], vw) for j in range(L))
-            o.append(_clip(_shift(acc, p.out_fmt.frac_bits - p.prob_fmt.frac_bits - F), p.out_fmt))
+            o.append(_clip(_shift(acc, p.out_fmt.frac_bits - p.softmax_out_fmt.frac_bits - F), p.out_fmt))
         out.append(o)
     return out
 

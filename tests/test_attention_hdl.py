@@ -13,7 +13,7 @@ ATT = get_unit("attention")
 CONFIGS = [AttentionParams(length=3, dim=2),
            AttentionParams(length=4, dim=3, multiplier=Multiplier.MITCHELL),
            AttentionParams(length=2, dim=4, multiplier=Multiplier.MITCHELL, keep_bits=2,
-                           normalizer=Normalizer.RECIPROCAL_LUT, out_fmt=F(3, 5)),
+                           softmax_normalizer=Normalizer.RECIPROCAL_LUT, out_fmt=F(3, 5)),
            AttentionParams(length=1, dim=1),
            AttentionParams(length=3, dim=2, softmax_stages=5)]  # a pipelined softmax inside
 

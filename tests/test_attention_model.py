@@ -40,8 +40,8 @@ def test_scale_is_an_exact_shift_for_powers_of_four():
     assert p.scale_const == 2 ** (p.scale_bits - 2)
     q, k, _ = problems(p, 50)
     acc = (q[..., :, None, :] * k[..., None, :, :]).sum(-1)
-    shift = 2 + 2 * p.in_fmt.frac_bits - p.score_fmt.frac_bits
-    want = np.clip(acc >> shift, p.score_fmt.min_raw, p.score_fmt.max_raw)
+    shift = 2 + 2 * p.in_fmt.frac_bits - p.softmax_in_fmt.frac_bits
+    want = np.clip(acc >> shift, p.softmax_in_fmt.min_raw, p.softmax_in_fmt.max_raw)
     assert np.array_equal(attention_scores(q, k, p), want)
 
 
@@ -68,7 +68,7 @@ def test_corners_are_well_formed():
                                     r"multiplier only; multiplier is exact"),
     (dict(multiplier="mitchell"), TypeError, r"AttentionParams.multiplier must be a Multiplier "
                                              r"\(exact, mitchell\), not 'mitchell'"),
-    (dict(prob_fmt=F(0, 3, False), length=32), ValueError,
+    (dict(softmax_out_fmt=F(0, 3, False), length=32), ValueError,
      r"AttentionParams: SoftmaxParams.out_fmt UQ0.3 is too narrow for length 32: 1/32 needs "
      r"frac_bits >= 6 to be at least 2 LSBs"),
 ])

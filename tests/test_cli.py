@@ -73,8 +73,8 @@ def test_verilog_writes_module_and_sidecar(capsys, tmp_path):
      "distribution)\n"),
     (["verify", "softmax", "--width", "8"],
      "hwsim: error: softmax has no parameter --width (its parameters: --base, --form, --in-fmt, "
-     "--length, --lut-bits, --method, --normalizer, --order, --out-fmt, --out-stages, "
-     "--recip-bits, --segments)\n"),
+     "--length, --lut-bits, --method, --normalizer, --order, --out-fmt, --recip-bits, "
+     "--segments, --stages)\n"),
 ])
 def test_usage_errors_are_one_line_exit_2(capsys, argv, msg):
     code, out, err = run(capsys, *argv)

@@ -178,10 +178,10 @@ def test_fixed_matmul_rejects_bad_configurations():
 def test_softmax_unit_hook_is_the_unit_on_rounded_scores():
     from hwsim.fixed import FixedFormat, Overflow, Rounding
     from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams, softmax_fixed
-    from hwsim.studies.transformer_units import SoftmaxUnit, softmax_params_for
+    from hwsim.studies.transformer_units import SoftmaxHook, softmax_params_for
     p = softmax_params_for(12, in_fmt=FixedFormat(7, 5), form=SoftmaxForm.ONLINE,
                            normalizer=Normalizer.MITCHELL_DIV)
-    hook = SoftmaxUnit(p)
+    hook = SoftmaxHook(p)
     s = np.random.default_rng(2).normal(0, 15, size=(2, 12, 9, 9)).astype(np.float32)
     got = hook(s)
     q = SoftmaxParams(**{**p.__dict__, "length": 9})
@@ -396,7 +396,7 @@ def test_study_cli_takes_a_users_corpus(short_minilm, tmp_path, capsys):
     report = (tmp_path / "out" / "report.md").read_text()
     assert "5 corpus `mine.txt` sentences" in report
     assert main(["study", "digits-mlp", "--corpus", str(corpus)]) == 2
-    assert "--corpus applies to the MiniLM studies only" in capsys.readouterr().err
+    assert "unknown option --corpus (see hwsim study digits-mlp --help)" in capsys.readouterr().err
 
 
 def test_example_sweep_config_is_valid():
@@ -408,17 +408,17 @@ def test_example_sweep_config_is_valid():
 def test_attention_head_hook_is_the_head_unit_on_rounded_inputs():
     from hwsim.attention import AttentionParams, attention_fixed
     from hwsim.fixed import FixedFormat, Overflow, Rounding
-    from hwsim.studies.transformer_units import AttentionHead
+    from hwsim.studies.transformer_units import AttentionHeadHook
     p = AttentionParams(length=32, dim=4, in_fmt=FixedFormat(3, 5), out_fmt=FixedFormat(3, 9))
     rng = np.random.default_rng(8)
     q, k, v = (rng.normal(0, 1.5, size=(2, 3, 7, 4)) for _ in range(3))
-    got = AttentionHead(p)(q, k, v, 0)
+    got = AttentionHeadHook(p)(q, k, v, 0)
     p7 = AttentionParams(**{**p.__dict__, "length": 7})
     raw = [p.in_fmt.quantize(t, rounding=Rounding.NEAREST_EVEN, overflow=Overflow.SATURATE)
            for t in (q, k, v)]
     np.testing.assert_array_equal(got, p.out_fmt.to_float(attention_fixed(*raw, p7)))
     with pytest.raises(ValueError, match="cannot take 33 tokens"):
-        AttentionHead(p)(*(np.zeros((1, 1, 33, 4)),) * 3)
+        AttentionHeadHook(p)(*(np.zeros((1, 1, 33, 4)),) * 3)
 
 
 def test_minilm_units_with_the_head_unit(short_minilm):

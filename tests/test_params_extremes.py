@@ -180,10 +180,10 @@ def attention_params(draw):
     return build(AttentionParams, length=draw(extreme(1, 32)), dim=draw(extreme(1, 32)),
                  in_fmt=in_fmt, out_fmt=draw(fmt(32, True, extra_frac=24)), multiplier=mult,
                  keep_bits=keep, scale_bits=draw(extreme(2, 16)),
-                 score_fmt=draw(fmt(16, True, extra_frac=16)),
-                 prob_fmt=draw(fmt(24, False, extra_frac=4)),
-                 exp_method=draw(st.sampled_from(list(ExpMethod))),
-                 normalizer=draw(st.sampled_from(list(Normalizer))))
+                 softmax_in_fmt=draw(fmt(16, True, extra_frac=16)),
+                 softmax_out_fmt=draw(fmt(24, False, extra_frac=4)),
+                 softmax_method=draw(st.sampled_from(list(ExpMethod))),
+                 softmax_normalizer=draw(st.sampled_from(list(Normalizer))))
 
 
 @settings(max_examples=40, deadline=None)
@@ -201,16 +201,16 @@ def test_attention_model_is_exact_at_the_extremes(p, seed):
 
 def test_attention_largest_intermediate_at_the_limits():
     worst = max(max(AttentionParams(length=32, dim=d, in_fmt=F(16, 0), scale_bits=c,
-                                    prob_fmt=F(0, 24, False)).intermediate_bits().values())
+                                    softmax_out_fmt=F(0, 24, False)).intermediate_bits().values())
                 for d in range(1, 33) for c in (2, 8, 15, 16))
     assert worst == 50  # acc * S, docs/units/attention.md
 
 
 def test_attention_left_shifts_saturate_exactly():
-    # score_fmt / out_fmt with more fraction bits than the products: both rescalings shift
+    # softmax_in_fmt / out_fmt with more fraction bits than the products: both rescalings shift
     # left, by 2 + 24 - ... bits; big results must saturate, not wrap out of 64 bits
     p = AttentionParams(length=2, dim=2, in_fmt=F(8, 0), scale_bits=2,
-                        score_fmt=F(-20, 36), out_fmt=F(-30, 62), prob_fmt=F(1, 11, False))
+                        softmax_in_fmt=F(-20, 36), out_fmt=F(-30, 62), softmax_out_fmt=F(1, 11, False))
     q = np.array([[127, -128], [0, 1]])
     got = attention_fixed(q, q, q, p)
     assert got.tolist() == ref.attention(q.tolist(), q.tolist(), q.tolist(), p)
@@ -222,7 +222,7 @@ def test_attention_left_shift_config_matches_the_rtl():
     from hwsim.units import get_unit
     unit = get_unit("attention")
     p = AttentionParams(length=2, dim=2, in_fmt=F(4, 2), scale_bits=2,
-                        score_fmt=F(-4, 16), out_fmt=F(-8, 30), prob_fmt=F(1, 7, False))
+                        softmax_in_fmt=F(-4, 16), out_fmt=F(-8, 30), softmax_out_fmt=F(1, 7, False))
     vec = unit.vectors(p, 6, 5)
     got = simulate_stream(unit.component(p), vec["x"], out_len=p.length * p.dim).astype(np.int64)
     want = unit.model(p, vec)["y"]
@@ -240,7 +240,7 @@ def performer_params(draw):
                  kind=draw(st.sampled_from(list(FeatureKind))),
                  omega_seed=draw(st.integers(0, 3)), in_fmt=in_fmt, omega_fmt=omega,
                  method=draw(st.sampled_from(list(ExpMethod))), lut_bits=draw(extreme(1, 12)),
-                 out_frac=draw(extreme(1, 24)))
+                 frac_bits=draw(extreme(1, 24)))
 
 
 @settings(max_examples=30, deadline=None)

@@ -63,7 +63,7 @@ def test_fixed_point_features_follow_float_within_the_exp_bound():
     x = p.in_fmt.quantize(np.random.default_rng(1).normal(0, 0.4, (400, p.dim)))
     got = p.exp_params.out_fmt.to_float(phi_fixed(x, p))
     want = phi_float(p.in_fmt.to_float(x), p.omega_fmt.to_float(p.omega_raw()))
-    big = want >= 2.0 ** (8 - p.out_frac)  # at least 256 output LSBs
+    big = want >= 2.0 ** (8 - p.frac_bits)  # at least 256 output LSBs
     # LUT midpoint 2**(1/2**(t+1)), output floor (<= 2**-8 here), exponent floors (<= 3 LSBs)
     bound = 2 ** (1 / 2 ** (p.lut_bits + 1)) - 1 + 2.0 ** -8 + 3 * 2.0 ** -p.exp_params.in_fmt.frac_bits
     assert big.sum() > 5000

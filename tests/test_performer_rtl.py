@@ -12,7 +12,7 @@ from rtl import run_and_check, sim_matrix
 PERF = get_unit("performer")
 CORNERS = 5
 CONFIGS = [PerformerParams(), PerformerParams(dim=16, features=64, kind=FeatureKind.IID, omega_seed=1,
-                                          out_frac=6)]
+                                          frac_bits=6)]
 ALL = {p.top_name for p in CONFIGS}
 
 

@@ -25,15 +25,15 @@ CONFIGS += [
 ]
 # pipelined output paths (same values, more latency): every normaliser, a few depths
 CONFIGS += [
-    SoftmaxParams(length=4, out_stages=1),
-    SoftmaxParams(length=5, form=SoftmaxForm.ONLINE, out_stages=5),
-    SoftmaxParams(length=3, form=SoftmaxForm.TAYLOR, method=ExpMethod.TAYLOR, out_stages=2),
-    SoftmaxParams(length=2, out_stages=SoftmaxParams(length=2).quotient_bits),
-    SoftmaxParams(length=4, normalizer=Normalizer.MITCHELL_DIV, out_stages=1),
+    SoftmaxParams(length=4, stages=1),
+    SoftmaxParams(length=5, form=SoftmaxForm.ONLINE, stages=5),
+    SoftmaxParams(length=3, form=SoftmaxForm.TAYLOR, method=ExpMethod.TAYLOR, stages=2),
+    SoftmaxParams(length=2, stages=SoftmaxParams(length=2).quotient_bits),
+    SoftmaxParams(length=4, normalizer=Normalizer.MITCHELL_DIV, stages=1),
     # UQ0.8 cannot hold p = 1: a dominant logit drives the pipelined divider's saturation
-    SoftmaxParams(length=4, out_fmt=F(0, 8, False), out_stages=3),
+    SoftmaxParams(length=4, out_fmt=F(0, 8, False), stages=3),
     SoftmaxParams(length=4, form=SoftmaxForm.ONLINE, normalizer=Normalizer.RECIPROCAL_LUT,
-                  out_stages=1),
+                  stages=1),
 ]
 
 

@@ -189,10 +189,10 @@ def test_online_equals_two_pass_with_exact_at_zero_exp_on_ascending_input():
      r"reciprocal_lut\), not 'exact'"),
     (dict(in_fmt=F(4, 4, False)), ValueError, r"SoftmaxParams.in_fmt must be a signed "
                                               r"FixedFormat, not UQ4.4"),
-    (dict(out_stages=35), ValueError, r"SoftmaxParams.out_stages must be an integer in 0..34, "
+    (dict(stages=35), ValueError, r"SoftmaxParams.stages must be an integer in 0..34, "
                                       r"not 35"),
-    (dict(normalizer=Normalizer.RECIPROCAL_LUT, out_stages=2), ValueError,
-     r"SoftmaxParams.out_stages must be an integer in 0..1, not 2"),
+    (dict(normalizer=Normalizer.RECIPROCAL_LUT, stages=2), ValueError,
+     r"SoftmaxParams.stages must be an integer in 0..1, not 2"),
 ])
 def test_bad_params(kwargs, exc, msg):
     with pytest.raises(exc, match=f"^{msg}$"):

@@ -31,9 +31,9 @@ CONFIGS += [
                   out_fmt=F(0, 8, False), normalizer=Normalizer.RECIPROCAL_LUT, recip_bits=4),
     SoftmaxParams(length=1, method=ExpMethod.MITCHELL),
     # pipelined output paths: the stall-all pipeline under random backpressure
-    SoftmaxParams(length=8, out_stages=1),
-    SoftmaxParams(length=8, form=SoftmaxForm.ONLINE, out_stages=6),
-    SoftmaxParams(length=8, normalizer=Normalizer.MITCHELL_DIV, out_stages=1),
+    SoftmaxParams(length=8, stages=1),
+    SoftmaxParams(length=8, form=SoftmaxForm.ONLINE, stages=6),
+    SoftmaxParams(length=8, normalizer=Normalizer.MITCHELL_DIV, stages=1),
 ]
 VERILATOR_SUBSET = {CONFIGS[i].top_name for i in (0, 4, 8, 10, 13)}
 
@@ -47,7 +47,7 @@ def test_softmax_cocotb_stream(params, sim, tmp_path, record_bench):
 # Icarus evaluates the Taylor Horner chain, the Mitchell divider and long vectors at only
 # ~100-300 vectors/s (a minute per configuration); Verilator runs those
 ICARUS_BATCHED = {p.top_name for p in CONFIGS if p.length == 8 and p.form is not SoftmaxForm.TAYLOR
-                  and p.normalizer is not Normalizer.MITCHELL_DIV and not p.out_stages}
+                  and p.normalizer is not Normalizer.MITCHELL_DIV and not p.stages}
 
 
 @pytest.mark.parametrize("params,sim", sim_matrix(CONFIGS, ICARUS_BATCHED, sim_limited="icarus"))

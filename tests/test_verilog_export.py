@@ -38,11 +38,11 @@ LINT_CONFIGS += [("softmax", SoftmaxParams(
     form=f, normalizer=n, method=ExpMethod.TAYLOR if f is SoftmaxForm.TAYLOR else ExpMethod.PWL))
     for f in SoftmaxForm for n in Normalizer]
 LINT_CONFIGS += [("softmax", SoftmaxParams()),
-                 ("softmax", SoftmaxParams(out_stages=4)),
-                 ("softmax", SoftmaxParams(normalizer=Normalizer.MITCHELL_DIV, out_stages=1)),
-                 ("softmax", SoftmaxParams(normalizer=Normalizer.RECIPROCAL_LUT, out_stages=1)),
+                 ("softmax", SoftmaxParams(stages=4)),
+                 ("softmax", SoftmaxParams(normalizer=Normalizer.MITCHELL_DIV, stages=1)),
+                 ("softmax", SoftmaxParams(normalizer=Normalizer.RECIPROCAL_LUT, stages=1)),
                  ("softmax", SoftmaxParams(length=1)),
-                 ("softmax", SoftmaxParams(length=1, form=SoftmaxForm.ONLINE, out_stages=2)),
+                 ("softmax", SoftmaxParams(length=1, form=SoftmaxForm.ONLINE, stages=2)),
                  ("softmax", SoftmaxParams(length=1, form=SoftmaxForm.TAYLOR,
                                            method=ExpMethod.TAYLOR))]
 LINT_CONFIGS += [("attention", AttentionParams(multiplier=m)) for m in Multiplier]

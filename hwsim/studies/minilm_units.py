@@ -11,7 +11,7 @@ One configuration replaces, in all 6 layers and 12 heads of all-MiniLM-L6-v2
   block-floating-point exact or Mitchell products of ``product_bits`` bits
   (:class:`hwsim.studies.transformer_units.FixedMatmul`);
 * or each whole head (``head`` = ``exact`` / ``mitchell``) by the fixed-point attention head
-  unit (:class:`hwsim.studies.transformer_units.AttentionHead`, the model of the verified RTL
+  unit (:class:`hwsim.studies.transformer_units.AttentionHeadHook`, the model of the verified RTL
   head): Q, K, V in ``Q5.(head_bits-5)`` (MiniLM's reach ±8.7), 1/sqrt(32) with 12 fraction
   bits, the two-pass softmax configured by the softmax parameters, outputs Q4.12; at most 32
   tokens (``max_tokens <= 32``).
@@ -38,7 +38,7 @@ def _softmax_hook(params: dict):
     from hwsim.exp import ExpMethod, ExpParams
     from hwsim.fixed import FixedFormat
     from hwsim.softmax import Normalizer, SoftmaxForm
-    from hwsim.studies.transformer_units import ExpSoftmax, SoftmaxUnit, softmax_params_for
+    from hwsim.studies.transformer_units import ExpSoftmax, SoftmaxHook, softmax_params_for
     kind = params["softmax"]
     if kind == "float":
         return None
@@ -49,7 +49,7 @@ def _softmax_hook(params: dict):
         return ExpSoftmax(ExpParams(in_fmt=FixedFormat(in_fmt.int_bits + 1, in_fmt.frac_bits),
                                     out_fmt=FixedFormat(1, ob - 1, signed=False), method=method,
                                     lut_bits=params["lut_bits"]))
-    return SoftmaxUnit(softmax_params_for(
+    return SoftmaxHook(softmax_params_for(
         params["out_bits"], length=64, in_fmt=in_fmt, form=SoftmaxForm(kind), method=method,
         normalizer=Normalizer(params["normalizer"]), lut_bits=params["lut_bits"]))
 
@@ -76,16 +76,16 @@ def head_params(params: dict):
     return AttentionParams(
         length=32, dim=32, in_fmt=FixedFormat(5, hb - 5), out_fmt=FixedFormat(4, 12),
         multiplier=mult, keep_bits=params["keep_bits"] if mult is Multiplier.MITCHELL else None,
-        scale_bits=12, score_fmt=FixedFormat.parse(params["in_fmt"]),
-        prob_fmt=FixedFormat(1, params["out_bits"] - 1, signed=False),
-        exp_method=ExpMethod(params["method"]), normalizer=Normalizer(params["normalizer"]))
+        scale_bits=12, softmax_in_fmt=FixedFormat.parse(params["in_fmt"]),
+        softmax_out_fmt=FixedFormat(1, params["out_bits"] - 1, signed=False),
+        softmax_method=ExpMethod(params["method"]), softmax_normalizer=Normalizer(params["normalizer"]))
 
 
 def arithmetic(params: dict):
     from hwsim.studies.minilm import Arithmetic
     if params["head"] != "none":
-        from hwsim.studies.transformer_units import AttentionHead
-        return Arithmetic(attention=AttentionHead(head_params(params)),
+        from hwsim.studies.transformer_units import AttentionHeadHook
+        return Arithmetic(attention=AttentionHeadHook(head_params(params)),
                           linear=_matmul(params, "linear"))
     return Arithmetic(softmax=_softmax_hook(params), attention_products=_matmul(params, "products"),
                       linear=_matmul(params, "linear"))

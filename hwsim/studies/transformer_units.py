@@ -12,13 +12,13 @@ not depend on the sentences batched with it.
   only a value rounded up to ``2**e`` saturates). Products are exact or the signed Mitchell
   multiplier's (:func:`hwsim.mitchell.mitchell_mul`, ``MitchellMulParams(width, signed=True,
   keep_bits)``), summed exactly in int64 and scaled back in float64.
-* :class:`SoftmaxUnit` (``softmax``): the softmax unit of :mod:`hwsim.softmax` over each row of
+* :class:`SoftmaxHook` (``softmax``): the softmax unit of :mod:`hwsim.softmax` over each row of
   L scores; scores are rounded to nearest (ties even) into ``params.in_fmt``, saturating; the
   probabilities are the unit's raw ``out_fmt`` outputs as reals. ``params.length`` is replaced
   by each call's L.
 * :class:`ExpSoftmax` (``softmax``): only the exp is hardware: ``exp_fixed`` of the float
   differences ``x - max`` rounded into the exp unit's input format, normalised in float.
-* :class:`AttentionHead` (``attention``): the whole fixed-point attention head of
+* :class:`AttentionHeadHook` (``attention``): the whole fixed-point attention head of
   :mod:`hwsim.attention` (the model of the verified RTL head) per head: Q, K, V rounded to
   nearest (ties even) into ``params.in_fmt``, saturating; outputs are the head's raw
   ``out_fmt`` values as reals. ``params.length`` is replaced by each call's L (at most 32).
@@ -39,7 +39,7 @@ from hwsim.fixed import FixedFormat, Overflow, Rounding
 from hwsim.performer import FeatureKind, draw_omega
 from hwsim.softmax import SoftmaxParams, softmax_fixed
 
-__all__ = ["block_quantize", "FixedMatmul", "SoftmaxUnit", "ExpSoftmax", "AttentionHead",
+__all__ = ["block_quantize", "FixedMatmul", "SoftmaxHook", "ExpSoftmax", "AttentionHeadHook",
            "PerformerAttention", "MULTIPLIERS"]
 
 MULTIPLIERS = ("exact", "mitchell")
@@ -128,12 +128,12 @@ class FixedMatmul:
         return np.ldexp(acc, -(fa + fb))
 
 
-class SoftmaxUnit:
+class SoftmaxHook:
     """The hwsim softmax unit over the last axis of float scores (see the module doc)."""
 
     def __init__(self, params: SoftmaxParams):
         if not isinstance(params, SoftmaxParams):
-            raise TypeError(f"SoftmaxUnit: params must be SoftmaxParams, not {params!r}")
+            raise TypeError(f"SoftmaxHook: params must be SoftmaxParams, not {params!r}")
         self.params = params
 
     def __call__(self, scores: np.ndarray) -> np.ndarray:
@@ -160,13 +160,13 @@ class ExpSoftmax:
         return (e / e.sum(-1, keepdims=True)).astype(np.float32)
 
 
-class AttentionHead:
+class AttentionHeadHook:
     """The bit-accurate attention head unit in place of each MiniLM head (module doc)."""
 
     def __init__(self, params):
         from hwsim.attention import AttentionParams
         if not isinstance(params, AttentionParams):
-            raise TypeError(f"AttentionHead: params must be AttentionParams, not {params!r}")
+            raise TypeError(f"AttentionHeadHook: params must be AttentionParams, not {params!r}")
         self.params = params
 
     def __call__(self, q, k, v, layer: int = 0) -> np.ndarray:
@@ -174,7 +174,7 @@ class AttentionHead:
         p = _at_length(self.params, q.shape[-2], "the attention head cannot take {n} tokens",
                        "use max_tokens <= 32")
         if q.shape[-1] != p.dim:
-            raise ValueError(f"AttentionHead: params.dim is {p.dim}, the heads have {q.shape[-1]}")
+            raise ValueError(f"AttentionHeadHook: params.dim is {p.dim}, the heads have {q.shape[-1]}")
         raw = [_round(p.in_fmt, t) for t in (q, k, v)]
         return p.out_fmt.to_float(attention_fixed(*raw, p))
 
