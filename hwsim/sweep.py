@@ -5,6 +5,7 @@ A sweep is a TOML file::
     study = "digits-mlp"          # a name from hwsim.studies.STUDIES
     seeds = [0, 1, 2]             # optional, default [0]
     metrics = ["accuracy"]        # optional: plot only these (default: all the study reports)
+    skip_invalid = true           # optional: drop points the study rejects (else an error)
 
     [fixed]                       # optional: parameters shared by every point
     multiplier = "mitchell"
@@ -17,43 +18,64 @@ A sweep is a TOML file::
     multiplier = "exact"
     width = 16
 
-    skip_invalid = true           # optional: drop points the study rejects (else an error)
+Every task is (study, params, seed); ``params`` is the point's full parameter dict (for
+``unit-error``: ``unit``, ``samples``, ``synth`` and the unit's ``Params.to_dict()``). Its
+row is stored in an SQLite results file (WAL mode, one transaction per row) under a key
+hashing (study, params, seed, code fingerprint), where the fingerprint
+(:func:`code_fingerprint`) hashes the sources of hwsim, hwsim.hdl and hwsim.sim: a killed
+sweep restarts where it stopped and never recomputes a stored row, and a row computed by
+other code (a model edited since) is never served. Tasks run in a local process pool
+(``jobs``; the workers die with the sweep, SIGKILL included) or on a Dask distributed
+cluster (``scheduler``); each task's randomness comes only from its seed, so both give
+identical rows. Only the parent process writes to the database, holding an exclusive lock
+(``results.sqlite.lock``) for the run, so two sweeps never write the same results.
 
-Every task is (study, params, seed). Its row is stored in an SQLite results file (WAL mode,
-one transaction per row) under a key hashing (study, params, seed, hwsim version), so a
-killed sweep restarts where it stopped and never recomputes a stored row. Tasks run in a
-local process pool (``jobs``) or on a Dask distributed cluster (``scheduler``); each task's
-randomness comes only from its seed, so both give identical rows. Only the parent process
-writes to the database.
+Every user error (the file, its keys, a point the study refuses, an output path) is a
+:class:`SweepError`: one line naming the file or option, the key, the rule and the value.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import itertools
 import json
 import math
 import os
+import signal
+import sqlite3
+import sys
+import threading
 import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import hwsim
+from hwsim._check import short_repr
 from hwsim.resultdb import ResultDB, canonical
 
-__all__ = ["SweepConfig", "SweepError", "load_config", "run_sweep", "sweep_rows", "export_csv"]
+__all__ = ["SweepConfig", "SweepError", "load_config", "parse_config", "run_sweep",
+           "sweep_rows", "export_csv", "plot_sweep", "check_output_dir", "check_output_file",
+           "code_fingerprint"]
 
 
 class SweepError(ValueError):
-    """A bad sweep configuration (reported as one line naming the key)."""
+    """A bad sweep configuration or output path (reported as one line naming the file or
+    option, the key, the rule and the value; the CLI exits 2)."""
+
+
+#: seeds are those the CLI accepts (numpy seeds each task's generator with it)
+MAX_SEED = 2 ** 32 - 1
+#: the lock file next to the results file, held while a sweep writes it
+LOCK_SUFFIX = ".lock"
 
 
 @dataclass(frozen=True)
 class SweepConfig:
     study: str
-    points: tuple  # tuple of frozen-ish param dicts (as sorted item tuples)
+    points: tuple  # each point's full parameter dict, as a tuple of sorted (name, value) items
     seeds: tuple[int, ...]
     metrics: tuple[str, ...] | None
     source: str = ""
@@ -67,41 +89,70 @@ class SweepConfig:
         return [k for k in names if len({canonical({"v": dict(p).get(k)}) for p in self.points}) > 1]
 
 
-def _none(v):
-    return None if isinstance(v, str) and v.lower() == "none" else v
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def parse_config(data: dict, source: str = "<config>") -> SweepConfig:
+    """Check a sweep description (the TOML's tables) and build every point's full parameter
+    dict (``Study.normalize``: for ``unit-error`` the unit's ``Params.to_dict()``), so every
+    error appears before any work. Raises :class:`SweepError`, one line starting with
+    ``source``."""
     from hwsim.studies import STUDIES, get_study
+
+    def bad(msg):
+        return SweepError(f"{source}: {msg}")
+
     known_keys = {"study", "seeds", "metrics", "fixed", "grid", "points", "skip_invalid"}
     extra = sorted(set(data) - known_keys)
     if extra:
-        raise SweepError(f"{source}: unknown key {extra[0]!r} (keys: {', '.join(sorted(known_keys))})")
+        raise bad(f"unknown key {extra[0]!r} (keys: {', '.join(sorted(known_keys))})")
     if "study" not in data:
-        raise SweepError(f"{source}: missing key 'study' (studies: {', '.join(STUDIES)})")
+        raise bad(f"missing key 'study' (studies: {', '.join(STUDIES)})")
+    if not isinstance(data["study"], str):
+        raise bad(f"study must be a study name (a string; studies: {', '.join(STUDIES)}), "
+                  f"not {short_repr(data['study'])}")
     try:
         study = get_study(data["study"])
     except ValueError as e:
-        raise SweepError(f"{source}: study: {e}") from None
+        raise bad(f"study: {e}") from None
     seeds = data.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
-        raise SweepError(f"{source}: seeds must be a non-empty list of integers >= 0, not {seeds!r}")
+    if (not isinstance(seeds, list) or not seeds
+            or not all(_is_int(s) and 0 <= s <= MAX_SEED for s in seeds)):
+        raise bad(f"seeds must be a non-empty list of integers in 0..{MAX_SEED}, "
+                  f"not {short_repr(seeds)}")
+    if len(set(seeds)) != len(seeds):
+        raise bad(f"seeds must not repeat, not {short_repr(seeds)}")
+    metrics = data.get("metrics")
+    if metrics is not None and (not isinstance(metrics, list)
+                                or not all(isinstance(m, str) for m in metrics)):
+        raise bad(f"metrics must be a list of metric names (strings), not {short_repr(metrics)}")
+    skip = data.get("skip_invalid", False)
+    if not isinstance(skip, bool):
+        raise bad(f"skip_invalid must be true or false, not {short_repr(skip)}")
     fixed = data.get("fixed", {})
     grid = data.get("grid", {})
     listed = data.get("points", [])
     for name, table in (("fixed", fixed), ("grid", grid)):
         if not isinstance(table, dict):
-            raise SweepError(f"{source}: [{name}] must be a table, not {table!r}")
-    if not isinstance(listed, list):
-        raise SweepError(f"{source}: points must be an array of tables ([[points]])")
+            raise bad(f"[{name}] must be a table, not {short_repr(table)}")
+    if not isinstance(listed, list) or not all(isinstance(p, dict) for p in listed):
+        raise bad(f"points must be an array of tables ([[points]]), not {short_repr(listed)}")
     for k, v in grid.items():
         if not isinstance(v, list) or not v:
-            raise SweepError(f"{source}: grid.{k} must be a non-empty list, not {v!r}")
-    names = list(fixed) + list(grid) + [k for p in listed for k in p]
-    for k in names:
-        if k not in study.params:
-            raise SweepError(f"{source}: study {study.name!r} has no parameter {k!r} "
-                             f"(parameters: {', '.join(study.params)})")
+            raise bad(f"grid.{k} must be a non-empty list, not {short_repr(v)}")
+        if k in fixed:
+            raise bad(f"grid.{k} must not also be in [fixed] (fixed.{k} = {short_repr(fixed[k])})")
+    try:
+        names = study.param_names()
+    except RuntimeError as e:  # the study's module needs an extra
+        raise bad(str(e)) from None
+    for where, keys in (("fixed", fixed), ("grid", grid),
+                        *((f"points[{i}]", p) for i, p in enumerate(listed))):
+        for k in keys:
+            if k not in names:
+                raise bad(f"study {study.name!r} has no parameter {k!r} "
+                          f"(parameters: {', '.join(names)})")
     points = []
     if grid:
         keys = list(grid)
@@ -113,86 +164,230 @@ def parse_config(data: dict, source: str = "<config>") -> SweepConfig:
         if fixed:
             points = [dict(fixed)]
         else:
-            raise SweepError(f"{source}: the sweep is empty: give [grid] lists, [[points]] or [fixed]")
-    skip = data.get("skip_invalid", False)
-    if not isinstance(skip, bool):
-        raise SweepError(f"{source}: skip_invalid must be true or false, not {skip!r}")
-    full = []
+            raise bad("the sweep is empty: give [grid] lists, [[points]] or [fixed]")
+    full, first = {}, None
     for p in points:
-        params = {**study.params, **{k: _none(v) for k, v in p.items()}}
         try:
-            study.check(params)
+            params = study.normalize(p)
+        except RuntimeError as e:  # the study's module needs an extra
+            raise bad(str(e)) from None
         except (TypeError, ValueError) as e:
+            where = ", ".join(f"{k}={short_repr(v)}" for k, v in p.items() if k not in fixed)
+            first = first or f"{e} (at {where or 'the fixed point'})"
             if skip:
                 continue
-            where = ", ".join(f"{k}={v}" for k, v in p.items() if k not in fixed)
-            raise SweepError(f"{source}: {e} (at {where or 'the fixed point'}; "
-                             f"skip_invalid = true drops such points)") from None
-        full.append(tuple(sorted(params.items(), key=lambda kv: kv[0])))
+            raise bad(f"{e} (at {where or 'the fixed point'}; "
+                      f"skip_invalid = true drops such points)") from None
+        full.setdefault(canonical(params), tuple(sorted(params.items())))  # keep order, drop repeats
     if not full:
-        raise SweepError(f"{source}: every point is invalid for study {study.name!r}")
-    unique = tuple(dict.fromkeys(full))  # keep order, drop repeats
-    metrics = data.get("metrics")
-    if metrics is not None and (not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics)):
-        raise SweepError(f"{source}: metrics must be a list of names, not {metrics!r}")
-    return SweepConfig(study=study.name, points=unique, seeds=tuple(seeds),
+        raise bad(f"every point is invalid for study {study.name!r}; the first: {first}")
+    return SweepConfig(study=study.name, points=tuple(full.values()), seeds=tuple(seeds),
                        metrics=tuple(metrics) if metrics else None, source=source)
 
 
 def load_config(path) -> SweepConfig:
+    """Read and check a sweep's TOML file (:func:`parse_config`); every problem with the
+    file (missing, a directory, unreadable, not UTF-8, not TOML) is a :class:`SweepError`."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise SweepError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise SweepError(f"{path}: is a directory, not a sweep file (TOML)") from None
+    except PermissionError:
+        raise SweepError(f"{path}: is not readable (permission denied)") from None
+    except OSError as e:
+        raise SweepError(f"{path}: cannot be read ({e.strerror or e})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SweepError(f"{path}: is not UTF-8 text (byte {e.start})") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise SweepError(f"{path}: not valid TOML: {e}") from None
+        raise SweepError(f"{path}: not valid TOML: {' '.join(str(e).split())}") from None
     return parse_config(data, str(path))
 
 
-def task_spec(study: str, params: dict, seed: int) -> dict:
-    return {"kind": "sweep", "study": study, "params": params, "seed": seed,
-            "version": hwsim.__version__}
+# -- output paths -------------------------------------------------------------------------------
+
+def check_output_dir(path, option: str = "-o/--output") -> Path:
+    """The sweep's output directory ``path`` exists as a writable directory or can be
+    created, and any ``results.sqlite`` in it is a file. Raises :class:`SweepError`."""
+    from hwsim import paths
+    try:
+        p = paths.check_output_dir(path, option)
+    except ValueError as e:
+        raise SweepError(str(e)) from None
+    db = p / "results.sqlite"
+    if db.exists() and not db.is_file():
+        raise SweepError(f"{option} {str(p)!r}: {str(db)!r} is not a results file")
+    return p
 
 
-def run_task(study: str, params: dict, seed: int) -> dict:
-    """Run one (study, params, seed) task; returns its row. Runs in a worker process."""
+def check_output_file(path, option: str = "--export") -> Path:
+    """``path`` can be written as a file (absent or a writable file in an existing, writable
+    directory). Raises :class:`SweepError`."""
+    from hwsim import paths
+    try:
+        return paths.check_output_file(path, option)
+    except ValueError as e:
+        raise SweepError(str(e)) from None
+
+
+# -- the code fingerprint -----------------------------------------------------------------------
+
+def _source_roots() -> list[tuple[str, Path]]:
+    """(package, directory) of the packages whose code computes rows: hwsim (with its
+    studies and data), hwsim.hdl and hwsim.sim (found without importing them)."""
+    import importlib.util
+    roots = [("hwsim", Path(hwsim.__file__).parent)]
+    for name in ("hwsim.hdl", "hwsim.sim"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            roots.append((name, Path(list(spec.submodule_search_locations)[0])))
+    return roots
+
+
+def _source_files(root: Path) -> list[Path]:
+    files = [f for f in root.rglob("*.py") if "__pycache__" not in f.parts]
+    files += [f for f in (root / "data").glob("*") if f.is_file()] if (root / "data").is_dir() else []
+    return sorted(set(files), key=lambda f: f.relative_to(root).as_posix())
+
+
+def code_fingerprint() -> str:
+    """SHA-256 over the code that computes sweep rows: every ``.py`` file of the hwsim,
+    hwsim.hdl and hwsim.sim packages and hwsim's data files, each as its package-relative
+    path and its bytes, in sorted order. Documentation, tests and examples are not part of
+    it (a docs change keeps every stored row); any byte changed in a source file changes it
+    (a comment too: comparing behaviour instead would mean running the code)."""
+    h = hashlib.sha256()
+    for package, root in _source_roots():
+        for f in _source_files(root):
+            h.update(f"{package}:{f.relative_to(root).as_posix()}\0".encode())
+            h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+_PROCESS_FINGERPRINT: list[str] = []
+
+
+def _process_fingerprint() -> str:
+    """:func:`code_fingerprint` as this worker process first saw it (its modules were
+    imported then; files edited later do not change the code it runs)."""
+    if not _PROCESS_FINGERPRINT:
+        _PROCESS_FINGERPRINT.append(code_fingerprint())
+    return _PROCESS_FINGERPRINT[0]
+
+
+# -- tasks --------------------------------------------------------------------------------------
+
+def task_spec(study: str, params: dict, seed: int, code: str) -> dict:
+    """What a row's key hashes: the study, the task's full parameters (for unit-error the
+    unit's ``Params.to_dict()``), the seed and the code fingerprint."""
+    return {"kind": "sweep", "study": study, "params": params, "seed": seed, "code": code}
+
+
+def run_task(study: str, params: dict, seed: int, code: str | None = None) -> dict:
+    """Run one (study, params, seed) task; returns its row, with the fingerprint of the code
+    that computed it (``code``, else this process's). Runs in a worker process."""
     from hwsim.studies import get_study
+    code = code or _process_fingerprint()
     t0 = time.perf_counter()
     metrics = get_study(study).run(dict(params), seed)
     return {"study": study, "params": params, "seed": seed, "metrics": metrics,
-            "seconds": round(time.perf_counter() - t0, 3)}
+            "seconds": round(time.perf_counter() - t0, 3), "code": code}
+
+
+def _open_db(db_path) -> ResultDB:
+    try:
+        return ResultDB(db_path)
+    except sqlite3.DatabaseError as e:
+        raise SweepError(f"{db_path}: not a hwsim results database ({e}); give another "
+                         f"output directory") from None
+    except OSError as e:
+        raise SweepError(f"{db_path}: cannot be opened ({e.strerror or e})") from None
+
+
+@contextlib.contextmanager
+def _exclusive(db_path: Path):
+    """Hold an exclusive ``flock`` on ``<db_path>.lock`` (holding this process's pid) for
+    the run: a second sweep on the same results fails at once instead of writing beside
+    this one. The kernel drops the lock when this process dies, however it dies."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): no lock
+        yield
+        return
+    lock = db_path.with_name(db_path.name + LOCK_SUFFIX)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise SweepError(f"{lock}: cannot create the sweep's lock file ({e.strerror or e})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            raise SweepError(f"{db_path}: another sweep (pid {holder or '?'}) is writing "
+                             f"these results; wait for it to finish or give another output "
+                             f"directory") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def run_sweep(cfg: SweepConfig, db_path, *, jobs: int = 1, scheduler: str | None = None,
               progress: bool = False) -> dict:
-    """Run every task of ``cfg`` not yet in ``db_path``; returns counts
-    ``{"tasks", "cached", "computed", "seconds"}``."""
+    """Run every task of ``cfg`` not yet in ``db_path`` for the current code; returns counts
+    ``{"tasks", "cached", "computed", "seconds", "fingerprint"}``.
+
+    The code fingerprint (:func:`code_fingerprint`) is computed once per run; rows stored
+    by other code are kept in the file but never served. The run holds ``<db_path>.lock``
+    (:class:`SweepError` if another sweep holds it). Local workers die with this process
+    (even on SIGKILL: Linux parent-death signal, else a watchdog thread), and on any error
+    or interrupt they are killed before this returns."""
     from tqdm.auto import tqdm
     t0 = time.perf_counter()
-    db = ResultDB(db_path)
+    db_path = Path(db_path)
     try:
-        todo = [(p, s) for p, s in cfg.tasks() if db.get(task_spec(cfg.study, p, s)) is None]
-        total = len(cfg.tasks())
-        bar = tqdm(total=total, initial=total - len(todo), unit="task", desc=cfg.study,
-                   disable=not progress)
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SweepError(f"{db_path.parent}: cannot create the output directory "
+                         f"({e.strerror or e})") from None
+    code = code_fingerprint()
+    with _exclusive(db_path):
+        db = _open_db(db_path)
+        try:
+            tasks = cfg.tasks()
+            todo = [(p, s) for p, s in tasks if db.get(task_spec(cfg.study, p, s, code)) is None]
+            total = len(tasks)
+            bar = tqdm(total=total, initial=total - len(todo), unit="task", desc=cfg.study,
+                       disable=not progress)
 
-        def store(row):
-            db.put(task_spec(cfg.study, row["params"], row["seed"]), row)
-            bar.update(1)
+            def store(row):
+                if row["code"] != code:
+                    raise SweepError(f"a worker runs other hwsim code (fingerprint "
+                                     f"{row['code'][:12]}) than this sweep ({code[:12]}): "
+                                     f"give every worker the same hwsim sources")
+                db.put(task_spec(cfg.study, row["params"], row["seed"], code), row)
+                bar.update(1)
 
-        if scheduler:
-            _run_dask(cfg.study, todo, scheduler, store)
-        elif jobs <= 1:
-            for p, s in todo:
-                store(run_task(cfg.study, p, s))
-        else:
-            _run_pool(cfg.study, todo, jobs, store)
-        bar.close()
-    finally:
-        db.close()
+            if scheduler:
+                _run_dask(cfg.study, todo, scheduler, store)
+            elif jobs <= 1:
+                for p, s in todo:
+                    store(run_task(cfg.study, p, s, code))
+            else:
+                _run_pool(cfg.study, todo, jobs, store)
+            bar.close()
+        finally:
+            db.close()
     return {"tasks": total, "cached": total - len(todo), "computed": len(todo),
-            "seconds": time.perf_counter() - t0}
+            "seconds": time.perf_counter() - t0, "fingerprint": code}
 
 
 #: thread-pool sizes a worker inherits; each defaults to every core, so ``jobs`` workers
@@ -219,17 +414,71 @@ def _worker_threads(jobs: int):
                 os.environ[k] = v
 
 
+#: Linux prctl(2) option: the signal a process gets when its parent dies
+PR_SET_PDEATHSIG = 1
+#: seconds between the watchdog's checks of the parent (where prctl is missing)
+WATCHDOG_PERIOD = 0.5
+
+
+def _worker_init(parent: int) -> None:
+    """Initializer of every local worker: die with the sweep process ``parent``.
+
+    On Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` makes the kernel kill the worker when its
+    parent dies (SIGKILL included); a parent that died before that call is caught by
+    comparing ``getppid()`` afterwards. Elsewhere (or if prctl fails) a daemon thread polls
+    ``getppid()`` every WATCHDOG_PERIOD seconds and exits when the worker was reparented.
+    SIGINT is ignored: on Ctrl-C the parent stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:
+        os._exit(1)
+    if not armed:
+        def watch():
+            while os.getppid() == parent:
+                time.sleep(WATCHDOG_PERIOD)
+            os._exit(1)
+        threading.Thread(target=watch, name="hwsim-sweep-watchdog", daemon=True).start()
+
+
+def _kill_workers(pool) -> None:
+    """Stop a process pool now: drop queued tasks, kill the workers, reap them."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.kill()
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(5)
+
+
 def _run_pool(study, todo, jobs, store):
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     # "spawn": workers start clean (no inherited threads or open database handles); they
-    # read the thread variables when they import numpy / numba, i.e. at spawn
-    with _worker_threads(jobs), ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        pending = {pool.submit(run_task, study, p, s) for p, s in todo}
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in done:
-                store(f.result())
+    # read the thread variables when they import numpy / numba, i.e. at spawn. Workers are
+    # spawned by this thread (submit), which outlives them: the parent-death signal is
+    # tied to the spawning thread.
+    with _worker_threads(jobs):
+        pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"),
+                                   initializer=_worker_init, initargs=(os.getpid(),))
+        try:
+            pending = {pool.submit(run_task, study, p, s) for p, s in todo}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    store(f.result())
+        except BaseException:  # a failed task, a bad row, Ctrl-C: no worker outlives this
+            _kill_workers(pool)
+            raise
+        pool.shutdown(wait=True)
 
 
 def _run_dask(study, todo, scheduler, store):
@@ -239,37 +488,62 @@ def _run_dask(study, todo, scheduler, store):
         raise SweepError("--scheduler needs dask.distributed: pip install 'hwsim[cluster]'") from None
     with Client(scheduler) as client:
         futures = [client.submit(run_task, study, p, s, pure=False) for p, s in todo]
-        for f in as_completed(futures):
-            store(f.result())
+        try:
+            for f in as_completed(futures):
+                store(f.result())
+        except BaseException:
+            client.cancel(futures)
+            raise
 
 
-def sweep_rows(cfg: SweepConfig, db_path) -> list[dict]:
-    """The stored rows of ``cfg``'s tasks (in task order; missing ones skipped)."""
-    with ResultDB(db_path) as db:
-        rows = [db.get(task_spec(cfg.study, p, s)) for p, s in cfg.tasks()]
+def sweep_rows(cfg: SweepConfig, db_path, *, fingerprint: str | None = None) -> list[dict]:
+    """The stored rows of ``cfg``'s tasks computed by the current code (``fingerprint``,
+    default :func:`code_fingerprint`; pass ``run_sweep(...)["fingerprint"]`` to read what
+    that run stored), in task order; missing ones skipped."""
+    code = fingerprint or code_fingerprint()
+    db = _open_db(db_path)
+    try:
+        rows = [db.get(task_spec(cfg.study, p, s, code)) for p, s in cfg.tasks()]
+    finally:
+        db.close()
     return [r for r in rows if r is not None]
 
 
 def export_csv(rows: list[dict], path) -> Path:
-    """One line per row: seed, every parameter, every metric (written atomically)."""
+    """One line per row: study, seed, every parameter, every metric, seconds (written
+    atomically). ``none`` is a ``None`` value, an empty cell a parameter the row's point
+    does not have (e.g. ``frac_bits`` in a mitchell-mul row); formats are JSON objects."""
     path = Path(path)
     params = sorted({k for r in rows for k in r["params"]})
     metrics = sorted({k for r in rows for k in r["metrics"]})
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["study", "seed", *params, *metrics, "seconds"])
-        for r in rows:
-            w.writerow([r["study"], r["seed"], *[_cell(r["params"].get(k)) for k in params],
-                        *[_cell(r["metrics"].get(k)) for k in metrics], r["seconds"]])
-    tmp.replace(path)
+    try:
+        with tmp.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["study", "seed", *params, *metrics, "seconds"])
+            for r in rows:
+                w.writerow([r["study"], r["seed"], *[_cell(r["params"], k) for k in params],
+                            *[_cell(r["metrics"], k) for k in metrics], r["seconds"]])
+        tmp.replace(path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise SweepError(f"{path}: cannot be written ({e.strerror or e})") from None
     return path
 
 
-def _cell(v):
+def _cell(d: dict, k: str):
+    if k not in d:
+        return ""
+    v = d[k]
     if v is None:
         return "none"
-    return json.dumps(v) if isinstance(v, (dict, list)) else v
+    return json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
+
+
+def _label(v):
+    """A parameter value as a hashable plot coordinate (formats as their JSON)."""
+    return canonical(v) if isinstance(v, (dict, list)) else v
 
 
 def plot_sweep(cfg: SweepConfig, rows: list[dict], out_dir) -> list[Path]:
@@ -282,15 +556,19 @@ def plot_sweep(cfg: SweepConfig, rows: list[dict], out_dir) -> list[Path]:
                                           if isinstance(v, (int, float)) and not isinstance(v, bool)}))
     paths = []
     for param in swept:
-        numeric = all(isinstance(r["params"][param], (int, float)) and r["params"][param] is not None
-                      for r in rows)
+        numeric = all(isinstance(r["params"].get(param), (int, float))
+                      and not isinstance(r["params"].get(param), bool) for r in rows)
         for metric in metrics:
             series: dict[str, dict] = {}
             for r in rows:
                 if metric not in r["metrics"] or r["metrics"][metric] is None:
                     continue
-                others = ", ".join(f"{k}={r['params'][k]}" for k in swept if k != param) or cfg.study
-                series.setdefault(others, {}).setdefault(r["params"][param], []).append(r["metrics"][metric])
+                if param not in r["params"]:
+                    continue
+                others = ", ".join(f"{k}={_label(r['params'][k])}" for k in swept
+                                   if k != param and k in r["params"]) or cfg.study
+                x = _label(r["params"][param])
+                series.setdefault(others, {}).setdefault(x, []).append(r["metrics"][metric])
             if not series:
                 continue
             p = out_dir / f"{metric}_vs_{param}.png"

@@ -111,7 +111,7 @@ def test_cli_sweep_writes_csv_and_plots_and_resumes(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "10 tasks: 0 already stored, 10 computed" in text
     lines = (out / "results.csv").read_text().splitlines()
-    assert lines[0] == ("study,seed,frac_bits,keep_bits,samples,signed,synth,unit,width,"
+    assert lines[0] == ("study,seed,frac_bits,keep_bits,samples,signed,stages,synth,unit,width,"
                         "bias,mae,max_red,mred,wce,seconds")
     assert len(lines) == 11
     assert (out / "mred_vs_width.png").stat().st_size > 5000
@@ -122,12 +122,23 @@ def test_cli_sweep_writes_csv_and_plots_and_resumes(tmp_path, capsys):
 @pytest.mark.parametrize("text,msg", [
     ('study = "mnist"', "s.toml: study: unknown study 'mnist' (studies: unit-error"),
     ('study = "unit-error"\n[grid]\nwidht = [8]',
-     "s.toml: study 'unit-error' has no parameter 'widht' (parameters: unit, width, signed, "
-     "keep_bits, frac_bits, samples, synth)"),
+     "s.toml: study 'unit-error' has no parameter 'widht' (parameters: unit, samples, synth, "
+     "width, signed, keep_bits, stages, frac_bits, in_fmt, out_fmt, method, base, lut_bits, "
+     "segments, order)"),
     ('study = "unit-error"\n[grid]\nwidth = []', "s.toml: grid.width must be a non-empty list, not []"),
     ('study = "unit-error"', "s.toml: the sweep is empty: give [grid] lists, [[points]] or [fixed]"),
     ('study = "unit-error"\nseeds = []\n[grid]\nwidth = [8]',
-     "s.toml: seeds must be a non-empty list of integers >= 0, not []"),
+     "s.toml: seeds must be a non-empty list of integers in 0..4294967295, not []"),
+    ('study = "unit-error"\nseeds = [true]\n[grid]\nwidth = [8]',
+     "s.toml: seeds must be a non-empty list of integers in 0..4294967295, not [True]"),
+    ('study = "unit-error"\npoints = [1, 2]',
+     "s.toml: points must be an array of tables ([[points]]), not [1, 2]"),
+    ('study = "unit-error"\n[fixed]\nsynth = "no"',
+     "s.toml: unit-error: synth must be true or false, not 'no'"),
+    ('study = "unit-error"\n[fixed]\nunit = "softmax"',
+     "s.toml: unit-error: unit must be one of mitchell-mul, mitchell-div, exp, not 'softmax'"),
+    ('study = "unit-error"\n[grid]\nwidth = ["8"]',
+     "s.toml: MitchellMulParams.width must be an integer in 2..32, not '8'"),
     ('study = "unit-error"\nrepeat = 3', "s.toml: unknown key 'repeat' (keys: fixed, grid, "
                                          "metrics, points, seeds, skip_invalid, study)"),
     ('study = "unit-error"\n[grid]\nwidth = [4]\nkeep_bits = [3]',
@@ -140,3 +151,52 @@ def test_bad_configs_are_one_line_usage_errors(tmp_path, capsys, text, msg):
     assert main(["sweep", str(cfg), "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"hwsim: error: {cfg.parent}/{msg}") and err.count("\n") == 1
+
+
+def test_config_file_problems_are_sweep_errors(tmp_path):
+    from hwsim.sweep import SweepError
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b'study = "unit-error\xff"\n')
+    for path, msg in [(tmp_path, "is a directory"), (tmp_path / "nope.toml", "no such file"),
+                      (bad, r"is not UTF-8 text \(byte 19\)")]:
+        with pytest.raises(SweepError, match=rf"^{path}: {msg}"):
+            load_config(path)
+
+
+def test_stages_is_sweepable_and_changing_the_code_recomputes(tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    import hwsim.sweep as sweep
+    cfg = load_config(write(tmp_path, 'study = "unit-error"\n[fixed]\nsamples = 2000\n'
+                                      '[grid]\nstages = [0, 1]\n'))
+    assert [dict(p)["stages"] for p in cfg.points] == [0, 1]
+    src = tmp_path / "src"
+    roots = []
+    for pkg, root in sweep._source_roots():
+        shutil.copytree(root, src / Path(root).name, ignore=shutil.ignore_patterns("__pycache__"))
+        roots.append((pkg, src / Path(root).name))
+    (src / "docs").mkdir()
+    (src / "docs" / "x.md").write_text("a")
+    monkeypatch.setattr(sweep, "_source_roots", lambda: roots)
+    db = tmp_path / "r.sqlite"
+    assert run_sweep(cfg, db)["computed"] == 2
+    (src / "docs" / "x.md").write_text("b")  # docs are not code
+    assert run_sweep(cfg, db)["cached"] == 2
+    model = src / "hwsim" / "mitchell.py"
+    model.write_text(model.read_text() + "\n# edited\n")
+    r = run_sweep(cfg, db)
+    assert r["computed"] == 2 and r["cached"] == 0
+    assert len(sweep_rows(cfg, db)) == 2
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 4
+
+
+def test_a_second_sweep_on_the_same_results_fails(tmp_path):
+    import hwsim.sweep as sweep
+    cfg = load_config(write(tmp_path, 'study = "unit-error"\n[fixed]\nsamples = 100\n'))
+    db = tmp_path / "r.sqlite"
+    with sweep._exclusive(db):
+        with pytest.raises(sweep.SweepError, match=r"another sweep \(pid \d+\) is writing"):
+            run_sweep(cfg, db)
+    assert run_sweep(cfg, db)["computed"] == 1

@@ -3,7 +3,10 @@
 A study is a function of (params, seed) returning a dict of metrics; the sweep engine
 (``hwsim.sweep``) runs it over grids of params and seeds. Each study declares its parameters
 with defaults (``params``), validates a full parameter dict (``check``) and is imported
-lazily (``run``), so listing studies stays cheap.
+lazily (``run``), so listing studies stays cheap. :meth:`Study.normalize` turns the
+parameters a sweep point names into the full parameter dict the task runs with (and the
+sweep's cache key hashes); a study module may define its own ``normalize(point)`` and
+``param_names()`` (``unit-error`` takes every field of the unit's Params class).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from typing import Any
+
+from hwsim._check import short_repr
 
 
 #: the data parameters every MiniLM study has (see hwsim.studies.minilm_eval)
@@ -25,6 +30,9 @@ class Study:
     module: str  # "hwsim.studies.<x>": defines run(params, seed) -> dict and check(params)
     extra: str | None = None  # the pip extra it needs, for the error message
     notes: dict = field(default_factory=dict)
+    #: the module defines ``param_names()`` and ``normalize(point)`` (parameters beyond
+    #: ``params``, e.g. a unit's Params fields)
+    open_params: bool = False
 
     def _mod(self):
         try:
@@ -38,15 +46,45 @@ class Study:
     def check(self, params: dict) -> None:
         self._mod().check(params)
 
+    def param_names(self) -> tuple[str, ...]:
+        """Every parameter name a sweep point may use."""
+        mod = importlib.import_module(self.module) if self.open_params else None
+        return tuple(mod.param_names()) if mod else tuple(self.params)
+
+    def normalize(self, point: dict) -> dict:
+        """The full parameter dict of a sweep point (names from :meth:`param_names`, values
+        as TOML gives them): the defaults merged with the point, each value of the kind its
+        default has (a bool for a bool default; no bool where the default is a number or a
+        string; no arrays or tables), then checked by the study. TOML has no null: the string
+        ``"none"`` means ``None`` where the default is not a string. Raises ``TypeError`` /
+        ``ValueError`` naming the parameter."""
+        if self.open_params:
+            return importlib.import_module(self.module).normalize(point)
+        point = dict(point)
+        for k, v in point.items():
+            default = self.params[k]
+            if is_none(v) and not isinstance(default, str):
+                point[k] = v = None
+            if isinstance(v, (list, dict)):
+                raise TypeError(f"{self.name}: {k} must be a string, a number or a bool, "
+                                f"not {short_repr(v)}")
+            if isinstance(default, bool) and not isinstance(v, bool):
+                raise TypeError(f"{self.name}: {k} must be true or false, not {short_repr(v)}")
+            if isinstance(v, bool) and default is not None and not isinstance(default, bool):
+                raise TypeError(f"{self.name}: {k} must be {_kind(default)}, not {v!r}")
+        params = {**self.params, **point}
+        self.check(params)
+        return params
+
     def run(self, params: dict, seed: int) -> dict:
         return self._mod().run(params, seed)
 
 
 STUDIES: dict[str, Study] = {s.name: s for s in [
-    Study("unit-error", "error metrics (and optional iCE40 LUT4s) of one unit configuration",
-          {"unit": "mitchell-mul", "width": 8, "signed": False, "keep_bits": None,
-           "frac_bits": None, "samples": 100_000, "synth": False},
-          "hwsim.studies.unit_error"),
+    Study("unit-error", "error metrics (and optional iCE40 LUT4s) of one unit configuration "
+                        "(mitchell-mul, mitchell-div, exp; every field of its Params)",
+          {"unit": "mitchell-mul", "samples": 100_000, "synth": False},
+          "hwsim.studies.unit_error", open_params=True),
     Study("digits-mlp", "sklearn digits MLP inference with every product through a multiplier "
                         "model (fixed-point exact, Mitchell, Gaussian error, float bit trick)",
           {"multiplier": "mitchell", "width": 8, "keep_bits": None, "layers": "all",
@@ -85,6 +123,17 @@ def check_choice(study: str, params: dict, name: str, choices) -> None:
     if str(params[name]) not in choices:
         raise ValueError(f"{study}: {name} must be one of {', '.join(choices)}, "
                          f"not {params[name]!r}")
+
+
+def is_none(value) -> bool:
+    """``value`` is the string standing for TOML's missing null (``"none"``, any case)."""
+    return isinstance(value, str) and value.lower() == "none"
+
+
+def _kind(default) -> str:
+    if default is None:
+        return "a value"
+    return "a string" if isinstance(default, str) else "a number"
 
 
 def get_study(name: str) -> Study:
