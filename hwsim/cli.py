@@ -328,12 +328,12 @@ def cmd_sweep(args):
     try:
         r = run_sweep(cfg, db, jobs=args.jobs, scheduler=args.scheduler,
                       progress=sys.stderr.isatty())
+        rows = sweep_rows(cfg, db, fingerprint=r.get("fingerprint"))
+        print(f"{r['tasks']} tasks: {r['cached']} already stored, {r['computed']} computed "
+              f"in {r['seconds']:.1f} s")
+        csv_path = export_csv(rows, args.export or out / "results.csv")
     except SweepError as e:
         raise UsageError(str(e)) from None
-    rows = sweep_rows(cfg, db)
-    print(f"{r['tasks']} tasks: {r['cached']} already stored, {r['computed']} computed "
-          f"in {r['seconds']:.1f} s")
-    csv_path = export_csv(rows, args.export or out / "results.csv")
     print(f"wrote {csv_path}")
     if args.plots:
         for p in plot_sweep(cfg, rows, out):

@@ -151,7 +151,7 @@ def parse_config(data: dict, source: str = "<config>") -> SweepConfig:
                         *((f"points[{i}]", p) for i, p in enumerate(listed))):
         for k in keys:
             if k not in names:
-                raise bad(f"study {study.name!r} has no parameter {k!r} "
+                raise bad(f"{where}: study {study.name!r} has no parameter {k!r} "
                           f"(parameters: {', '.join(names)})")
     points = []
     if grid:

@@ -122,7 +122,7 @@ def test_cli_sweep_writes_csv_and_plots_and_resumes(tmp_path, capsys):
 @pytest.mark.parametrize("text,msg", [
     ('study = "mnist"', "s.toml: study: unknown study 'mnist' (studies: unit-error"),
     ('study = "unit-error"\n[grid]\nwidht = [8]',
-     "s.toml: study 'unit-error' has no parameter 'widht' (parameters: unit, samples, synth, "
+     "s.toml: grid: study 'unit-error' has no parameter 'widht' (parameters: unit, samples, synth, "
      "width, signed, keep_bits, stages, frac_bits, in_fmt, out_fmt, method, base, lut_bits, "
      "segments, order)"),
     ('study = "unit-error"\n[grid]\nwidth = []', "s.toml: grid.width must be a non-empty list, not []"),
@@ -200,3 +200,71 @@ def test_a_second_sweep_on_the_same_results_fails(tmp_path):
         with pytest.raises(sweep.SweepError, match=r"another sweep \(pid \d+\) is writing"):
             run_sweep(cfg, db)
     assert run_sweep(cfg, db)["computed"] == 1
+
+
+LONG_CONFIG = """
+study = "unit-error"
+[fixed]
+unit = "mitchell-mul"
+width = 16
+samples = 30000000
+[grid]
+keep_bits = ["none", 0, 1, 2, 3, 4, 5, 6]
+"""
+
+
+def _children(pid: int) -> list[int]:
+    """Live (non-zombie) processes whose parent is ``pid``, from /proc."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            fields = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(d))
+    return out
+
+
+def _alive(pids: list[int]) -> list[int]:
+    live = []
+    for p in pids:
+        try:
+            if open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+                live.append(p)
+        except OSError:
+            pass
+    return live
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killed_sweep_leaves_no_worker_behind(tmp_path, sig):
+    """Only the sweep process is signalled (not its group): its pool workers must notice
+    their parent died and exit by themselves."""
+    cfg = write(tmp_path, LONG_CONFIG)
+    cmd = [sys.executable, "-m", "hwsim.cli", "sweep", str(cfg), "-o", str(tmp_path / "o"),
+           "--jobs", "2", "--no-plots"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(workers) < 2:
+            workers = [c for c in _children(proc.pid)
+                       if "multiprocessing" in open(f"/proc/{c}/cmdline").read()]
+            time.sleep(0.1)
+        assert len(workers) >= 2, f"no pool workers appeared: {_children(proc.pid)}"
+        time.sleep(0.5)  # let them start computing
+        os.kill(proc.pid, sig)
+        proc.wait(timeout=30)
+        deadline = time.time() + 5
+        while _alive(workers) and time.time() < deadline:
+            time.sleep(0.1)
+        assert _alive(workers) == [], "pool workers outlived the killed sweep"
+    finally:
+        for p in _alive(workers):
+            os.kill(p, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
