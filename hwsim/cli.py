@@ -1,6 +1,6 @@
-"""The ``hwsim`` command: units, verilog, verify, characterize, synth, sweep, study, demo.
+"""The ``hwsim`` command: units, verilog, verify, characterize, synth, prove, sweep, study, demo.
 
-Each unit command (verilog, verify, characterize, synth) takes the unit as a sub-command
+Each unit command (verilog, verify, characterize, synth, prove) takes the unit as a sub-command
 whose options are generated from that unit's Params (``hwsim.options``): ``hwsim verify
 softmax --help`` lists softmax's parameters with softmax's defaults. Exit codes: 0 success,
 1 failed verification (mismatches) or failed tool run, 2 bad usage (one line ``hwsim: error:
@@ -399,6 +399,32 @@ def cmd_study(args):
     return 0
 
 
+def cmd_prove(args):
+    from hwsim.sim import formal, runner
+    spec, params = _unit_and_params(args)
+    if args.verilog is not None:
+        _path_check(read_text_file, args.verilog, "--verilog")
+    if args.timeout is not None and not args.timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout}")
+    print(f"proving {params.top_name} ({args.property}) ...", file=sys.stderr)
+    try:
+        r = formal.prove(spec, params, verilog=args.verilog, timeout_s=args.timeout,
+                         property=args.property)
+    except formal.ProofToolMissing as e:
+        raise UsageError(str(e)) from None
+    except (TypeError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    print(formal.format_result(r))
+    if r.proved:
+        return 0
+    if r.counterexample and args.replay:
+        sims = tuple(s for s in runner.SIMULATORS if s in runner.available_simulators())
+        if sims:
+            rows = formal.replay(spec, params, r.counterexample, sims=sims, verilog=args.verilog)
+            print(formal.format_replay(rows))
+    return 1
+
+
 def cmd_demo(args):
     from hwsim.demo import run_demo
     out = _path_check(check_output_dir, args.output, "-o/--output")
@@ -506,6 +532,23 @@ def build_parser() -> argparse.ArgumentParser:
     s = _unit_command(sub, "synth", "LUT4/CARRY/DFF counts and Fmax (yosys + nextpnr-ice40), "
                                     "next to the exact baseline", _options(synth_options))
     s.set_defaults(func=cmd_synth)
+
+    def prove_options(q):
+        q.add_argument("--verilog", metavar="FILE",
+                       help="prove this Verilog file (same top module and ports as the unit's "
+                            "export) instead of the export")
+        q.add_argument("--property", choices=["equivalence", "bounds"], default="equivalence",
+                       help="equivalence: outputs == the specification for all inputs "
+                            "(default); bounds: the documented error bounds hold")
+        q.add_argument("--timeout", type=float, metavar="S", help="solver time limit in seconds")
+        q.add_argument("--replay", action=argparse.BooleanOptionalAction, default=True,
+                       help="run a counterexample through the model and the simulators "
+                            "(default on)")
+
+    s = _unit_command(sub, "prove", "formal proof (yosys + z3): the RTL equals the unit's "
+                                    "bit-vector specification for all inputs",
+                      _options(prove_options))
+    s.set_defaults(func=cmd_prove)
 
     s = sub.add_parser("sweep", help="run a study over a grid of parameters and seeds "
                                      "(resumable, parallel, optionally on a Dask cluster)",

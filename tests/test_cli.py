@@ -143,3 +143,20 @@ def test_every_unit_parameter_is_its_own_option():
             for f in dataclasses.fields(spec.params_cls):
                 assert getattr(args, f"param_{f.name}") == f.default, (cmd, spec.name, f.name)
             assert params_from_args(spec.params_cls, args) == spec.params_cls()
+
+
+def test_prove_cli_proves_and_rejects_a_mutant(capsys, tmp_path):
+    pytest.importorskip("z3")
+    if shutil.which("yosys") is None:
+        pytest.skip("yosys is missing: apt-get install yosys")
+    code, out, _ = run(capsys, "prove", "mitchell-mul", "--width", "6")
+    assert code == 0 and out.startswith("proved: mitchell-mul mitchell_mul_u6")
+    code, out, _ = run(capsys, "verilog", "mitchell-mul", "--width", "6", "-o", str(tmp_path))
+    v = tmp_path / "mitchell_mul_u6.v"
+    text = v.read_text()
+    mutant = text.replace(" + ", " - ", 1)
+    assert mutant != text
+    v.write_text(mutant)
+    code, out, _ = run(capsys, "prove", "mitchell-mul", "--width", "6", "--verilog", str(v),
+                       "--no-replay")
+    assert code == 1 and out.startswith("counterexample: mitchell-mul") and "inputs: a=" in out

@@ -18,6 +18,7 @@ BAD_INT = ["-1", "0", "1", "65", "4097", "1" + "0" * 30, "-" + "9" * 25, "x", ""
 BAD_FORMAT = ["Q0.0", "UQ0.0", "Q1.0", "UQ99.99", "Q4.-1", "Q-4.4", "4.8", "q4.4", "", "UQ64.64",
               "Q1.63", "Q33.0"]
 BAD_ENUM = ["bogus", "", "LUT", "0"]
+UNIT_COMMANDS = ("verilog", "verify", "characterize", "synth", "prove")
 
 
 def _bad_values(field):
@@ -38,11 +39,12 @@ def _guard(cmd, tmp_path):
     return {"verilog": ["-o", str(blocker)],
             "verify": ["--build-dir", str(blocker)],
             "characterize": ["--json", str(tmp_path / "missing" / "x.json")],
-            "synth": ["--json", str(tmp_path / "missing" / "x.json")]}[cmd]
+            "synth": ["--json", str(tmp_path / "missing" / "x.json")],
+            "prove": ["--verilog", str(tmp_path / "missing.v")]}[cmd]
 
 
 def _cases():
-    for cmd in ("verilog", "verify", "characterize", "synth"):
+    for cmd in UNIT_COMMANDS:
         for spec in REGISTRY.values():
             for f in dataclasses.fields(spec.params_cls):
                 values = _bad_values(f)
@@ -70,7 +72,7 @@ def test_bad_option_values(capsys, tmp_path, cmd, unit, field, values):
         assert code == 2, (cmd, unit, field, v)
 
 
-@pytest.mark.parametrize("cmd", ["verilog", "verify", "characterize", "synth"])
+@pytest.mark.parametrize("cmd", UNIT_COMMANDS)
 @pytest.mark.parametrize("unit", list(REGISTRY))
 def test_other_units_options_and_unknown_options(capsys, tmp_path, cmd, unit):
     own = {f.name for f in dataclasses.fields(REGISTRY[unit].params_cls)}
@@ -83,7 +85,8 @@ def test_other_units_options_and_unknown_options(capsys, tmp_path, cmd, unit):
         code, _ = _check(capsys, [cmd, unit] + argv + guard)
         assert code == 2, argv
     code, err = _check(capsys, [cmd, unit] + guard)  # valid unit options: the guard stops it
-    assert code == 2 and ("a-file" in err or "missing" in err), err
+    assert code == 2 and ("a-file" in err or "missing" in err
+                          or "no specification" in err), err
 
 
 COMMAND_OPTIONS = {
@@ -94,6 +97,7 @@ COMMAND_OPTIONS = {
                     + [["--seed", "-1"], ["--jobs", "0"], ["--jobs", "x"],
                        ["--exhaustive", "--samples", "5"]],
     "synth": [["--target", "ecp5"], ["--db", "/"]],
+    "prove": [["--timeout", "-1"], ["--timeout", "x"], ["--property", "speed"]],
 }
 
 
@@ -156,8 +160,7 @@ def test_study_files_are_checked(capsys, tmp_path):
     assert not out.exists()  # a refused run leaves no empty output directory behind
 
 
-@pytest.mark.parametrize("cmd", ["units", "verilog", "verify", "characterize", "synth", "sweep",
-                                 "study", "demo"])
+@pytest.mark.parametrize("cmd", ["units", *UNIT_COMMANDS, "sweep", "study", "demo"])
 def test_help_exits_0(capsys, cmd):
     with pytest.raises(SystemExit) as e:
         main([cmd, "--help"])
