@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 JOBS ?= 2
 OUT ?= out
 
-.PHONY: tools setup demo test test-fast bench lint clean
+.PHONY: tools setup demo test test-fast bench prove lint clean
 
 # Debian packages used when missing: Icarus Verilog (simulation), yosys and nextpnr-ice40
 # (`hwsim synth`), Verilator (the exported Verilog must lint clean on the distribution's
@@ -41,6 +41,11 @@ test-fast: setup
 
 bench: setup
 	$(PY) benchmarks/run.py
+
+# The wide formal proofs (32-bit Mitchell units, bounds at growing widths), timed; rewrites
+# the proofs table in docs/verification.md.
+prove: setup
+	$(PY) scripts/prove_all.py
 
 lint: setup
 	$(VENV)/bin/ruff check hwsim hdl sim tests benchmarks scripts

@@ -350,11 +350,13 @@ def format_result(result: ProofResult) -> str:
     what = f"{result.unit} {result.top}" + (f" ({result.verilog})" if result.verilog else "")
     prop = "" if result.property == "equivalence" else f" [{result.property}]"
     head = f"{result.solver}, {result.seconds:.2f} s, {result.size}"
+    claim = "== specification" if result.property == "equivalence" else "within its error bounds"
     if result.proved:
-        return f"proved{prop}: {what} == specification for all inputs ({head})"
+        return f"proved{prop}: {what} {claim} for all inputs ({head})"
     if result.status == "unknown":
         return f"unknown{prop}: {what}: the solver gave up (timeout?) ({head})"
-    lines = [f"counterexample{prop}: {what} != specification ({head})",
+    broken = "!= specification" if result.property == "equivalence" else "violates its error bounds"
+    lines = [f"counterexample{prop}: {what} {broken} ({head})",
              "  inputs: " + ", ".join(f"{k}={v}" for k, v in result.counterexample.items())]
     if result.values:
         lines.append("  solver: " + ", ".join(f"{k}={v}" for k, v in result.values.items()))
