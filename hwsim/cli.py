@@ -1,4 +1,5 @@
-"""The ``hwsim`` command: units, verilog, verify, characterize, synth, prove, sweep, study, demo.
+"""The ``hwsim`` command: units, verilog, verify, characterize, synth, prove, sweep, study, run,
+demo.
 
 Each unit command (verilog, verify, characterize, synth, prove) takes the unit as a sub-command
 whose options are generated from that unit's Params (``hwsim.options``): ``hwsim verify
@@ -425,6 +426,52 @@ def cmd_prove(args):
     return 1
 
 
+def cmd_run(args):
+    import tomllib
+
+    from hwsim.paths import check_input_file
+    _path_check(check_input_file, args.model, "MODEL")
+    _path_check(check_input_file, args.data, "--data")
+    if args.json is not None:
+        _path_check(check_output_file, args.json, "--json")
+    if args.output is not None:
+        _path_check(check_output_dir, args.output, "-o/--output")
+    try:
+        from hwsim.graph.assign import Assignment, parse_assignment
+        from hwsim.graph.evaluate import format_summary, run_model, write_report
+        from hwsim.graph.model import ModelError
+    except ImportError as e:
+        raise UsageError(f"hwsim run needs the ml extra ({e.name} is missing): "
+                         f"pip install 'hwsim[ml]'") from None
+    assignment = Assignment()
+    if args.assign is not None:
+        text = _path_check(read_text_file, args.assign, "--assign")
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise UsageError(f"--assign {args.assign}: not valid TOML: "
+                             f"{' '.join(str(e).split())}") from None
+        try:
+            assignment = parse_assignment(doc, f"--assign {args.assign}")
+        except (TypeError, ValueError) as e:
+            raise UsageError(str(e)) from None
+    from tqdm import tqdm
+    def progress(items):
+        return tqdm(items, desc="attribution", unit="node", leave=False,
+                    disable=not sys.stderr.isatty())
+    try:
+        r = run_model(args.model, args.data, assignment, attribution=args.attribution,
+                      progress=progress)
+    except ModelError as e:
+        raise UsageError(str(e)) from None
+    print(format_summary(r))
+    if args.json is not None:
+        Path(args.json).write_text(json.dumps(r, indent=2) + "\n")
+    if args.output is not None:
+        print(f"wrote {write_report(r, Path(args.output))}")
+    return 0
+
+
 def cmd_demo(args):
     from hwsim.demo import run_demo
     out = _path_check(check_output_dir, args.output, "-o/--output")
@@ -581,6 +628,25 @@ def build_parser() -> argparse.ArgumentParser:
             if opt in study.params:
                 q.add_argument(f"--{opt}", metavar="FILE", help=text)
         q.set_defaults(func=cmd_study)
+
+    s = sub.add_parser("run", help="run an ONNX model with chosen ops on hwsim units, "
+                                   "against onnxruntime", allow_abbrev=False,
+                       description="hwsim run: a user's ONNX model (float or QDQ) with the ops "
+                                   "an assignment file names on hwsim units, the rest float; "
+                                   "metrics against onnxruntime's float run, per-node "
+                                   "attribution. See docs/onnx.md.")
+    s.add_argument("model", metavar="MODEL.onnx", help="the ONNX model file")
+    s.add_argument("--data", required=True, metavar="FILE.npz",
+                   help="inputs by graph input name (axis 0 = rows), optional 'labels' "
+                        "(one integer class per row)")
+    s.add_argument("--assign", metavar="FILE.toml",
+                   help="[[assign]] rules (op, node pattern, unit, unit parameters), "
+                        "[calibration], [formats]; default: everything float")
+    s.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    s.add_argument("-o", "--output", metavar="DIR", help="write DIR/report.md with plots")
+    s.add_argument("--attribution", action=argparse.BooleanOptionalAction, default=True,
+                   help="each assigned node alone on its unit, the rest float (default on)")
+    s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("demo", help="generate, verify and characterise default units; "
                                     "write DIR/report.md with plots", allow_abbrev=False)

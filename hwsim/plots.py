@@ -188,3 +188,25 @@ def performer_variance(path: Path, rows):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def attribution_bars(path: Path, attribution: dict):
+    """Per-node attribution of ``hwsim run``: the metric with each assigned node alone on its
+    unit (``attribution["nodes"]``: node, op, unit, metric), the float value as a line."""
+    nodes = attribution["nodes"]
+    fig, ax = plt.subplots(figsize=(7.2, max(2.4, 0.32 * len(nodes) + 1.2)))
+    y = np.arange(len(nodes))
+    ax.barh(y, [n["metric"] for n in nodes], color="tab:blue")
+    ax.axvline(attribution["float"], color="black", lw=1, ls="--", label="float")
+    ax.set_yticks(y, [f"{n['node']} ({n['op']}, {n['unit']})" for n in nodes], fontsize=8)
+    ax.invert_yaxis()
+    lo = min([n["metric"] for n in nodes] + [attribution["float"]])
+    hi = max([n["metric"] for n in nodes] + [attribution["float"]])
+    pad = max(1e-4, 0.1 * (hi - lo))
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_xlabel(attribution["metric"])
+    ax.set_title("each node alone on its unit, the rest float")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

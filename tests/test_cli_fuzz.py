@@ -160,7 +160,7 @@ def test_study_files_are_checked(capsys, tmp_path):
     assert not out.exists()  # a refused run leaves no empty output directory behind
 
 
-@pytest.mark.parametrize("cmd", ["units", *UNIT_COMMANDS, "sweep", "study", "demo"])
+@pytest.mark.parametrize("cmd", ["units", *UNIT_COMMANDS, "sweep", "study", "run", "demo"])
 def test_help_exits_0(capsys, cmd):
     with pytest.raises(SystemExit) as e:
         main([cmd, "--help"])

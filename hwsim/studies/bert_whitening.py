@@ -8,7 +8,7 @@ similarity is the cosine of the ``y``.
 The encoder is the float MiniLM; the whitening transform is the part under study: ``mu`` is
 subtracted in float, then ``(x - mu) W`` runs in ``arithmetic`` = ``float``, or block floating
 point with exact or Mitchell products of ``width`` bits
-(:class:`hwsim.studies.transformer_units.FixedMatmul`). ``mu`` and ``W`` are fitted on the
+(:class:`hwsim.hooks.FixedMatmul`). ``mu`` and ``W`` are fitted on the
 study's own sentences (and, with an STS file, on the STS sentences for the STS metric).
 
 Metrics: ``spearman`` / ``nn_agreement`` of the whitened embeddings against the float
@@ -41,7 +41,7 @@ def whiten(x: np.ndarray, mu: np.ndarray, w: np.ndarray, params: dict) -> np.nda
     c = np.asarray(x, np.float64) - mu
     if params["arithmetic"] == "float":
         return c @ w
-    from hwsim.studies.transformer_units import FixedMatmul
+    from hwsim.hooks import FixedMatmul
     keep = params["keep_bits"] if params["arithmetic"] == "mitchell" else None
     return FixedMatmul(params["arithmetic"], params["width"], keep)(c, w)
 
@@ -52,7 +52,7 @@ def check(params: dict) -> None:
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 384:
         raise ValueError(f"bert-whitening: k must be an integer in 1..384, not {k!r}")
     if params["arithmetic"] != "float":
-        from hwsim.studies.transformer_units import FixedMatmul
+        from hwsim.hooks import FixedMatmul
         FixedMatmul(params["arithmetic"], params["width"],
                     params["keep_bits"] if params["arithmetic"] == "mitchell" else None)
     E.check_data("bert-whitening", params)

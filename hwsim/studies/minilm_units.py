@@ -9,9 +9,9 @@ One configuration replaces, in all 6 layers and 12 heads of all-MiniLM-L6-v2
   or nothing (``float``);
 * the attention products Q K^T and P V (``products``) and/or every dense layer (``linear``) by
   block-floating-point exact or Mitchell products of ``product_bits`` bits
-  (:class:`hwsim.studies.transformer_units.FixedMatmul`);
+  (:class:`hwsim.hooks.FixedMatmul`);
 * or each whole head (``head`` = ``exact`` / ``mitchell``) by the fixed-point attention head
-  unit (:class:`hwsim.studies.transformer_units.AttentionHeadHook`, the model of the verified RTL
+  unit (:class:`hwsim.hooks.AttentionHeadHook`, the model of the verified RTL
   head): Q, K, V in ``Q5.(head_bits-5)`` (MiniLM's reach ±8.7), 1/sqrt(32) with 12 fraction
   bits, the two-pass softmax configured by the softmax parameters, outputs Q4.12; at most 32
   tokens (``max_tokens <= 32``).
@@ -38,7 +38,7 @@ def _softmax_hook(params: dict):
     from hwsim.exp import ExpMethod, ExpParams
     from hwsim.fixed import FixedFormat
     from hwsim.softmax import Normalizer, SoftmaxForm
-    from hwsim.studies.transformer_units import ExpSoftmax, SoftmaxHook, softmax_params_for
+    from hwsim.hooks import ExpSoftmax, SoftmaxHook, softmax_params_for
     kind = params["softmax"]
     if kind == "float":
         return None
@@ -55,7 +55,7 @@ def _softmax_hook(params: dict):
 
 
 def _matmul(params: dict, which: str):
-    from hwsim.studies.transformer_units import FixedMatmul
+    from hwsim.hooks import FixedMatmul
     kind = params[which]
     if kind == "float":
         return None
@@ -84,7 +84,7 @@ def head_params(params: dict):
 def arithmetic(params: dict):
     from hwsim.studies.minilm import Arithmetic
     if params["head"] != "none":
-        from hwsim.studies.transformer_units import AttentionHeadHook
+        from hwsim.hooks import AttentionHeadHook
         return Arithmetic(attention=AttentionHeadHook(head_params(params)),
                           linear=_matmul(params, "linear"))
     return Arithmetic(softmax=_softmax_hook(params), attention_products=_matmul(params, "products"),

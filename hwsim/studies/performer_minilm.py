@@ -4,7 +4,7 @@ Every head of the chosen ``layers`` (``"all"`` or one index 0..5) computes
 ``phi(Q) (phi(K)^T V) / (phi(Q) phi(K)^T 1)`` with ``features`` = m positive random features
 (``kind``: i.i.d., orthogonal, orthogonal with chi-quantile norms; the seed draws omega and the
 sentence sample) instead of ``softmax(Q K^T / sqrt(d)) V``
-(:class:`hwsim.studies.transformer_units.PerformerAttention`). ``feature_frac``: ``None`` for
+(:class:`hwsim.hooks.PerformerAttention`). ``feature_frac``: ``None`` for
 float features, or the fraction bits of features from the LUT exp unit. The pretrained weights
 expect softmax attention, so fidelity is expected to drop; the study measures how far, and how
 it moves with m = d .. 8d (d = 32 per head).
@@ -23,7 +23,7 @@ LAYER_CHOICES = ("all", "0", "1", "2", "3", "4", "5")
 
 def attention(params: dict, seed: int):
     from hwsim.performer import FeatureKind
-    from hwsim.studies.transformer_units import PerformerAttention
+    from hwsim.hooks import PerformerAttention
     layers = None if str(params["layers"]) == "all" else (int(params["layers"]),)
     return PerformerAttention(features=params["features"], kind=FeatureKind(params["kind"]),
                               seed=seed, feature_frac=params["feature_frac"], layers=layers)

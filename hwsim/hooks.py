@@ -1,5 +1,7 @@
-"""hwsim unit models as drop-in float functions for a transformer's forward pass.
+"""hwsim unit models as drop-in float functions: the op-level hooks every workload shares.
 
+The built-in MiniLM and digits workloads and a user's ONNX model (:mod:`hwsim.graph`) put a
+unit in place of a float operation through these classes, one mechanism for all of them.
 Each class here is a callable for one :class:`hwsim.studies.minilm.Arithmetic` hook: it takes
 float tensors, converts them to the unit's integer interface, runs the bit-accurate model and
 converts the result back. Conversions never look across a batch, so a sentence's result does
@@ -39,7 +41,7 @@ from hwsim.fixed import FixedFormat, Overflow, Rounding
 from hwsim.performer import FeatureKind, draw_omega
 from hwsim.softmax import SoftmaxParams, softmax_fixed
 
-__all__ = ["block_quantize", "FixedMatmul", "SoftmaxHook", "ExpSoftmax", "AttentionHeadHook",
+__all__ = ["frac_for_peak", "quantize_frac", "block_quantize", "FixedMatmul", "StaticMatmul", "SoftmaxHook", "ExpSoftmax", "AttentionHeadHook",
            "PerformerAttention", "MULTIPLIERS"]
 
 MULTIPLIERS = ("exact", "mitchell")
@@ -60,16 +62,29 @@ def _at_length(params, length: int, what: str, hint: str):
         raise ValueError(f"{what.format(n=length)} ({e}); {hint}") from None
 
 
+def frac_for_peak(peak, width: int):
+    """Fraction bits of the signed ``width``-bit format with just enough integer bits for
+    ``peak`` (``2**e`` the smallest power of two above it): ``width - 1 - e``. Elementwise on
+    arrays; a zero peak counts as e = 0. The format is ``Q(e+1).(width-1-e)``; e may be
+    negative (a small tensor gets more fraction bits than bits)."""
+    _, e = np.frexp(np.asarray(peak, dtype=np.float64))   # peak < 2**e
+    return (width - 1 - e).astype(np.int64)
+
+
+def quantize_frac(x, width: int, frac) -> np.ndarray:
+    """``x`` as raw signed ``width``-bit integers ``round(x 2**frac)`` (to nearest, ties
+    even, saturating); ``frac`` broadcasts against ``x``."""
+    hi = (1 << (width - 1)) - 1
+    return np.clip(np.rint(np.ldexp(np.asarray(x, dtype=np.float64), frac)), -hi - 1,
+                   hi).astype(np.int64)
+
+
 def block_quantize(x: np.ndarray, width: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
     """``(raw, frac)``: ``x ~ raw * 2**-frac`` with one fraction count per vector along
     ``axis`` (kept as a size-1 axis), ``raw`` signed ``width``-bit int64 (see module doc)."""
     x = np.asarray(x, dtype=np.float64)
-    peak = np.abs(x).max(axis=axis, keepdims=True)
-    _, e = np.frexp(peak)                      # peak < 2**e (e = 0 for a zero vector)
-    frac = (width - 1 - e).astype(np.int64)
-    hi = (1 << (width - 1)) - 1
-    raw = np.clip(np.rint(np.ldexp(x, frac)), -hi - 1, hi).astype(np.int64)
-    return raw, frac
+    frac = frac_for_peak(np.abs(x).max(axis=axis, keepdims=True), width)
+    return quantize_frac(x, width, frac), frac
 
 
 @dataclass(frozen=True)
@@ -114,18 +129,47 @@ class FixedMatmul:
         b = np.broadcast_to(b, lead + b.shape[-2:])
         qa, fa = block_quantize(a, self.width, axis=-1)
         qb, fb = block_quantize(b, self.width, axis=-2)
-        k = a.shape[-1]
+        return np.ldexp(self.products(qa, qb), -(fa + fb))
+
+    def products(self, qa: np.ndarray, qb: np.ndarray) -> np.ndarray:
+        """``qa @ qb`` of raw signed ``width``-bit operands (same leading axes), every
+        product exact or the Mitchell multiplier's, summed exactly; as float64 (exact: the
+        sums stay below 2**53 for the widths and depths :meth:`__call__` accepts)."""
+        k = qa.shape[-1]
         if self.multiplier == "exact":
             if 2 * (self.width - 1) + max(k - 1, 1).bit_length() <= 53:
-                acc = qa.astype(np.float64) @ qb.astype(np.float64)   # every sum exact in f64
-            else:
-                acc = np.matmul(qa, qb).astype(np.float64)
+                return qa.astype(np.float64) @ qb.astype(np.float64)   # every sum exact in f64
+            return np.matmul(qa, qb).astype(np.float64)
+        from hwsim.mitchell_kernels import mitchell_matmul
+        lead, n, m = qa.shape[:-2], qa.shape[-2], qb.shape[-1]
+        acc = mitchell_matmul(qa.reshape(-1, n, k), qb.reshape(-1, k, m), self.mul_params)
+        return acc.reshape(lead + (n, m)).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class StaticMatmul:
+    """``a @ b`` with fixed (calibrated) power-of-two formats: ``a`` (activations) with
+    ``frac_a`` fraction bits for the whole tensor; ``b`` with ``frac_b`` (an int: one format
+    for the whole tensor) or, when ``frac_b`` is ``None``, per column (per output channel)
+    from the column's own peak (weights). Rounding, saturation and the products are
+    :class:`FixedMatmul`'s (``engine``)."""
+
+    engine: FixedMatmul
+    frac_a: int
+    frac_b: int | None = None
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a, b = np.asarray(a), np.asarray(b)
+        lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a = np.broadcast_to(a, lead + a.shape[-2:])
+        b = np.broadcast_to(b, lead + b.shape[-2:])
+        w = self.engine.width
+        if self.frac_b is None:
+            fb = frac_for_peak(np.abs(b).max(axis=tuple(range(b.ndim - 1)), keepdims=True), w)
         else:
-            from hwsim.mitchell_kernels import mitchell_matmul
-            n, m = a.shape[-2], b.shape[-1]
-            acc = mitchell_matmul(qa.reshape(-1, n, k), qb.reshape(-1, k, m), self.mul_params)
-            acc = acc.reshape(lead + (n, m)).astype(np.float64)
-        return np.ldexp(acc, -(fa + fb))
+            fb = np.int64(self.frac_b)
+        qa, qb = quantize_frac(a, w, self.frac_a), quantize_frac(b, w, fb)
+        return np.ldexp(self.engine.products(qa, qb), -(self.frac_a + fb))
 
 
 class SoftmaxHook:

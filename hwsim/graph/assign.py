@@ -1,0 +1,346 @@
+"""Which nodes of an ONNX model run on which hwsim unit: the assignment and its formats.
+
+An assignment is a list of rules (the ``[[assign]]`` tables of the TOML file ``hwsim run
+--assign`` reads; the first matching rule wins, unmatched nodes run in float)::
+
+    [[assign]]
+    op = "MatMul"          # ONNX op type (optional)
+    node = "*attn*"        # fnmatch pattern on the node name (optional)
+    unit = "mitchell-mul"  # the unit
+    width = 8              # any Params field of that unit
+
+    [calibration]          # optional: how the multiplier units' operand formats are chosen
+    mode = "static"        # "static" (default) or "block"
+    method = "maxabs"      # static: "maxabs" (default) or "percentile"
+    percentile = 99.99     # of |x|, for method = "percentile"
+    weights = "per-channel"  # or "per-tensor"
+    rows = 64              # calibrate on the first rows of the data (default: all)
+
+    [formats]              # optional: fixed formats for named tensors (fraction bits)
+    "hidden" = 5
+
+Units by op type:
+
+* ``MatMul``, ``Gemm``, ``Conv`` (Conv through im2col, one matrix product per group):
+  ``mitchell-mul`` (``MitchellMulParams`` fields ``width``, ``keep_bits``; products are
+  signed, so ``signed`` is true) or ``exact-mul`` (exact fixed-point products, ``width``
+  only). Operands are signed ``width``-bit fixed point; products are summed exactly and
+  scaled back to float (:class:`hwsim.hooks.FixedMatmul` / :class:`hwsim.hooks.StaticMatmul`).
+
+  *static* mode (default): every activation operand gets one power-of-two format for the
+  whole tensor, chosen on the calibration rows: ``frac = width - 1 - e`` with ``2**e`` the
+  smallest power of two above the tensor's max |x| (or its ``percentile`` of |x|), i.e.
+  just enough integer bits, round to nearest even, saturate. Weights (initializers) get one
+  format per output channel (``per-channel``: each column of the product's right operand,
+  Conv's output channels) or one for the tensor, from their own max |w|. A ``[formats]``
+  entry fixes a tensor's fraction bits instead. *block* mode: block floating point, one
+  exponent per row of the left and per column of the right operand, at run time.
+* ``Softmax``: ``softmax`` (``SoftmaxParams`` fields; ``length`` comes from each call) or
+  ``exp`` (the exp unit's exponentials, normalised in float) — :mod:`hwsim.hooks`.
+
+Deterministic: calibration reads the first ``rows`` rows, no random draw.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hwsim._check import is_int, short_repr
+from hwsim.graph.model import Graph, ModelError
+from hwsim.graph import ops
+
+__all__ = ["Rule", "Assignment", "parse_assignment", "UNITS_BY_OP", "build_impl",
+           "calibrate", "MATMUL_OPS"]
+
+MATMUL_OPS = ("MatMul", "Gemm", "Conv")
+MATMUL_UNITS = ("mitchell-mul", "exact-mul")
+#: op type -> the units that can implement it
+UNITS_BY_OP = {**{op: MATMUL_UNITS for op in MATMUL_OPS}, "Softmax": ("softmax", "exp")}
+MODES, METHODS, WEIGHTS = ("static", "block"), ("maxabs", "percentile"), ("per-channel", "per-tensor")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One ``[[assign]]`` rule: ``op`` and ``node`` select, ``unit`` and ``params`` say what
+    runs there (``params``: the unit's Params, or ``{"width": w}`` for ``exact-mul``)."""
+
+    unit: str
+    params: object
+    op: str | None = None
+    node: str | None = None
+
+    def matches(self, n) -> bool:
+        return ((self.op is None or n.op_type == self.op)
+                and (self.node is None or fnmatch.fnmatchcase(n.name, self.node)))
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in (("op", self.op), ("node", self.node)) if v is not None}
+        d["unit"] = self.unit
+        p = self.params if isinstance(self.params, dict) else self.params.to_dict()
+        return d | p
+
+
+@dataclass(frozen=True)
+class Assignment:
+    rules: tuple = ()
+    mode: str = "static"
+    method: str = "maxabs"
+    percentile: float = 99.99
+    weights: str = "per-channel"
+    rows: int | None = None
+    formats: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        cal = {"mode": self.mode, "method": self.method, "percentile": self.percentile,
+               "weights": self.weights}
+        if self.rows is not None:
+            cal["rows"] = self.rows
+        out = {"assign": [r.to_dict() for r in self.rules], "calibration": cal}
+        if self.formats:
+            out["formats"] = dict(self.formats)
+        return out
+
+    def only(self, node_name: str, unit_rule: Rule) -> "Assignment":
+        """This assignment with one rule: ``unit_rule`` on exactly ``node_name``."""
+        return dataclasses.replace(self, rules=(dataclasses.replace(unit_rule, op=None,
+                                                                    node=node_name),))
+
+
+def _rule_params(where: str, unit: str, fields: dict):
+    if unit == "exact-mul":
+        extra = sorted(set(fields) - {"width", "signed"})
+        if extra:
+            raise ValueError(f"{where}: exact-mul takes only width, not {extra[0]!r}")
+        w = fields.get("width", 8)
+        if not is_int(w) or not 2 <= w <= 24:
+            raise ValueError(f"{where}: width must be an integer in 2..24, not {short_repr(w)}")
+        if fields.get("signed", True) is not True:
+            raise ValueError(f"{where}: ONNX operands are signed; signed must be true")
+        return {"width": int(w)}
+    from hwsim.units import get_unit
+    spec = get_unit(unit)
+    if unit == "mitchell-mul":
+        if fields.get("signed", True) is not True:
+            raise ValueError(f"{where}: ONNX operands are signed; signed must be true, "
+                             f"not {short_repr(fields['signed'])}")
+        fields = {**fields, "signed": True}
+    if unit == "softmax" and "length" in fields:
+        raise ValueError(f"{where}: softmax length comes from the model's rows; remove it")
+    p = spec.params_cls.from_dict({k: v for k, v in fields.items()})
+    if unit == "mitchell-mul" and p.width > 24:
+        raise ValueError(f"{where}: width must be at most 24 for ONNX products (the int64 "
+                         f"sums), not {p.width}")
+    return p
+
+
+def parse_assignment(doc: dict, where: str = "--assign") -> Assignment:
+    """An :class:`Assignment` from the parsed TOML (``doc``); one-line errors naming the
+    table and key."""
+    from hwsim.units import REGISTRY
+    if not isinstance(doc, dict):
+        raise TypeError(f"{where}: must be a TOML table, not {short_repr(doc)}")
+    unknown = sorted(set(doc) - {"assign", "calibration", "formats"})
+    if unknown:
+        raise ValueError(f"{where}: unknown table {unknown[0]!r} (tables: assign, calibration, "
+                         f"formats)")
+    rules = []
+    raw = doc.get("assign", [])
+    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+        raise TypeError(f"{where}: assign must be an array of tables ([[assign]]), not "
+                        f"{short_repr(raw)}")
+    units = sorted({u for us in UNITS_BY_OP.values() for u in us})
+    for i, r in enumerate(raw):
+        at = f"{where}: assign[{i}]"
+        if "unit" not in r:
+            raise ValueError(f"{at} needs a unit (one of {', '.join(units)})")
+        unit, op, node = r["unit"], r.get("op"), r.get("node")
+        if unit not in units:
+            hint = (f"; {unit} has no ONNX op to run" if unit in REGISTRY else "")
+            raise ValueError(f"{at}.unit must be one of {', '.join(units)}, not "
+                             f"{short_repr(unit)}{hint}")
+        for key, v in (("op", op), ("node", node)):
+            if v is not None and (not isinstance(v, str) or not v):
+                raise TypeError(f"{at}.{key} must be a non-empty string, not {short_repr(v)}")
+        if op is not None:
+            if op not in UNITS_BY_OP:
+                raise ValueError(f"{at}.op: hwsim units implement {', '.join(UNITS_BY_OP)}, "
+                                 f"not {op!r}")
+            if unit not in UNITS_BY_OP[op]:
+                raise ValueError(f"{at}: unit {unit} cannot run {op} (units for {op}: "
+                                 f"{', '.join(UNITS_BY_OP[op])})")
+        fields = {k: v for k, v in r.items() if k not in ("unit", "op", "node")}
+        try:
+            params = _rule_params(at, unit, fields)
+        except (TypeError, ValueError) as e:
+            msg = str(e)
+            raise type(e)(msg if msg.startswith(at) else f"{at}: {msg}") from None
+        rules.append(Rule(unit=unit, params=params, op=op, node=node))
+    cal = doc.get("calibration", {})
+    if not isinstance(cal, dict):
+        raise TypeError(f"{where}: calibration must be a table, not {short_repr(cal)}")
+    bad = sorted(set(cal) - {"mode", "method", "percentile", "weights", "rows"})
+    if bad:
+        raise ValueError(f"{where}: calibration has no key {bad[0]!r} (keys: mode, method, "
+                         f"percentile, weights, rows)")
+    kw = {}
+    for key, choices in (("mode", MODES), ("method", METHODS), ("weights", WEIGHTS)):
+        if key in cal:
+            if cal[key] not in choices:
+                raise ValueError(f"{where}: calibration.{key} must be one of "
+                                 f"{', '.join(choices)}, not {short_repr(cal[key])}")
+            kw[key] = cal[key]
+    if "percentile" in cal:
+        p = cal["percentile"]
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 50 <= p <= 100:
+            raise ValueError(f"{where}: calibration.percentile must be a number in 50..100, "
+                             f"not {short_repr(p)}")
+        kw["percentile"] = float(p)
+    if "rows" in cal:
+        n = cal["rows"]
+        if not is_int(n) or n < 1:
+            raise ValueError(f"{where}: calibration.rows must be an integer >= 1, not "
+                             f"{short_repr(n)}")
+        kw["rows"] = int(n)
+    formats = doc.get("formats", {})
+    if not isinstance(formats, dict) or not all(is_int(v) and -64 <= v <= 64
+                                                for v in formats.values()):
+        raise ValueError(f"{where}: formats must map tensor names to fraction bits (integers "
+                         f"in -64..64), not {short_repr(formats)}")
+    return Assignment(rules=tuple(rules), formats=dict(formats), **kw)
+
+
+def assigned_nodes(graph: Graph, assignment: Assignment) -> dict:
+    """``{node name: Rule}`` of the nodes some rule matches (op types a unit can run)."""
+    out = {}
+    for n in graph.nodes:
+        if n.key not in UNITS_BY_OP:
+            continue
+        for r in assignment.rules:
+            if r.matches(n) and r.unit in UNITS_BY_OP[n.key]:
+                out[n.name] = r
+                break
+    return out
+
+
+def _engine(rule: Rule):
+    from hwsim.hooks import FixedMatmul
+    if rule.unit == "exact-mul":
+        return FixedMatmul("exact", rule.params["width"])
+    return FixedMatmul("mitchell", rule.params.width, rule.params.keep_bits)
+
+
+def _operands(node) -> tuple[str, str]:
+    """Names of the tensors that are the left and right operand of the node's product."""
+    if node.op_type == "Conv":
+        return node.inputs[0], node.inputs[1]      # im2col(x) @ W^T
+    return node.inputs[0], node.inputs[1]      # MatMul a @ b, Gemm a' @ b' (transposed)
+
+
+def calibrate(graph: Graph, assignment: Assignment, feeds: dict, nodes: dict) -> dict:
+    """``{tensor name: frac}`` for every activation operand of the assigned product nodes
+    (static mode) and per-tensor weights; ``[formats]`` entries win."""
+    matmuls = {k: r for k, r in nodes.items() if graph.node(k).op_type in MATMUL_OPS}
+    if assignment.mode != "static" or not matmuls:
+        return dict(assignment.formats)
+    rows = assignment.rows
+    cal_feeds = {k: v[:rows] for k, v in feeds.items()} if rows else feeds
+    env = graph.run(cal_feeds, keep=True)
+    fracs = {}
+    for name, rule in matmuls.items():
+        width = (rule.params["width"] if isinstance(rule.params, dict) else rule.params.width)
+        node = graph.node(name)
+        for t in _operands(node):
+            if t in assignment.formats:
+                fracs[t] = assignment.formats[t]
+                continue
+            if t in graph.initializers:
+                if assignment.weights == "per-tensor":
+                    fracs[t] = int(_frac(np.abs(graph.initializers[t]).max(), width))
+                continue
+            x = np.abs(np.asarray(env[t], dtype=np.float64))
+            peak = (x.max() if assignment.method == "maxabs"
+                    else np.percentile(x, assignment.percentile)) if x.size else 0.0
+            fracs[t] = int(_frac(peak, width))
+    return fracs
+
+
+def _frac(peak, width):
+    from hwsim.hooks import frac_for_peak
+    return frac_for_peak(peak, width)
+
+
+def _matmul_impl(node, rule: Rule, assignment: Assignment, fracs: dict):
+    from hwsim.hooks import StaticMatmul
+    engine = _engine(rule)
+    a_name, b_name = _operands(node)
+    if assignment.mode == "block":
+        product = engine
+    else:
+        fa = fracs[a_name]
+        fb = fracs.get(b_name)     # None: per-channel weights from their own columns
+        product = StaticMatmul(engine, fa, fb)
+    if node.op_type == "MatMul":
+        def f(inputs, attrs, env):
+            a, b = inputs
+            squeeze_a, squeeze_b = a.ndim == 1, b.ndim == 1
+            a2 = a[None, :] if squeeze_a else a
+            b2 = b[:, None] if squeeze_b else b
+            y = product(a2, b2)
+            if squeeze_a:
+                y = y[..., 0, :]
+            if squeeze_b:
+                y = y[..., 0]
+            return [np.asarray(y).astype(np.result_type(a, b))]
+    elif node.op_type == "Gemm":
+        def f(inputs, attrs, env):
+            return ops.gemm(inputs, attrs, product=product)
+    else:
+        def f(inputs, attrs, env):
+            return ops.conv(inputs, attrs, product=product)
+    return f
+
+
+def _softmax_impl(node, rule: Rule, opset: int):
+    from hwsim.hooks import ExpSoftmax, SoftmaxHook
+    hook = SoftmaxHook(rule.params) if rule.unit == "softmax" else ExpSoftmax(rule.params)
+
+    def f(inputs, attrs, env):
+        x = inputs[0]
+        axis = attrs.get("axis", -1 if opset >= 13 else 1) % x.ndim
+        if opset < 13:
+            flat = x.reshape(int(np.prod(x.shape[:axis])), -1)
+            return [np.asarray(hook(flat)).reshape(x.shape).astype(x.dtype)]
+        y = hook(np.moveaxis(x, axis, -1))
+        return [np.moveaxis(np.asarray(y), -1, axis).astype(x.dtype)]
+    return f
+
+
+def build_impl(graph: Graph, assignment: Assignment, feeds: dict, fracs: dict | None = None):
+    """``(impl, nodes, fracs)``: the per-node implementations for :meth:`Graph.run`, the
+    assigned nodes and the operand formats (calibrated on ``feeds`` unless given)."""
+    nodes = assigned_nodes(graph, assignment)
+    if fracs is None:
+        fracs = calibrate(graph, assignment, feeds, nodes)
+    impl = {}
+    for name, rule in nodes.items():
+        node = graph.node(name)
+        if node.op_type in MATMUL_OPS:
+            impl[name] = _matmul_impl(node, rule, assignment, fracs)
+        else:
+            impl[name] = _softmax_impl(node, rule, graph.opset)
+    return impl, nodes, fracs
+
+
+def check_assignment_matches(graph: Graph, assignment: Assignment) -> None:
+    """Every rule must match at least one node: a rule that matches nothing is a typo."""
+    for i, r in enumerate(assignment.rules):
+        if not any(r.matches(n) and n.key in UNITS_BY_OP and r.unit in UNITS_BY_OP[n.key]
+                   for n in graph.nodes):
+            ops_here = sorted({n.op_type for n in graph.nodes if n.key in UNITS_BY_OP})
+            raise ModelError(f"--assign: assign[{i}] (op={r.op!r}, node={r.node!r}, unit="
+                             f"{r.unit}) matches no node of the model (ops a unit can run "
+                             f"here: {', '.join(ops_here) or 'none'})")

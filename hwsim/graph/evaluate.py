@@ -1,0 +1,247 @@
+"""``hwsim run``: a user's ONNX model through hwsim units, measured against ONNX Runtime.
+
+:func:`run_model` loads the model and the data, runs
+
+1. the float reference: ONNX Runtime (CPU), an independent implementation;
+2. hwsim's own float path (:class:`hwsim.graph.model.Graph`, no unit): it must equal the
+   reference to a relative 1e-5 (``float_path_error``: max |hwsim - ort| / max |ort| over
+   every output), which shows the interpreter is the model before any unit is blamed;
+3. the assigned run (:mod:`hwsim.graph.assign`), and with ``attribution`` each assigned node
+   alone on its unit, the rest float;
+
+and reports per output (against the reference): ``cosine`` (of the flattened outputs),
+``max_abs_error``, ``argmax_agreement`` (share of rows whose argmax over the last axis
+agrees; float outputs with a last axis > 1, else null) and, for 2-D float outputs of 3 to
+2,000 rows, ``spearman``: the Spearman correlation of all pairwise cosine similarities of
+the rows (embedding outputs); plus ``accuracy`` / ``float_accuracy`` when the data has
+``labels`` (the prediction is the first integer output of one value per row, else the argmax
+of the first 2-D float output).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.graph.assign import Assignment, build_impl, check_assignment_matches
+from hwsim.graph.model import Graph, ModelError, load
+
+__all__ = ["load_data", "reference_outputs", "output_metrics", "run_model", "format_summary",
+           "write_report"]
+
+FLOAT_PATH_TOLERANCE = 1e-5
+MAX_SPEARMAN_ROWS = 2000
+
+
+def load_data(path, graph: Graph, what: str = "--data") -> tuple[dict, np.ndarray | None]:
+    """``(feeds, labels)`` from an NPZ file: one array per graph input, by name, and an
+    optional ``labels`` array (one integer per row)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ModelError(f"{what}: {path} is not an existing file")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as e:  # zipfile.BadZipFile, ValueError (pickled), OSError
+        raise ModelError(f"{what}: {path} is not a readable .npz file of arrays "
+                         f"({type(e).__name__})") from None
+    labels = arrays.pop("labels", None)
+    feeds = graph.check_feeds(arrays, what)
+    rows = {v.shape[0] for v in feeds.values() if v.ndim}
+    if len(rows) > 1:
+        raise ModelError(f"{what}: the inputs must have the same number of rows (axis 0), not "
+                         f"{', '.join(f'{k}: {v.shape[0]}' for k, v in feeds.items())}")
+    if labels is not None:
+        n = rows.pop() if rows else None
+        if labels.dtype.kind not in "iu" or labels.ndim != 1 or (n is not None and len(labels) != n):
+            raise ModelError(f"{what}: labels must be a 1-D integer array of one label per row "
+                             f"({n}), not {labels.dtype} shape {list(labels.shape)}")
+    return feeds, labels
+
+
+def reference_outputs(graph: Graph, feeds: dict) -> dict:
+    """ONNX Runtime's outputs (CPU, all graph optimisations off so that it computes the
+    graph as written)."""
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        sess = ort.InferenceSession(graph.model.SerializeToString(), opts,
+                                    providers=["CPUExecutionProvider"])
+        outs = sess.run(graph.outputs, feeds)
+    except Exception as e:  # onnxruntime's own exception types
+        raise ModelError(f"onnxruntime cannot run {graph.source}: "
+                         f"{str(e).strip().splitlines()[0][:300]}") from None
+    return dict(zip(graph.outputs, outs))
+
+
+def _is_float(a) -> bool:
+    return np.asarray(a).dtype.kind == "f"
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    def ranks(x):
+        r = np.empty(len(x))
+        r[np.argsort(x, kind="stable")] = np.arange(len(x))
+        return r
+    ra, rb = ranks(a), ranks(b)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    den = np.sqrt((ra * ra).sum() * (rb * rb).sum())
+    return float((ra * rb).sum() / den) if den else 1.0
+
+
+def _pair_similarities(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float64)
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    x = x / np.where(n == 0, 1, n)
+    s = x @ x.T
+    return s[np.triu_indices(len(x), 1)]
+
+
+def output_metrics(got: np.ndarray, ref: np.ndarray) -> dict:
+    """The per-output metrics of the module docstring (hwsim run's JSON contract)."""
+    g, r = np.asarray(got, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+    if g.shape != r.shape:
+        raise ModelError(f"output shapes differ: {list(g.shape)} vs reference {list(r.shape)}")
+    gf, rf = g.reshape(-1), r.reshape(-1)
+    den = np.linalg.norm(gf) * np.linalg.norm(rf)
+    cos = float(gf @ rf / den) if den else float(np.array_equal(gf, rf))
+    out = {"cosine": cos, "max_abs_error": float(np.abs(g - r).max()) if g.size else 0.0,
+           "argmax_agreement": None}
+    if _is_float(ref) and r.ndim >= 2 and r.shape[-1] > 1:
+        out["argmax_agreement"] = float((g.argmax(-1) == r.argmax(-1)).mean())
+    if _is_float(ref) and r.ndim == 2 and 3 <= r.shape[0] <= MAX_SPEARMAN_ROWS and r.shape[1] > 1:
+        out["spearman"] = _spearman(_pair_similarities(g), _pair_similarities(r))
+    return out
+
+
+def predictions(outputs: dict, n: int) -> np.ndarray | None:
+    """Class predictions: the first integer output with one value per row, else the argmax of
+    the first 2-D float output."""
+    for v in outputs.values():
+        v = np.asarray(v)
+        if v.dtype.kind in "iu" and v.size == n and v.shape[:1] == (n,):
+            return v.reshape(-1)
+    for v in outputs.values():
+        v = np.asarray(v)
+        if v.dtype.kind == "f" and v.ndim == 2 and v.shape[0] == n:
+            return v.argmax(-1)
+    return None
+
+
+def _float_path_error(got: dict, ref: dict) -> float:
+    worst = 0.0
+    for k, r in ref.items():
+        g = np.asarray(got[k], dtype=np.float64)
+        r = np.asarray(r, dtype=np.float64)
+        if g.shape != r.shape:
+            return float("inf")
+        scale = np.abs(r).max() if r.size else 0.0
+        err = np.abs(g - r).max() if r.size else 0.0
+        worst = max(worst, float(err / scale) if scale else float(err))
+    return worst
+
+
+def _headline(outputs: dict, labels, n) -> tuple[str, callable]:
+    """The metric attribution reports: accuracy with labels, else the first output's cosine."""
+    if labels is not None:
+        return "accuracy", lambda outs: float((predictions(outs, n) == labels).mean())
+    first = next(iter(outputs))
+    return f"cosine of {first}", lambda outs: output_metrics(outs[first], outputs[first])["cosine"]
+
+
+def run_model(model, data, assignment: Assignment | None = None, attribution: bool = True,
+              progress=None) -> dict:
+    """Everything ``hwsim run`` reports, as the JSON dict (see the module docstring)."""
+    t0 = time.perf_counter()
+    graph = model if isinstance(model, Graph) else load(model)
+    feeds, labels = load_data(data, graph) if not isinstance(data, dict) else (
+        graph.check_feeds({k: v for k, v in data.items() if k != "labels"}), data.get("labels"))
+    assignment = assignment or Assignment()
+    check_assignment_matches(graph, assignment)
+    ref = reference_outputs(graph, feeds)
+    hw_float = graph.run(feeds)
+    impl, nodes, fracs = build_impl(graph, assignment, feeds)
+    got = graph.run(feeds, impl)
+    n = next((v.shape[0] for v in feeds.values() if v.ndim), 1)
+    result = {
+        "model": graph.source,
+        "reference": "onnxruntime",
+        "rows": int(n),
+        "float_path_error": _float_path_error(hw_float, ref),
+        "outputs": {k: output_metrics(got[k], ref[k]) for k in graph.outputs},
+        "accuracy": None, "float_accuracy": None,
+        "assigned": {name: {"op": graph.node(name).op_type, **r.to_dict()}
+                     for name, r in nodes.items()},
+        "formats": {k: int(v) for k, v in fracs.items()},
+        "assignment": assignment.to_dict(),
+    }
+    if labels is not None:
+        pred, fpred = predictions(got, n), predictions(ref, n)
+        if pred is None:
+            raise ModelError("--data has labels, but the model has no class output (an integer "
+                             "output of one value per row or a 2-D float output)")
+        result["accuracy"] = float((pred == labels).mean())
+        result["float_accuracy"] = float((fpred == labels).mean())
+    if attribution and nodes:
+        name_m, metric = _headline(ref, labels, n)
+        rows = []
+        items = list(nodes.items())
+        for name, rule in (progress(items) if progress else items):
+            one_impl, _, _ = build_impl(graph, assignment.only(name, rule), feeds, fracs)
+            rows.append({"node": name, "op": graph.node(name).op_type, "unit": rule.unit,
+                         "metric": metric(graph.run(feeds, one_impl))})
+        result["attribution"] = {"metric": name_m, "float": metric(ref), "nodes": rows}
+    result["seconds"] = time.perf_counter() - t0
+    return result
+
+
+def format_summary(r: dict) -> str:
+    """The headline table printed by ``hwsim run``."""
+    from hwsim.tables import markdown_table
+    lines = [f"{r['model']}: {len(r['assigned'])} node(s) on hwsim units, {r['rows']} rows, "
+             f"reference onnxruntime (hwsim float path error {r['float_path_error']:.1e})"]
+    if r["accuracy"] is not None:
+        lines.append(f"accuracy {100 * r['accuracy']:.2f} % (float {100 * r['float_accuracy']:.2f} %)")
+    rows = []
+    for k, m in r["outputs"].items():
+        rows.append([k, f"{m['cosine']:.6f}", f"{m['max_abs_error']:.4g}",
+                     "-" if m["argmax_agreement"] is None else f"{m['argmax_agreement']:.4f}",
+                     f"{m['spearman']:.5f}" if "spearman" in m else "-"])
+    lines.append(markdown_table(["output", "cosine", "max abs error", "argmax agreement",
+                                 "spearman (pairs)"], rows))
+    return "\n".join(lines)
+
+
+def write_report(r: dict, out: Path) -> Path:
+    """``out/report.md`` (and ``out/attribution.png`` when there is an attribution)."""
+    from hwsim.tables import markdown_table
+    out.mkdir(parents=True, exist_ok=True)
+    lines = ["# hwsim run", "", format_summary(r), ""]
+    if r["assigned"]:
+        lines += ["## Assigned nodes", "",
+                  markdown_table(["node", "op", "unit", "parameters"],
+                                 [[k, v["op"], v["unit"],
+                                   ", ".join(f"{a}={b}" for a, b in v.items()
+                                             if a not in ("op", "unit", "node"))]
+                                  for k, v in r["assigned"].items()]), ""]
+    if r.get("formats"):
+        lines += ["## Calibrated operand formats (fraction bits)", "",
+                  markdown_table(["tensor", "frac"], sorted(r["formats"].items())), ""]
+    att = r.get("attribution")
+    if att:
+        from hwsim.plots import attribution_bars
+        attribution_bars(out / "attribution.png", att)
+        lines += ["## Per-node attribution", "",
+                  f"Each assigned node alone on its unit, the rest float: {att['metric']} "
+                  f"(float: {att['float']:.4f}).", "",
+                  markdown_table(["node", "op", "unit", att["metric"]],
+                                 [[x["node"], x["op"], x["unit"], f"{x['metric']:.4f}"]
+                                  for x in att["nodes"]]), "",
+                  "![attribution](attribution.png)", ""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    return path

@@ -1,0 +1,289 @@
+"""hwsim run: ONNX models with nodes on hwsim units (hwsim.graph) — bits, formats, errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rtl import require_module
+
+require_module("onnx", "ml")
+require_module("onnxruntime", "ml")
+require_module("skl2onnx", "ml")
+
+import onnx  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from hwsim.cli import main  # noqa: E402
+from hwsim.graph.assign import parse_assignment  # noqa: E402
+from hwsim.graph.evaluate import run_model  # noqa: E402
+from hwsim.graph.model import Graph, ModelError, load  # noqa: E402
+from hwsim.mitchell import MitchellMulParams, mitchell_mul  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits_onnx(tmp_path_factory):
+    """An sklearn MLPClassifier on the digits, exported by skl2onnx (float32), and its data."""
+    import warnings
+
+    from skl2onnx import to_onnx
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    d = load_digits()
+    x, y = (d.data / 16).astype(np.float32), d.target.astype(np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(hidden_layer_sizes=(24,), max_iter=60, random_state=0).fit(x[:1200], y[:1200])
+    path = tmp_path_factory.mktemp("digits") / "mlp.onnx"
+    onnx.save(to_onnx(clf, x[:1], options={"zipmap": False}, target_opset=17), path)
+    data = path.parent / "digits.npz"
+    np.savez(data, X=x[1200:1500], labels=y[1200:1500])
+    return path, data
+
+
+def _assign(*rules, **tables):
+    return parse_assignment({"assign": list(rules), **tables})
+
+
+def test_all_float_matches_onnxruntime_and_reports_the_contract(digits_onnx):
+    path, data = digits_onnx
+    r = run_model(path, data)
+    assert r["reference"] == "onnxruntime" and r["float_path_error"] <= 1e-5
+    assert set(r["outputs"]) == {"label", "probabilities"}
+    p = r["outputs"]["probabilities"]
+    assert p["cosine"] > 0.999999 and p["argmax_agreement"] == 1.0 and p["max_abs_error"] < 1e-5
+    assert r["accuracy"] == r["float_accuracy"] and 0.8 < r["accuracy"] <= 1
+    assert r["assigned"] == {} and "attribution" not in r
+
+
+def test_mitchell_products_are_the_units_bits(digits_onnx):
+    """The first MatMul on Mitchell-8, static formats: its output equals an independent
+    computation: operands rounded with the calibrated fraction bits (activations per
+    tensor, weights per column), every product by ``mitchell_mul``, exact int sums."""
+    path, data = digits_onnx
+    g = load(path)
+    from hwsim.graph.assign import build_impl
+    from hwsim.graph.evaluate import load_data
+    feeds, _ = load_data(data, g)
+    a = _assign({"node": "MatMul", "unit": "mitchell-mul", "width": 8})
+    impl, nodes, fracs = build_impl(g, a, feeds)
+    assert list(nodes) == ["MatMul"]
+    env = g.run(feeds, impl, keep=True)
+    x = env["cast_input"].astype(np.float64)
+    w = g.initializers["coefficient"].astype(np.float64)
+    fa = fracs["cast_input"]
+    assert 2.0 ** (7 - fa - 1) <= np.abs(x).max() < 2.0 ** (7 - fa)   # just enough integer bits
+    fw = np.array([7 - np.frexp(np.abs(w[:, j]).max())[1] for j in range(w.shape[1])])
+    qa = np.clip(np.rint(x * 2.0 ** fa), -128, 127).astype(np.int64)
+    qb = np.clip(np.rint(w * 2.0 ** fw), -128, 127).astype(np.int64)
+    prods = mitchell_mul(qa[:, :, None], qb[None, :, :], MitchellMulParams(width=8, signed=True))
+    want = (prods.sum(axis=1) * 2.0 ** -(fa + fw)).astype(np.float32)
+    assert np.array_equal(env["mul_result"], want)
+    # the rest of the graph ran in float on it
+    assert np.array_equal(env["add_result"], want + g.initializers["intercepts"])
+
+
+def test_per_tensor_weights_block_mode_and_fixed_formats(digits_onnx):
+    path, data = digits_onnx
+    g = load(path)
+    from hwsim.graph.assign import build_impl
+    from hwsim.graph.evaluate import load_data
+    feeds, _ = load_data(data, g)
+    rule = {"op": "MatMul", "unit": "exact-mul", "width": 6}
+    _, _, fr = build_impl(g, _assign(rule, calibration={"weights": "per-tensor"}), feeds)
+    w = g.initializers["coefficient"]
+    assert fr["coefficient"] == 5 - np.frexp(np.abs(w).max())[1]
+    _, _, fr = build_impl(g, _assign(rule, formats={"cast_input": 3}), feeds)
+    assert fr["cast_input"] == 3 and "coefficient" not in fr     # per-channel by default
+    _, _, fr = build_impl(g, _assign(rule, calibration={"mode": "block"}), feeds)
+    assert fr == {}
+    # percentile calibration picks a smaller peak (more fraction bits) than max-abs
+    env = g.run(feeds, keep=True)
+    _, _, fp = build_impl(g, _assign(rule, calibration={"method": "percentile",
+                                                        "percentile": 50}), feeds)
+    _, _, fm = build_impl(g, _assign(rule), feeds)
+    assert fp["next_activations"] >= fm["next_activations"]
+    assert fm["next_activations"] == 5 - np.frexp(np.abs(env["next_activations"]).max())[1]
+    # calibration rows: the first rows only
+    _, _, f1 = build_impl(g, _assign(rule, calibration={"rows": 1}), feeds)
+    one = g.run({"X": feeds["X"][:1]}, keep=True)
+    assert f1["next_activations"] == 5 - np.frexp(np.abs(one["next_activations"]).max())[1]
+
+
+def test_ops_on_units_change_the_outputs_and_attribution_names_each_node(digits_onnx):
+    path, data = digits_onnx
+    r = run_model(path, data, _assign({"op": "MatMul", "unit": "mitchell-mul", "width": 4},
+                                      {"op": "Softmax", "unit": "softmax"}))
+    assert set(r["assigned"]) == {"MatMul", "MatMul1", "Relu1"}     # skl2onnx's Softmax name
+    assert r["assigned"]["MatMul"]["unit"] == "mitchell-mul" and r["assigned"]["MatMul"]["width"] == 4
+    assert r["outputs"]["probabilities"]["max_abs_error"] > 1e-3
+    att = r["attribution"]
+    assert att["metric"] == "accuracy" and att["float"] == r["float_accuracy"]
+    assert [n["node"] for n in att["nodes"]] == ["MatMul", "MatMul1", "Relu1"]
+    # a 4-bit first layer alone loses accuracy: attribution sees it
+    assert min(n["metric"] for n in att["nodes"]) < att["float"]
+
+
+def _digits_study_model(tmp_path, w, dtype):
+    """The digits study's trained weights as an ONNX graph (MatMul, Add, Relu, MatMul, Add)."""
+    t = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    nodes = [helper.make_node("MatMul", ["x", "w0"], ["m0"], name="hidden"),
+             helper.make_node("Add", ["m0", "b0"], ["a0"]),
+             helper.make_node("Relu", ["a0"], ["h"]),
+             helper.make_node("MatMul", ["h", "w1"], ["m1"], name="output"),
+             helper.make_node("Add", ["m1", "b1"], ["logits"])]
+    inits = [numpy_helper.from_array(np.asarray(v, dtype), k)
+             for k, v in zip(["w0", "b0", "w1", "b1"], w)]
+    g = helper.make_graph(nodes, "digits", [helper.make_tensor_value_info("x", t, [None, 64])],
+                          [helper.make_tensor_value_info("logits", t, [None, 10])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return Graph(m)
+
+
+@pytest.mark.parametrize("multiplier,width", [("exact", 6), ("mitchell", 6), ("mitchell", 8)])
+def test_reproduces_the_digits_study_bits(tmp_path, multiplier, width):
+    """Same formats -> the same bits: the digits-mlp study's forward pass (its own per-tensor
+    formats) and the ONNX path with those formats give identical logits."""
+    from hwsim.studies import digits_mlp, mlp
+    w = digits_mlp.train_float(0, 16, 5)
+    _, _, xt, _ = mlp.dataset(0)
+    params = {"multiplier": multiplier, "width": width, "keep_bits": None, "layers": "all"}
+    want = digits_mlp.forward(xt, w, params, np.random.default_rng(0))
+    g = _digits_study_model(tmp_path, w, np.float64)
+    # the study's formats: one per tensor, from digits_mlp.fit_format; the hidden activations
+    # it quantises are those of its own (approximate) first layer
+    h_study = np.maximum(digits_mlp.approx_matmul(xt, w[0], params, None) + w[1], 0)
+    fr = {name: digits_mlp.fit_format(v, width).frac_bits
+          for name, v in (("x", xt), ("w0", w[0]), ("h", h_study), ("w1", w[2]))}
+    from hwsim.graph.assign import build_impl
+    unit = "exact-mul" if multiplier == "exact" else "mitchell-mul"
+    a = _assign({"op": "MatMul", "unit": unit, "width": width},
+                calibration={"weights": "per-tensor"}, formats=fr)
+    impl, _, used = build_impl(g, a, {"x": xt})
+    assert used == fr
+    got = g.run({"x": xt}, impl)["logits"]
+    assert np.array_equal(got, want)
+    assert not np.array_equal(got, g.run({"x": xt})["logits"])   # and the units did something
+
+
+def test_bad_models_and_data_are_one_line_errors(digits_onnx, tmp_path):
+    path, data = digits_onnx
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07garbage" * 10)
+    with pytest.raises(ModelError, match=r"^MODEL: .*bad\.onnx is not a (readable|valid) ONNX model"):
+        load(bad)
+    g = load(path)
+    with pytest.raises(ModelError, match=r"^--data: missing input\(s\) X \(the model's inputs: X float32\[None, 64\]\)$"):
+        g.check_feeds({})
+    with pytest.raises(ModelError, match=r"^--data: unknown array\(s\) Y "):
+        g.check_feeds({"X": np.zeros((2, 64), np.float32), "Y": np.zeros(2)})
+    with pytest.raises(ModelError, match=r"^--data: input X must have 64 on axis 1 \[None, 64\], not shape \[2, 63\]$"):
+        g.check_feeds({"X": np.zeros((2, 63), np.float32)})
+    with pytest.raises(ModelError, match=r"^--data: input X must have 2 axes \[None, 64\], not shape \[64\]$"):
+        g.check_feeds({"X": np.zeros(64, np.float32)})
+    with pytest.raises(ModelError, match=r"^--data: input X must be a numeric array, not dtype <U1$"):
+        g.check_feeds({"X": np.array([["a"] * 64])})
+    # an unsupported op: every unsupported type listed, and the first node's name
+    nodes = [helper.make_node("Einsum", ["x", "x"], ["y"], equation="ij,ij->ij", name="e1"),
+             helper.make_node("TopK", ["y", "k"], ["v", "i"], name="t1"),
+             helper.make_node("Einsum", ["v", "v"], ["z"], equation="ij,ij->ij", name="e2")]
+    gr = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                           [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+                           [numpy_helper.from_array(np.array([1], np.int64), "k")])
+    m = helper.make_model(gr, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(ModelError, match=r"^model: unsupported ONNX op type\(s\) Einsum, TopK "
+                                         r"\(first node: e1\); hwsim runs: "):
+        Graph(m)
+
+
+@pytest.mark.parametrize("doc,msg", [
+    ({"assign": [{"unit": "mitchell-mul", "width": 40}]},
+     r"^A: assign\[0\]: MitchellMulParams.width must be an integer in 2..32, not 40$"),
+    ({"assign": [{"unit": "mitchell-mul", "width": 30}]},
+     r"^A: assign\[0\]: width must be at most 24 for ONNX products \(the int64 sums\), not 30$"),
+    ({"assign": [{"unit": "mitchell-mul", "signed": False}]},
+     r"^A: assign\[0\]: ONNX operands are signed; signed must be true, not False$"),
+    ({"assign": [{"unit": "mitchell-div"}]},
+     r"^A: assign\[0\]\.unit must be one of exact-mul, exp, mitchell-mul, softmax, not "
+     r"'mitchell-div'; mitchell-div has no ONNX op to run$"),
+    ({"assign": [{"op": "Softmax", "unit": "mitchell-mul"}]},
+     r"^A: assign\[0\]: unit mitchell-mul cannot run Softmax \(units for Softmax: softmax, exp\)$"),
+    ({"assign": [{"op": "Relu", "unit": "mitchell-mul"}]},
+     r"^A: assign\[0\]\.op: hwsim units implement MatMul, Gemm, Conv, Softmax, not 'Relu'$"),
+    ({"assign": [{"op": "MatMul"}]}, r"^A: assign\[0\] needs a unit \(one of "),
+    ({"assign": [{"unit": "softmax", "length": 4}]},
+     r"^A: assign\[0\]: softmax length comes from the model's rows; remove it$"),
+    ({"assign": [{"unit": "exact-mul", "keep_bits": 3}]},
+     r"^A: assign\[0\]: exact-mul takes only width, not 'keep_bits'$"),
+    ({"assign": {"unit": "exact-mul"}}, r"^A: assign must be an array of tables"),
+    ({"calibration": {"mode": "dynamic"}},
+     r"^A: calibration.mode must be one of static, block, not 'dynamic'$"),
+    ({"calibration": {"percentile": 10}},
+     r"^A: calibration.percentile must be a number in 50..100, not 10$"),
+    ({"calibration": {"rows": 0}}, r"^A: calibration.rows must be an integer >= 1, not 0$"),
+    ({"calibration": {"bits": 0}}, r"^A: calibration has no key 'bits'"),
+    ({"formats": {"x": "Q4.4"}}, r"^A: formats must map tensor names to fraction bits"),
+    ({"extra": {}}, r"^A: unknown table 'extra'"),
+])
+def test_bad_assignments(doc, msg):
+    with pytest.raises((ValueError, TypeError), match=msg):
+        parse_assignment(doc, "A")
+
+
+def test_cli_run(digits_onnx, tmp_path, capsys):
+    path, data = digits_onnx
+    assign = tmp_path / "a.toml"
+    assign.write_text('[[assign]]\nop = "MatMul"\nunit = "mitchell-mul"\nwidth = 8\n')
+    out, js = tmp_path / "report", tmp_path / "r.json"
+    assert main(["run", str(path), "--data", str(data), "--assign", str(assign), "--json",
+                 str(js), "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "2 node(s) on hwsim units" in text and "| probabilities |" in text
+    r = json.loads(js.read_text())
+    assert r["reference"] == "onnxruntime" and 0 <= r["accuracy"] <= 1
+    assert {"cosine", "max_abs_error", "argmax_agreement"} <= set(r["outputs"]["probabilities"])
+    assert (out / "report.md").read_text().startswith("# hwsim run")
+    assert (out / "attribution.png").stat().st_size > 1000
+    # a rule that matches nothing is refused (a typo, not a silent float run)
+    assign.write_text('[[assign]]\nnode = "attn*"\nunit = "mitchell-mul"\n')
+    assert main(["run", str(path), "--data", str(data), "--assign", str(assign)]) == 2
+    assert "matches no node of the model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["missing-model", "corrupt-model", "dir-data", "bad-npz",
+                                  "wrong-input", "bad-toml", "binary-toml", "json-dir",
+                                  "labels-shape", "unknown-option"])
+def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
+    path, data = digits_onnx
+    args = ["run", str(path), "--data", str(data)]
+    if case == "missing-model":
+        args[1] = str(tmp_path / "none.onnx")
+    elif case == "corrupt-model":
+        (tmp_path / "c.onnx").write_bytes(b"not a model")
+        args[1] = str(tmp_path / "c.onnx")
+    elif case == "dir-data":
+        args[3] = str(tmp_path)
+    elif case == "bad-npz":
+        (tmp_path / "b.npz").write_text("x")
+        args[3] = str(tmp_path / "b.npz")
+    elif case == "wrong-input":
+        np.savez(tmp_path / "w.npz", Z=np.zeros((2, 64), np.float32))
+        args[3] = str(tmp_path / "w.npz")
+    elif case == "bad-toml":
+        (tmp_path / "a.toml").write_text("[[assign]\n")
+        args += ["--assign", str(tmp_path / "a.toml")]
+    elif case == "binary-toml":
+        (tmp_path / "a.toml").write_bytes(b"\x00\xff")
+        args += ["--assign", str(tmp_path / "a.toml")]
+    elif case == "json-dir":
+        args += ["--json", str(tmp_path)]
+    elif case == "labels-shape":
+        np.savez(tmp_path / "l.npz", X=np.zeros((3, 64), np.float32), labels=np.zeros(2, np.int64))
+        args[3] = str(tmp_path / "l.npz")
+    else:
+        args += ["--width", "8"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hwsim: error: ") and err.count("\n") == 1 and "Traceback" not in err
