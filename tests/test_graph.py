@@ -287,3 +287,52 @@ def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("hwsim: error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def digits_qdq(digits_onnx):
+    """The digits model quantised by onnxruntime.quantization.quantize_static (QDQ, int8
+    activations with zero points, per-channel int8 weights)."""
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                          quantize_static)
+    path, data = digits_onnx
+    x = np.load(data)["X"]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{"X": x[i:i + 1]} for i in range(64)])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    out = path.parent / "mlp_qdq.onnx"
+    quantize_static(str(path), str(out), Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                    per_channel=True)
+    return out, data
+
+
+def test_qdq_model_runs_integer_codes_through_the_unit(digits_qdq):
+    path, data = digits_qdq
+    g = load(path)
+    from hwsim.graph.assign import build_impl
+    from hwsim.graph.evaluate import load_data
+    feeds, _ = load_data(data, g)
+    impl, nodes, fracs = build_impl(g, _assign({"op": "MatMul", "unit": "mitchell-mul"}), feeds)
+    assert set(nodes) == {"MatMul", "MatMul1"} and fracs == {}
+    # int8 activations with a zero point: codes q - z need 9 signed bits
+    assert impl["MatMul"].qdq_width == 9
+    env = g.run(feeds, impl, keep=True)
+    q = env["cast_input_QuantizeLinear_Output"].astype(np.int64)
+    ini = g.initializers
+    ca = q - ini["cast_input_zero_point"].astype(np.int64)
+    cb = ini["coefficient_quantized"].astype(np.int64) - ini["coefficient_zero_point"].astype(np.int64)
+    prods = mitchell_mul(ca[:, :, None], cb[None, :, :], MitchellMulParams(width=9, signed=True))
+    want = (prods.sum(axis=1) * (float(ini["cast_input_scale"])
+                                 * ini["coefficient_scale"].astype(np.float64))).astype(np.float32)
+    assert np.array_equal(env["mul_result"], want)
+    r = run_model(path, data, _assign({"op": "MatMul", "unit": "exact-mul"}))
+    assert r["float_path_error"] <= 1e-5 and r["assigned"]["MatMul"]["qdq_width"] == 9
+    # exact integer products: ORT's float MatMul on dequantised values gives the same codes
+    assert r["outputs"]["probabilities"]["argmax_agreement"] == 1.0
+    assert r["outputs"]["probabilities"]["max_abs_error"] <= 1e-6

@@ -243,7 +243,8 @@ def _operands(node) -> tuple[str, str]:
 def calibrate(graph: Graph, assignment: Assignment, feeds: dict, nodes: dict) -> dict:
     """``{tensor name: frac}`` for every activation operand of the assigned product nodes
     (static mode) and per-tensor weights; ``[formats]`` entries win."""
-    matmuls = {k: r for k, r in nodes.items() if graph.node(k).op_type in MATMUL_OPS}
+    matmuls = {k: r for k, r in nodes.items() if graph.node(k).op_type in MATMUL_OPS
+               and qdq_operands(graph, graph.node(k)) is None}
     if assignment.mode != "static" or not matmuls:
         return dict(assignment.formats)
     rows = assignment.rows
@@ -271,6 +272,107 @@ def calibrate(graph: Graph, assignment: Assignment, feeds: dict, nodes: dict) ->
 def _frac(peak, width):
     from hwsim.hooks import frac_for_peak
     return frac_for_peak(peak, width)
+
+
+def qdq_operands(graph: Graph, node):
+    """The DequantizeLinear nodes feeding both operands of a product node, or ``None`` (the
+    node is not in QDQ form)."""
+    deq = [graph.producer.get(t) for t in _operands(node)]
+    if all(d is not None and d.op_type == "DequantizeLinear" for d in deq):
+        return deq
+    return None
+
+
+def _code_bits(dtype, zero_point) -> int:
+    """Signed width that holds every code ``q - zero_point`` of the integer type."""
+    info = np.iinfo(dtype)
+    z = np.asarray(zero_point if zero_point is not None else 0, dtype=np.int64)
+    lo, hi = info.min - int(z.max()), info.max - int(z.min())
+    n = 2
+    while not (-(1 << (n - 1)) <= lo and hi <= (1 << (n - 1)) - 1):
+        n += 1
+    return n
+
+
+def qdq_width(graph: Graph, node, deq) -> int:
+    """The unit width a QDQ product node needs: its integer codes minus zero points."""
+    bits = []
+    for d in deq:
+        q = graph.initializers.get(d.inputs[0])
+        dtype = q.dtype if q is not None else _qdtype(graph, d)
+        zp = graph.initializers.get(d.inputs[2]) if len(d.inputs) > 2 and d.inputs[2] else None
+        bits.append(_code_bits(dtype, zp))
+    return max(bits)
+
+
+def _qdtype(graph: Graph, deq):
+    """The integer type of a DequantizeLinear's input: its zero point's (ONNX: the same)."""
+    if len(deq.inputs) > 2 and deq.inputs[2] in graph.initializers:
+        return graph.initializers[deq.inputs[2]].dtype
+    return np.uint8     # ONNX: no zero point means uint8
+
+
+def _qdq_impl(graph: Graph, node, rule: Rule, deq):
+    """A product node in QDQ form on the unit: the integer codes ``q - zero_point`` of both
+    operands go through the unit (exact int sums), then the scales are applied as the model's
+    DequantizeLinear nodes say (the left operand's per tensor, the right's per tensor or per
+    output channel), then Gemm's alpha / beta C or Conv's bias in float."""
+    from hwsim.hooks import FixedMatmul
+    width = qdq_width(graph, node, deq)
+    if rule.unit == "exact-mul":
+        engine = FixedMatmul("exact", max(width, 2))
+    else:
+        engine = FixedMatmul("mitchell", width, rule.params.keep_bits)
+
+    def codes(d, env):
+        q = env[d.inputs[0]]
+        scale = np.asarray(env[d.inputs[1]], dtype=np.float64)
+        zp = env[d.inputs[2]] if len(d.inputs) > 2 and d.inputs[2] else None
+        axis = d.attrs.get("axis", 1) % max(q.ndim, 1)
+        c = q.astype(np.int64)
+        if zp is not None:
+            c = c - ops._qshape(zp, q, axis).astype(np.int64)
+        return c, scale
+
+    def out_scale(sa, sb, m: int):
+        if sa.size != 1:
+            raise ModelError(f"node {node.name}: the left operand's DequantizeLinear scale "
+                             f"must be per tensor to run on a unit, not {sa.size} values")
+        if sb.size not in (1, m):
+            raise ModelError(f"node {node.name}: the right operand's scale must be per tensor "
+                             f"or per output channel ({m}), not {sb.size} values")
+        return float(sa.reshape(-1)[0]) * sb.reshape(-1)
+
+    def f(inputs, attrs, env):
+        (ca, sa), (cb, sb) = codes(deq[0], env), codes(deq[1], env)
+        if node.op_type == "Conv":
+            acc = ops.conv([ca, cb], attrs, product=engine.products)[0].astype(np.float64)
+            m = acc.shape[1]
+            y = acc * out_scale(sa, sb, m).reshape((1, -1) + (1,) * (acc.ndim - 2))
+            if len(inputs) > 2 and inputs[2] is not None:
+                y = y + inputs[2].reshape((1, -1) + (1,) * (acc.ndim - 2))
+            return [y.astype(inputs[0].dtype)]
+        if node.op_type == "Gemm":
+            acc = ops.gemm([ca, cb], {k: v for k, v in attrs.items() if k in ("transA", "transB")},
+                           product=engine.products)[0].astype(np.float64)
+            y = acc * out_scale(sa, sb, acc.shape[-1]) * attrs.get("alpha", 1.0)
+            if len(inputs) > 2 and inputs[2] is not None:
+                y = y + attrs.get("beta", 1.0) * inputs[2]
+            return [y.astype(inputs[0].dtype)]
+        a2 = ca[None, :] if ca.ndim == 1 else ca
+        b2 = cb[:, None] if cb.ndim == 1 else cb
+        lead = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        acc = engine.products(np.broadcast_to(a2, lead + a2.shape[-2:]),
+                              np.broadcast_to(b2, lead + b2.shape[-2:]))
+        y = acc * out_scale(sa, sb, acc.shape[-1])
+        if ca.ndim == 1:
+            y = y[..., 0, :]
+        if cb.ndim == 1:
+            y = y[..., 0]
+        return [y.astype(inputs[0].dtype)]
+    f.reads = [t for d in deq for t in d.inputs if t]
+    f.qdq_width = width
+    return f
 
 
 def _matmul_impl(node, rule: Rule, assignment: Assignment, fracs: dict):
@@ -329,7 +431,9 @@ def build_impl(graph: Graph, assignment: Assignment, feeds: dict, fracs: dict | 
     for name, rule in nodes.items():
         node = graph.node(name)
         if node.op_type in MATMUL_OPS:
-            impl[name] = _matmul_impl(node, rule, assignment, fracs)
+            deq = qdq_operands(graph, node)
+            impl[name] = (_qdq_impl(graph, node, rule, deq) if deq is not None
+                          else _matmul_impl(node, rule, assignment, fracs))
         else:
             impl[name] = _softmax_impl(node, rule, graph.opset)
     return impl, nodes, fracs

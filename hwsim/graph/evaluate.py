@@ -174,7 +174,9 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
         "float_path_error": _float_path_error(hw_float, ref),
         "outputs": {k: output_metrics(got[k], ref[k]) for k in graph.outputs},
         "accuracy": None, "float_accuracy": None,
-        "assigned": {name: {"op": graph.node(name).op_type, **r.to_dict()}
+        "assigned": {name: {"op": graph.node(name).op_type, **r.to_dict(),
+                            **({"qdq_width": impl[name].qdq_width}
+                               if hasattr(impl[name], "qdq_width") else {})}
                      for name, r in nodes.items()},
         "formats": {k: int(v) for k, v in fracs.items()},
         "assignment": assignment.to_dict(),

@@ -11,7 +11,9 @@ Runtime, an independent implementation (``tests/test_graph_ops.py``).
 :class:`Graph` holds the nodes in execution order, the initializers as numpy arrays and the
 graph's real inputs (those without an initializer). :meth:`Graph.run` takes the feeds and an
 optional ``impl`` dict ``node name -> callable(inputs, attrs, env) -> outputs`` that replaces
-the float kernel of those nodes; every other node runs in float.
+the float kernel of those nodes (a callable that reads other tensors from ``env`` lists them
+in its ``reads`` attribute, so they are kept alive until it runs); every other node runs in
+float.
 """
 
 from __future__ import annotations
@@ -168,7 +170,8 @@ class Graph:
         last_use = {}
         if not keep:
             for i, n in enumerate(self.nodes):
-                for t in n.inputs:
+                # an override may read more tensors than the node's inputs (``reads``)
+                for t in [*n.inputs, *getattr(impl.get(n.name), "reads", ())]:
                     last_use[t] = i
         for i, n in enumerate(self.nodes):
             args = [env[t] for t in n.inputs]
@@ -188,7 +191,7 @@ class Graph:
             for name, v in zip(n.outputs, outs):
                 env[name] = v
             if not keep:
-                for t in n.inputs:
+                for t in [*n.inputs, *getattr(f, "reads", ())]:
                     if last_use.get(t) == i and t not in self.outputs and t not in self.initializers:
                         env.pop(t, None)
         return env if keep else {k: env[k] for k in self.outputs}
