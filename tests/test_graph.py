@@ -212,6 +212,10 @@ def test_bad_models_and_data_are_one_line_errors(digits_onnx, tmp_path):
      r"^A: assign\[0\]: unit mitchell-mul cannot run Softmax \(units for Softmax: softmax, exp\)$"),
     ({"assign": [{"op": "Relu", "unit": "mitchell-mul"}]},
      r"^A: assign\[0\]\.op: hwsim units implement MatMul, Gemm, Conv, Softmax, not 'Relu'$"),
+    ({"assign": [{"op": ["MatMul", "Relu"], "unit": "exact-mul"}]},
+     r"^A: assign\[0\]\.op: hwsim units implement MatMul, Gemm, Conv, Softmax, not 'Relu'$"),
+    ({"assign": [{"op": [], "unit": "exact-mul"}]},
+     r"^A: assign\[0\]\.op must be an op type or a list of op types, not \[\]$"),
     ({"assign": [{"op": "MatMul"}]}, r"^A: assign\[0\] needs a unit \(one of "),
     ({"assign": [{"unit": "softmax", "length": 4}]},
      r"^A: assign\[0\]: softmax length comes from the model's rows; remove it$"),
@@ -246,10 +250,11 @@ def test_cli_run(digits_onnx, tmp_path, capsys):
     assert {"cosine", "max_abs_error", "argmax_agreement"} <= set(r["outputs"]["probabilities"])
     assert (out / "report.md").read_text().startswith("# hwsim run")
     assert (out / "attribution.png").stat().st_size > 1000
-    # a rule that matches nothing is refused (a typo, not a silent float run)
+    # a rule that matches nothing is named (a typo, not a silent float run)
     assign.write_text('[[assign]]\nnode = "attn*"\nunit = "mitchell-mul"\n')
-    assert main(["run", str(path), "--data", str(data), "--assign", str(assign)]) == 2
-    assert "matches no node of the model" in capsys.readouterr().err
+    assert main(["run", str(path), "--data", str(data), "--assign", str(assign)]) == 0
+    assert ("warning: assign[0] (op=None, node=attn*, unit=mitchell-mul) matches no node of "
+            "the model (ops a unit can run here: MatMul, Softmax)") in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("case", ["missing-model", "corrupt-model", "dir-data", "bad-npz",

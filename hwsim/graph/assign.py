@@ -4,7 +4,7 @@ An assignment is a list of rules (the ``[[assign]]`` tables of the TOML file ``h
 --assign`` reads; the first matching rule wins, unmatched nodes run in float)::
 
     [[assign]]
-    op = "MatMul"          # ONNX op type (optional)
+    op = "MatMul"          # ONNX op type or a list of them (optional)
     node = "*attn*"        # fnmatch pattern on the node name (optional)
     unit = "mitchell-mul"  # the unit
     width = 8              # any Params field of that unit
@@ -70,17 +70,20 @@ class Rule:
 
     unit: str
     params: object
-    op: str | None = None
+    op: tuple | None = None
     node: str | None = None
 
     def matches(self, n) -> bool:
-        return ((self.op is None or n.op_type == self.op)
+        return ((self.op is None or n.op_type in self.op)
                 and (self.node is None or fnmatch.fnmatchcase(n.name, self.node)))
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in (("op", self.op), ("node", self.node)) if v is not None}
+        op = None if self.op is None else (self.op[0] if len(self.op) == 1 else list(self.op))
+        d = {k: v for k, v in (("op", op), ("node", self.node)) if v is not None}
         d["unit"] = self.unit
         p = self.params if isinstance(self.params, dict) else self.params.to_dict()
+        if self.unit == "softmax":
+            p = {k: v for k, v in p.items() if k != "length"}   # each call's row length
         return d | p
 
 
@@ -162,16 +165,22 @@ def parse_assignment(doc: dict, where: str = "--assign") -> Assignment:
             hint = (f"; {unit} has no ONNX op to run" if unit in REGISTRY else "")
             raise ValueError(f"{at}.unit must be one of {', '.join(units)}, not "
                              f"{short_repr(unit)}{hint}")
-        for key, v in (("op", op), ("node", node)):
-            if v is not None and (not isinstance(v, str) or not v):
-                raise TypeError(f"{at}.{key} must be a non-empty string, not {short_repr(v)}")
+        if node is not None and (not isinstance(node, str) or not node):
+            raise TypeError(f"{at}.node must be a non-empty string, not {short_repr(node)}")
         if op is not None:
-            if op not in UNITS_BY_OP:
-                raise ValueError(f"{at}.op: hwsim units implement {', '.join(UNITS_BY_OP)}, "
-                                 f"not {op!r}")
-            if unit not in UNITS_BY_OP[op]:
-                raise ValueError(f"{at}: unit {unit} cannot run {op} (units for {op}: "
-                                 f"{', '.join(UNITS_BY_OP[op])})")
+            ops_ = [op] if isinstance(op, str) else op
+            if (not isinstance(ops_, list) or not ops_
+                    or not all(isinstance(o, str) and o for o in ops_)):
+                raise TypeError(f"{at}.op must be an op type or a list of op types, not "
+                                f"{short_repr(op)}")
+            for o in ops_:
+                if o not in UNITS_BY_OP:
+                    raise ValueError(f"{at}.op: hwsim units implement "
+                                     f"{', '.join(UNITS_BY_OP)}, not {o!r}")
+                if unit not in UNITS_BY_OP[o]:
+                    raise ValueError(f"{at}: unit {unit} cannot run {o} (units for {o}: "
+                                     f"{', '.join(UNITS_BY_OP[o])})")
+            op = tuple(ops_)
         fields = {k: v for k, v in r.items() if k not in ("unit", "op", "node")}
         try:
             params = _rule_params(at, unit, fields)
@@ -439,12 +448,15 @@ def build_impl(graph: Graph, assignment: Assignment, feeds: dict, fracs: dict | 
     return impl, nodes, fracs
 
 
-def check_assignment_matches(graph: Graph, assignment: Assignment) -> None:
-    """Every rule must match at least one node: a rule that matches nothing is a typo."""
+def unmatched_rules(graph: Graph, assignment: Assignment) -> list[str]:
+    """One line per rule that matches no node of the model (a typo, or a generic file with
+    rules for ops this model does not have): ``hwsim run`` prints them as warnings."""
+    out = []
+    ops_here = sorted({n.op_type for n in graph.nodes if n.key in UNITS_BY_OP})
     for i, r in enumerate(assignment.rules):
         if not any(r.matches(n) and n.key in UNITS_BY_OP and r.unit in UNITS_BY_OP[n.key]
                    for n in graph.nodes):
-            ops_here = sorted({n.op_type for n in graph.nodes if n.key in UNITS_BY_OP})
-            raise ModelError(f"--assign: assign[{i}] (op={r.op!r}, node={r.node!r}, unit="
-                             f"{r.unit}) matches no node of the model (ops a unit can run "
-                             f"here: {', '.join(ops_here) or 'none'})")
+            op = None if r.op is None else "/".join(r.op)
+            out.append(f"assign[{i}] (op={op}, node={r.node}, unit={r.unit}) matches no node "
+                       f"of the model (ops a unit can run here: {', '.join(ops_here) or 'none'})")
+    return out

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwsim.graph.assign import Assignment, build_impl, check_assignment_matches
+from hwsim.graph.assign import Assignment, build_impl, unmatched_rules
 from hwsim.graph.model import Graph, ModelError, load
 
 __all__ = ["load_data", "reference_outputs", "output_metrics", "run_model", "format_summary",
@@ -161,7 +161,7 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
     feeds, labels = load_data(data, graph) if not isinstance(data, dict) else (
         graph.check_feeds({k: v for k, v in data.items() if k != "labels"}), data.get("labels"))
     assignment = assignment or Assignment()
-    check_assignment_matches(graph, assignment)
+    warnings = unmatched_rules(graph, assignment)
     ref = reference_outputs(graph, feeds)
     hw_float = graph.run(feeds)
     impl, nodes, fracs = build_impl(graph, assignment, feeds)
@@ -174,12 +174,14 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
         "float_path_error": _float_path_error(hw_float, ref),
         "outputs": {k: output_metrics(got[k], ref[k]) for k in graph.outputs},
         "accuracy": None, "float_accuracy": None,
-        "assigned": {name: {"op": graph.node(name).op_type, **r.to_dict(),
+        "assigned": {name: {**{k: v for k, v in r.to_dict().items() if k not in ("op", "node")},
+                            "op": graph.node(name).op_type,
                             **({"qdq_width": impl[name].qdq_width}
                                if hasattr(impl[name], "qdq_width") else {})}
                      for name, r in nodes.items()},
         "formats": {k: int(v) for k, v in fracs.items()},
         "assignment": assignment.to_dict(),
+        "warnings": warnings,
     }
     if labels is not None:
         pred, fpred = predictions(got, n), predictions(ref, n)
@@ -204,7 +206,8 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
 def format_summary(r: dict) -> str:
     """The headline table printed by ``hwsim run``."""
     from hwsim.tables import markdown_table
-    lines = [f"{r['model']}: {len(r['assigned'])} node(s) on hwsim units, {r['rows']} rows, "
+    lines = [f"warning: {w}" for w in r.get("warnings", [])]
+    lines += [f"{r['model']}: {len(r['assigned'])} node(s) on hwsim units, {r['rows']} rows, "
              f"reference onnxruntime (hwsim float path error {r['float_path_error']:.1e})"]
     if r["accuracy"] is not None:
         lines.append(f"accuracy {100 * r['accuracy']:.2f} % (float {100 * r['float_accuracy']:.2f} %)")
