@@ -341,3 +341,36 @@ def test_qdq_model_runs_integer_codes_through_the_unit(digits_qdq):
     # exact integer products: ORT's float MatMul on dequantised values gives the same codes
     assert r["outputs"]["probabilities"]["argmax_agreement"] == 1.0
     assert r["outputs"]["probabilities"]["max_abs_error"] <= 1e-6
+
+
+def test_onnx_study_sweeps_and_keys_rows_by_file_content(digits_onnx, tmp_path, capsys):
+    import csv
+    import shutil
+    path, data = digits_onnx
+    model = tmp_path / "m.onnx"
+    shutil.copy(path, model)
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(f'study = "onnx"\nseeds = [0]\n[fixed]\nmodel = "{model}"\ndata = "{data}"\n'
+                   f'[grid]\nproducts = ["exact", "mitchell"]\nwidth = [4, 8]\n')
+    out = tmp_path / "sw"
+    assert main(["sweep", str(cfg), "-o", str(out), "--jobs", "1", "--no-plots"]) == 0
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert len(rows) == 4 and {r["products"] for r in rows} == {"exact", "mitchell"}
+    acc = {(r["products"], r["width"]): float(r["accuracy"]) for r in rows}
+    direct = run_model(path, data, _assign({"op": ["MatMul", "Gemm", "Conv"], "node": "*",
+                                            "unit": "mitchell-mul", "width": 4}),
+                       attribution=False)
+    assert acc[("mitchell", "4")] == direct["accuracy"]
+    capsys.readouterr()
+    assert main(["sweep", str(cfg), "-o", str(out), "--jobs", "1", "--no-plots"]) == 0
+    assert "4 already stored, 0 computed" in capsys.readouterr().out
+    # a changed model file (same path) is recomputed, never served the old rows
+    m = onnx.load(model)
+    m.doc_string = "edited"
+    onnx.save(m, model)
+    assert main(["sweep", str(cfg), "-o", str(out), "--jobs", "1", "--no-plots"]) == 0
+    assert "0 already stored, 4 computed" in capsys.readouterr().out
+    cfg.write_text(f'study = "onnx"\n[fixed]\nmodel = "{tmp_path / "none.onnx"}"\n'
+                   f'data = "{data}"\n')
+    assert main(["sweep", str(cfg), "-o", str(out)]) == 2
+    assert "is not an existing file" in capsys.readouterr().err

@@ -18,6 +18,11 @@ from typing import Any
 from hwsim._check import short_repr
 
 
+#: the parameters of the onnx study (see hwsim.studies.onnx_model)
+ONNX_PARAMS = {"model": "", "data": "", "products": "mitchell", "ops": "MatMul,Gemm,Conv",
+               "node": "*", "width": 8, "keep_bits": None, "mode": "static",
+               "weights": "per-channel", "rows": 0, "softmax": "float", "softmax_out_bits": 16}
+
 #: the data parameters every MiniLM study has (see hwsim.studies.minilm_eval)
 MINILM_DATA = {"sentences": 300, "corpus": "builtin", "sts": "", "max_tokens": 64}
 
@@ -111,6 +116,9 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
     Study("bert-whitening", "BERT-whitening of MiniLM embeddings (keep k of 384 dims) applied in "
                             "fixed point / with Mitchell products: ranking fidelity",
           {"k": 128, "arithmetic": "float", "width": 8, "keep_bits": None, **MINILM_DATA}, "hwsim.studies.bert_whitening", extra="ml"),
+    Study("onnx", "a user's ONNX model (float or QDQ) with its products / softmax on hwsim "
+                  "units, against onnxruntime (model, data, products, width, ...)",
+          ONNX_PARAMS, "hwsim.studies.onnx_model", extra="ml", open_params=True),
     Study("performer-minilm", "MiniLM with each head's softmax attention replaced by FAVOR+ "
                               "random features (m, feature kind, feature bits), untuned",
           {"features": 64, "kind": "orthogonal", "feature_frac": None, "layers": "all",

@@ -1,0 +1,125 @@
+"""Study ``onnx``: a user's ONNX model through hwsim units, one assignment per sweep point.
+
+The point names the model and data files (``model``, ``data``: paths, as for ``hwsim run``)
+and the assignment, flattened so that a sweep can grid over it:
+
+* ``products``: ``"mitchell"``, ``"exact"`` or ``"float"``: the unit of the product nodes
+  (``ops``, comma-separated op types, default ``"MatMul,Gemm,Conv"``; ``node``: an fnmatch
+  pattern on node names, default ``"*"``), at ``width`` bits, Mitch-w ``keep_bits``;
+* ``mode`` (``static`` / ``block``), ``weights`` (``per-channel`` / ``per-tensor``),
+  ``rows`` (calibration rows, 0 = all) — the ``[calibration]`` table of docs/onnx.md;
+* ``softmax``: ``"float"``, ``"softmax"`` (the softmax unit, ``SoftmaxParams`` defaults
+  but ``softmax_out_bits``-bit outputs UQ1.(b-1)) or ``"exp"`` (the exp unit's defaults).
+
+The task's parameters also hold the SHA-256 of the model and data files
+(``model_sha256``, ``data_sha256``), so the sweep's cache key changes when a file's
+content does: an edited model is never served an old row. Metrics: ``accuracy``,
+``float_accuracy``, ``delta_points`` (with labels), and the first float output's
+``cosine``, ``argmax_agreement`` and ``spearman`` against onnxruntime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from hwsim._check import is_int, short_repr
+from hwsim.studies import ONNX_PARAMS as PARAMS
+from hwsim.studies import check_choice, is_none
+PRODUCTS = ("mitchell", "exact", "float")
+SOFTMAX = ("float", "softmax", "exp")
+
+
+def param_names() -> tuple[str, ...]:
+    return tuple(PARAMS)
+
+
+@lru_cache(maxsize=64)
+def _sha256(path: str, mtime_ns: int, size: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _file(params: dict, key: str) -> Path:
+    v = params[key]
+    if not isinstance(v, str) or not v:
+        raise ValueError(f"onnx: {key} must be the path of a file, not {short_repr(v)}")
+    p = Path(v)
+    if not p.is_file():
+        raise ValueError(f"onnx: {key} {v!r} is not an existing file")
+    return p
+
+
+def normalize(point: dict) -> dict:
+    unknown = sorted(set(point) - set(PARAMS) - {"model_sha256", "data_sha256"})
+    if unknown:
+        raise ValueError(f"onnx: no parameter {unknown[0]!r} (parameters: {', '.join(PARAMS)})")
+    params = {**PARAMS, **{k: v for k, v in point.items() if k in PARAMS}}
+    if is_none(params["keep_bits"]):
+        params["keep_bits"] = None
+    check(params)
+    for key in ("model", "data"):
+        st = _file(params, key).stat()
+        params[f"{key}_sha256"] = _sha256(str(Path(params[key]).resolve()), st.st_mtime_ns,
+                                          st.st_size)
+    return params
+
+
+def assignment(params: dict):
+    """The :class:`hwsim.graph.assign.Assignment` of a point."""
+    from hwsim.graph.assign import parse_assignment
+    rules = []
+    if params["products"] != "float":
+        rule = {"op": [o.strip() for o in params["ops"].split(",")], "node": params["node"],
+                "unit": "mitchell-mul" if params["products"] == "mitchell" else "exact-mul",
+                "width": params["width"]}
+        if params["keep_bits"] is not None:
+            rule["keep_bits"] = params["keep_bits"]
+        rules.append(rule)
+    if params["softmax"] == "softmax":
+        b = params["softmax_out_bits"]
+        rules.append({"op": "Softmax", "unit": "softmax",
+                      "out_fmt": {"int_bits": 1, "frac_bits": b - 1, "signed": False}})
+    elif params["softmax"] == "exp":
+        rules.append({"op": "Softmax", "unit": "exp"})
+    cal = {"mode": params["mode"], "weights": params["weights"]}
+    if params["rows"]:
+        cal["rows"] = params["rows"]
+    return parse_assignment({"assign": rules, "calibration": cal}, "onnx")
+
+
+def check(params: dict) -> None:
+    check_choice("onnx", params, "products", PRODUCTS)
+    check_choice("onnx", params, "softmax", SOFTMAX)
+    for key in ("model", "data"):
+        _file(params, key)
+    for key, lo, hi in (("width", 2, 24), ("rows", 0, 1 << 30), ("softmax_out_bits", 2, 32)):
+        v = params[key]
+        if not is_int(v) or not lo <= v <= hi:
+            raise ValueError(f"onnx: {key} must be an integer in {lo}..{hi}, not {short_repr(v)}")
+    for key in ("ops", "node", "mode", "weights"):
+        if not isinstance(params[key], str):
+            raise TypeError(f"onnx: {key} must be a string, not {short_repr(params[key])}")
+    assignment(params)
+
+
+def run(params: dict, seed: int) -> dict:
+    from hwsim.graph.evaluate import run_model
+    r = run_model(params["model"], params["data"], assignment(params), attribution=False)
+    out = {}
+    if r["accuracy"] is not None:
+        out = {"accuracy": r["accuracy"], "float_accuracy": r["float_accuracy"],
+               "delta_points": 100 * (r["accuracy"] - r["float_accuracy"])}
+    first = next((m for m in r["outputs"].values() if m["argmax_agreement"] is not None),
+                 next(iter(r["outputs"].values())))
+    out["cosine"] = first["cosine"]
+    if first["argmax_agreement"] is not None:
+        out["argmax_agreement"] = first["argmax_agreement"]
+    if "spearman" in first:
+        out["spearman"] = first["spearman"]
+    out["float_path_error"] = r["float_path_error"]
+    return out
