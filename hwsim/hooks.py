@@ -160,6 +160,9 @@ class StaticMatmul:
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         a, b = np.asarray(a), np.asarray(b)
+        if a.shape[-1] >= 1 << 15:
+            raise ValueError(f"StaticMatmul: dot products of {a.shape[-1]} terms may overflow "
+                             f"the int64 sum; at most {(1 << 15) - 1}")
         lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         a = np.broadcast_to(a, lead + a.shape[-2:])
         b = np.broadcast_to(b, lead + b.shape[-2:])

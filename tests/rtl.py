@@ -27,6 +27,16 @@ def require_module(name: str, extra: str):
         skip_unless_ci(f"{name} is missing: pip install 'hwsim[{extra}]'")
 
 
+def require_prover():
+    """z3 and yosys for ``hwsim.sim.formal`` (else skip with the install hint; CI fails)."""
+    require_module("z3", "proof")
+    from hwsim.synth import SynthToolNotFound, find_tool
+    try:
+        find_tool("yosys")
+    except SynthToolNotFound as e:
+        skip_unless_ci(str(e))
+
+
 def sim_params():
     """``sim`` parameters, each skipping (with an install hint) when its simulator is missing."""
     out = []

@@ -5,20 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from rtl import require_module
+from rtl import require_prover
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "prove_all.py"
 
 
 @pytest.fixture
 def prove_all():
-    require_module("z3", "proof")
-    from hwsim.synth import SynthToolNotFound, find_tool
-    from rtl import skip_unless_ci
-    try:
-        find_tool("yosys")
-    except SynthToolNotFound as e:
-        skip_unless_ci(str(e))
+    require_prover()
     spec = importlib.util.spec_from_file_location("prove_all", SCRIPT)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
