@@ -19,6 +19,9 @@ wce_pct    100 * wce / max |exact|
 All of them are computed from a small vector of sums and maxima (:class:`Stats`), so
 chunks of an exhaustive run (possibly in other threads) merge exactly. A histogram of the
 signed relative error over ``[-1, 1]`` comes with it.
+
+For embeddings: :func:`pair_cosines` (every pair of rows) and :func:`spearman` (ties get
+their average rank), the rank fidelity the MiniLM studies and ``hwsim run`` report.
 """
 
 from __future__ import annotations
@@ -120,3 +123,22 @@ def error_metrics(approx, exact) -> ErrorMetrics:
     stats, hist = empty_stats()
     accumulate(stats, hist, approx, exact)
     return finalize(stats)
+
+
+# -- rank fidelity of embeddings (MiniLM studies, hwsim run) ------------------------------
+
+def spearman(x, y) -> float:
+    """Spearman rank correlation (ties get their average rank)."""
+    from scipy.stats import rankdata
+    rx, ry = rankdata(np.asarray(x, np.float64)), rankdata(np.asarray(y, np.float64))
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def pair_cosines(e: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every unordered pair of rows (upper triangle, row-major)."""
+    e = np.asarray(e, np.float64)
+    e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-300)
+    i, j = np.triu_indices(len(e), k=1)
+    return (e @ e.T)[i, j]

@@ -82,25 +82,6 @@ def _is_float(a) -> bool:
     return np.asarray(a).dtype.kind == "f"
 
 
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    def ranks(x):
-        r = np.empty(len(x))
-        r[np.argsort(x, kind="stable")] = np.arange(len(x))
-        return r
-    ra, rb = ranks(a), ranks(b)
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    den = np.sqrt((ra * ra).sum() * (rb * rb).sum())
-    return float((ra * rb).sum() / den) if den else 1.0
-
-
-def _pair_similarities(x: np.ndarray) -> np.ndarray:
-    x = x.astype(np.float64)
-    n = np.linalg.norm(x, axis=1, keepdims=True)
-    x = x / np.where(n == 0, 1, n)
-    s = x @ x.T
-    return s[np.triu_indices(len(x), 1)]
-
-
 def output_metrics(got: np.ndarray, ref: np.ndarray) -> dict:
     """The per-output metrics of the module docstring (hwsim run's JSON contract)."""
     g, r = np.asarray(got, dtype=np.float64), np.asarray(ref, dtype=np.float64)
@@ -114,7 +95,8 @@ def output_metrics(got: np.ndarray, ref: np.ndarray) -> dict:
     if _is_float(ref) and r.ndim >= 2 and r.shape[-1] > 1:
         out["argmax_agreement"] = float((g.argmax(-1) == r.argmax(-1)).mean())
     if _is_float(ref) and r.ndim == 2 and 3 <= r.shape[0] <= MAX_SPEARMAN_ROWS and r.shape[1] > 1:
-        out["spearman"] = _spearman(_pair_similarities(g), _pair_similarities(r))
+        from hwsim.metrics import pair_cosines, spearman
+        out["spearman"] = spearman(pair_cosines(g), pair_cosines(r))
     return out
 
 

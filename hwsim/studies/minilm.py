@@ -159,8 +159,10 @@ class MiniLM:
         if arith.linear is None:
             return x @ w + b
         shape = x.shape
-        y = arith.linear(x.reshape(-1, shape[-1]), w)
-        return (y.reshape(*shape[:-1], w.shape[1]) + b).astype(np.float32)
+        # a hook stands for a float32 product: its result is float32 before the bias, as in
+        # the ONNX graph (hwsim.studies.minilm_onnx), so both compute the same bits
+        y = np.asarray(arith.linear(x.reshape(-1, shape[-1]), w), dtype=np.float32)
+        return y.reshape(*shape[:-1], w.shape[1]) + b
 
     def _attention(self, h: np.ndarray, layer: dict, index: int, arith: Arithmetic) -> np.ndarray:
         B, L, _ = h.shape
@@ -174,7 +176,8 @@ class MiniLM:
             ctx = arith.attention(q, k, v, index).astype(np.float32)
         else:
             mm = arith.attention_products or np.matmul
-            scores = (mm(q, k.transpose(0, 1, 3, 2)) * np.float32(1 / math.sqrt(d))).astype(np.float32)
+            qk = np.asarray(mm(q, k.transpose(0, 1, 3, 2)), dtype=np.float32)
+            scores = qk * np.float32(1 / math.sqrt(d))
             if arith.softmax is None:
                 e = np.exp(scores - scores.max(-1, keepdims=True))
                 probs = e / e.sum(-1, keepdims=True)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hwsim.metrics import pair_cosines, spearman
+
 __all__ = ["builtin_corpus", "load_corpus", "StsData", "load_sts", "spearman", "fidelity",
            "pair_cosines"]
 
@@ -86,23 +88,6 @@ def load_sts(path: str | Path) -> StsData:
     if len(gold) < 3:
         raise ValueError(f"STS file {str(p)!r} has {len(gold)} pairs; at least 3 are needed")
     return StsData(a, b, np.asarray(gold))
-
-
-def spearman(x, y) -> float:
-    """Spearman rank correlation (ties get their average rank)."""
-    from scipy.stats import rankdata
-    rx, ry = rankdata(np.asarray(x, np.float64)), rankdata(np.asarray(y, np.float64))
-    if rx.std() == 0 or ry.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
-
-
-def pair_cosines(e: np.ndarray) -> np.ndarray:
-    """Cosine similarity of every unordered pair of rows (upper triangle, row-major)."""
-    e = np.asarray(e, np.float64)
-    e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-300)
-    i, j = np.triu_indices(len(e), k=1)
-    return (e @ e.T)[i, j]
 
 
 def _nearest(e: np.ndarray) -> np.ndarray:
