@@ -69,6 +69,49 @@ def bench_minilm(sentences: int = 300) -> list[tuple]:
     return out
 
 
+def bench_minilm_products(sentences: int = 60) -> list[tuple]:
+    """MiniLM with every matrix product (six dense layers and Q.K^T, P.V per layer) on an
+    8-bit unit, block floating point: against the float numpy forward (goal <= 5x for
+    Mitchell) and against onnxruntime's float run of the ONNX export (same length groups)."""
+    try:
+        from hwsim.hooks import FixedMatmul
+        from hwsim.studies import minilm_onnx
+        from hwsim.studies.minilm import Arithmetic
+        from hwsim.studies.minilm_eval import model
+        from hwsim.studies.sentences import builtin_corpus
+        import onnxruntime as ort
+        m = model(64)
+    except (ImportError, RuntimeError) as e:
+        print(f"skipping the MiniLM products benchmark: {e}", file=sys.stderr)
+        return []
+    texts = builtin_corpus()[:sentences]
+    m.encode(texts[:8])
+    t_float = best_of(lambda: m.encode(texts))
+    # onnxruntime on the same length groups as the numpy encoder (no padding)
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(minilm_onnx.build(m).SerializeToString(), opts,
+                                providers=["CPUExecutionProvider"])
+    groups = {}
+    for s in texts:
+        groups.setdefault(len(m.tokenize([s])[0]), []).append(s)
+    feeds = [minilm_onnx.feeds(m, g) for g in groups.values()]
+    t_ort = best_of(lambda: [sess.run(["sentence_embedding"], f) for f in feeds])
+    out = [(f"MiniLM float forward, {sentences} sentences: numpy (hwsim's float path)",
+            f"{t_float:.2f} s", "onnxruntime float, same sentences", f"{t_ort:.2f} s",
+            f"{t_float / t_ort:.2f}x")]
+    for label, mm in [("exact 8-bit", FixedMatmul("exact", 8)),
+                      ("Mitchell-8", FixedMatmul("mitchell", 8))]:
+        arith = Arithmetic(linear=mm, attention_products=mm)
+        m.encode(texts[:8], arith)
+        t = best_of(lambda arith=arith: m.encode(texts, arith))
+        goal = " (goal <= 5x)" if "Mitchell" in label else ""
+        out.append((f"MiniLM, {sentences} sentences, every product {label} (block FP)",
+                    f"{t:.2f} s", "float numpy MiniLM", f"{t_float:.2f} s",
+                    f"{t / t_float:.2f}x{goal}; {t / t_ort:.1f}x onnxruntime"))
+    return out
+
+
 def main() -> int:
     rows = []
     spec = get_unit("mitchell-mul")
@@ -154,6 +197,7 @@ def main() -> int:
 
     # 5. MiniLM forward with emulated hardware units vs the float numpy forward
     rows += bench_minilm()
+    rows += bench_minilm_products()
 
     # 6. hwsim demo wall time (fresh synthesis cache, so the cost section synthesizes)
     import os

@@ -81,10 +81,46 @@ def quantize_frac(x, width: int, frac) -> np.ndarray:
 
 def block_quantize(x: np.ndarray, width: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
     """``(raw, frac)``: ``x ~ raw * 2**-frac`` with one fraction count per vector along
-    ``axis`` (kept as a size-1 axis), ``raw`` signed ``width``-bit int64 (see module doc)."""
+    ``axis`` (kept as a size-1 axis), ``raw`` signed ``width``-bit int64 (see module doc).
+    Finite float input takes the compiled path (:mod:`hwsim.quant_kernels`, the same
+    numbers); anything else the numpy steps below."""
+    x = np.asarray(x)
+    if x.dtype in (np.float32, np.float64) and x.ndim >= 1 and x.size and np.isfinite(x).all():
+        from hwsim.quant_kernels import block_quantize_rows
+        q, f = block_quantize_rows(np.moveaxis(x, axis, -1), width)
+        # C order again: np.matmul takes the BLAS path only for such operands
+        return np.ascontiguousarray(np.moveaxis(q, -1, axis)), np.moveaxis(f, -1, axis)
+    return block_quantize_numpy(x, width, axis)
+
+
+def block_quantize_numpy(x: np.ndarray, width: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`block_quantize` in numpy steps (the reference of the compiled path)."""
     x = np.asarray(x, dtype=np.float64)
     frac = frac_for_peak(np.abs(x).max(axis=axis, keepdims=True), width)
     return quantize_frac(x, width, frac), frac
+
+
+_COLUMNS: dict = {}
+_COLUMNS_MAX = 256
+
+
+def _constant_columns(b: np.ndarray, width: int):
+    """``block_quantize(b, width, axis=-2)``, remembered for read-only arrays (weights: the
+    MiniLM encoder and ONNX initializers are read-only), keyed by the array's identity and
+    checked by a weak reference, so a weight matrix is quantised once, not once per call. A
+    writeable array is quantised every time (it could change in place)."""
+    if b.flags.writeable or b.base is not None:
+        return block_quantize(b, width, axis=-2)
+    import weakref
+    key = (id(b), width)
+    hit = _COLUMNS.get(key)
+    if hit is not None and hit[0]() is b:
+        return hit[1], hit[2]
+    q, f = block_quantize(b, width, axis=-2)
+    if len(_COLUMNS) >= _COLUMNS_MAX:
+        _COLUMNS.pop(next(iter(_COLUMNS)))
+    _COLUMNS[key] = (weakref.ref(b), q, f)
+    return q, f
 
 
 @dataclass(frozen=True)
@@ -125,10 +161,10 @@ class FixedMatmul:
             raise ValueError(f"FixedMatmul: dot products of {a.shape[-1]} terms may overflow "
                              f"the int64 sum; at most {(1 << 15) - 1}")
         lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        a = np.broadcast_to(a, lead + a.shape[-2:])
-        b = np.broadcast_to(b, lead + b.shape[-2:])
         qa, fa = block_quantize(a, self.width, axis=-1)
-        qb, fb = block_quantize(b, self.width, axis=-2)
+        qb, fb = _constant_columns(b, self.width)
+        qa, fa = (np.broadcast_to(v, lead + v.shape[-2:]) for v in (qa, fa))
+        qb, fb = (np.broadcast_to(v, lead + v.shape[-2:]) for v in (qb, fb))
         return np.ldexp(self.products(qa, qb), -(fa + fb))
 
     def products(self, qa: np.ndarray, qb: np.ndarray) -> np.ndarray:

@@ -39,3 +39,21 @@ def test_int64_sum_when_the_int32_sum_could_overflow():
     a = np.full((1, 1, k), -512)
     b = np.full((1, k, 1), -512)
     assert mitchell_matmul(a, b, p)[0, 0, 0] == 1 << 31
+
+
+@pytest.mark.parametrize("width", [2, 8, 12, 24])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_block_quantize_equals_the_numpy_steps(width, dtype):
+    from hwsim.hooks import block_quantize, block_quantize_numpy
+    rng = np.random.default_rng(width)
+    x = (rng.normal(size=(4, 7, 9)) * 10.0 ** rng.integers(-6, 6, (4, 7, 1))).astype(dtype)
+    x[0, 0] = 0                                        # a zero row
+    x[0, 1, :3] = [1e-30, -1e-30, 0]                   # tiny values
+    x[1, 2] = np.linspace(-4, 4, 9)                    # ties at half an LSB: -4 .. 4 step 1
+    x[1, 3, 0] = -x[1, 3].__abs__().max() * 1.0        # the most negative value is the peak
+    x[2, 0] = 1e30 if dtype == np.float64 else 1e30
+    for axis in (-1, -2, 0):
+        q, f = block_quantize(x, width, axis)
+        q0, f0 = block_quantize_numpy(x, width, axis)
+        assert np.array_equal(q, q0) and np.array_equal(f, f0)
+        assert q.dtype == np.int64 and f.shape == f0.shape

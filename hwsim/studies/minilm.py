@@ -132,7 +132,9 @@ class MiniLM:
             p = f"encoder.layer.{i}."
 
             def dense(name, p=p):  # torch's Linear stores (out, in); keep x @ W layout
-                return (np.ascontiguousarray(w[p + name + ".weight"].T), w[p + name + ".bias"])
+                wt = np.ascontiguousarray(w[p + name + ".weight"].T)
+                wt.setflags(write=False)  # constant: hooks may quantise it once
+                return (wt, w[p + name + ".bias"])
 
             self.layers.append({
                 "q": dense("attention.self.query"), "k": dense("attention.self.key"),
