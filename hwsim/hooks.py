@@ -109,8 +109,11 @@ def _constant_columns(b: np.ndarray, width: int):
     MiniLM encoder and ONNX initializers are read-only), keyed by the array's identity and
     checked by a weak reference, so a weight matrix is quantised once, not once per call. A
     writeable array is quantised every time (it could change in place)."""
-    if b.flags.writeable or b.base is not None:
-        return block_quantize(b, width, axis=-2)
+    base = b
+    while isinstance(base, np.ndarray):       # a read-only view of a writeable array can change
+        if base.flags.writeable:
+            return block_quantize(b, width, axis=-2)
+        base = base.base
     import weakref
     key = (id(b), width)
     hit = _COLUMNS.get(key)
@@ -200,14 +203,21 @@ class StaticMatmul:
             raise ValueError(f"StaticMatmul: dot products of {a.shape[-1]} terms may overflow "
                              f"the int64 sum; at most {(1 << 15) - 1}")
         lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        a = np.broadcast_to(a, lead + a.shape[-2:])
-        b = np.broadcast_to(b, lead + b.shape[-2:])
         w = self.engine.width
         if self.frac_b is None:
-            fb = frac_for_peak(np.abs(b).max(axis=tuple(range(b.ndim - 1)), keepdims=True), w)
+            # per column: block_quantize's rule over the column (the weights are 2-D: a column
+            # is an output channel), remembered for read-only weights
+            if b.ndim == 2:
+                qb, fb = _constant_columns(b, w)
+            else:   # stacked weights: a column across the stack is one channel
+                fb = frac_for_peak(np.abs(b).max(axis=tuple(range(b.ndim - 1)), keepdims=True), w)
+                qb = quantize_frac(b, w, fb)
         else:
             fb = np.int64(self.frac_b)
-        qa, qb = quantize_frac(a, w, self.frac_a), quantize_frac(b, w, fb)
+            qb = quantize_frac(b, w, fb)
+        qa = quantize_frac(a, w, self.frac_a)
+        qa = np.broadcast_to(qa, lead + qa.shape[-2:])
+        qb = np.broadcast_to(qb, lead + qb.shape[-2:])
         return np.ldexp(self.engine.products(qa, qb), -(self.frac_a + fb))
 
 

@@ -72,7 +72,11 @@ class Graph:
         self.model, self.source = model, source
         g = model.graph
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
-        self.initializers = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+        self.initializers = {}
+        for t in g.initializer:
+            a = np.array(numpy_helper.to_array(t))
+            a.setflags(write=False)       # constant: hooks may quantise a weight once
+            self.initializers[t.name] = a
         self.inputs = {}
         for i in g.input:
             if i.name in self.initializers:
