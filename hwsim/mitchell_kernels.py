@@ -115,11 +115,11 @@ def _mitchell_matmul(a, bt, n1, keep_mask, out):
             out[g, i, j] = acc
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _split(x, n1, keep_mask, f, k, s, z):
     """Per element, once: fraction ``f`` (Mitch-w masked), leading-one position ``k``, sign
     mask ``s`` (-1 negative, else 0) and non-zero mask ``z`` (-1 non-zero, else 0)."""
-    for i in numba.prange(x.size):
+    for i in range(x.size):   # serial: a few ns an element, less than waking threads
         v = x[i]
         mag = -v if v < 0 else v
         s[i] = -1 if v < 0 else 0

@@ -55,8 +55,8 @@ def _proofs():
 
 
 def _exp_proofs():
-    """Exp units at their default formats, one per method and base (when ``hwsim prove``
-    has the exp specification)."""
+    """Exp units: every method and base at the default formats, every method at its widest
+    input, the widest table and output, two-stage pipelines."""
     from hwsim.sim.formal import proved_units
     if "exp" not in proved_units():
         return []
@@ -66,8 +66,16 @@ def _exp_proofs():
     for method in ExpMethod:
         for base in ExpBase:
             out.append(("exp", ExpParams(method=method, base=base), "equivalence", 900))
-    wide = ExpParams(in_fmt=FixedFormat(6, 10), out_fmt=FixedFormat(16, 16, signed=False))
-    out.append(("exp", wide, "equivalence", 900))
+    uq = FixedFormat(12, 12, signed=False)
+    for method in ExpMethod:   # the widest input each method takes (24 bits; Taylor 3.21)
+        fmt = FixedFormat(3, 21) if method is ExpMethod.TAYLOR else FixedFormat(4, 20)
+        out.append(("exp", ExpParams(method=method, in_fmt=fmt, out_fmt=uq), "equivalence", 900))
+    out.append(("exp", ExpParams(method=ExpMethod.LUT, lut_bits=12, in_fmt=FixedFormat(8, 16),
+                                 out_fmt=FixedFormat(16, 16, signed=False)), "equivalence", 900))
+    out.append(("exp", ExpParams(method=ExpMethod.IBERT, in_fmt=FixedFormat(4, 20),
+                                 out_fmt=FixedFormat(4, 28, signed=False)), "equivalence", 900))
+    for method in (ExpMethod.MITCHELL, ExpMethod.TAYLOR, ExpMethod.IBERT):
+        out.append(("exp", ExpParams(method=method, stages=2), "equivalence", 900))
     return out
 
 

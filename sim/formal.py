@@ -8,7 +8,9 @@ semantics, independent of the numpy model and of the Amaranth code.
 Flow:
 
 1. the Verilog (``hwsim.hdl.export.to_verilog``, or ``verilog=``) goes through yosys
-   ``read_verilog; prep -top TOP; flatten; dffunmap; write_smt2``: an SMT-LIB description
+   ``read_verilog; prep -top TOP; memory_map; opt_clean; flatten; dffunmap; write_smt2``
+   (``memory_map`` turns constant tables into logic: a ROM cell would be free state in
+   the SMT model): an SMT-LIB description
    of the circuit with one uninterpreted state sort, input/output functions per port and
    (clocked designs) a transition relation ``TOP_t``;
 2. z3 parses that text; the query links fresh bit vectors to the ports and asserts
@@ -111,7 +113,10 @@ def _to_signed(value: int, width: int) -> int:
 def _smt2(yosys: list[str], v_path: Path, top: str, work: Path) -> tuple[str, int]:
     """yosys: Verilog -> SMT-LIB text of the flattened ``top``, and its cell count."""
     out = work / f"{top}.smt2"
-    script = (f"read_verilog -sv {v_path}; prep -top {top}; flatten; dffunmap; "
+    # memory_map: a constant table (exp's LUT / PWL) becomes a ROM cell in prep, which
+    # write_smt2 would model as free state (any table: spurious counterexamples)
+    script = (f"read_verilog -sv {v_path}; prep -top {top}; memory_map; opt_clean; flatten; "
+              f"dffunmap; "
               f"tee -o {work / 'stat.txt'} stat; write_smt2 -stbv {out}")
     r = subprocess.run(yosys + ["-q", "-p", script], capture_output=True, text=True,
                        timeout=600)
