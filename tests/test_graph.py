@@ -374,3 +374,53 @@ def test_onnx_study_sweeps_and_keys_rows_by_file_content(digits_onnx, tmp_path, 
                    f'data = "{data}"\n')
     assert main(["sweep", str(cfg), "-o", str(out)]) == 2
     assert "is not an existing file" in capsys.readouterr().err
+
+
+def test_conv_and_gemm_on_the_unit_are_its_bits(tmp_path):
+    """A CNN graph: a grouped, strided, padded Conv and a Gemm (transB) on Mitchell-6, static
+    formats. Each output equals an independent computation: im2col by loops, operands
+    rounded with the calibrated / per-channel fraction bits, mitchell_mul products."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 2, 6, 6)).astype(np.float32)
+    w = rng.normal(0, 0.5, (4, 1, 3, 3)).astype(np.float32)
+    wf = rng.normal(0, 0.5, (5, 4 * 3 * 3)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], strides=[2, 2], pads=[1, 1, 1, 1],
+                              group=2, name="conv"),
+             helper.make_node("Flatten", ["c"], ["f"]),
+             helper.make_node("Gemm", ["f", "wf"], ["y"], transB=1, name="fc")]
+    g = helper.make_graph(nodes, "cnn", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                       [None, 2, 6, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(w, "w"), numpy_helper.from_array(wf, "wf")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    graph = Graph(m)
+    from hwsim.graph.assign import build_impl
+    a = _assign({"op": ["Conv", "Gemm"], "unit": "mitchell-mul", "width": 6})
+    impl, nodes_, fr = build_impl(graph, a, {"x": x})
+    assert set(nodes_) == {"conv", "fc"}
+    env = graph.run({"x": x}, impl, keep=True)
+    p6 = MitchellMulParams(width=6, signed=True)
+
+    def q(v, f):
+        return np.clip(np.rint(np.asarray(v, np.float64) * 2.0 ** f), -32, 31).astype(np.int64)
+
+    def col_frac(wm):   # per output channel = per column of the right operand
+        return np.array([5 - np.frexp(np.abs(wm[:, j]).max())[1] for j in range(wm.shape[1])])
+
+    xp = np.pad(x, [(0, 0), (0, 0), (1, 1), (1, 1)])
+    want = np.zeros((3, 4, 3, 3))
+    for grp in range(2):
+        wm = w[2 * grp:2 * grp + 2].reshape(2, -1).T              # (9, 2): columns = channels
+        fw = col_frac(wm)
+        for n in range(3):
+            for i in range(3):
+                for j in range(3):
+                    patch = xp[n, grp, 2 * i:2 * i + 3, 2 * j:2 * j + 3].reshape(-1)
+                    prods = mitchell_mul(q(patch, fr["x"])[:, None], q(wm, fw), p6)
+                    want[n, 2 * grp:2 * grp + 2, i, j] = prods.sum(0) * 2.0 ** -(fr["x"] + fw)
+    assert np.array_equal(env["c"], want.astype(np.float32))
+    wm = wf.T
+    fw = col_frac(wm)
+    prods = mitchell_mul(q(env["f"], fr["f"])[:, :, None], q(wm, fw)[None], p6)
+    assert np.array_equal(env["y"], (prods.sum(1) * 2.0 ** -(fr["f"] + fw)).astype(np.float32))
