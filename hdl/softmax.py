@@ -35,7 +35,7 @@ from hwsim.hdl.exp import exp_datapath, table
 from hwsim.hdl.mitchell import divider_datapath, log_fraction
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
 
-__all__ = ["Softmax"]
+__all__ = ["Softmax", "SoftmaxNormalizer"]
 
 
 class Softmax(wiring.Component):
@@ -151,6 +151,42 @@ class Softmax(wiring.Component):
             self.o_stream.valid.eq(valid),
             self.o_stream.payload.eq(payload),
         ]
+        return m
+
+
+class SoftmaxNormalizer(wiring.Component):
+    """The softmax's normaliser alone, for ``hwsim prove softmax`` (``hwsim.sim.formal``).
+
+    Ports: ``e`` (an exp value, unsigned, the exp unit's output width), ``s`` (the sum,
+    unsigned ``sum_width`` bits) and ``p`` (the probability, unsigned ``out_fmt``). It
+    elaborates exactly what :class:`Softmax` places between the exp unit (or, with
+    ``stages >= 1``, its stage-0 registers of the exp value and the sum) and ``o_stream``:
+    ``_normalize`` for ``stages = 0`` and for the Mitchell and reciprocal normalisers,
+    ``_pipelined_exact_div`` for the exact divider with ``stages >= 1``. The latter's
+    ``stages - 1`` group registers then advance every cycle (``advance`` is 1: the stall,
+    ``advance`` low, is the stream level, verified in simulation), so ``latency`` is
+    ``stages - 1`` there and 0 everywhere else.
+    """
+
+    def __init__(self, params: SoftmaxParams):
+        if not isinstance(params, SoftmaxParams):
+            raise TypeError(f"SoftmaxNormalizer needs SoftmaxParams, not {type(params).__name__}")
+        self.params = params
+        self.pipelined = bool(params.stages) and params.normalizer is Normalizer.EXACT_DIV
+        self.latency = params.stages - 1 if self.pipelined else 0
+        super().__init__({
+            "e": In(unsigned(params.exp_params.out_fmt.width)),
+            "s": In(unsigned(params.sum_width)),
+            "p": Out(unsigned(params.out_fmt.width)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        if self.pipelined:
+            prob = _pipelined_exact_div(m, self.e, self.s, self.params, Const(1, 1))
+        else:
+            prob = _normalize(m, self.e, self.s, self.params)
+        m.d.comb += self.p.eq(prob)
         return m
 
 

@@ -25,6 +25,11 @@ between, and ``out_valid`` at cycle ``latency`` equals ``in_valid`` at cycle 0. 
 register of the pipeline is overwritten in ``latency`` cycles, this covers every reachable
 state as well.
 
+Units listed in ``formal_spec.SUBBLOCKS`` (softmax) are proven by sub-block instead:
+:func:`prove_subblocks` runs :func:`prove_component` (the flow above, for any component,
+with an optional documented precondition on the inputs) on each, and the stream level
+around them stays in simulation.
+
 ``prove(..., property="bounds")`` proves the documented error bounds on the RTL's outputs
 instead (multiplication inside the query: feasible at small widths only, see
 docs/verification.md).
@@ -43,10 +48,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ProofResult", "ProofToolMissing", "prove", "replay", "format_result",
-           "format_replay", "proved_units", "Z3_HINT"]
+__all__ = ["ProofResult", "ProofToolMissing", "prove", "prove_component", "prove_subblocks",
+           "subblock_units", "replay", "format_result", "format_replay", "proved_units",
+           "STREAM_NOTE", "Z3_HINT"]
 
 Z3_HINT = "z3-solver is missing: pip install 'hwsim[proof]'"
+#: printed by ``hwsim prove`` after the sub-blocks of a unit proven by sub-block
+STREAM_NOTE = ("stream level (control, register file, valid/ready, pipeline stalls): verified "
+               "in simulation, not by this proof (docs/verification.md)")
 PROPERTIES = ("equivalence", "bounds")
 
 
@@ -62,6 +71,8 @@ class ProofResult:
     (``counterexample`` holds the input ports' values, signed ports as signed integers) or
     ``"unknown"`` (timeout). ``values`` holds, for a counterexample, what the solver
     found the RTL and the specification compute on it (``rtl_<port>``, ``spec_<port>``).
+    A sub-block proof (:func:`prove_subblocks`) has ``unit`` "softmax exp" etc. and, when
+    the proof assumes a documented invariant of the inputs, ``assuming`` says which.
     """
 
     unit: str
@@ -75,6 +86,7 @@ class ProofResult:
     counterexample: dict[str, int] | None = None
     values: dict[str, int] = field(default_factory=dict)
     verilog: str | None = None
+    assuming: str | None = None
 
 
 def _z3():
@@ -94,15 +106,25 @@ def _yosys() -> list[str]:
 
 
 def proved_units() -> list[str]:
-    from hwsim.sim.formal_spec import SPECS
-    return list(SPECS)
+    """Units ``hwsim prove`` accepts: whole units, then units proven by sub-block."""
+    from hwsim.sim.formal_spec import SPECS, SUBBLOCKS
+    return list(SPECS) + list(SUBBLOCKS)
+
+
+def subblock_units() -> list[str]:
+    """Units proven by their sub-blocks (:func:`prove_subblocks`), not as a whole."""
+    from hwsim.sim.formal_spec import SUBBLOCKS
+    return list(SUBBLOCKS)
 
 
 def _unit_spec(spec):
-    from hwsim.sim.formal_spec import SPECS
+    from hwsim.sim.formal_spec import SPECS, SUBBLOCKS
+    if spec.name in SUBBLOCKS:
+        raise ValueError(f"hwsim prove proves unit {spec.name} by its sub-blocks: use "
+                         f"prove_subblocks (the stream level is verified in simulation)")
     if spec.name not in SPECS:
         raise ValueError(f"hwsim prove has no specification for unit {spec.name} yet "
-                         f"(proved units: {', '.join(SPECS)})")
+                         f"(proved units: {', '.join(proved_units())})")
     return SPECS[spec.name]
 
 
@@ -202,43 +224,80 @@ def prove(spec, params, verilog=None, timeout_s: float | None = None,
         documented error bounds hold for the RTL's outputs (combinational units).
 
     Raises :class:`ProofToolMissing` when z3 or yosys is missing, ``ValueError`` for a
-    unit without a specification or a Verilog file without the unit's ports.
+    unit without a specification (a unit proven by sub-block: :func:`prove_subblocks`) or
+    a Verilog file without the unit's ports.
     """
     spec_fn, bound_fn = _unit_spec(spec)
-    if property not in PROPERTIES:
-        raise ValueError(f"prove: property must be one of {', '.join(PROPERTIES)}, "
-                         f"not {property!r}")
-    if timeout_s is not None and not timeout_s > 0:
-        raise ValueError(f"prove: timeout_s must be a positive number of seconds, not {timeout_s!r}")
-    latency = params.latency
+    _check_args(property, timeout_s)
     if property == "bounds":
-        if latency:
+        if params.latency:
             raise ValueError("prove: property 'bounds' is proven on the combinational unit "
                              f"(stages=0), not stages={params.stages}")
         if spec.name == "mitchell-div" and params.keep_bits is not None:
             raise ValueError("prove: mitchell-div has no proven error bound with keep_bits "
                              f"(Mitch-w), not keep_bits={params.keep_bits}")
-    z3 = _z3()
-    yosys = _yosys()
-    from hwsim.hdl.export import ports as port_info
+    _z3()
+    _yosys()
     from hwsim.hdl.export import to_verilog
 
     component = spec.component(params)
-    ports = port_info(component)
     if verilog is not None:
         component._MustUse__silence = True  # only its signature is used
+        text = None
+    else:
+        text = to_verilog(spec, params, component)
+    return prove_component(component, params.top_name, params, spec_fn, unit=spec.name,
+                           verilog_text=text, verilog=verilog, timeout_s=timeout_s,
+                           property=property, bound_fn=bound_fn, latency=params.latency)
+
+
+def _check_args(property, timeout_s):
+    if property not in PROPERTIES:
+        raise ValueError(f"prove: property must be one of {', '.join(PROPERTIES)}, "
+                         f"not {property!r}")
+    if timeout_s is not None and not timeout_s > 0:
+        raise ValueError(f"prove: timeout_s must be a positive number of seconds, not {timeout_s!r}")
+
+
+def prove_component(component, top: str, params, spec_fn, *, unit: str,
+                    verilog_text: str | None = None, verilog=None,
+                    timeout_s: float | None = None, property: str = "equivalence",
+                    bound_fn=None, precondition=None, assuming: str | None = None,
+                    latency: int | None = None) -> ProofResult:
+    """Prove one Amaranth component (a whole unit or a sub-block) against ``spec_fn``.
+
+    ``component`` gives the ports (``hwsim.hdl.export.ports``) and, unless ``latency`` is
+    given, ``component.latency`` (0: combinational; else a BMC over that many cycles, with
+    ``out_valid`` checked against ``in_valid`` where the component has them); its Verilog
+    is ``verilog_text`` (default: Amaranth's export of the component as module ``top``) or
+    the file ``verilog``.
+    ``spec_fn(z3, params, inputs)`` gives the outputs; ``bound_fn`` the bounds formula for
+    ``property="bounds"``; ``precondition(z3, params, inputs)`` (or None) restricts the
+    inputs, and ``assuming`` names it in :func:`format_result`.
+    """
+    _check_args(property, timeout_s)
+    z3 = _z3()
+    yosys = _yosys()
+    from hwsim.hdl.export import ports as port_info
+
+    ports = port_info(component)
+    if latency is None:
+        latency = getattr(component, "latency", 0)
     if latency:
         ports = {"clk": {"dir": "in", "width": 1, "signed": False},
                  "rst": {"dir": "in", "width": 1, "signed": False}} | ports
-    top = params.top_name
+    has_valid = "in_valid" in ports and "out_valid" in ports
     ins = [k for k, v in ports.items() if v["dir"] == "in" and k not in ("clk", "rst", "in_valid")]
     outs = [k for k, v in ports.items() if v["dir"] == "out" and k != "out_valid"]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hwsim_prove_") as tmp:
         work = Path(tmp)
         if verilog is None:
+            if verilog_text is None:
+                from amaranth.back import verilog as amaranth_verilog
+                verilog_text = amaranth_verilog.convert(component, name=top, emit_src=False)
             v_path = work / f"{top}.v"
-            v_path.write_text(to_verilog(spec, params, component))
+            v_path.write_text(verilog_text)
             source = "the export"
         else:
             v_path = Path(verilog).resolve()
@@ -252,28 +311,33 @@ def prove(spec, params, verilog=None, timeout_s: float | None = None,
     want = spec_fn(z3, params, inputs)
     solver = _solver(z3, timeout_s)
     solver.add(circ.assertions)
+    pre = precondition(z3, params, inputs) if precondition is not None else None
+    if pre is not None:
+        solver.add(pre)
     if property == "equivalence":
         bad = [got[k] != want[k] for k in outs]
         if latency:
             for i in range(latency):
                 solver.add(circ.port("rst", i) == 0)
-            bad.append(circ.port("out_valid", latency) != circ.port("in_valid", 0))
+            if has_valid:
+                bad.append(circ.port("out_valid", latency) != circ.port("in_valid", 0))
         solver.add(z3.Or(*bad))
     else:
         solver.add(z3.Not(bound_fn(z3, params, inputs, got)))
     n_assert = len(solver.assertions())
     check = solver.check()
     seconds = time.perf_counter() - t0
-    in_bits = sum(ports[k]["width"] for k in ins) + (1 if latency else 0)
+    in_bits = sum(ports[k]["width"] for k in ins) + (1 if latency and has_valid else 0)
     size = f"{in_bits} input bits, {cells} yosys cells, {n_assert} SMT assertions"
     if latency:
         size += f", {latency}-cycle BMC"
-    result = ProofResult(unit=spec.name, top=top, property=property,
+    result = ProofResult(unit=unit, top=top, property=property,
                          proved=check == z3.unsat,
                          status=("proved" if check == z3.unsat
                                  else "counterexample" if check == z3.sat else "unknown"),
                          solver=_solver_name(z3), seconds=seconds, size=size,
-                         verilog=None if verilog is None else str(verilog))
+                         verilog=None if verilog is None else str(verilog),
+                         assuming=assuming if pre is not None else None)
     if check == z3.sat:
         model = solver.model()
 
@@ -282,16 +346,58 @@ def prove(spec, params, verilog=None, timeout_s: float | None = None,
             return _to_signed(v, width) if signed else v
 
         cex = {k: val(inputs[k], ports[k]["width"], ports[k]["signed"]) for k in ins}
-        if latency:
+        if latency and has_valid:
             cex["in_valid"] = val(circ.port("in_valid", 0), 1, False)
         result.counterexample = cex
         for k in outs:
             w, s = ports[k]["width"], ports[k]["signed"]
             result.values[f"rtl_{k}"] = val(got[k], w, s)
             result.values[f"spec_{k}"] = val(want[k], w, s)
-        if latency:
+        if latency and has_valid:
             result.values["rtl_out_valid"] = val(circ.port("out_valid", latency), 1, False)
     return result
+
+
+def prove_subblocks(spec, params, timeout_s: float | None = None, only=None,
+                    mutate=None) -> list[ProofResult]:
+    """Prove each sub-block of a unit proven by sub-block (``formal_spec.SUBBLOCKS``).
+
+    Returns one :class:`ProofResult` per sub-block, in the table's order (``only``: the
+    labels to prove, default all). Each sub-block's Verilog is Amaranth's export of its
+    component; ``mutate(label, text) -> text`` may alter it first (tests: a mutant must
+    fail). Equivalence only; no replay (counterexamples carry the solver's RTL and
+    specification values).
+    """
+    from hwsim.sim.formal_spec import SUBBLOCKS
+    if spec.name not in SUBBLOCKS:
+        raise ValueError(f"prove: unit {spec.name} is not proven by sub-block "
+                         f"(those units: {', '.join(SUBBLOCKS) or 'none'})")
+    _check_args("equivalence", timeout_s)
+    _z3()
+    _yosys()
+    import importlib
+
+    from amaranth.back import verilog as amaranth_verilog
+
+    blocks = SUBBLOCKS[spec.name](params)
+    if only is not None:
+        unknown = sorted(set(only) - {b.label for b in blocks})
+        if unknown:
+            raise ValueError(f"prove: {spec.name} has no sub-block {', '.join(unknown)} "
+                             f"(sub-blocks: {', '.join(b.label for b in blocks)})")
+        blocks = [b for b in blocks if b.label in only]
+    out = []
+    for b in blocks:
+        module, cls = b.component.split(":")
+        component = getattr(importlib.import_module(module), cls)(b.params)
+        text = amaranth_verilog.convert(component, name=b.top, emit_src=False)
+        if mutate is not None:
+            text = mutate(b.label, text)
+        out.append(prove_component(component, b.top, b.params, b.spec,
+                                   unit=f"{spec.name} {b.label}", verilog_text=text,
+                                   timeout_s=timeout_s, precondition=b.precondition,
+                                   assuming=b.assuming))
+    return out
 
 
 def replay(spec, params, counterexample: dict, sims=("icarus", "verilator"),
@@ -357,7 +463,8 @@ def format_result(result: ProofResult) -> str:
     head = f"{result.solver}, {result.seconds:.2f} s, {result.size}"
     claim = "== specification" if result.property == "equivalence" else "within its error bounds"
     if result.proved:
-        return f"proved{prop}: {what} {claim} for all inputs ({head})"
+        inputs = "all inputs" + (f" with {result.assuming}" if result.assuming else "")
+        return f"proved{prop}: {what} {claim} for {inputs} ({head})"
     if result.status == "unknown":
         return f"unknown{prop}: {what}: the solver gave up (timeout?) ({head})"
     broken = "!= specification" if result.property == "equivalence" else "violates its error bounds"
