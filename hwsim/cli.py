@@ -464,6 +464,8 @@ def cmd_run(args):
         _path_check(check_output_file, args.json, "--json")
     if args.output is not None:
         _path_check(check_output_dir, args.output, "-o/--output")
+    if args.reference is not None:
+        _path_check(check_input_file, args.reference, "--reference")
     try:
         from hwsim.graph.assign import Assignment, parse_assignment
         from hwsim.graph.evaluate import format_summary, run_model, write_report
@@ -489,7 +491,7 @@ def cmd_run(args):
                     disable=not sys.stderr.isatty())
     try:
         r = run_model(args.model, args.data, assignment, attribution=args.attribution,
-                      progress=progress)
+                      progress=progress, reference=args.reference)
     except ModelError as e:
         raise UsageError(str(e)) from None
     print(format_summary(r))
@@ -670,6 +672,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--assign", metavar="FILE.toml",
                    help="[[assign]] rules (op, node pattern, unit, unit parameters), "
                         "[calibration], [formats]; default: everything float")
+    s.add_argument("--reference", metavar="FLOAT.onnx",
+                   help="compare against onnxruntime running this model instead (same inputs "
+                        "and outputs), e.g. the float model a QDQ model was quantised from")
     s.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     s.add_argument("-o", "--output", metavar="DIR", help="write DIR/report.md with plots")
     s.add_argument("--attribution", action=argparse.BooleanOptionalAction, default=True,

@@ -424,3 +424,22 @@ def test_conv_and_gemm_on_the_unit_are_its_bits(tmp_path):
     fw = col_frac(wm)
     prods = mitchell_mul(q(env["f"], fr["f"])[:, :, None], q(wm, fw)[None], p6)
     assert np.array_equal(env["y"], (prods.sum(1) * 2.0 ** -(fr["f"] + fw)).astype(np.float32))
+
+
+def test_a_qdq_model_against_its_float_model(digits_onnx, digits_qdq, capsys, tmp_path):
+    path, data = digits_onnx
+    qdq, _ = digits_qdq
+    r = run_model(qdq, data, reference=path, attribution=False)
+    assert r["reference_model"] == str(path) and r["float_path_error"] <= 1e-5
+    # int8 quantisation itself now shows: the QDQ model differs from the float model
+    p = r["outputs"]["probabilities"]
+    assert 0 < p["max_abs_error"] and p["cosine"] > 0.99
+    assert r["float_accuracy"] == run_model(path, data, attribution=False)["float_accuracy"]
+    assert main(["run", str(qdq), "--data", str(data), "--reference", str(path)]) == 0
+    assert f"reference onnxruntime running {path}" in capsys.readouterr().out
+    other = tmp_path / "other.onnx"
+    m = onnx.load(path)
+    m.graph.output.pop()
+    onnx.save(m, other)
+    assert main(["run", str(qdq), "--data", str(data), "--reference", str(other)]) == 2
+    assert "--reference: " in capsys.readouterr().err

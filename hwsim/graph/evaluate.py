@@ -3,8 +3,9 @@
 :func:`run_model` loads the model and the data, runs
 
 1. the float reference: ONNX Runtime (CPU), an independent implementation;
-2. hwsim's own float path (:class:`hwsim.graph.model.Graph`, no unit): it must equal the
-   reference to a relative 1e-5 (``float_path_error``: max |hwsim - ort| / max |ort| over
+   (of ``reference``, e.g. the float model a QDQ model came from, when given);
+2. hwsim's own float path (:class:`hwsim.graph.model.Graph`, no unit): it must equal
+   onnxruntime's run of the same model to a relative 1e-5 (``float_path_error``: max |hwsim - ort| / max |ort| over
    every output), which shows the interpreter is the model before any unit is blamed;
 3. the assigned run (:mod:`hwsim.graph.assign`), and with ``attribution`` each assigned node
    alone on its unit, the rest float;
@@ -136,15 +137,28 @@ def _headline(outputs: dict, labels, n) -> tuple[str, callable]:
 
 
 def run_model(model, data, assignment: Assignment | None = None, attribution: bool = True,
-              progress=None) -> dict:
-    """Everything ``hwsim run`` reports, as the JSON dict (see the module docstring)."""
+              progress=None, reference=None) -> dict:
+    """Everything ``hwsim run`` reports, as the JSON dict (see the module docstring).
+
+    ``reference``: another ONNX model (path or :class:`Graph`) with the same inputs and
+    outputs whose onnxruntime float run the metrics compare against, e.g. the float model a
+    QDQ model was quantised from; default: ``model`` itself."""
     t0 = time.perf_counter()
     graph = model if isinstance(model, Graph) else load(model)
     feeds, labels = load_data(data, graph) if not isinstance(data, dict) else (
         graph.check_feeds({k: v for k, v in data.items() if k != "labels"}), data.get("labels"))
     assignment = assignment or Assignment()
     warnings = unmatched_rules(graph, assignment)
-    ref = reference_outputs(graph, feeds)
+    own = reference_outputs(graph, feeds)
+    ref = own
+    if reference is not None:
+        rgraph = reference if isinstance(reference, Graph) else load(reference, "--reference")
+        if rgraph.outputs != graph.outputs or set(rgraph.inputs) != set(graph.inputs):
+            raise ModelError(f"--reference: {rgraph.source} must have the model's inputs "
+                             f"({', '.join(graph.inputs)}) and outputs "
+                             f"({', '.join(graph.outputs)}), not "
+                             f"({', '.join(rgraph.inputs)}) and ({', '.join(rgraph.outputs)})")
+        ref = reference_outputs(rgraph, rgraph.check_feeds(feeds))
     hw_float = graph.run(feeds)
     impl, nodes, fracs = build_impl(graph, assignment, feeds)
     got = graph.run(feeds, impl)
@@ -153,7 +167,9 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
         "model": graph.source,
         "reference": "onnxruntime",
         "rows": int(n),
-        "float_path_error": _float_path_error(hw_float, ref),
+        "reference_model": graph.source if reference is None else str(
+            getattr(reference, "source", reference)),
+        "float_path_error": _float_path_error(hw_float, own),
         "outputs": {k: output_metrics(got[k], ref[k]) for k in graph.outputs},
         "accuracy": None, "float_accuracy": None,
         "assigned": {name: {**{k: v for k, v in r.to_dict().items() if k not in ("op", "node")},
@@ -189,8 +205,11 @@ def format_summary(r: dict) -> str:
     """The headline table printed by ``hwsim run``."""
     from hwsim.tables import markdown_table
     lines = [f"warning: {w}" for w in r.get("warnings", [])]
+    against = ("" if r.get("reference_model", r["model"]) == r["model"]
+               else f" running {r['reference_model']}")
     lines += [f"{r['model']}: {len(r['assigned'])} node(s) on hwsim units, {r['rows']} rows, "
-             f"reference onnxruntime (hwsim float path error {r['float_path_error']:.1e})"]
+              f"reference onnxruntime{against} (hwsim float path error "
+              f"{r['float_path_error']:.1e})"]
     if r["accuracy"] is not None:
         lines.append(f"accuracy {100 * r['accuracy']:.2f} % (float {100 * r['float_accuracy']:.2f} %)")
     rows = []
