@@ -116,44 +116,43 @@ def _mitchell_matmul(a, bt, n1, keep_mask, out):
 
 
 @numba.njit(cache=True)
-def _split(x, n1, keep_mask, f, k, s, z):
-    """Per element, once: fraction ``f`` (Mitch-w masked), leading-one position ``k``, sign
-    mask ``s`` (-1 negative, else 0) and non-zero mask ``z`` (-1 non-zero, else 0)."""
+def _split(x, n1, keep_mask, lg, s, z):
+    """Per element, once: the Mitchell logarithm ``lg = (k << (N-1)) | f`` (leading-one
+    position k, fraction f Mitch-w masked), sign mask ``s`` (-1 negative, else 0) and
+    non-zero mask ``z`` (-1 non-zero, else 0)."""
     for i in range(x.size):   # serial: a few ns an element, less than waking threads
         v = x[i]
         mag = -v if v < 0 else v
         s[i] = -1 if v < 0 else 0
         if mag == 0:
-            f[i] = 0
-            k[i] = 0
+            lg[i] = 0
             z[i] = 0
         else:
             kk = _leading_one(mag)
-            f[i] = ((mag - (np.int64(1) << kk)) << (n1 - kk)) & keep_mask
-            k[i] = kk
+            lg[i] = (kk << n1) | (((mag - (np.int64(1) << kk)) << (n1 - kk)) & keep_mask)
             z[i] = -1
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True)
-def _mitchell_matmul_split(fa, ka, sa, za, fb, kb, sb, zb, n1, one, acc0, out):
+def _mitchell_matmul_split(la, sa, za, lb, sb, zb, n1, mask, one_point, acc0, out):
     """``out[g, i, j] = sum_t`` of the signed Mitchell product of the split operands, without
-    a branch: ``s = f_a + f_b``, carry ``c = s >> (N-1)``, ``m = s + (1 - c) 2**(N-1)``,
-    ``e = k_a + k_b + c``, ``p = (m << e) >> (N-1)`` (= floor(m 2**(e-(N-1))), step 5;
-    ``m << e < 2**(3N-1)`` must fit the lane type), masked to 0 for a zero operand, negated
-    for unlike signs. Lanes and the accumulator take the types of ``one`` and ``acc0``."""
-    G, n, k = fa.shape
-    m = fb.shape[1]
+    a branch. Adding the logarithms adds the fractions and carries into the exponent:
+    ``t = lg_a + lg_b``, ``e = t >> (N-1)`` (= k_a + k_b + carry), and the mantissa is
+    ``m = 2**(N-1) | (t & mask)`` in both cases of step 4; ``p = (m << e) >> (N-1)`` (=
+    floor(m 2**(e-(N-1))), step 5; ``m << e < 2**(3N-1)`` must fit the lane type), masked to
+    0 for a zero operand, negated for unlike signs. Lanes and the accumulator take the types
+    of ``mask`` and ``acc0``."""
+    G, n, k = la.shape
+    m = lb.shape[1]
     for gi in numba.prange(G * n):
         g, i = gi // n, gi % n
-        fai, kai, sai, zai = fa[g, i], ka[g, i], sa[g, i], za[g, i]
+        lai, sai, zai = la[g, i], sa[g, i], za[g, i]
         for j in range(m):
-            fbj, kbj, sbj, zbj = fb[g, j], kb[g, j], sb[g, j], zb[g, j]
+            lbj, sbj, zbj = lb[g, j], sb[g, j], zb[g, j]
             acc = acc0
             for t in range(k):
-                s = fai[t] + fbj[t]
-                c = s >> n1
-                mm = s + ((one - c) << n1)
-                p = ((mm << (kai[t] + kbj[t] + c)) >> n1) & (zai[t] & zbj[t])
+                tt = lai[t] + lbj[t]
+                p = ((((tt & mask) | one_point) << (tt >> n1)) >> n1) & (zai[t] & zbj[t])
                 sg = sai[t] ^ sbj[t]
                 acc += (p ^ sg) - sg
             out[g, i, j] = acc
@@ -161,7 +160,7 @@ def _mitchell_matmul_split(fa, ka, sa, za, fb, kb, sb, zb, n1, one, acc0, out):
 
 def _split_operand(x: np.ndarray, n1: int, keep_mask: int, dtype):
     x = np.ascontiguousarray(x, dtype=np.int64)
-    parts = [np.empty(x.shape, dtype) for _ in range(4)]
+    parts = [np.empty(x.shape, dtype) for _ in range(3)]
     _split(x.reshape(-1), n1, keep_mask, *(p.reshape(-1) for p in parts))
     return parts
 
@@ -172,8 +171,8 @@ def mitchell_matmul(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
     must already be in range (the caller quantises them); the int64 sum cannot overflow for
     ``k * 2**(2N-2) < 2**63``.
 
-    Each operand's leading one, fraction and sign are found once per element, not once per
-    product; the inner loop is then branch-free integer add/shift/mask, in int32 lanes for
+    Each operand's Mitchell logarithm (leading one and fraction) and sign are found once per
+    element, not once per product; the inner loop is then branch-free integer add/shift/mask, in int32 lanes for
     N <= 10 (``m << e < 2**(3N-1)`` fits 31 bits; the sum stays int32 while
     ``k 2**(2N-2) < 2**31``) and int64 lanes up to N = 21; wider operands take the scalar
     kernel. ``benchmarks/results.md`` has the speed."""
@@ -191,5 +190,5 @@ def mitchell_matmul(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
     acc = np.int32 if lane is np.int32 and k * (1 << (2 * n1)) < (1 << 31) else np.int64
     _mitchell_matmul_split(*_split_operand(a, n1, keep_mask, lane),
                            *_split_operand(bt, n1, keep_mask, lane),
-                           lane(n1), lane(1), acc(0), out)
+                           lane(n1), lane(full), lane(1 << n1), acc(0), out)
     return out
