@@ -37,6 +37,23 @@ def require_prover():
         skip_unless_ci(str(e))
 
 
+def export_verilog(spec, params, tmp_path, mutate=None, name="dut.v"):
+    """The unit's exported Verilog as a file in ``tmp_path``, optionally mutated by one regex
+    substitution ``(pattern, replacement)`` that must match exactly once (a mutant for a
+    proof to refute)."""
+    import re
+
+    from hwsim.hdl.export import to_verilog
+    text = to_verilog(spec, params)
+    if mutate is not None:
+        pattern, repl = mutate
+        text, n = re.subn(pattern, repl, text)
+        assert n == 1, f"mutation {pattern!r} matched {n} times"
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
 def sim_params():
     """``sim`` parameters, each skipping (with an install hint) when its simulator is missing."""
     out = []

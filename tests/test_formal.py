@@ -6,7 +6,6 @@ replay then confirms in the model and in Icarus / Verilator. The 32-bit proofs r
 ``make prove`` (scripts/prove_all.py), never here.
 """
 
-import re
 import subprocess
 import sys
 
@@ -14,7 +13,7 @@ import pytest
 
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams
 from hwsim.units import get_unit
-from rtl import require_prover, require_sim
+from rtl import export_verilog, require_prover, require_sim
 
 MUL, DIV = get_unit("mitchell-mul"), get_unit("mitchell-div")
 
@@ -27,16 +26,7 @@ def formal():
     return formal
 
 
-def _export(spec, params, tmp_path, mutate=None, name="dut.v"):
-    from hwsim.hdl.export import to_verilog
-    text = to_verilog(spec, params)
-    if mutate is not None:
-        pattern, repl = mutate
-        text, n = re.subn(pattern, repl, text)
-        assert n == 1, f"mutation {pattern!r} matched {n} times"
-    path = tmp_path / name
-    path.write_text(text)
-    return path
+_export = export_verilog
 
 
 # -- positive proofs ------------------------------------------------------------------------

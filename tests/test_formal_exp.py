@@ -13,7 +13,6 @@ spurious counterexample: model, Icarus and Verilator agreed with the specificati
 Every proof here takes about a second or less (0.1-1.5 s measured, 20-30 s for the file).
 """
 
-import re
 from decimal import Decimal, getcontext
 
 import numpy as np
@@ -22,7 +21,7 @@ import pytest
 from hwsim.exp import ExpBase, ExpMethod, ExpParams, exp_fixed
 from hwsim.fixed import FixedFormat
 from hwsim.units import get_unit
-from rtl import require_module, require_prover
+from rtl import export_verilog, require_module, require_prover
 
 EXP = get_unit("exp")
 ROM_METHODS = (ExpMethod.LUT, ExpMethod.PWL)
@@ -45,16 +44,7 @@ def formal():
 
 
 def _export(params, tmp_path, mutate=None, name="dut.v"):
-    """The exported Verilog (optionally mutated by one regex substitution) as a file."""
-    from hwsim.hdl.export import to_verilog
-    text = to_verilog(EXP, params)
-    if mutate is not None:
-        pattern, repl = mutate
-        text, n = re.subn(pattern, repl, text)
-        assert n == 1, f"mutation {pattern!r} matched {n} times"
-    path = tmp_path / name
-    path.write_text(text)
-    return path
+    return export_verilog(EXP, params, tmp_path, mutate, name)
 
 
 def _prove(formal, params, tmp_path, **kw):
