@@ -1,4 +1,4 @@
-"""The ``hwsim`` command: units, verilog, verify, characterize, synth, prove, sweep, study, run,
+"""The ``hwsim`` command: units, verilog, verify, characterize, synth, prove, sweep, study, run, explore,
 demo.
 
 Each unit command (verilog, verify, characterize, synth, prove) takes the unit as a sub-command
@@ -502,6 +502,52 @@ def cmd_run(args):
     return 0
 
 
+def cmd_explore(args):
+    out = _path_check(check_output_dir, args.output, "-o/--output")
+    if args.json is not None:
+        _path_check(check_output_file, args.json, "--json")
+    if args.emit is not None:
+        _path_check(check_output_dir, args.emit, "--emit")
+    try:
+        from hwsim.explore.config import ExploreError, load_config
+        from hwsim.explore.run import emit_units, explore, format_summary, write_outputs
+        from hwsim.graph.model import ModelError
+    except ImportError as e:
+        raise UsageError(f"hwsim explore needs the ml extra ({e.name} is missing): "
+                         f"pip install 'hwsim[ml]'") from None
+    from hwsim import synth
+    from hwsim.sweep import SweepError
+    try:
+        cfg = load_config(args.config)
+    except ExploreError as e:
+        raise UsageError(str(e)) from None
+    db = _open_db(args.db) if args.db != "none" else None
+    try:
+        result, space = explore(cfg, out, jobs=args.jobs, scheduler=args.scheduler, db=db,
+                                progress=sys.stderr.isatty())
+    except (ExploreError, ModelError, SweepError) as e:
+        raise UsageError(str(e)) from None
+    except synth.SynthToolNotFound as e:
+        raise UsageError(str(e)) from None
+    except synth.SynthError as e:
+        print(f"hwsim: synthesis failed: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if db is not None:
+            db.close()
+    print(format_summary(result))
+    for p in write_outputs(result, cfg, out):
+        print(f"wrote {p}")
+    if args.json is not None:
+        _write_json(args.json, result)
+    if result["best"] is None:
+        return 1
+    if args.emit is not None:
+        files = emit_units(result, cfg, space, Path(args.emit))
+        print(f"wrote {len(files)} files to {args.emit} (the best design's units and cost.md)")
+    return 0
+
+
 def cmd_demo(args):
     from hwsim.demo import run_demo
     out = _path_check(check_output_dir, args.output, "-o/--output")
@@ -680,6 +726,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--attribution", action=argparse.BooleanOptionalAction, default=True,
                    help="each assigned node alone on its unit, the rest float (default on)")
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("explore", help="the cheapest per-layer units that keep an accuracy "
+                                       "floor, priced by synthesis", allow_abbrev=False,
+                       description="hwsim explore: search per-group unit choices (multiplier "
+                                   "kind, width, Mitch-w truncation, softmax variant) on an "
+                                   "ONNX model or a built-in one, under an accuracy floor, "
+                                   "priced by yosys/nextpnr; sampling, random and greedy "
+                                   "searches at equal budget. See docs/explore.md.")
+    s.add_argument("config", metavar="CONFIG.toml", help="workload, [[group]] search space, "
+                                                       "[constraint], [cost], [search] "
+                                                       "(see examples/explore_digits.toml)")
+    s.add_argument("-o", "--output", default="explore", metavar="DIR",
+                   help="results.sqlite (resumable), designs.csv, best.toml, report.md, "
+                        "plots (default explore)")
+    s.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    s.add_argument("--emit", metavar="DIR",
+                   help="write the Verilog, sidecars and cost table of the best design's units")
+    s.add_argument("--jobs", type=_jobs, default=2, help="local worker processes (default 2)")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="evaluate designs on this Dask distributed scheduler instead")
+    s.add_argument("--db", default=None, metavar="FILE",
+                   help="synthesis cache (default: the user cache, as hwsim synth; 'none': "
+                        "no cache)")
+    s.set_defaults(func=cmd_explore)
 
     s = sub.add_parser("demo", help="generate, verify and characterise default units; "
                                     "write DIR/report.md with plots", allow_abbrev=False)

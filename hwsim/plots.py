@@ -210,3 +210,55 @@ def attribution_bars(path: Path, attribution: dict):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def explore_front(path: Path, result: dict) -> Path:
+    """``hwsim explore``: the metric of every design evaluated against its cost, the Pareto
+    front, the uniform assignments labelled, the floor and the best design marked."""
+    fig, ax = plt.subplots(figsize=(7.2, 4.8))
+    d = result["designs"]
+    ax.scatter([e["cost"] for e in d], [e["metric"] for e in d], s=12, c="#9ab",
+               label="designs evaluated")
+    fr = result["front"]
+    ax.step([e["cost"] for e in fr], [e["metric"] for e in fr], where="post", color="black",
+            lw=0.9, ls="--", label="Pareto front")
+    for u in result["uniform"]:
+        ax.scatter([u["cost"]], [u["metric"]], marker="s", s=28, c="tab:orange")
+        ax.annotate(u["label"], (u["cost"], u["metric"]), textcoords="offset points",
+                    xytext=(4, -9), fontsize=7, color="tab:orange")
+    ax.axhline(result["floor"], color="tab:red", lw=0.8, label="floor")
+    if result["best"] is not None:
+        b = result["best"]
+        ax.scatter([b["cost"]], [b["metric"]], marker="*", s=160, c="tab:green", zorder=5,
+                   label="best under the floor")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"cost: {result['objective']} (iCE40 LUT4" +
+                  (" x instances)" if result["objective"] == "area" else " x ops per row)"))
+    ax.set_ylabel(result["metric_key"])
+    ax.set_title("hwsim explore: accuracy against cost (squares: uniform assignments)")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def explore_search(path: Path, result: dict) -> Path:
+    """Best feasible cost after each evaluation, per search method and seed."""
+    fig, ax = plt.subplots(figsize=(7.2, 4.2))
+    colours = {"sampling": "tab:blue", "random": "tab:grey", "greedy": "tab:green"}
+    for m, runs in result["searches"].items():
+        for j, r in enumerate(runs):
+            ys = r["best_so_far"]
+            xs = [i + 1 for i, y in enumerate(ys) if y is not None]
+            ax.step(xs, [y for y in ys if y is not None], where="post",
+                    color=colours.get(m), alpha=0.8, label=m if j == 0 else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("designs evaluated")
+    ax.set_ylabel(f"best feasible {result['objective']}")
+    ax.set_title("search progress at equal budget (one line per seed)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -58,7 +58,7 @@ from hwsim.resultdb import ResultDB, canonical
 
 __all__ = ["SweepConfig", "SweepError", "load_config", "parse_config", "run_sweep",
            "sweep_rows", "export_csv", "plot_sweep", "check_output_dir", "check_output_file",
-           "code_fingerprint"]
+           "code_fingerprint", "SweepRunner"]
 
 
 class SweepError(ValueError):
@@ -350,44 +350,132 @@ def run_sweep(cfg: SweepConfig, db_path, *, jobs: int = 1, scheduler: str | None
     (:class:`SweepError` if another sweep holds it). Local workers die with this process
     (even on SIGKILL: Linux parent-death signal, else a watchdog thread), and on any error
     or interrupt they are killed before this returns."""
-    from tqdm.auto import tqdm
     t0 = time.perf_counter()
-    db_path = Path(db_path)
-    try:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise SweepError(f"{db_path.parent}: cannot create the output directory "
-                         f"({e.strerror or e})") from None
-    code = code_fingerprint()
-    with _exclusive(db_path):
-        db = _open_db(db_path)
+    with SweepRunner(db_path, jobs=jobs, scheduler=scheduler) as runner:
+        _, computed = runner.run(cfg.study, cfg.tasks(), progress=progress)
+        total = len(cfg.tasks())
+    return {"tasks": total, "cached": total - computed, "computed": computed,
+            "seconds": time.perf_counter() - t0, "fingerprint": runner.code}
+
+
+class SweepRunner:
+    """An open results file: locked, its code fingerprint computed, the local pool (or the
+    Dask client) started at the first task and kept until the ``with`` block ends, so a
+    search can run batch after batch (:meth:`run`) without starting workers again.
+
+    ``with SweepRunner(db_path, jobs=2) as r: rows, computed = r.run(study, tasks)``. The
+    guarantees are :func:`run_sweep`'s: stored rows of the current code are served, never
+    recomputed; workers die with this process; an error or interrupt kills them."""
+
+    def __init__(self, db_path, *, jobs: int = 1, scheduler: str | None = None):
+        self.db_path, self.jobs, self.scheduler = Path(db_path), jobs, scheduler
+        self.code: str | None = None
+        self._stack = contextlib.ExitStack()
+        self._pool = self._client = None
+        self.db: ResultDB | None = None
+
+    def __enter__(self) -> "SweepRunner":
         try:
-            tasks = cfg.tasks()
-            todo = [(p, s) for p, s in tasks if db.get(task_spec(cfg.study, p, s, code)) is None]
-            total = len(tasks)
-            bar = tqdm(total=total, initial=total - len(todo), unit="task", desc=cfg.study,
-                       disable=not progress)
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise SweepError(f"{self.db_path.parent}: cannot create the output directory "
+                             f"({e.strerror or e})") from None
+        self.code = code_fingerprint()
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_exclusive(self.db_path))
+            self.db = _open_db(self.db_path)
+            stack.callback(self._close)
+            self._stack = stack.pop_all()
+        return self
 
-            def store(row):
-                if row["code"] != code:
-                    raise SweepError(f"a worker runs other hwsim code (fingerprint "
-                                     f"{row['code'][:12]}) than this sweep ({code[:12]}): "
-                                     f"give every worker the same hwsim sources")
-                db.put(task_spec(cfg.study, row["params"], row["seed"], code), row)
-                bar.update(1)
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
 
-            if scheduler:
-                _run_dask(cfg.study, todo, scheduler, store)
-            elif jobs <= 1:
+    def _close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        self.db.close()
+
+    def stored(self, study: str, params: dict, seed: int) -> dict | None:
+        """The stored row of a task for the current code, or None."""
+        return self.db.get(task_spec(study, params, seed, self.code))
+
+    def run(self, study: str, tasks, *, progress: bool = False, desc: str | None = None
+            ) -> tuple[list[dict], int]:
+        """The rows of ``tasks`` (``(params, seed)`` pairs), in their order, each stored
+        before this returns; and how many were computed (the rest were stored)."""
+        from tqdm.auto import tqdm
+        tasks = list(tasks)
+        rows = [self.stored(study, p, s) for p, s in tasks]
+        todo = [(p, s) for (p, s), r in zip(tasks, rows) if r is None]
+        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="task",
+                   desc=desc or study, disable=not progress)
+        code, fresh = self.code, {}
+
+        def store(row):
+            if row["code"] != code:
+                raise SweepError(f"a worker runs other hwsim code (fingerprint "
+                                 f"{row['code'][:12]}) than this sweep ({code[:12]}): "
+                                 f"give every worker the same hwsim sources")
+            spec = task_spec(study, row["params"], row["seed"], code)
+            self.db.put(spec, row)
+            fresh[canonical(spec)] = row
+            bar.update(1)
+
+        if todo:
+            if self.scheduler:
+                self._run_dask(study, todo, store)
+            elif self.jobs <= 1:
                 for p, s in todo:
-                    store(run_task(cfg.study, p, s, code))
+                    store(run_task(study, p, s, code))
             else:
-                _run_pool(cfg.study, todo, jobs, store)
-            bar.close()
-        finally:
-            db.close()
-    return {"tasks": total, "cached": total - len(todo), "computed": len(todo),
-            "seconds": time.perf_counter() - t0, "fingerprint": code}
+                self._run_pool(study, todo, store)
+        bar.close()
+        rows = [r if r is not None else fresh[canonical(task_spec(study, p, s, code))]
+                for (p, s), r in zip(tasks, rows)]
+        return rows, len(todo)
+
+    def _run_pool(self, study, todo, store):
+        import multiprocessing as mp
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        # "spawn": workers start clean (no inherited threads or open database handles); they
+        # read the thread variables when they import numpy / numba, i.e. at spawn. Workers
+        # are spawned by this thread (submit), which outlives them: the parent-death signal
+        # is tied to the spawning thread.
+        with _worker_threads(self.jobs):
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.jobs, mp_context=mp.get_context("spawn"),
+                                                 initializer=_worker_init,
+                                                 initargs=(os.getpid(),))
+            try:
+                pending = {self._pool.submit(run_task, study, p, s) for p, s in todo}
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for f in done:
+                        store(f.result())
+            except BaseException:  # a failed task, a bad row, Ctrl-C: no worker outlives this
+                _kill_workers(self._pool)
+                self._pool = None
+                raise
+
+    def _run_dask(self, study, todo, store):
+        try:
+            from dask.distributed import Client, as_completed
+        except ImportError:
+            raise SweepError("--scheduler needs dask.distributed: pip install 'hwsim[cluster]'") from None
+        if self._client is None:
+            self._client = Client(self.scheduler)
+        futures = [self._client.submit(run_task, study, p, s, pure=False) for p, s in todo]
+        try:
+            for f in as_completed(futures):
+                store(f.result())
+        except BaseException:
+            self._client.cancel(futures)
+            raise
 
 
 #: thread-pool sizes a worker inherits; each defaults to every core, so ``jobs`` workers
@@ -457,43 +545,6 @@ def _kill_workers(pool) -> None:
     for p in procs:
         with contextlib.suppress(Exception):
             p.join(5)
-
-
-def _run_pool(study, todo, jobs, store):
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    # "spawn": workers start clean (no inherited threads or open database handles); they
-    # read the thread variables when they import numpy / numba, i.e. at spawn. Workers are
-    # spawned by this thread (submit), which outlives them: the parent-death signal is
-    # tied to the spawning thread.
-    with _worker_threads(jobs):
-        pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"),
-                                   initializer=_worker_init, initargs=(os.getpid(),))
-        try:
-            pending = {pool.submit(run_task, study, p, s) for p, s in todo}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    store(f.result())
-        except BaseException:  # a failed task, a bad row, Ctrl-C: no worker outlives this
-            _kill_workers(pool)
-            raise
-        pool.shutdown(wait=True)
-
-
-def _run_dask(study, todo, scheduler, store):
-    try:
-        from dask.distributed import Client, as_completed
-    except ImportError:
-        raise SweepError("--scheduler needs dask.distributed: pip install 'hwsim[cluster]'") from None
-    with Client(scheduler) as client:
-        futures = [client.submit(run_task, study, p, s, pure=False) for p, s in todo]
-        try:
-            for f in as_completed(futures):
-                store(f.result())
-        except BaseException:
-            client.cancel(futures)
-            raise
 
 
 def sweep_rows(cfg: SweepConfig, db_path, *, fingerprint: str | None = None) -> list[dict]:

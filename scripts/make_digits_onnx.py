@@ -11,41 +11,12 @@ digits as ``X`` with their ``labels``. Deterministic; nothing is downloaded.
 """
 
 import sys
-import warnings
 from pathlib import Path
-
-import numpy as np
 
 
 def main(out: Path) -> None:
-    import onnx
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                          quantize_static)
-    from skl2onnx import to_onnx
-    from sklearn.datasets import load_digits
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier
-
-    out.mkdir(parents=True, exist_ok=True)
-    d = load_digits()
-    x, y = (d.data / 16).astype(np.float32), d.target.astype(np.int64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=300, random_state=0)
-        clf.fit(x[:1400], y[:1400])
-    onnx.save(to_onnx(clf, x[:1], options={"zipmap": False}, target_opset=17), out / "mlp.onnx")
-    np.savez(out / "digits.npz", X=x[1400:], labels=y[1400:])
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.rows = iter([{"X": x[i:i + 1]} for i in range(64)])
-
-        def get_next(self):
-            return next(self.rows, None)
-
-    quantize_static(str(out / "mlp.onnx"), str(out / "mlp_qdq.onnx"), Reader(),
-                    quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8,
-                    weight_type=QuantType.QInt8, per_channel=True)
+    from hwsim.explore.workloads import write_digits
+    write_digits(out, qdq=True)
     print(f"wrote {out / 'mlp.onnx'}, {out / 'mlp_qdq.onnx'}, {out / 'digits.npz'}")
 
 

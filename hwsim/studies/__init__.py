@@ -119,6 +119,10 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
     Study("onnx", "a user's ONNX model (float or QDQ) with its products / softmax on hwsim "
                   "units, against onnxruntime (model, data, products, width, ...)",
           ONNX_PARAMS, "hwsim.studies.onnx_model", extra="ml", open_params=True),
+    Study("onnx-design", "a user's ONNX model under one full assignment (model, data, "
+                         "assignment as JSON): the designs hwsim explore evaluates",
+          {"model": "", "data": "", "assignment": "{}"}, "hwsim.studies.onnx_design",
+          extra="ml", open_params=True),
     Study("performer-minilm", "MiniLM with each head's softmax attention replaced by FAVOR+ "
                               "random features (m, feature kind, feature bits), untuned",
           {"features": 64, "kind": "orthogonal", "feature_frac": None, "layers": "all",

@@ -44,14 +44,21 @@ def _sha256(path: str, mtime_ns: int, size: int) -> str:
     return h.hexdigest()
 
 
-def _file(params: dict, key: str) -> Path:
+def check_file(study: str, params: dict, key: str) -> Path:
+    """``params[key]`` is the path of an existing file."""
     v = params[key]
     if not isinstance(v, str) or not v:
-        raise ValueError(f"onnx: {key} must be the path of a file, not {short_repr(v)}")
+        raise ValueError(f"{study}: {key} must be the path of a file, not {short_repr(v)}")
     p = Path(v)
     if not p.is_file():
-        raise ValueError(f"onnx: {key} {v!r} is not an existing file")
+        raise ValueError(f"{study}: {key} {v!r} is not an existing file")
     return p
+
+
+def file_sha256(study: str, params: dict, key: str) -> str:
+    """The SHA-256 of the file ``params[key]`` (cached by path, mtime and size)."""
+    st = check_file(study, params, key).stat()
+    return _sha256(str(Path(params[key]).resolve()), st.st_mtime_ns, st.st_size)
 
 
 def normalize(point: dict) -> dict:
@@ -63,9 +70,7 @@ def normalize(point: dict) -> dict:
         params["keep_bits"] = None
     check(params)
     for key in ("model", "data"):
-        st = _file(params, key).stat()
-        params[f"{key}_sha256"] = _sha256(str(Path(params[key]).resolve()), st.st_mtime_ns,
-                                          st.st_size)
+        params[f"{key}_sha256"] = file_sha256("onnx", params, key)
     return params
 
 
@@ -96,7 +101,7 @@ def check(params: dict) -> None:
     check_choice("onnx", params, "products", PRODUCTS)
     check_choice("onnx", params, "softmax", SOFTMAX)
     for key in ("model", "data"):
-        _file(params, key)
+        check_file("onnx", params, key)
     for key, lo, hi in (("width", 2, 24), ("rows", 0, 1 << 30), ("softmax_out_bits", 2, 32)):
         v = params[key]
         if not is_int(v) or not lo <= v <= hi:

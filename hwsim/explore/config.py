@@ -1,0 +1,379 @@
+"""The ``hwsim explore`` configuration file: workload, search space, floor, cost, search.
+
+::
+
+    [workload]
+    builtin = "digits"            # "digits" or "minilm" (sentences = 60), or:
+    # model = "model.onnx"        # a user's ONNX model and its data (.npz), as hwsim run
+    # data = "data.npz"
+
+    [calibration]                 # optional: hwsim run's [calibration] table (docs/onnx.md)
+    mode = "static"
+
+    [[group]]                     # nodes that get one unit together (a layer, a kind of layer)
+    name = "hidden"
+    op = "MatMul"                 # op type(s) and/or fnmatch pattern on node names
+    node = "*"
+    instances = 1                 # parallel units this group is built with (area)
+    units = ["exact-mul", "mitchell-mul"]
+    width = [4, 6, 8]             # each list is a grid axis; a field applies to the units
+    keep_bits = ["none", 3]       # whose Params have it ("none": no truncation)
+
+    [[group.choice]]              # and/or explicit choices (any unit field)
+    unit = "mitchell-mul"
+    width = 12
+
+    [constraint]
+    metric = "accuracy"           # accuracy, or cosine / spearman / argmax_agreement of an output
+    max_drop = 0.5                # below the float model (accuracy: points), or min = 0.9
+    # output = "sentence_embedding"
+
+    [cost]
+    objective = "area"            # "area" (sum LUT4 x instances) or "lut-ops" (sum ops x LUT4)
+    fmax = true                   # place and route for Fmax (false: yosys only, faster)
+
+    [search]
+    methods = ["sampling", "random", "greedy"]
+    budget = 40                   # distinct designs each search evaluates
+    seeds = [0, 1, 2]
+    batch = 4                     # candidates per sampling step
+    temperature = 0.05            # of the sampling weights, on the normalised loss
+    cooling = 0.95                # temperature factor per step
+
+Every mistake is a :class:`ExploreError`: one line naming the file, the key, the rule and the
+value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwsim._check import is_int, short_repr
+
+__all__ = ["ExploreError", "ExploreConfig", "Group", "Choice", "Constraint", "load_config",
+           "parse_config", "METRICS", "METHODS", "OBJECTIVES", "BUILTIN"]
+
+METRICS = ("accuracy", "cosine", "spearman", "argmax_agreement")
+METHODS = ("sampling", "random", "greedy")
+OBJECTIVES = ("area", "lut-ops")
+#: built-in workloads and their own keys (see hwsim.explore.workloads)
+BUILTIN = {"digits": {}, "minilm": {"sentences": 60}}
+MAX_BUDGET = 100_000
+
+
+class ExploreError(ValueError):
+    """A bad explore configuration (one line; the CLI exits 2)."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One unit a group can get: ``unit`` and its fields as an assignment rule takes them."""
+
+    unit: str
+    fields: tuple  # sorted (name, value) items
+
+    def rule(self) -> dict:
+        return {"unit": self.unit, **dict(self.fields)}
+
+    @property
+    def label(self) -> str:
+        f = {k: v for k, v in self.fields if k == "width" or v != _defaults(self.unit).get(k)}
+        short = {"exact-mul": "exact", "mitchell-mul": "mitchell"}.get(self.unit, self.unit)
+        parts = [f"{short}{f.pop('width')}" if "width" in f else short]
+        parts += [f"{k}={_fmt_value(v)}" for k, v in sorted(f.items())]
+        return " ".join(parts)
+
+
+def _defaults(unit: str) -> dict:
+    """The unit's Params defaults as rule values (signed products: ``signed`` true)."""
+    if unit == "exact-mul":
+        return {}
+    from hwsim.units import get_unit
+    d = get_unit(unit).params_cls().to_dict()
+    return d | {"signed": True} if unit == "mitchell-mul" else d
+
+
+def _fmt_value(v) -> str:
+    if isinstance(v, dict):
+        if set(v) >= {"int_bits", "frac_bits"}:
+            return f"{'Q' if v.get('signed', True) else 'UQ'}{v['int_bits']}.{v['frac_bits']}"
+        return ",".join(f"{k}:{x}" for k, x in sorted(v.items()))
+    return str(v)
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    op: tuple | None
+    node: str | None
+    instances: int
+    choices: tuple  # of Choice
+
+    def selector(self) -> dict:
+        d = {}
+        if self.op is not None:
+            d["op"] = self.op[0] if len(self.op) == 1 else list(self.op)
+        if self.node is not None:
+            d["node"] = self.node
+        return d
+
+
+@dataclass(frozen=True)
+class Constraint:
+    metric: str
+    output: str | None
+    min: float | None
+    max_drop: float | None
+
+    def describe(self) -> str:
+        what = self.metric + (f" of {self.output}" if self.output else "")
+        if self.min is not None:
+            return f"{what} >= {self.min:g}"
+        unit = " points" if self.metric == "accuracy" else ""
+        return f"{what} >= float - {self.max_drop:g}{unit}"
+
+
+@dataclass(frozen=True)
+class ExploreConfig:
+    source: str
+    workload: dict  # {"builtin": name, ...} or {"model": path, "data": path}
+    calibration: dict
+    groups: tuple
+    constraint: Constraint
+    objective: str
+    fmax: bool
+    methods: tuple
+    budget: int
+    seeds: tuple
+    batch: int
+    temperature: float
+    cooling: float
+
+
+def _bad(source, msg):
+    return ExploreError(f"{source}: {msg}")
+
+
+def _table(doc, key, source, required=False) -> dict:
+    v = doc.get(key)
+    if v is None:
+        if required:
+            raise _bad(source, f"needs a [{key}] table")
+        return {}
+    if not isinstance(v, dict):
+        raise _bad(source, f"{key} must be a table ([{key}]), not {short_repr(v)}")
+    return v
+
+
+def _known(t: dict, keys, where: str, source: str) -> None:
+    extra = sorted(set(t) - set(keys))
+    if extra:
+        raise _bad(source, f"{where} has no key {extra[0]!r} (keys: {', '.join(keys)})")
+
+
+def _number(t, key, where, source, default, lo, hi, integer=False):
+    v = t.get(key, default)
+    ok = is_int(v) if integer else (isinstance(v, (int, float)) and not isinstance(v, bool))
+    if not ok or not lo <= v <= hi:
+        kind = "an integer" if integer else "a number"
+        raise _bad(source, f"{where}.{key} must be {kind} in {lo}..{hi}, not {short_repr(v)}")
+    return v
+
+
+def _choices(g: dict, where: str, source: str) -> tuple:
+    from hwsim.graph.assign import UNITS_BY_OP, parse_assignment
+    all_units = sorted({u for us in UNITS_BY_OP.values() for u in us})
+    raw: list[dict] = []
+    units = g.get("units")
+    axes = {k: v for k, v in g.items() if k not in ("name", "op", "node", "instances",
+                                                      "units", "choice")}
+    if units is not None:
+        if isinstance(units, str):
+            units = [units]
+        if not isinstance(units, list) or not units or not all(isinstance(u, str) for u in units):
+            raise _bad(source, f"{where}.units must be a non-empty list of unit names, not "
+                               f"{short_repr(units)}")
+        for u in units:
+            if u not in all_units:
+                raise _bad(source, f"{where}.units: unknown unit {u!r} (units: "
+                                   f"{', '.join(all_units)})")
+        axes = {k: (v if isinstance(v, list) else [v]) for k, v in axes.items()}
+        for k, vs in axes.items():
+            if not vs:
+                raise _bad(source, f"{where}.{k} is an empty list; give at least one value")
+            if not any(_has_field(u, k) for u in units):
+                raise _bad(source, f"{where}.{k}: none of the units {', '.join(units)} has "
+                                   f"a field {k!r}")
+        for u in units:
+            mine = {k: vs for k, vs in axes.items() if _has_field(u, k)}
+            for combo in itertools.product(*mine.values()):
+                raw.append({"unit": u, **dict(zip(mine, combo))})
+    elif axes:
+        raise _bad(source, f"{where}.{next(iter(axes))}: a grid field needs units = [...]")
+    extra = g.get("choice", [])
+    if not isinstance(extra, list) or not all(isinstance(c, dict) for c in extra):
+        raise _bad(source, f"{where}.choice must be an array of tables ([[group.choice]]), not "
+                           f"{short_repr(extra)}")
+    grid_count = len(raw)
+    raw += extra
+    if not raw:
+        raise _bad(source, f"{where} has an empty search space: give units = [...] (with "
+                           f"fields such as width = [...]) or [[group.choice]] tables")
+    out, seen = [], set()
+    for i, c in enumerate(raw):
+        c = {k: (None if isinstance(v, str) and v.lower() == "none" and k != "unit" else v)
+             for k, v in c.items()}
+        c = {k: v for k, v in c.items() if v is not None}
+        try:
+            a = parse_assignment({"assign": [c]}, f"{where}.choice[{i - grid_count}]")
+        except (TypeError, ValueError) as e:
+            if i < grid_count:  # a grid combination the unit refuses (keep_bits >= width)
+                continue
+            raise _bad(source, str(e)) from None
+        rule = a.rules[0].to_dict()
+        choice = Choice(rule.pop("unit"), tuple(sorted(rule.items())))
+        if choice not in seen:
+            seen.add(choice)
+            out.append(choice)
+    if not out:
+        raise _bad(source, f"{where}: every combination of the grid is refused by its unit "
+                           f"(e.g. keep_bits must be below width - 1); widen the grid")
+    return tuple(out)
+
+
+def _has_field(unit: str, name: str) -> bool:
+    import dataclasses
+
+    from hwsim.units import get_unit
+    if unit == "exact-mul":
+        return name == "width"
+    fields = {f.name for f in dataclasses.fields(get_unit(unit).params_cls)}
+    return name in fields and name not in ("signed", "length")
+
+
+def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
+    _known(doc, ("workload", "calibration", "group", "constraint", "cost", "search"),
+           "the file", source)
+    w = _table(doc, "workload", source, required=True)
+    if "builtin" in w:
+        name = w["builtin"]
+        if name not in BUILTIN:
+            raise _bad(source, f"workload.builtin must be one of {', '.join(BUILTIN)}, not "
+                               f"{short_repr(name)}")
+        _known(w, ("builtin", *BUILTIN[name]), "workload", source)
+        workload = {"builtin": name, **BUILTIN[name], **{k: v for k, v in w.items() if k != "builtin"}}
+        if "sentences" in workload:
+            _number(workload, "sentences", "workload", source, 60, 3, 600, integer=True)
+    else:
+        _known(w, ("model", "data"), "workload", source)
+        for k in ("model", "data"):
+            if not isinstance(w.get(k), str) or not w[k]:
+                raise _bad(source, f"workload needs builtin = \"digits\" / \"minilm\", or model "
+                                   f"and data paths; {k} is {short_repr(w.get(k))}")
+        base = Path(source).parent if source != "<config>" else Path(".")
+        workload = {k: str((base / w[k]) if not Path(w[k]).is_absolute() else Path(w[k]))
+                    for k in ("model", "data")}
+        for k, p in workload.items():
+            if not Path(p).is_file():
+                raise _bad(source, f"workload.{k} {w[k]!r} is not an existing file")
+    cal = _table(doc, "calibration", source)
+    from hwsim.graph.assign import parse_assignment
+    try:
+        parse_assignment({"calibration": cal}, f"{source}: calibration")
+    except (TypeError, ValueError) as e:
+        raise ExploreError(str(e)) from None
+
+    groups_raw = doc.get("group")
+    if not isinstance(groups_raw, list) or not groups_raw or not all(
+            isinstance(g, dict) for g in groups_raw):
+        raise _bad(source, "needs at least one [[group]] table (the nodes a search assigns "
+                           "units to), not " + short_repr(groups_raw))
+    groups, names = [], set()
+    for i, g in enumerate(groups_raw):
+        where = f"group[{i}]"
+        name = g.get("name", f"group{i}")
+        if not isinstance(name, str) or not name or name in names:
+            raise _bad(source, f"{where}.name must be a new non-empty string, not "
+                               f"{short_repr(name)}")
+        names.add(name)
+        op = g.get("op")
+        if op is not None:
+            op = [op] if isinstance(op, str) else op
+            if not isinstance(op, list) or not op or not all(isinstance(o, str) for o in op):
+                raise _bad(source, f"{where}.op must be an op type or a list of them, not "
+                                   f"{short_repr(g['op'])}")
+            op = tuple(op)
+        node = g.get("node")
+        if node is not None and (not isinstance(node, str) or not node):
+            raise _bad(source, f"{where}.node must be a non-empty fnmatch pattern, not "
+                               f"{short_repr(node)}")
+        inst = _number(g, "instances", where, source, 1, 1, 1 << 20, integer=True)
+        groups.append(Group(name, op, node, int(inst), _choices(g, where, source)))
+
+    c = _table(doc, "constraint", source, required=True)
+    _known(c, ("metric", "output", "min", "max_drop"), "constraint", source)
+    metric = c.get("metric", "accuracy")
+    if metric not in METRICS:
+        raise _bad(source, f"constraint.metric must be one of {', '.join(METRICS)}, not "
+                           f"{short_repr(metric)}")
+    if ("min" in c) == ("max_drop" in c):
+        raise _bad(source, "constraint needs exactly one of min (an absolute floor) and "
+                           "max_drop (how far below the float model)")
+    lo, hi = (0, 100) if metric == "accuracy" else (0, 2)
+    mn = _number(c, "min", "constraint", source, 0, -1, 1) if "min" in c else None
+    drop = _number(c, "max_drop", "constraint", source, 0, lo, hi) if "max_drop" in c else None
+    output = c.get("output")
+    if output is not None and (metric == "accuracy" or not isinstance(output, str)):
+        raise _bad(source, "constraint.output names a model output for cosine / spearman / "
+                           f"argmax_agreement, not {short_repr(output)} for {metric}")
+    constraint = Constraint(metric, output, mn, drop)
+
+    cost = _table(doc, "cost", source)
+    _known(cost, ("objective", "fmax"), "cost", source)
+    objective = cost.get("objective", "area")
+    if objective not in OBJECTIVES:
+        raise _bad(source, f"cost.objective must be one of {', '.join(OBJECTIVES)}, not "
+                           f"{short_repr(objective)}")
+    fmax = cost.get("fmax", True)
+    if not isinstance(fmax, bool):
+        raise _bad(source, f"cost.fmax must be true or false, not {short_repr(fmax)}")
+
+    s = _table(doc, "search", source)
+    _known(s, ("methods", "budget", "seeds", "batch", "temperature", "cooling"), "search",
+           source)
+    methods = s.get("methods", list(METHODS))
+    methods = [methods] if isinstance(methods, str) else methods
+    if not isinstance(methods, list) or not methods or any(m not in METHODS for m in methods):
+        raise _bad(source, f"search.methods must be a non-empty list of {', '.join(METHODS)}, "
+                           f"not {short_repr(s.get('methods'))}")
+    seeds = s.get("seeds", [0])
+    seeds = [seeds] if is_int(seeds) else seeds
+    if (not isinstance(seeds, list) or not seeds
+            or not all(is_int(x) and 0 <= x < 2 ** 32 for x in seeds)):
+        raise _bad(source, f"search.seeds must be a non-empty list of integers in "
+                           f"0..{2 ** 32 - 1}, not {short_repr(s.get('seeds'))}")
+    return ExploreConfig(
+        source=source, workload=workload, calibration=cal, groups=tuple(groups),
+        constraint=constraint, objective=objective, fmax=fmax,
+        methods=tuple(dict.fromkeys(methods)),
+        budget=int(_number(s, "budget", "search", source, 40, 1, MAX_BUDGET, integer=True)),
+        seeds=tuple(dict.fromkeys(int(x) for x in seeds)),
+        batch=int(_number(s, "batch", "search", source, 4, 1, 256, integer=True)),
+        temperature=float(_number(s, "temperature", "search", source, 0.05, 1e-6, 1e6)),
+        cooling=float(_number(s, "cooling", "search", source, 0.95, 0.01, 1.0)))
+
+
+def load_config(path) -> ExploreConfig:
+    from hwsim.paths import read_text_file
+    try:
+        text = read_text_file(path, "CONFIG")
+    except ValueError as e:
+        raise ExploreError(str(e)) from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ExploreError(f"{path}: not valid TOML ({e})") from None
+    return parse_config(doc, str(path))

@@ -1,0 +1,457 @@
+"""``hwsim explore``: run the configured searches and write what they found.
+
+Every design is evaluated as a task of the ``onnx-design`` study through the sweep engine
+(:class:`hwsim.sweep.SweepRunner` on ``OUT/results.sqlite``): stored designs are never
+evaluated again (a killed run resumes), batches run on a local pool (``jobs``) or a Dask
+cluster (``scheduler``) and give the same rows. Units are priced by synthesis before the
+search (:mod:`hwsim.explore.cost`). Outputs in ``OUT``: ``designs.csv`` (every design
+evaluated), ``best.toml`` (the best design under the floor, an assignment ``hwsim run``
+reproduces), ``report.md``, ``front.png``, ``search.png``; ``--json`` and ``--emit`` as in
+the CLI.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.explore.config import ExploreConfig, ExploreError
+from hwsim.explore.cost import design_cost, node_ops, price
+from hwsim.explore.search import SEARCHES, Outcome
+
+__all__ = ["explore", "assignment_doc", "to_toml", "write_outputs", "emit_units"]
+
+STUDY = "onnx-design"
+
+
+@dataclass
+class Space:
+    """A configuration resolved against its model: nodes, op counts and unit costs."""
+
+    cfg: ExploreConfig
+    model: str
+    data: str
+    nodes: list          # per group, its node names
+    ops: list            # per group, operations per row of data
+    lengths: list        # per group, the longest softmax row (0 for products)
+    unit_costs: list     # per group, per choice: UnitCost
+
+    def assignment(self, design) -> dict:
+        return assignment_doc(self.cfg, design)
+
+    def cost(self, design) -> dict:
+        return design_cost(self.cfg.groups, design, self.unit_costs, self.ops)
+
+    def objective(self, design) -> float:
+        c = self.cost(design)
+        return float(c["area"] if self.cfg.objective == "area" else c["lut_ops"])
+
+    def order(self) -> tuple:
+        """Per group, choice indices from the most to the least costly (LUT4; ties by
+        position in the file)."""
+        return tuple(tuple(sorted(range(len(g.choices)), key=lambda i: (-self.unit_costs[k][i].lut4, i)))
+                     for k, g in enumerate(self.cfg.groups))
+
+
+def assignment_doc(cfg: ExploreConfig, design) -> dict:
+    """The assignment (``--assign`` tables) of ``design``: one rule per group, in order."""
+    rules = [{**g.selector(), **g.choices[i].rule()} for g, i in zip(cfg.groups, design)]
+    doc = {"assign": rules}
+    if cfg.calibration:
+        doc["calibration"] = dict(cfg.calibration)
+    return doc
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(f"cannot write {v!r} as TOML")
+
+
+def to_toml(doc: dict, header: str = "") -> str:
+    """An assignment dict as the TOML ``hwsim run --assign`` reads (None values dropped)."""
+    lines = [f"# {h}" for h in header.splitlines()]
+    for rule in doc.get("assign", []):
+        lines += ["", "[[assign]]"] + [f"{k} = {_toml_value(v)}" for k, v in rule.items()
+                                       if v is not None]
+    for table in ("calibration", "formats"):
+        if doc.get(table):
+            lines += ["", f"[{table}]"] + [f"{json.dumps(k) if table == 'formats' else k} = "
+                                           f"{_toml_value(v)}" for k, v in doc[table].items()]
+    return "\n".join(lines) + "\n"
+
+
+def resolve_space(cfg: ExploreConfig, out: Path, *, db, progress: bool) -> Space:
+    from hwsim.explore.workloads import resolve
+    from hwsim.graph.assign import UNITS_BY_OP
+    from hwsim.graph.evaluate import load_data
+    from hwsim.graph.model import load
+    model, data = resolve(cfg.workload, out)
+    graph = load(model, "workload.model")
+    feeds, _ = load_data(data, graph, "workload.data")
+    nodes, owner = [], {}
+    for g in cfg.groups:
+        units = {c.unit for c in g.choices}
+        mine = []
+        for n in graph.nodes:
+            ok_op = n.key in UNITS_BY_OP and units <= set(UNITS_BY_OP[n.key])
+            sel = ((g.op is None or n.op_type in g.op)
+                   and (g.node is None or __import__("fnmatch").fnmatchcase(n.name, g.node)))
+            if ok_op and sel:
+                if n.name in owner:
+                    raise ExploreError(f"{cfg.source}: node {n.name} is in group {owner[n.name]!r} "
+                                       f"and in group {g.name!r}; make the groups disjoint")
+                owner[n.name] = g.name
+                mine.append(n.name)
+        if not mine:
+            kinds = sorted({n.op_type for n in graph.nodes if n.key in UNITS_BY_OP})
+            raise ExploreError(f"{cfg.source}: group {g.name!r} (op={g.op}, node={g.node}, units "
+                               f"{', '.join(sorted(units))}) matches no node of {model} (ops "
+                               f"its units can run here: {', '.join(kinds) or 'none'})")
+        nodes.append(mine)
+    counts = node_ops(graph, feeds, [n for ns in nodes for n in ns])
+    ops = [sum(counts[n][0] for n in ns) for ns in nodes]
+    lengths = [max(counts[n][1] for n in ns) for ns in nodes]
+    priced = price([(c, lengths[k]) for k, g in enumerate(cfg.groups) for c in g.choices],
+                   fmax=cfg.fmax, db=db, progress=progress)
+    unit_costs = [[priced[(c, lengths[k])] for c in g.choices] for k, g in enumerate(cfg.groups)]
+    return Space(cfg, model, data, nodes, ops, lengths, unit_costs)
+
+
+class Evaluator:
+    """Evaluates designs through the sweep runner and turns rows into :class:`Outcome`."""
+
+    def __init__(self, space: Space, runner, metric_key: str | None, floor: float | None,
+                 ref: float, bar=None):
+        self.space, self.runner, self.bar = space, runner, bar
+        self.metric_key, self.floor, self.ref = metric_key, floor, ref
+        self.rows: dict = {}     # design -> metrics row
+        self.computed = 0
+        self.sizes = tuple(len(g.choices) for g in space.cfg.groups)
+        self.order = space.order()
+        self.cost_max = max(self.space.objective(tuple(o[0] for o in self.order)), 1e-300)
+
+    def params(self, design) -> dict:
+        return {"model": self.space.model, "data": self.space.data,
+                "assignment": json.dumps(self.space.assignment(design), sort_keys=True)}
+
+    def rows_for(self, designs) -> list[dict]:
+        from hwsim.studies import get_study
+        todo = [d for d in designs if d not in self.rows]
+        if todo:
+            study = get_study(STUDY)
+            tasks = [(study.normalize(self.params(d)), 0) for d in todo]
+            rows, computed = self.runner.run(STUDY, tasks)
+            self.computed += computed
+            for d, r in zip(todo, rows):
+                self.rows[d] = r["metrics"]
+        return [self.rows[d] for d in designs]
+
+    def metric(self, design) -> float:
+        return float(self.rows[design][self.metric_key])
+
+    def outcome(self, design) -> Outcome:
+        m, c = self.metric(design), self.space.objective(design)
+        feasible = m >= self.floor - 1e-12
+        span = max(abs(self.ref - self.floor), 1e-3)
+        loss = c / self.cost_max if feasible else 1.0 + (self.floor - m) / span
+        return Outcome(m, c, feasible, float(loss))
+
+    def evaluate(self, designs) -> list[Outcome]:
+        self.rows_for(designs)
+        outs = [self.outcome(d) for d in designs]
+        if self.bar is not None:
+            self.bar.update(len(designs))
+            best = [o.cost for o in outs if o.feasible]
+            if best:
+                self.bar.best = min(best + ([self.bar.best] if self.bar.best is not None else []))
+                self.bar.set_postfix_str(f"best feasible {self.space.cfg.objective} "
+                                         f"{self.bar.best:g}")
+        return outs
+
+
+def _metric_key(cfg: ExploreConfig, row: dict, outputs) -> str:
+    c = cfg.constraint
+    if c.metric == "accuracy":
+        if "accuracy" not in row:
+            raise ExploreError(f"{cfg.source}: constraint.metric accuracy needs labels in the "
+                               f"data file (a 'labels' array); or use cosine / spearman")
+        return "accuracy"
+    names = [c.output] if c.output else list(outputs)
+    for name in names:
+        if f"{name}.{c.metric}" in row:
+            return f"{name}.{c.metric}"
+    if c.output and c.output not in outputs:
+        raise ExploreError(f"{cfg.source}: constraint.output {c.output!r} is not an output of "
+                           f"the model (outputs: {', '.join(outputs)})")
+    raise ExploreError(f"{cfg.source}: no output has the metric {c.metric} (spearman needs a "
+                       f"2-D float output of 3..{_max_rows()} rows; outputs: "
+                       f"{', '.join(outputs)})")
+
+
+def _max_rows() -> int:
+    from hwsim.graph.evaluate import MAX_SPEARMAN_ROWS
+    return MAX_SPEARMAN_ROWS
+
+
+def uniform_designs(cfg: ExploreConfig) -> dict:
+    """``{label: design}`` of every choice every group has (the uniform assignments)."""
+    out = {}
+    for c in cfg.groups[0].choices:
+        if all(c in g.choices for g in cfg.groups):
+            out[c.label] = tuple(g.choices.index(c) for g in cfg.groups)
+    return out
+
+
+def front(points) -> list[int]:
+    """Indices of the non-dominated points ``(cost, metric)`` (lower cost, higher metric),
+    by cost."""
+    idx = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    out, best = [], -math.inf
+    for i in idx:
+        if points[i][1] > best:
+            out.append(i)
+            best = points[i][1]
+    return out
+
+
+def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | None = None,
+            db=None, progress: bool = False) -> tuple[dict, Space]:
+    """Run ``cfg``'s searches; returns the result dict (the ``--json`` content) and the
+    resolved space."""
+    from tqdm.auto import tqdm
+
+    from hwsim.graph.evaluate import load_data, predictions, reference_outputs
+    from hwsim.graph.model import load
+    from hwsim.sweep import SweepRunner
+    out.mkdir(parents=True, exist_ok=True)
+    space = resolve_space(cfg, out, db=db, progress=progress)
+    graph = load(space.model)
+    feeds, labels = load_data(space.data, graph)
+    with SweepRunner(out / "results.sqlite", jobs=jobs, scheduler=scheduler) as runner:
+        ev = Evaluator(space, runner, None, None, 1.0)
+        uniform = uniform_designs(cfg)
+        top = tuple(o[0] for o in ev.order)
+        first = ev.rows_for([top])[0]
+        ev.metric_key = _metric_key(cfg, first, graph.outputs)
+        c = cfg.constraint
+        if c.metric == "accuracy":
+            ref = float((predictions(reference_outputs(graph, feeds), len(labels)) == labels).mean())
+        else:
+            ref = 1.0  # the float model against itself
+        ev.ref = ref
+        ev.floor = c.min if c.min is not None else ref - (
+            c.max_drop / 100 if c.metric == "accuracy" else c.max_drop)
+        ev.rows_for(list(uniform.values()))
+        traces = []
+        for method in cfg.methods:
+            for seed in cfg.seeds:
+                bar = tqdm(total=cfg.budget, desc=f"{method} seed {seed}", unit="design",
+                           disable=not progress)
+                bar.best = None
+                ev.bar = bar
+                traces.append(SEARCHES[method](ev, cfg.budget, seed, batch=cfg.batch,
+                                               temperature=cfg.temperature,
+                                               cooling=cfg.cooling))
+                bar.close()
+                ev.bar = None
+    return summarize(cfg, space, ev, uniform, traces), space
+
+
+def _design_entry(space: Space, ev: Evaluator, design) -> dict:
+    o = ev.outcome(design)
+    return {"cost": o.cost, "metric": o.metric, "feasible": o.feasible,
+            "design": {g.name: g.choices[i].label for g, i in zip(space.cfg.groups, design)},
+            **space.cost(design), "assignment": space.assignment(design)}
+
+
+def summarize(cfg, space, ev, uniform, traces) -> dict:
+    designs = list(ev.rows)
+    entries = [_design_entry(space, ev, d) for d in designs]
+    feas = [i for i, e in enumerate(entries) if e["feasible"]]
+    best = min(feas, key=lambda i: (entries[i]["cost"], -entries[i]["metric"])) if feas else None
+    uni = {label: _design_entry(space, ev, d) for label, d in uniform.items()}
+    uni_ok = [k for k, e in uni.items() if e["feasible"]]
+    uni_best = min(uni_ok, key=lambda k: (uni[k]["cost"], -uni[k]["metric"])) if uni_ok else None
+    fr = front([(e["cost"], e["metric"]) for e in entries])
+    methods = {}
+    for t in traces:
+        b = t.best()
+        methods.setdefault(t.method, []).append(
+            {"seed": t.seed, "evaluations": len(t.designs),
+             "best_cost": None if b is None else t.outcomes[b].cost,
+             "best_metric": None if b is None else t.outcomes[b].metric,
+             "best_so_far": t.best_so_far()})
+    comparison = {}
+    for m, runs in methods.items():
+        costs = [r["best_cost"] for r in runs if r["best_cost"] is not None]
+        comparison[m] = {"runs": len(runs), "feasible_runs": len(costs),
+                         "mean_best_cost": float(np.mean(costs)) if costs else None,
+                         "min_best_cost": min(costs) if costs else None,
+                         "max_best_cost": max(costs) if costs else None,
+                         "std_best_cost": float(np.std(costs)) if costs else None,
+                         "mean_evaluations": float(np.mean([r["evaluations"] for r in runs]))}
+    result = {
+        "workload": {"model": space.model, "data": space.data, **cfg.workload},
+        "constraint": cfg.constraint.describe(), "metric_key": ev.metric_key,
+        "floor": ev.floor, "float_value": ev.ref, "objective": cfg.objective,
+        "groups": [{"name": g.name, "nodes": ns, "ops_per_row": ops, "instances": g.instances,
+                    "choices": [{"unit": c.label, **uc.to_dict()}
+                                for c, uc in zip(g.choices, ucs)]}
+                   for g, ns, ops, ucs in zip(cfg.groups, space.nodes, space.ops,
+                                              space.unit_costs)],
+        "best": None if best is None else entries[best],
+        "uniform_best": None if uni_best is None else {"label": uni_best, **uni[uni_best]},
+        "uniform": [{"label": k, **v} for k, v in uni.items()],
+        "evaluations": len(designs), "computed": ev.computed,
+        "front": [entries[i] for i in fr],
+        "designs": entries,
+        "searches": methods, "comparison": comparison,
+        "budget": cfg.budget, "seeds": list(cfg.seeds),
+    }
+    if best is not None and uni_best is not None:
+        result["saving"] = 1 - entries[best]["cost"] / uni[uni_best]["cost"]
+    if best is None:
+        worst = max(entries, key=lambda e: e["metric"])
+        result["best_reached"] = {"metric": worst["metric"], "design": worst["design"]}
+    return result
+
+
+def write_outputs(result: dict, cfg: ExploreConfig, out: Path) -> list[Path]:
+    """designs.csv, best.toml, report.md, front.png, search.png in ``out``."""
+    from hwsim import plots
+    written = []
+    names = [g.name for g in cfg.groups]
+    p = out / "designs.csv"
+    with open(p, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["cost", "metric", "feasible", "area", "lut_ops", "fmax_mhz", *names])
+        for e in sorted(result["designs"], key=lambda e: e["cost"]):
+            w.writerow([e["cost"], e["metric"], e["feasible"], e["area"], e["lut_ops"],
+                        e["fmax_mhz"], *[e["design"][n] for n in names]])
+    written.append(p)
+    if result["best"] is not None:
+        b = result["best"]
+        p = out / "best.toml"
+        p.write_text(to_toml(b["assignment"], (
+            f"hwsim explore {cfg.source}: the cheapest design found with {cfg.constraint.describe()}\n"
+            f"{result['metric_key']} {b['metric']:.6g} (floor {result['floor']:.6g}), "
+            f"{cfg.objective} {b['cost']:g}\n"
+            f"hwsim run {result['workload']['model']} --data {result['workload']['data']} "
+            f"--assign {p.name}")))
+        written.append(p)
+    written.append(plots.explore_front(out / "front.png", result))
+    written.append(plots.explore_search(out / "search.png", result))
+    p = out / "report.md"
+    p.write_text(format_report(result, cfg))
+    written.append(p)
+    return written
+
+
+def _fmt(v, digits=4):
+    return "-" if v is None else (f"{v:.{digits}g}" if isinstance(v, float) else str(v))
+
+
+def format_summary(result: dict) -> str:
+    """The headline lines printed by ``hwsim explore``."""
+    obj = result["objective"]
+    lines = [f"{result['evaluations']} designs evaluated ({result['computed']} computed now), "
+             f"floor: {result['constraint']} = {result['floor']:.6g}"]
+    b, u = result["best"], result["uniform_best"]
+    if b is None:
+        r = result["best_reached"]
+        lines.append(f"no feasible design; best {result['metric_key']} reached was "
+                     f"{r['metric']:.6g} ({', '.join(f'{k}: {v}' for k, v in r['design'].items())})")
+        return "\n".join(lines)
+    lines.append(f"best: {obj} {b['cost']:g}, {result['metric_key']} {b['metric']:.6g}: "
+                 + ", ".join(f"{k}: {v}" for k, v in b["design"].items()))
+    if u is not None:
+        lines.append(f"cheapest uniform meeting the floor: {u['label']}, {obj} {u['cost']:g}, "
+                     f"{result['metric_key']} {u['metric']:.6g}; best / uniform = "
+                     f"{b['cost'] / u['cost']:.3f}")
+    else:
+        lines.append("no uniform assignment meets the floor")
+    for m, c in result["comparison"].items():
+        lines.append(f"  {m:9s} best {obj} over {c['runs']} seed(s): mean "
+                     f"{_fmt(c['mean_best_cost'])}, range {_fmt(c['min_best_cost'])}.."
+                     f"{_fmt(c['max_best_cost'])}, feasible in {c['feasible_runs']}, "
+                     f"{c['mean_evaluations']:.0f} evaluations each")
+    return "\n".join(lines)
+
+
+def format_report(result: dict, cfg: ExploreConfig) -> str:
+    obj = result["objective"]
+    lines = [f"# hwsim explore: {cfg.source}", "",
+             f"Workload: `{result['workload']['model']}` on `{result['workload']['data']}`. "
+             f"Floor: {result['constraint']} (= {result['floor']:.6g}; float "
+             f"{result['float_value']:.6g}). Objective: {obj}. Budget: {result['budget']} "
+             f"designs per search, seeds {result['seeds']}.", "", "```",
+             format_summary(result), "```", "", "## Groups and unit costs (iCE40)", "",
+             "| group | nodes | ops/row | instances | choice | LUT4 | DFF | Fmax MHz |",
+             "|---|---|---|---|---|---|---|---|"]
+    for g in result["groups"]:
+        for i, c in enumerate(g["choices"]):
+            head = (f"{g['name']} | {len(g['nodes'])} | {g['ops_per_row']:.4g} | {g['instances']}"
+                    if i == 0 else " | | | ")
+            lines.append(f"| {head} | {c['unit']} | {c['lut4']} | {c['dff']} | "
+                         f"{_fmt(c['fmax_mhz'])} |")
+    lines += ["", "## Searches at equal budget", "",
+              f"| method | runs | feasible | mean best {obj} | min | max | std | evaluations |",
+              "|---|---|---|---|---|---|---|---|"]
+    for m, c in result["comparison"].items():
+        lines.append(f"| {m} | {c['runs']} | {c['feasible_runs']} | {_fmt(c['mean_best_cost'])} | "
+                     f"{_fmt(c['min_best_cost'])} | {_fmt(c['max_best_cost'])} | "
+                     f"{_fmt(c['std_best_cost'])} | {c['mean_evaluations']:.0f} |")
+    names = [g["name"] for g in result["groups"]]
+    lines += ["", "## Uniform assignments", "", f"| unit | {obj} | {result['metric_key']} | feasible |",
+              "|---|---|---|---|"]
+    for u in sorted(result["uniform"], key=lambda u: u["cost"]):
+        lines.append(f"| {u['label']} | {u['cost']:g} | {u['metric']:.6g} | {u['feasible']} |")
+    lines += ["", "## Pareto front (every design evaluated)", "",
+              f"| {obj} | {result['metric_key']} | Fmax MHz | " + " | ".join(names) + " |",
+              "|---|---|---|" + "---|" * len(names)]
+    for e in result["front"]:
+        lines.append(f"| {e['cost']:g} | {e['metric']:.6g} | {_fmt(e['fmax_mhz'])} | "
+                     + " | ".join(e["design"][n] for n in names) + " |")
+    lines += ["", "![front](front.png)", "", "![search](search.png)", ""]
+    return "\n".join(lines)
+
+
+def emit_units(result: dict, cfg: ExploreConfig, space: Space, out: Path) -> list[Path]:
+    """The Verilog and JSON sidecar of every unit the best design uses, and ``cost.md``."""
+    from hwsim.explore.cost import _unit
+    from hwsim.hdl.export import write_verilog
+    out.mkdir(parents=True, exist_ok=True)
+    best = result["best"]
+    written, rows = [], ["| group | unit | top | LUT4 | DFF | Fmax MHz |", "|---|---|---|---|---|---|"]
+    labels = best["design"]
+    for k, g in enumerate(cfg.groups):
+        i = next(j for j, c in enumerate(g.choices) if c.label == labels[g.name])
+        spec, params, baseline = _unit(g.choices[i], space.lengths[k])
+        if baseline:
+            from hwsim.hdl.export import to_verilog
+            name = "exact_" + params.top_name
+            v = out / f"{name}.v"
+            v.write_text(to_verilog(spec, params, spec.baseline_component(params), name=name))
+            written.append(v)
+        else:
+            written += list(write_verilog(spec, params, out))
+        uc = space.unit_costs[k][i]
+        rows.append(f"| {g.name} | {g.choices[i].label} | {uc.top} | {uc.lut4} | {uc.dff} | "
+                    f"{_fmt(uc.fmax_mhz)} |")
+    p = out / "cost.md"
+    p.write_text("\n".join(rows) + "\n")
+    return written + [p]

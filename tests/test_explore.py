@@ -1,0 +1,318 @@
+"""hwsim explore: configuration errors, the searches, resume after SIGKILL, pool vs Dask, and
+the best design reproduced by hwsim run."""
+
+import json
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hwsim.cli import main
+from hwsim.explore.config import parse_config
+from hwsim.explore.search import Outcome, greedy, random_search, sampling
+from rtl import require_module, skip_unless_ci
+
+pytestmark = pytest.mark.xdist_group("explore")
+
+GROUPS = """
+[[group]]
+name = "hidden"
+node = "MatMul"
+instances = 32
+units = ["exact-mul", "mitchell-mul"]
+width = [3, 4, 6]
+
+[[group]]
+name = "output"
+node = "MatMul1"
+instances = 10
+units = ["exact-mul", "mitchell-mul"]
+width = [3, 4, 6]
+"""
+
+
+SEARCH = 'methods = ["sampling", "random", "greedy"]\nbudget = 6\nseeds = [0, 1]'
+
+
+def config(workload: str, constraint: str = "max_drop = 1.0", search: str = SEARCH) -> str:
+    return (f"[workload]\n{workload}\n{GROUPS}\n[constraint]\nmetric = \"accuracy\"\n"
+            f"{constraint}\n[cost]\nobjective = \"area\"\nfmax = false\n[search]\n"
+            f"{search}\n")
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    """The built-in digits workload's files, written once."""
+    require_module("skl2onnx", "ml")
+    from hwsim.explore.workloads import write_digits
+    d = tmp_path_factory.mktemp("workload")
+    model, data = write_digits(d)
+    return f'model = "{model}"\ndata = "{data}"'
+
+
+@pytest.fixture(scope="module")
+def synth_db(tmp_path_factory):
+    from hwsim.synth import SynthToolNotFound, find_tool
+    try:
+        find_tool("yosys")
+    except SynthToolNotFound as e:
+        skip_unless_ci(str(e))
+    return tmp_path_factory.mktemp("synth") / "synth.sqlite"
+
+
+def run_cli(tmp_path, text, *extra, name="e.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return main(["explore", str(p), *extra])
+
+
+# -- configuration errors: one line, exit 2, before any work ------------------------------------
+
+@pytest.mark.parametrize("text, message", [
+    ("[workload]\nbuiltin = 'digits'\n[constraint]\nmax_drop = 1", "needs at least one [[group]]"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = []\n[constraint]\nmax_drop = 1",
+     "units must be a non-empty list"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nname = 'a'\n[constraint]\nmax_drop = 1",
+     "empty search space"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['booth-mul']\n[constraint]\nmax_drop = 1",
+     "unknown unit 'booth-mul'"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\nwidth = []\n"
+     "[constraint]\nmax_drop = 1", "width is an empty list"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\nkeep_bits = [2]\n"
+     "[constraint]\nmax_drop = 1", "has a field 'keep_bits'"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\n[[group.choice]]\nunit = 'mitchell-mul'\n"
+     "width = 4\nkeep_bits = 3\n[constraint]\nmax_drop = 1", "keep_bits"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\n[constraint]\n"
+     "max_drop = 1\nmin = 0.9", "exactly one of min"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\n[constraint]\n"
+     "metric = 'mse'\nmax_drop = 1", "constraint.metric must be one of"),
+    ("[workload]\nbuiltin = 'cifar'\n[[group]]\nunits = ['exact-mul']\n[constraint]\nmax_drop = 1",
+     "workload.builtin must be one of"),
+    ("[workload]\nmodel = 'nope.onnx'\ndata = 'x.npz'\n[[group]]\nunits = ['exact-mul']\n"
+     "[constraint]\nmax_drop = 1", "is not an existing file"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\n[constraint]\n"
+     "max_drop = 1\n[search]\nbudget = 0", "search.budget must be an integer in 1.."),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\n[constraint]\n"
+     "max_drop = 1\n[search]\nmethods = ['annealing']", "search.methods must be"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\n[constraint]\n"
+     "max_drop = 1\n[cost]\nobjective = 'power'", "cost.objective must be one of"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\n[constraint]\n"
+     "max_drop = 1\n[tuning]\nx = 1", "the file has no key 'tuning'"),
+])
+def test_bad_configuration_is_one_line_exit_2(tmp_path, capsys, text, message):
+    assert run_cli(tmp_path, text, "-o", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()  # refused before any work
+
+
+def test_parse_config_expands_the_grid_per_unit():
+    cfg = parse_config({"workload": {"builtin": "digits"}, "constraint": {"max_drop": 0.5},
+                        "group": [{"units": ["exact-mul", "mitchell-mul"], "width": [4, 6],
+                                   "keep_bits": ["none", 2, 4]}]})
+    labels = [c.label for c in cfg.groups[0].choices]
+    # keep_bits applies to Mitchell only; keep_bits 4 at width 4 is refused by the unit
+    assert labels == ["exact4", "exact6", "mitchell4", "mitchell4 keep_bits=2", "mitchell6",
+                      "mitchell6 keep_bits=2", "mitchell6 keep_bits=4"]
+
+
+# -- the searches, on a problem whose answer is known --------------------------------------------
+
+@dataclass
+class Toy:
+    """``n`` groups of ``k`` choices; choice i of group g costs ``w[g] * (k - i)`` and loses
+    ``s[g] * i**2`` of the metric: cheap choices are harmful, more so in sensitive groups."""
+
+    n: int = 6
+    k: int = 8
+    floor: float = 0.9
+
+    def __post_init__(self):
+        rng = np.random.default_rng(123)
+        self.w = rng.uniform(1, 10, self.n)
+        self.s = rng.uniform(0.0005, 0.004, self.n)
+        self.sizes = (self.k,) * self.n
+        self.order = tuple(tuple(range(self.k)) for _ in range(self.n))
+        self.calls = []
+        self.cmax = float(sum(self.w * self.k))
+
+    def evaluate(self, designs):
+        self.calls.append(list(designs))
+        out = []
+        for d in designs:
+            cost = float(sum(self.w[g] * (self.k - i) for g, i in enumerate(d)))
+            m = 1 - float(sum(self.s[g] * i * i for g, i in enumerate(d)))
+            ok = m >= self.floor
+            out.append(Outcome(m, cost, ok, cost / self.cmax if ok else 1 + (self.floor - m) / 0.1))
+        return out
+
+    def optimum(self):
+        import itertools
+        best = math.inf
+        for d in itertools.product(range(self.k), repeat=self.n):
+            (o,) = self.evaluate([d])
+            if o.feasible:
+                best = min(best, o.cost)
+        return best
+
+
+@pytest.mark.parametrize("search", [sampling, random_search, greedy])
+def test_search_spends_exactly_its_budget_on_distinct_designs_and_repeats_with_its_seed(search):
+    a, b = Toy(), Toy()
+    ta, tb = search(a, 25, seed=7), search(b, 25, seed=7)
+    assert ta.designs == tb.designs and a.calls == b.calls
+    assert len(ta.designs) == len(set(ta.designs)) <= 25
+    if search is not greedy:  # greedy may stop early: no cheaper feasible step left
+        assert len(ta.designs) == 25
+    assert all(len(d) == 6 and all(0 <= i < 8 for i in d) for d in ta.designs)
+    assert sum(len(c) for c in a.calls) == len(ta.designs)  # no design evaluated twice
+
+
+def test_sampling_finds_cheaper_designs_than_random_at_equal_budget():
+    seeds = range(5)
+    cs = [sampling(Toy(), 60, s) for s in seeds]
+    rs = [random_search(Toy(), 60, s) for s in seeds]
+    assert all(t.best() is not None for t in cs)
+    sc = [t.outcomes[t.best()].cost for t in cs]
+    rc = [t.outcomes[t.best()].cost if t.best() is not None else math.inf for t in rs]
+    assert np.mean(sc) < np.mean(rc)
+    # and it gets near the true optimum of the 8**6 designs from 60 evaluations
+    assert min(sc) <= 1.25 * Toy().optimum()
+
+
+def test_greedy_cheapens_the_least_sensitive_group_first():
+    toy = Toy()
+    t = greedy(toy, 200, 0)
+    assert t.designs[0] == (0,) * 6  # the dearest design
+    # each group alone on its cheapest choice: its attribution
+    assert sorted(t.designs[1:7]) == sorted(tuple(7 * (j == g) for j in range(6)) for g in range(6))
+    g = int(np.argmin(toy.s))
+    assert t.designs[7] == tuple(int(j == g) for j in range(6))
+    # a step is kept only while feasible: the walk ends on its best design
+    steps = [d for d, o in zip(t.designs[7:], t.outcomes[7:]) if o.feasible]
+    assert steps and t.designs[t.best()] == steps[-1]
+
+
+# -- end to end on the digits MLP ---------------------------------------------------------------
+
+def test_explore_digits_best_design_reproduces_with_hwsim_run_and_resumes(tmp_path, capsys,
+                                                                      digits, synth_db):
+    out = tmp_path / "out"
+    js = tmp_path / "r.json"
+    text = config(digits)
+    assert run_cli(tmp_path, text, "-o", str(out), "--jobs", "1", "--db", str(synth_db),
+                   "--json", str(js), "--emit", str(tmp_path / "rtl")) == 0
+    text_out = capsys.readouterr().out
+    r = json.loads(js.read_text())
+    for key in ("best", "uniform_best", "evaluations", "front"):
+        assert key in r
+    best = r["best"]
+    assert best["feasible"] and best["metric"] >= r["floor"]
+    assert r["evaluations"] == len(r["designs"]) == r["computed"] > 6
+    assert all(e["cost"] >= best["cost"] for e in r["designs"] if e["feasible"])
+    # the front is non-dominated and holds the best design
+    f = r["front"]
+    assert all(a["cost"] < b["cost"] and a["metric"] < b["metric"] for a, b in zip(f, f[1:]))
+    assert any(e["cost"] == best["cost"] and e["metric"] == best["metric"] for e in f)
+    # uniform baselines: every choice the two groups share, costed as the sum of instances
+    assert len(r["uniform"]) == 6
+    if r["uniform_best"] is not None:
+        assert best["cost"] <= r["uniform_best"]["cost"]
+    for m in ("sampling", "random", "greedy"):
+        assert len(r["searches"][m]) == 2
+        assert all(run["evaluations"] <= 6 for run in r["searches"][m])
+    # area = sum of LUT4 x instances, from the units' synthesis
+    costs = {g["name"]: {c["unit"]: c["lut4"] for c in g["choices"]} for g in r["groups"]}
+    assert best["area"] == (32 * costs["hidden"][best["design"]["hidden"]]
+                            + 10 * costs["output"][best["design"]["output"]])
+    assert "best / uniform" in text_out or "no uniform assignment" in text_out
+    for name in ("designs.csv", "best.toml", "report.md", "front.png", "search.png"):
+        assert (out / name).stat().st_size > 0
+    assert list((tmp_path / "rtl").glob("*.v")) and (tmp_path / "rtl" / "cost.md").exists()
+
+    # best.toml through hwsim run gives the accuracy explore reported
+    assert main(["run", r["workload"]["model"], "--data", r["workload"]["data"], "--assign",
+                 str(out / "best.toml"), "--json", str(tmp_path / "run.json"),
+                 "--no-attribution"]) == 0
+    assert json.loads((tmp_path / "run.json").read_text())["accuracy"] == best["metric"]
+
+    # a second run serves every design from results.sqlite and finds the same
+    assert run_cli(tmp_path, text, "-o", str(out), "--jobs", "1", "--db", str(synth_db),
+                   "--json", str(tmp_path / "r2.json")) == 0
+    r2 = json.loads((tmp_path / "r2.json").read_text())
+    assert r2["computed"] == 0 and r2["best"] == r["best"] and r2["front"] == r["front"]
+
+
+def test_infeasible_floor_says_so_and_exits_1(tmp_path, capsys, digits, synth_db):
+    text = config(digits, "min = 1.0", 'methods = ["random"]\nbudget = 3')
+    assert run_cli(tmp_path, text, "-o", str(tmp_path / "out"), "--jobs", "1", "--db",
+                   str(synth_db)) == 1
+    out = capsys.readouterr().out
+    assert "no feasible design; best accuracy reached was 0.9" in out
+
+
+def test_group_matching_no_node_is_one_line_exit_2(tmp_path, capsys, digits, synth_db):
+    text = config(digits).replace('node = "MatMul1"', 'node = "fc2"')
+    assert run_cli(tmp_path, text, "-o", str(tmp_path / "out"), "--db", str(synth_db)) == 2
+    err = capsys.readouterr().err
+    assert "group 'output'" in err and "matches no node" in err and len(err.splitlines()) == 1
+
+
+def rows(db):
+    try:
+        with sqlite3.connect(db) as con:
+            return dict(con.execute("SELECT key, created FROM results WHERE kind = 'sweep'"))
+    except sqlite3.OperationalError:
+        return {}
+
+
+def test_sigkill_then_resume_reevaluates_nothing_stored(tmp_path, digits, synth_db):
+    cfg = tmp_path / "e.toml"
+    cfg.write_text(config(digits, search='methods = ["random", "sampling"]\nbudget = 16\n'
+                                         'seeds = [0, 1]'))
+    out = tmp_path / "out"
+    db = out / "results.sqlite"
+    cmd = [sys.executable, "-m", "hwsim.cli", "explore", str(cfg), "-o", str(out), "--jobs",
+           "2", "--db", str(synth_db), "--json", str(tmp_path / "r.json")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.time() + 180
+    while time.time() < deadline and len(rows(db)) < 5 and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = rows(db)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert 5 <= len(before) < res["evaluations"], "the kill came too late to test resuming"
+    assert res["computed"] == res["evaluations"] - len(before)
+    after = rows(db)
+    assert all(after[k] == t for k, t in before.items())  # stored rows never recomputed
+
+
+def test_dask_cluster_gives_the_front_of_the_local_pool(tmp_path, digits, synth_db):
+    distributed = require_module("dask.distributed", "cluster")
+    from hwsim.explore.config import load_config
+    from hwsim.explore.run import explore
+    from hwsim.resultdb import ResultDB
+    p = tmp_path / "e.toml"
+    p.write_text(config(digits, search='methods = ["sampling"]\nbudget = 8\nseeds = [3]'))
+    cfg = load_config(p)
+    with ResultDB(synth_db) as db:
+        pool, _ = explore(cfg, tmp_path / "pool", jobs=2, db=db)
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster:
+            dask, _ = explore(cfg, tmp_path / "dask", scheduler=cluster.scheduler_address, db=db)
+    assert dask["computed"] == dask["evaluations"] > 1
+    strip = lambda r: [{k: v for k, v in e.items() if k != "assignment"} for e in r["front"]]  # noqa: E731
+    assert strip(dask) == strip(pool) and dask["best"]["design"] == pool["best"]["design"]
+    assert Path(tmp_path / "dask" / "results.sqlite").exists()
