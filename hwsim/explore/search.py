@@ -11,16 +11,17 @@ distance from the floor to the float model's value), so every infeasible design 
 below every feasible one and nearer misses below wider ones.
 
 * :func:`sampling` — the sampling view of optimisation: from the current design θ, propose
-  ``batch`` changes Δ (one or two groups moved 1-3 places cheaper or dearer in their cost
-  order, or to a random choice), weight each candidate and θ itself by
+  ``batch`` changes Δ (one group, sometimes two, moved to a uniformly drawn cheaper choice,
+  a dearer one, or a neighbour in cost order), weight each candidate and θ itself by
   ``exp(-(l(θ+Δ) - l(θ)) / α)``, move to a candidate drawn with those weights; α starts at
   ``temperature`` and is multiplied by ``cooling`` each step. Starts from the dearest
   design (every group on its most costly choice).
 * :func:`random_search` — distinct designs drawn uniformly.
 * :func:`greedy` — "cheapen the least sensitive group first": from the dearest design,
   measure each group alone on its cheapest choice (its attribution), then walk the groups
-  from the least to the most damaged, moving each one step cheaper while the design stays
-  feasible.
+  from the least to the most damaged, trying each cheaper choice of the group in cost order
+  and keeping every one that leaves the design feasible; passes repeat while something
+  moved and budget is left.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def _top(problem: Problem) -> tuple:
 
 
 def sampling(problem: Problem, budget: int, seed: int, *, batch: int = 4,
-             temperature: float = 0.05, cooling: float = 0.95) -> Trace:
+             temperature: float = 0.01, cooling: float = 0.9) -> Trace:
     rng = np.random.default_rng(seed)
     trace = Trace("sampling", seed)
     b = _Budget(problem, budget, trace)
@@ -119,12 +120,14 @@ def sampling(problem: Problem, budget: int, seed: int, *, batch: int = 4,
             for _try in range(20):
                 d = list(theta)
                 for g in rng.choice(n, size=min(n, 1 + int(rng.random() < 0.3)), replace=False):
-                    size = problem.sizes[g]
-                    if rng.random() < 0.2:
-                        r = int(rng.integers(size))
-                    else:  # 1..3 places cheaper (more often) or dearer in cost order
-                        step = int(rng.integers(1, 4))
-                        r = rank[g][theta[g]] + (step if rng.random() < 0.6 else -step)
+                    size, r0 = problem.sizes[g], rank[g][theta[g]]
+                    u = rng.random()
+                    if u < 0.5 and r0 + 1 < size:  # any cheaper choice
+                        r = int(rng.integers(r0 + 1, size))
+                    elif u < 0.7 and r0 > 0:  # any dearer choice
+                        r = int(rng.integers(0, r0))
+                    else:  # a neighbour in cost order
+                        r = r0 + (1 if rng.random() < 0.5 else -1)
                     d[g] = problem.order[g][min(max(r, 0), size - 1)]
                 d = tuple(d)
                 if d != theta and d not in cands and d not in b.seen:
@@ -178,15 +181,21 @@ def greedy(problem: Problem, budget: int, seed: int, **_) -> Trace:
     outs = b.run(alone)
     # least sensitive first: the highest metric with only that group on its cheapest unit
     order = sorted(range(n), key=lambda g: (-(outs[g].metric if outs[g] else -math.inf), g))
-    for g in order:
-        pos = 0
-        while pos + 1 < problem.sizes[g]:
-            d = list(theta)
-            d[g] = problem.order[g][pos + 1]
-            (o,) = b.run([tuple(d)])
-            if o is None or not o.feasible:
-                break
-            theta, pos = tuple(d), pos + 1
+    rank = [{c: r for r, c in enumerate(o)} for o in problem.order]
+    moved = True
+    while moved and b.left > 0:
+        moved = False
+        for g in order:
+            # every cheaper choice of this group in cost order, past infeasible ones; keep
+            # the last feasible (the cheapest found)
+            for r in range(rank[g][theta[g]] + 1, problem.sizes[g]):
+                if b.left <= 0:
+                    break
+                d = list(theta)
+                d[g] = problem.order[g][r]
+                (o,) = b.run([tuple(d)])
+                if o is not None and o.feasible:
+                    theta, moved = tuple(d), True
     return trace
 
 
