@@ -116,6 +116,9 @@ def test_output_paths_are_checked_before_work(capsys, tmp_path):
     binary = tmp_path / "binary.sqlite"
     binary.write_bytes(bytes(range(256)) * 8)
     missing = tmp_path / "missing" / "x.json"
+    explore = tmp_path / "explore.toml"
+    explore.write_text("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\n"
+                       "[constraint]\nmax_drop = 1\n")
     cases = [
         (["verilog", "mitchell-mul", "-o", str(f)], "is not a directory"),
         (["verilog", "mitchell-mul", "-o", str(f / "sub")], "cannot be created"),
@@ -131,6 +134,14 @@ def test_output_paths_are_checked_before_work(capsys, tmp_path):
          "is a directory"),
         (["study", "digits-mlp", "-o", str(f)], "is not a directory"),
         (["demo", "-o", str(f)], "is not a directory"),
+        (["explore", str(f), "-o", str(f)], "is not a directory"),
+        (["explore", str(f), "-o", str(tmp_path / "o"), "--json", str(missing)],
+         "does not exist"),
+        (["explore", str(f), "-o", str(tmp_path / "o"), "--emit", str(f)], "is not a directory"),
+        (["explore", str(explore), "-o", str(tmp_path / "o"), "--db", str(binary)],
+         "not a hwsim results"),
+        (["explore", str(tmp_path / "none.toml"), "-o", str(tmp_path / "o")], "does not exist"),
+        (["explore", str(binary), "-o", str(tmp_path / "o")], "CONFIG"),
     ]
     for argv, words in cases:
         code, err = _check(capsys, argv)
@@ -160,7 +171,8 @@ def test_study_files_are_checked(capsys, tmp_path):
     assert not out.exists()  # a refused run leaves no empty output directory behind
 
 
-@pytest.mark.parametrize("cmd", ["units", *UNIT_COMMANDS, "sweep", "study", "run", "demo"])
+@pytest.mark.parametrize("cmd", ["units", *UNIT_COMMANDS, "sweep", "study", "run", "explore",
+                                 "demo"])
 def test_help_exits_0(capsys, cmd):
     with pytest.raises(SystemExit) as e:
         main([cmd, "--help"])

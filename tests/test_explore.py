@@ -122,6 +122,15 @@ def test_parse_config_expands_the_grid_per_unit():
     # keep_bits applies to Mitchell only; keep_bits 4 at width 4 is refused by the unit
     assert labels == ["exact4", "exact6", "mitchell4", "mitchell4 keep_bits=2", "mitchell6",
                       "mitchell6 keep_bits=2", "mitchell6 keep_bits=4"]
+    assert len(cfg.warnings) == 1 and "1 grid combination(s)" in cfg.warnings[0]
+    assert "keep_bits" in cfg.warnings[0]
+    # a grid axis of formats (TOML tables); UQ1.3 is refused (1/8 needs 2 LSBs)
+    fmt = [{"int_bits": 1, "frac_bits": f, "signed": False} for f in (3, 5, 7)]
+    cfg = parse_config({"workload": {"builtin": "digits"}, "constraint": {"max_drop": 0.5},
+                        "group": [{"units": ["softmax"], "out_fmt": fmt}]})
+    assert [c.label for c in cfg.groups[0].choices] == ["softmax out_fmt=UQ1.5",
+                                                        "softmax out_fmt=UQ1.7"]
+    assert "too narrow" in cfg.warnings[0]
 
 
 # -- the searches, on a problem whose answer is known --------------------------------------------
@@ -226,8 +235,8 @@ def test_explore_digits_best_design_reproduces_with_hwsim_run_and_resumes(tmp_pa
     assert len(r["uniform"]) == 6
     if r["uniform_best"] is not None:
         assert best["cost"] <= r["uniform_best"]["cost"]
-    for m in ("sampling", "random", "greedy"):
-        assert len(r["searches"][m]) == 2
+    for m, runs in (("sampling", 2), ("random", 2), ("greedy", 1)):  # greedy is seedless
+        assert len(r["searches"][m]) == runs
         assert all(run["evaluations"] <= 6 for run in r["searches"][m])
     # area = sum of LUT4 x instances, from the units' synthesis
     costs = {g["name"]: {c["unit"]: c["lut4"] for c in g["choices"]} for g in r["groups"]}
@@ -316,3 +325,55 @@ def test_dask_cluster_gives_the_front_of_the_local_pool(tmp_path, digits, synth_
     strip = lambda r: [{k: v for k, v in e.items() if k != "assignment"} for e in r["front"]]  # noqa: E731
     assert strip(dask) == strip(pool) and dask["best"]["design"] == pool["best"]["design"]
     assert Path(tmp_path / "dask" / "results.sqlite").exists()
+
+
+def test_softmax_group_is_searched_and_priced_with_its_row_length(tmp_path, digits, synth_db):
+    from hwsim.explore.config import load_config
+    from hwsim.explore.run import explore
+    from hwsim.resultdb import ResultDB
+    p = tmp_path / "e.toml"
+    p.write_text(f"""[workload]
+{digits}
+[[group]]
+name = "products"
+op = "MatMul"
+units = ["exact-mul"]
+width = [5, 6]
+
+[[group]]
+name = "softmax"
+op = "Softmax"
+units = ["softmax"]
+out_fmt = {{ int_bits = 1, frac_bits = 7, signed = false }}
+
+[[group.choice]]
+unit = "exp"
+
+[constraint]
+metric = "argmax_agreement"
+output = "probabilities"
+min = 0.5
+
+[cost]
+objective = "lut-ops"
+fmax = false
+
+[search]
+methods = ["random"]
+budget = 4
+""")
+    with ResultDB(synth_db) as db:
+        r, space = explore(load_config(p), tmp_path / "out", db=db)
+    assert r["evaluations"] == 4 and r["metric_key"] == "probabilities.argmax_agreement"
+    sm = r["groups"][1]
+    assert sm["nodes"] == ["Relu1"] and sm["ops_per_row"] == 10  # one exp per class
+    assert space.lengths[1] == 10  # the softmax unit is priced at the model's row length
+    assert [c["unit"] for c in sm["choices"]] == ["softmax out_fmt=UQ1.7", "exp"]
+    assert "_l10_" in sm["choices"][0]["top"]
+    by = {tuple(e["design"].values()): e for e in r["designs"]}
+    lut = {c["unit"]: c["lut4"] for c in sm["choices"]}
+    e = by[("exact6", "exp")]
+    prod = {c["unit"]: c["lut4"] for c in r["groups"][0]["choices"]}
+    assert e["lut_ops"] == pytest.approx((64 * 32 + 32 * 10) * prod["exact6"] + 10 * lut["exp"])
+    # the exp unit normalised in float is not the softmax unit
+    assert e["metric"] != by[("exact6", "softmax out_fmt=UQ1.7")]["metric"]

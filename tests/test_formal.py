@@ -202,11 +202,11 @@ def test_a_valid_chain_that_skips_a_register_fails(formal, tmp_path):
 # -- API contract ---------------------------------------------------------------------------
 
 def test_units_without_a_specification_are_refused(formal):
-    from hwsim.attention import AttentionParams
-    with pytest.raises(ValueError, match=r"^hwsim prove has no specification for unit attention "
+    from hwsim.performer import PerformerParams
+    with pytest.raises(ValueError, match=r"^hwsim prove has no specification for unit performer "
                                          r"yet \(proved units: mitchell-mul, mitchell-div, exp, "
-                                         r"softmax\)$"):
-        formal.prove(get_unit("attention"), AttentionParams())
+                                         r"softmax, attention\)$"):
+        formal.prove(get_unit("performer"), PerformerParams())
 
 
 def test_a_verilog_file_without_the_units_ports_is_refused(formal, tmp_path):
