@@ -521,6 +521,8 @@ def cmd_explore(args):
         cfg = load_config(args.config)
     except ExploreError as e:
         raise UsageError(str(e)) from None
+    for w in cfg.warnings:
+        print(f"hwsim: warning: {w}", file=sys.stderr)
     db = _open_db(args.db) if args.db != "none" else None
     try:
         result, space = explore(cfg, out, jobs=args.jobs, scheduler=args.scheduler, db=db,

@@ -47,6 +47,7 @@ value.
 from __future__ import annotations
 
 import itertools
+import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,14 +74,23 @@ class Choice:
     """One unit a group can get: ``unit`` and its fields as an assignment rule takes them."""
 
     unit: str
-    fields: tuple  # sorted (name, value) items
+    spec: str  # the fields as canonical JSON (formats are tables: a string hashes)
+
+    @classmethod
+    def of(cls, unit: str, fields: dict) -> "Choice":
+        return cls(unit, json.dumps(fields, sort_keys=True))
+
+    @property
+    def fields(self) -> dict:
+        return json.loads(self.spec)
 
     def rule(self) -> dict:
-        return {"unit": self.unit, **dict(self.fields)}
+        return {"unit": self.unit, **self.fields}
 
     @property
     def label(self) -> str:
-        f = {k: v for k, v in self.fields if k == "width" or v != _defaults(self.unit).get(k)}
+        f = {k: v for k, v in self.fields.items()
+             if k == "width" or v != _defaults(self.unit).get(k)}
         short = {"exact-mul": "exact", "mitchell-mul": "mitchell"}.get(self.unit, self.unit)
         parts = [f"{short}{f.pop('width')}" if "width" in f else short]
         parts += [f"{k}={_fmt_value(v)}" for k, v in sorted(f.items())]
@@ -151,6 +161,8 @@ class ExploreConfig:
     batch: int
     temperature: float
     cooling: float
+    #: grid combinations left out because their unit refuses them, one line per group
+    warnings: tuple = ()
 
 
 def _bad(source, msg):
@@ -183,7 +195,7 @@ def _number(t, key, where, source, default, lo, hi, integer=False):
     return v
 
 
-def _choices(g: dict, where: str, source: str) -> tuple:
+def _choices(g: dict, where: str, source: str, dropped: list) -> tuple:
     from hwsim.graph.assign import UNITS_BY_OP, parse_assignment
     all_units = sorted({u for us in UNITS_BY_OP.values() for u in us})
     raw: list[dict] = []
@@ -231,10 +243,11 @@ def _choices(g: dict, where: str, source: str) -> tuple:
             a = parse_assignment({"assign": [c]}, f"{where}.choice[{i - grid_count}]")
         except (TypeError, ValueError) as e:
             if i < grid_count:  # a grid combination the unit refuses (keep_bits >= width)
+                dropped.append(str(e).split(": ", 2)[-1])
                 continue
             raise _bad(source, str(e)) from None
         rule = a.rules[0].to_dict()
-        choice = Choice(rule.pop("unit"), tuple(sorted(rule.items())))
+        choice = Choice.of(rule.pop("unit"), rule)
         if choice not in seen:
             seen.add(choice)
             out.append(choice)
@@ -291,7 +304,7 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
             isinstance(g, dict) for g in groups_raw):
         raise _bad(source, "needs at least one [[group]] table (the nodes a search assigns "
                            "units to), not " + short_repr(groups_raw))
-    groups, names = [], set()
+    groups, names, warnings = [], set(), []
     for i, g in enumerate(groups_raw):
         where = f"group[{i}]"
         name = g.get("name", f"group{i}")
@@ -311,7 +324,11 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
             raise _bad(source, f"{where}.node must be a non-empty fnmatch pattern, not "
                                f"{short_repr(node)}")
         inst = _number(g, "instances", where, source, 1, 1, 1 << 20, integer=True)
-        groups.append(Group(name, op, node, int(inst), _choices(g, where, source)))
+        dropped: list = []
+        groups.append(Group(name, op, node, int(inst), _choices(g, where, source, dropped)))
+        if dropped:
+            warnings.append(f"group {name!r}: {len(dropped)} grid combination(s) the unit "
+                            f"refuses were left out, e.g. {dropped[0]}")
 
     c = _table(doc, "constraint", source, required=True)
     _known(c, ("metric", "output", "min", "max_drop"), "constraint", source)
@@ -363,7 +380,8 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
         seeds=tuple(dict.fromkeys(int(x) for x in seeds)),
         batch=int(_number(s, "batch", "search", source, 4, 1, 256, integer=True)),
         temperature=float(_number(s, "temperature", "search", source, 0.05, 1e-6, 1e6)),
-        cooling=float(_number(s, "cooling", "search", source, 0.95, 0.01, 1.0)))
+        cooling=float(_number(s, "cooling", "search", source, 0.95, 0.01, 1.0)),
+        warnings=tuple(warnings))
 
 
 def load_config(path) -> ExploreConfig:

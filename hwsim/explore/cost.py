@@ -71,7 +71,7 @@ def _unit(choice, length: int):
     from hwsim.mitchell import MitchellMulParams
     from hwsim.units import get_unit
     if choice.unit == "exact-mul":
-        w = dict(choice.fields)["width"]
+        w = choice.fields["width"]
         return get_unit("mitchell-mul"), MitchellMulParams(width=w, signed=True), True
     params = parse_assignment({"assign": [choice.rule()]}, "choice").rules[0].params
     if choice.unit == "softmax":

@@ -106,7 +106,7 @@ def _top(problem: Problem) -> tuple:
 
 
 def sampling(problem: Problem, budget: int, seed: int, *, batch: int = 4,
-             temperature: float = 0.01, cooling: float = 0.9) -> Trace:
+             temperature: float = 0.05, cooling: float = 0.95) -> Trace:
     rng = np.random.default_rng(seed)
     trace = Trace("sampling", seed)
     b = _Budget(problem, budget, trace)
