@@ -268,8 +268,45 @@ def _open_db(path):
                          f"another file or 'none'") from None
 
 
+def cmd_synth_front(args):
+    from hwsim import cost_report, plots, synth
+    out = _path_check(check_output_dir, args.front_out, "-o/--output")
+    if args.front_json:
+        _path_check(check_output_file, args.front_json, "--json")
+    db = _open_db(args.front_db) if args.front_db != "none" else None
+    try:
+        pts = cost_report.multiplier_front(db=db, fmax=args.front_fmax,
+                                           progress=sys.stderr.isatty())
+    except synth.SynthToolNotFound as e:
+        raise UsageError(str(e)) from None
+    except synth.SynthError as e:
+        print(f"hwsim: synthesis failed: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if db is not None:
+            db.close()
+    print("\n".join(cost_report.front_table(pts)))
+    out.mkdir(parents=True, exist_ok=True)
+    mitchell = [(p["params"]["width"], p["params"]["keep_bits"], p["mred"], p["lut4"])
+                for p in pts if p["unit"] == "mitchell-mul"]
+    exact = [(p["params"]["width"], p["lut4"]) for p in pts if p["unit"] == "exact-mul"]
+    plots.pareto(out / "multiplier_front.png", mitchell, exact)
+    print(f"wrote {out / 'multiplier_front.png'}")
+    if args.front_json:
+        _write_json(args.front_json, pts)
+    return 0
+
+
 def cmd_synth(args):
     from hwsim import synth
+    if args.pareto:
+        if args.unit is not None:
+            raise UsageError("hwsim synth --pareto takes no unit: it synthesises every "
+                             "multiplier family (give one or the other)")
+        return cmd_synth_front(args)
+    if args.unit is None:
+        raise UsageError("hwsim synth needs a UNIT (one of: " + ", ".join(REGISTRY)
+                         + ") or --pareto")
     spec, params = _unit_and_params(args)
     if args.target not in synth.TARGETS:
         raise UsageError(f"--target must be one of {', '.join(synth.TARGETS)}, not {args.target!r}")
@@ -556,10 +593,11 @@ def cmd_demo(args):
     return run_demo(out, sim=args.sim, jobs=args.jobs)
 
 
-def _unit_command(sub, name: str, help: str, common: argparse.ArgumentParser):
+def _unit_command(sub, name: str, help: str, common: argparse.ArgumentParser,
+                  required: bool = True):
     """``hwsim NAME UNIT [unit options] [command options]``: one sub-parser per unit."""
     s = sub.add_parser(name, help=help, description=help)
-    units = s.add_subparsers(dest="unit", metavar="UNIT", required=True,
+    units = s.add_subparsers(dest="unit", metavar="UNIT", required=required,
                              parser_class=_Parser,
                              help=f"one of: {', '.join(REGISTRY)} (hwsim {name} UNIT --help "
                                   f"lists its options)")
@@ -655,7 +693,21 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--json", metavar="FILE", help="also write the results as JSON")
 
     s = _unit_command(sub, "synth", "LUT4/CARRY/DFF counts and Fmax (yosys + nextpnr-ice40), "
-                                    "next to the exact baseline", _options(synth_options))
+                                    "next to the exact baseline", _options(synth_options),
+                      required=False)
+    s.add_argument("--pareto", action="store_true",
+                   help="instead of one unit: every multiplier family (Mitchell, Mitch-w "
+                        "keep_bits 6..1, exact) at widths 8/12/16, LUT4 against MRED, "
+                        "the front plotted")
+    s.add_argument("--json", dest="front_json", metavar="FILE",
+                   help="with --pareto: the points as JSON (unit, params, LUT4, MRED)")
+    s.add_argument("-o", "--output", dest="front_out", default=".", metavar="DIR",
+                   help="with --pareto: where multiplier_front.png goes (default .)")
+    s.add_argument("--db", dest="front_db", default=None, metavar="FILE",
+                   help="with --pareto: the synthesis cache (default: the user cache)")
+    s.add_argument("--fmax", dest="front_fmax", action=argparse.BooleanOptionalAction,
+                   default=False, help="with --pareto: also place and route for Fmax "
+                                      "(default off)")
     s.set_defaults(func=cmd_synth)
 
     def prove_options(q):

@@ -104,6 +104,65 @@ def pareto_points(*, db=None, jobs: int = 2):
     return points, exact
 
 
+#: ``hwsim synth --pareto``: the multiplier families and widths of the area-error front
+FRONT_WIDTHS = (8, 12, 16)
+FRONT_KEEP = (None, 6, 4, 3, 2, 1)
+#: exhaustive MRED up to this many operand bits, a seeded sample beyond
+FRONT_EXHAUSTIVE_BITS = 12
+FRONT_SAMPLES = 10_000_000
+
+
+def multiplier_front(*, db=None, jobs: int = 2, widths=None, keep=None,
+                     fmax: bool = False, progress: bool = False) -> list[dict]:
+    """Every multiplier family at ``widths`` (default FRONT_WIDTHS): the unsigned Mitchell
+    multiplier with each Mitch-w ``keep`` (default FRONT_KEEP; None: the full fraction) and
+    the exact multiplier, as
+    ``{"unit", "params", "top", "lut4", "fmax_mhz", "mred", "mred_inputs"}`` (MRED over every
+    input pair up to FRONT_EXHAUSTIVE_BITS-bit operands, FRONT_SAMPLES seeded pairs beyond;
+    the exact multiplier's is 0). Costs from :func:`hwsim.synth.synthesize` (cached)."""
+    from tqdm.auto import tqdm
+
+    from hwsim.characterize import characterize
+    from hwsim.synth import synthesize
+    spec = get_unit("mitchell-mul")
+    widths = FRONT_WIDTHS if widths is None else widths
+    keep = FRONT_KEEP if keep is None else keep
+    todo = [(w, k) for w in widths for k in keep if k is None or k <= w - 2]
+    out = []
+    for w, k in tqdm(todo, desc="front", unit="unit", disable=not progress):
+        p = MitchellMulParams(width=w, keep_bits=k)
+        samples = None if w <= FRONT_EXHAUSTIVE_BITS else FRONT_SAMPLES
+        c = characterize(spec, p, samples=samples, seed=0, jobs=jobs)
+        r = synthesize(spec, p, fmax=fmax, db=db)
+        out.append({"unit": "mitchell-mul", "params": p.to_dict(), "top": r.top, "lut4": r.lut4,
+                    "fmax_mhz": r.fmax_mhz, "mred": c.metrics.mred, "mred_inputs": c.metrics.n})
+    for w in widths:
+        p = MitchellMulParams(width=w)
+        r = synthesize(spec, p, fmax=fmax, baseline=True, db=db)
+        out.append({"unit": "exact-mul", "params": {"width": w, "signed": False}, "top": r.top,
+                    "lut4": r.lut4, "fmax_mhz": r.fmax_mhz, "mred": 0.0, "mred_inputs": None})
+    return out
+
+
+def front_table(points: list[dict]) -> list[str]:
+    """The front as a Markdown table; the points no other unit of the same width beats on
+    both LUT4 and MRED are marked."""
+    dominated = {i for i, a in enumerate(points) for b in points
+                 if b["params"]["width"] == a["params"]["width"]
+                 and b["lut4"] <= a["lut4"] and b["mred"] <= a["mred"]
+                 and (b["lut4"], b["mred"]) != (a["lut4"], a["mred"])}
+    lines = ["| unit | width | keep_bits | LUT4 | Fmax [MHz] | MRED | on the front |",
+             "|---|---|---|---|---|---|---|"]
+    for i, p in sorted(enumerate(points), key=lambda ip: (ip[1]["params"]["width"],
+                                                           ip[1]["lut4"])):
+        k = p["params"].get("keep_bits")
+        fm = f"{p['fmax_mhz']:.1f}" if p["fmax_mhz"] else "-"
+        lines.append(f"| {p['unit']} | {p['params']['width']} | {'-' if k is None else k} | "
+                     f"{p['lut4']} | {fm} | {100 * p['mred']:.2f} % | "
+                     f"{'yes' if i not in dominated else ''} |")
+    return lines
+
+
 def cost_section(out, jobs: int = 2) -> list[str]:
     """The demo report's cost section: the Pareto plot, or why it is missing."""
     from hwsim import plots

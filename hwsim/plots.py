@@ -222,10 +222,13 @@ def explore_front(path: Path, result: dict) -> Path:
     fr = result["front"]
     ax.step([e["cost"] for e in fr], [e["metric"] for e in fr], where="post", color="black",
             lw=0.9, ls="--", label="Pareto front")
-    for u in result["uniform"]:
+    best_u = -float("inf")  # label the uniform assignments on their own front only
+    for u in sorted(result["uniform"], key=lambda u: (u["cost"], -u["metric"])):
         ax.scatter([u["cost"]], [u["metric"]], marker="s", s=28, c="tab:orange")
-        ax.annotate(u["label"], (u["cost"], u["metric"]), textcoords="offset points",
-                    xytext=(4, -9), fontsize=7, color="tab:orange")
+        if u["metric"] > best_u:
+            best_u = u["metric"]
+            ax.annotate(u["label"], (u["cost"], u["metric"]), textcoords="offset points",
+                        xytext=(4, -9), fontsize=7, color="tab:orange")
     ax.axhline(result["floor"], color="tab:red", lw=0.8, label="floor")
     if result["best"] is not None:
         b = result["best"]
