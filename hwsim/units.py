@@ -18,6 +18,7 @@ from hwsim.exp import ExpParams, exp_fixed, exp_real
 from hwsim.softmax import SoftmaxParams, softmax_fixed, softmax_real, softmax_vectors
 from hwsim.performer import PerformerParams
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams, mitchell_div, mitchell_mul
+from hwsim.drum import DrumMulParams, drum_mul
 from hwsim.vectors import operand_pairs
 
 
@@ -90,6 +91,15 @@ def _mul_model(params, v):
 
 def _mul_real(params, v):
     p = mitchell_mul(v["a"], v["b"], params).astype(np.float64)
+    return p, v["a"].astype(np.float64) * v["b"].astype(np.float64)
+
+
+def _drum_model(params, v):
+    return {"p": drum_mul(v["a"], v["b"], params)}
+
+
+def _drum_real(params, v):
+    p = drum_mul(v["a"], v["b"], params).astype(np.float64)
     return p, v["a"].astype(np.float64) * v["b"].astype(np.float64)
 
 
@@ -187,6 +197,10 @@ REGISTRY: dict[str, UnitSpec] = {
                  "hwsim.sim.tb_mitchell_div", "Mitchell logarithmic divider, N+F-bit quotient",
                  _pairs, _div_model, _div_real, baseline="hwsim.hdl.exact:ExactDivider",
                  exhaustive_kernel="hwsim.characterize_kernels:div_exhaustive"),
+        UnitSpec("drum-mul", DrumMulParams, "hwsim.hdl.drum:DrumMultiplier",
+                 "hwsim.sim.tb_drum_mul",
+                 "DRUM multiplier: k-bit unbiased segments of each operand (Hashemi et al. 2015)",
+                 _pairs, _drum_model, _drum_real, baseline="hwsim.hdl.exact:ExactMultiplier"),
         UnitSpec("exp", ExpParams, "hwsim.hdl.exp:ExpUnit", "hwsim.sim.tb_exp",
                  "fixed-point e**x / 2**x: LUT, PWL, Mitchell, I-BERT or even-order Taylor",
                  _exp_inputs, _exp_model, _exp_real, operands=("x",)),

@@ -55,6 +55,23 @@ def div(a: int, b: int, n: int, frac_bits: int, keep_bits=None) -> tuple[int, in
     return min(_shift(m, e + frac_bits - (n - 1)), q_max), 0
 
 
+def drum_mul(a: int, b: int, n: int, k: int) -> int:
+    """DRUM (Hashemi, Bahar, Reda 2015) on unsigned N-bit operands, from the paper's text:
+    an operand below 2**k is used as it is; otherwise keep k bits from its leading one down,
+    set the last of them to 1, multiply the two segments and shift back."""
+    assert 0 <= a < 1 << n and 0 <= b < 1 << n
+
+    def segment(x: int) -> tuple[int, int]:
+        if x < 1 << k:
+            return x, 0
+        bits = bin(x)[2:]  # the leading one first
+        kept = bits[:k - 1] + "1"
+        return int(kept, 2), len(bits) - k
+
+    (sa, ea), (sb, eb) = segment(a), segment(b)
+    return sa * sb * 2 ** (ea + eb)
+
+
 # -- exp, softmax, attention, Performer: straight from the docstrings, one value at a time -----
 #
 # Constants are recomputed here from their definitions (round to nearest of the real value

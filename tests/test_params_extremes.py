@@ -18,6 +18,7 @@ import reference as ref
 from hwsim.attention import AttentionParams, Multiplier, attention_fixed
 from hwsim.exp import ExpBase, ExpMethod, ExpParams, exp_fixed
 from hwsim.fixed import FixedFormat as F
+from hwsim.drum import DrumMulParams, drum_mul
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams, mitchell_div, mitchell_mul
 from hwsim.performer import FeatureKind, PerformerParams, phi_fixed
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams, corner_logits, softmax_fixed
@@ -293,6 +294,25 @@ def test_mitchell_div_is_exact_at_the_extremes(width, data, seed):
     q, dz = mitchell_div(a, b, p)
     want = [ref.div(int(x), int(y), width, frac, keep) for x, y in zip(a, b)]
     assert [(int(v), int(z)) for v, z in zip(q, dz)] == want
+
+
+@settings(max_examples=100, deadline=None)
+@given(extreme(4, 24), st.data(), SEED)
+def test_drum_mul_is_exact_at_the_extremes(width, data, seed):
+    k = data.draw(extreme(2, width))
+    p = DrumMulParams(width=width, k=k)
+    a, b = mitchell_operands(width, False, seed)
+    got = drum_mul(a, b, p)
+    assert got.dtype == np.int64
+    assert got.tolist() == [ref.drum_mul(int(x), int(y), width, k) for x, y in zip(a, b)]
+
+
+def test_drum_mul_refuses_widths_beyond_int64():
+    with pytest.raises(ValueError, match=r"^DrumMulParams.width must be an integer in 4..24, "
+                                         r"not 25$"):
+        DrumMulParams(width=25)
+    with pytest.raises(ValueError, match=r"^DrumMulParams.k must be an integer in 2..8, not 9$"):
+        DrumMulParams(width=8, k=9)
 
 
 WIDE_SOFTMAX = [SoftmaxParams(length=8, in_fmt=F(3, 3), out_fmt=F(0, 24, False), form=form,

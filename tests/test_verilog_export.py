@@ -11,6 +11,7 @@ import pytest
 
 from hwsim import MitchellDivParams, MitchellMulParams, mitchell_mul
 from hwsim.attention import AttentionParams, Multiplier
+from hwsim.drum import DrumMulParams
 from hwsim.performer import FeatureKind, PerformerParams
 from hwsim.exp import ExpBase, ExpMethod, ExpParams
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
@@ -30,6 +31,9 @@ LINT_CONFIGS = [("mitchell-mul", MitchellMulParams(width=w, signed=s, keep_bits=
 LINT_CONFIGS += [("mitchell-div", MitchellDivParams(width=w, frac_bits=f, keep_bits=k, stages=st))
                  for w, f, k, st in ((8, 8, None, 0), (2, 0, None, 2), (2, 32, 0, 0),
                                      (8, 0, 3, 1), (32, 32, None, 2), (32, 0, 0, 0))]
+LINT_CONFIGS += [("drum-mul", DrumMulParams(width=w, k=k, stages=st))
+                 for w, k, st in ((8, 6, 0), (4, 2, 3), (4, 4, 0), (16, 6, 1), (24, 2, 0),
+                                  (24, 24, 2))]
 LINT_CONFIGS += [("exp", ExpParams(method=m, base=b, stages=st))
                  for m, b, st in ((ExpMethod.LUT, ExpBase.E, 0), (ExpMethod.LUT, ExpBase.TWO, 4),
                                   (ExpMethod.PWL, ExpBase.E, 2), (ExpMethod.MITCHELL, ExpBase.TWO, 0),
@@ -264,8 +268,8 @@ def _variants(value):
     return []
 
 
-@pytest.mark.parametrize("unit", ["mitchell-mul", "mitchell-div", "exp", "softmax", "attention",
-                                  "performer"])
+@pytest.mark.parametrize("unit", ["mitchell-mul", "mitchell-div", "drum-mul", "exp", "softmax",
+                                  "attention", "performer"])
 def test_every_parameter_changes_the_module_name(unit, tmp_path):
     """Two configurations never write the same Verilog file / module name unless their
     hardware is the same: each valid one-field change of the defaults gives a new top name,
