@@ -7,6 +7,7 @@ second run is instant) and, for accuracy, from :func:`hwsim.characterize.charact
 
 from __future__ import annotations
 
+from hwsim.drum import DrumMulParams
 from hwsim.exp import ExpMethod, ExpParams
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
@@ -107,6 +108,8 @@ def pareto_points(*, db=None, jobs: int = 2):
 #: ``hwsim synth --pareto``: the multiplier families and widths of the area-error front
 FRONT_WIDTHS = (8, 12, 16)
 FRONT_KEEP = (None, 6, 4, 3, 2, 1)
+#: the DRUM multiplier's segment bits (k < width; k = width is exact)
+FRONT_DRUM_K = (3, 4, 5, 6, 7, 8)
 #: exhaustive MRED up to this many operand bits, a seeded sample beyond
 FRONT_EXHAUSTIVE_BITS = 12
 FRONT_SAMPLES = 10_000_000
@@ -115,8 +118,9 @@ FRONT_SAMPLES = 10_000_000
 def multiplier_front(*, db=None, jobs: int = 2, widths=None, keep=None,
                      fmax: bool = False, progress: bool = False) -> list[dict]:
     """Every multiplier family at ``widths`` (default FRONT_WIDTHS): the unsigned Mitchell
-    multiplier with each Mitch-w ``keep`` (default FRONT_KEEP; None: the full fraction) and
-    the exact multiplier, as
+    multiplier with each Mitch-w ``keep`` (default FRONT_KEEP; None: the full fraction), the
+    DRUM multiplier with each ``k`` of FRONT_DRUM_K below the width, and the exact
+    multiplier, as
     ``{"unit", "params", "top", "lut4", "fmax_mhz", "mred", "mred_inputs"}`` (MRED over every
     input pair up to FRONT_EXHAUSTIVE_BITS-bit operands, FRONT_SAMPLES seeded pairs beyond;
     the exact multiplier's is 0). Costs from :func:`hwsim.synth.synthesize` (cached)."""
@@ -127,14 +131,16 @@ def multiplier_front(*, db=None, jobs: int = 2, widths=None, keep=None,
     spec = get_unit("mitchell-mul")
     widths = FRONT_WIDTHS if widths is None else widths
     keep = FRONT_KEEP if keep is None else keep
-    todo = [(w, k) for w in widths for k in keep if k is None or k <= w - 2]
+    todo = [("mitchell-mul", MitchellMulParams(width=w, keep_bits=k))
+            for w in widths for k in keep if k is None or k <= w - 2]
+    todo += [("drum-mul", DrumMulParams(width=w, k=k)) for w in widths for k in FRONT_DRUM_K
+             if k < w]
     out = []
-    for w, k in tqdm(todo, desc="front", unit="unit", disable=not progress):
-        p = MitchellMulParams(width=w, keep_bits=k)
-        samples = None if w <= FRONT_EXHAUSTIVE_BITS else FRONT_SAMPLES
-        c = characterize(spec, p, samples=samples, seed=0, jobs=jobs)
-        r = synthesize(spec, p, fmax=fmax, db=db)
-        out.append({"unit": "mitchell-mul", "params": p.to_dict(), "top": r.top, "lut4": r.lut4,
+    for unit, p in tqdm(todo, desc="front", unit="unit", disable=not progress):
+        samples = None if p.width <= FRONT_EXHAUSTIVE_BITS else FRONT_SAMPLES
+        c = characterize(get_unit(unit), p, samples=samples, seed=0, jobs=jobs)
+        r = synthesize(get_unit(unit), p, fmax=fmax, db=db)
+        out.append({"unit": unit, "params": p.to_dict(), "top": r.top, "lut4": r.lut4,
                     "fmax_mhz": r.fmax_mhz, "mred": c.metrics.mred, "mred_inputs": c.metrics.n})
     for w in widths:
         p = MitchellMulParams(width=w)
@@ -151,11 +157,11 @@ def front_table(points: list[dict]) -> list[str]:
                  if b["params"]["width"] == a["params"]["width"]
                  and b["lut4"] <= a["lut4"] and b["mred"] <= a["mred"]
                  and (b["lut4"], b["mred"]) != (a["lut4"], a["mred"])}
-    lines = ["| unit | width | keep_bits | LUT4 | Fmax [MHz] | MRED | on the front |",
+    lines = ["| unit | width | keep_bits / k | LUT4 | Fmax [MHz] | MRED | on the front |",
              "|---|---|---|---|---|---|---|"]
     for i, p in sorted(enumerate(points), key=lambda ip: (ip[1]["params"]["width"],
                                                            ip[1]["lut4"])):
-        k = p["params"].get("keep_bits")
+        k = p["params"].get("keep_bits", p["params"].get("k"))
         fm = f"{p['fmax_mhz']:.1f}" if p["fmax_mhz"] else "-"
         lines.append(f"| {p['unit']} | {p['params']['width']} | {'-' if k is None else k} | "
                      f"{p['lut4']} | {fm} | {100 * p['mred']:.2f} % | "

@@ -265,3 +265,44 @@ def explore_search(path: Path, result: dict) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def multiplier_front(path: Path, points: list[dict]) -> Path:
+    """``hwsim synth --pareto``: MRED against LUT4, one panel per width, one line per family
+    (Mitchell / Mitch-w over keep_bits, DRUM over k), the exact multiplier's LUT4 marked and
+    each width's Pareto front dashed."""
+    widths = sorted({p["params"]["width"] for p in points})
+    fig, axes = plt.subplots(1, len(widths), figsize=(4.2 * len(widths), 4.2), squeeze=False)
+    for ax, w in zip(axes[0], widths):
+        here = [p for p in points if p["params"]["width"] == w]
+        for unit, knob, label, style in (("mitchell-mul", "keep_bits", "Mitchell / Mitch-w", "o-"),
+                                         ("drum-mul", "k", "DRUM", "s-")):
+            fam = sorted((p["lut4"], 100 * p["mred"], p["params"].get(knob))
+                         for p in here if p["unit"] == unit)
+            if not fam:
+                continue
+            ax.plot([f[0] for f in fam], [f[1] for f in fam], style, ms=4, label=label)
+            for lut, mred, k in fam:
+                ax.annotate("full" if k is None else f"{k}", (lut, mred), textcoords="offset points",
+                            xytext=(3, 3), fontsize=6)
+        approx = sorted((p["lut4"], 100 * p["mred"]) for p in here if p["mred"] > 0)
+        front, best = [], float("inf")
+        for lut, mred in approx:
+            if mred < best:
+                front.append((lut, mred))
+                best = mred
+        ax.step([f[0] for f in front], [f[1] for f in front], where="post", color="black",
+                lw=0.8, ls="--", label="front")
+        for p in here:
+            if p["unit"] == "exact-mul":
+                ax.axvline(p["lut4"], color="grey", lw=0.8, ls=":", label=f"exact ({p['lut4']})")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{w}-bit unsigned")
+        ax.set_xlabel("iCE40 LUT4")
+        ax.set_ylabel("MRED [%] (labels: keep_bits / k)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
