@@ -190,9 +190,17 @@ def cmd_verify(args):
 
 
 def _write_json(path, data) -> None:
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
+    """Write ``data`` atomically (beside, then moved over); a link or device (``/dev/stdout``)
+    is written through instead, never replaced."""
+    text = json.dumps(data, indent=2) + "\n"
+    p = Path(path)
+    if p.is_symlink() or (p.exists() and not p.is_file()):
+        with open(p, "w") as f:
+            f.write(text)
+    else:
+        tmp = Path(str(path) + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
     print(f"wrote {path}")
 
 
@@ -287,11 +295,7 @@ def cmd_synth_front(args):
             db.close()
     print("\n".join(cost_report.front_table(pts)))
     out.mkdir(parents=True, exist_ok=True)
-    mitchell = [(p["params"]["width"], p["params"]["keep_bits"], p["mred"], p["lut4"])
-                for p in pts if p["unit"] == "mitchell-mul"]
-    exact = [(p["params"]["width"], p["lut4"]) for p in pts if p["unit"] == "exact-mul"]
-    plots.pareto(out / "multiplier_front.png", mitchell, exact)
-    print(f"wrote {out / 'multiplier_front.png'}")
+    print(f"wrote {plots.multiplier_front(out / 'multiplier_front.png', pts)}")
     if args.front_json:
         _write_json(args.front_json, pts)
     return 0
@@ -540,9 +544,26 @@ def cmd_run(args):
 
 
 def cmd_explore(args):
+    for option, value, rule in (("-o/--output", args.output, "a directory"),
+                                ("--json", args.json, "a file name"),
+                                ("--emit", args.emit, "a directory"),
+                                ("--scheduler", args.scheduler, "an address (tcp://host:port)")):
+        if value == "":
+            raise UsageError(f"{option} must be {rule}, not ''")
     out = _path_check(check_output_dir, args.output, "-o/--output")
     if args.json is not None:
-        _path_check(check_output_file, args.json, "--json")
+        js = _path_check(check_output_file, args.json, "--json")
+        # written beside and moved over: a link (/dev/stdout) would be replaced, not written
+        if js.is_symlink() or (js.exists() and not js.is_file()):
+            raise UsageError(f"--json must be a regular file (not a link or device), not "
+                             f"{args.json!r}")
+        if js.absolute() == out.absolute() or (js.absolute().parent == out.absolute() and js.name
+                                               in ("results.sqlite", "designs.csv", "best.toml",
+                                                   "report.md", "front.png", "search.png")):
+            raise UsageError(f"--json must be a file outside what explore writes in "
+                             f"{str(out)!r}, not {args.json!r}")
+    if args.db not in (None, "none") and Path(args.db).exists() and not Path(args.db).is_file():
+        raise UsageError(f"--db must be a regular file, not {args.db!r}")
     if args.emit is not None:
         _path_check(check_output_dir, args.emit, "--emit")
     try:
@@ -560,6 +581,11 @@ def cmd_explore(args):
         raise UsageError(str(e)) from None
     for w in cfg.warnings:
         print(f"hwsim: warning: {w}", file=sys.stderr)
+    if args.emit is not None:
+        try:
+            Path(args.emit).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"--emit {args.emit!r} cannot be created ({e.strerror or e})") from None
     db = _open_db(args.db) if args.db != "none" else None
     try:
         result, space = explore(cfg, out, jobs=args.jobs, scheduler=args.scheduler, db=db,
@@ -697,8 +723,8 @@ def build_parser() -> argparse.ArgumentParser:
                       required=False)
     s.add_argument("--pareto", action="store_true",
                    help="instead of one unit: every multiplier family (Mitchell, Mitch-w "
-                        "keep_bits 6..1, exact) at widths 8/12/16, LUT4 against MRED, "
-                        "the front plotted")
+                        "keep_bits 6..1, DRUM k 3..8, exact) at widths 8/12/16, LUT4 against "
+                        "MRED, the front plotted")
     s.add_argument("--json", dest="front_json", metavar="FILE",
                    help="with --pareto: the points as JSON (unit, params, LUT4, MRED)")
     s.add_argument("-o", "--output", dest="front_out", default=".", metavar="DIR",

@@ -106,6 +106,38 @@ def run_cli(tmp_path, text, *extra, name="e.toml"):
      "max_drop = 1\n[cost]\nobjective = 'power'", "cost.objective must be one of"),
     ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\n[constraint]\n"
      "max_drop = 1\n[tuning]\nx = 1", "the file has no key 'tuning'"),
+    # a value of a type no TOML table key takes, or one the file system refuses
+    ("[workload]\nbuiltin = ['digits']\n[[group]]\nunits = ['exact-mul']\n[constraint]\nmax_drop = 1",
+     "workload.builtin must be one of digits, minilm, not ['digits']"),
+    ("[workload]\nmodel = '" + "a" * 5000 + "'\ndata = 'x.npz'\n[[group]]\n"
+     "units = ['exact-mul']\n[constraint]\nmax_drop = 1", "'aaaaaaaaaaaaaaaaa...aaaaaaaaaaaaaaaaaa' is not an existing file"),
+    # a grid value of the wrong kind is an error, not a combination the unit refuses
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul', 'mitchell-mul']\nwidth = ['4']\n[constraint]\nmax_drop = 1",
+     "group[0]: width must be an integer in 2..24, not '4'"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul', 'mitchell-mul']\nwidth = [4, nan]\n[constraint]\nmax_drop = 1",
+     "group[0]: width must be an integer in 2..24, not nan"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['mitchell-mul']\nwidth = [4]\nkeep_bits = ['two']\n[constraint]\nmax_drop = 1",
+     "group[0]: MitchellMulParams.keep_bits must be None or an integer in 0..2, not 'two'"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\nwidth = [25]\n[constraint]\nmax_drop = 1",
+     "group[0]: every combination of the grid is refused by its unit, e.g. width must be an "
+     "integer in 2..24, not 25"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['softmax']\nout_fmt = 'Q1.7'\n[constraint]\nmax_drop = 1",
+     "group[0]: SoftmaxParams.out_fmt must be a FixedFormat, not 'Q1.7'"),
+    # a choice's own selector would override the group's
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\n[[group.choice]]\nunit = 'exact-mul'\nwidth = 4\nop = 'Gemm'\n[constraint]\nmax_drop = 1",
+     "group[0].choice[0] must hold a unit and its fields, not op = 'Gemm'"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nop = 'Frobnicate'\nunits = ['exact-mul']\n[constraint]\nmax_drop = 1",
+     "group[0].op must be an op type hwsim units implement (MatMul, Gemm, Conv, Softmax), not "
+     "'Frobnicate'"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nop = ''\nunits = ['exact-mul']\n[constraint]\nmax_drop = 1", "group[0].op must be an op type or a list of them"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nop = 'Softmax'\nunits = ['mitchell-mul']\n[constraint]\nmax_drop = 1",
+     "group[0].op 'Softmax': unit mitchell-mul cannot run it"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul', 'softmax']\n[constraint]\nmax_drop = 1",
+     "group[0]: the units of a group must run one op type, not exact-mul, softmax"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\n[constraint]\nmin = -0.5",
+     "constraint.min must be a number in 0..1, not -0.5"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\n[constraint]\nmetric = 'cosine'\nmin = 0.9\noutput = ''",
+     "constraint.output names a model output for cosine / spearman / argmax_agreement, not ''"),
 ])
 def test_bad_configuration_is_one_line_exit_2(tmp_path, capsys, text, message):
     assert run_cli(tmp_path, text, "-o", str(tmp_path / "out")) == 2
@@ -173,6 +205,44 @@ class Toy:
         return best
 
 
+OK = "[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\n[constraint]\nmax_drop = 1"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-o", ""], "-o/--output must be a directory, not ''"),
+    (["--emit", ""], "--emit must be a directory, not ''"),
+    (["--json", ""], "--json must be a file name, not ''"),
+    (["--scheduler", ""], "--scheduler must be an address (tcp://host:port), not ''"),
+    (["--json", "{out}"], "--json must be a file outside what explore writes in"),
+    (["--json", "{out}/results.sqlite"], "--json must be a file outside what explore writes"),
+    (["--json", "{tmp}/link.json"], "--json must be a regular file (not a link or device)"),
+    (["--db", "/dev/null"], "--db must be a regular file, not '/dev/null'"),
+    (["--config", "/dev/zero"], "CONFIG '/dev/zero' must be a file, not a device"),
+])
+def test_bad_option_is_one_line_exit_2_before_any_work(tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    if any("{out}/" in a for a in args):
+        out.mkdir()
+    (tmp_path / "link.json").symlink_to(tmp_path / "target.json")
+    args = [a.format(out=out, tmp=tmp_path) for a in args]
+    config = tmp_path / "e.toml"
+    config.write_text(OK)
+    if args[0] == "--config":
+        config, args = args[1], []
+    assert main(["explore", str(config), "-o", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (out.exists() and list(out.iterdir())) and not (tmp_path / "target.json").exists()
+
+
+def test_unreachable_scheduler_is_one_line_exit_2(tmp_path, capsys):
+    require_module("dask.distributed", "cluster")
+    assert run_cli(tmp_path, OK, "-o", str(tmp_path / "out"), "--scheduler", "nonsense") == 2
+    err = capsys.readouterr().err
+    assert "--scheduler must be a reachable Dask scheduler address, not 'nonsense'" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("search", [sampling, random_search, greedy])
 def test_search_spends_exactly_its_budget_on_distinct_designs_and_repeats_with_its_seed(search):
     a, b = Toy(), Toy()
@@ -195,6 +265,12 @@ def test_sampling_finds_cheaper_designs_than_random_at_equal_budget():
     assert np.mean(sc) < np.mean(rc)
     # and it gets near the true optimum of the 8**6 designs from 60 evaluations
     assert min(sc) <= 1.25 * Toy().optimum()
+
+
+def test_sampling_survives_a_temperature_cooled_to_nothing():
+    # 1e-6 x 0.01**k underflows to 0 after ~160 steps: the weights must not become 0 / 0
+    t = sampling(Toy(), 1000, 0, batch=1, temperature=1e-6, cooling=0.01)
+    assert len(t.designs) > 200 and t.best() is not None
 
 
 def test_greedy_cheapens_the_least_sensitive_group_first():
@@ -273,6 +349,48 @@ def test_group_matching_no_node_is_one_line_exit_2(tmp_path, capsys, digits, syn
     assert run_cli(tmp_path, text, "-o", str(tmp_path / "out"), "--db", str(synth_db)) == 2
     err = capsys.readouterr().err
     assert "group 'output'" in err and "matches no node" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no rows", "must hold at least one row, not input X of shape [0, 64]"),
+    ("nan", "must hold finite inputs, not 1 NaN / inf in input X"),
+    ("alike rows", "constraint.metric probabilities.spearman must be defined on workload.data, "
+                   "not NaN"),
+    ("narrow softmax", "group 'softmax': softmax out_fmt=UQ1.4 must suit the model's softmax "
+                       "rows (length 10)"),
+    ("argmax of labels", "constraint.metric argmax_agreement needs a float output of 2 or more "
+                         "classes (last axis); output 'label' is not one"),
+])
+def test_bad_data_or_metric_for_the_model_is_one_line_exit_2(tmp_path, capsys, digits, synth_db,
+                                                            case, message):
+    import tomllib
+    paths = tomllib.loads(digits)
+    d = np.load(paths["data"])
+    x, y = d["X"], d["labels"]
+    data = tmp_path / "d.npz"
+    if case == "no rows":
+        np.savez(data, X=x[:0], labels=y[:0])
+    elif case == "nan":
+        x = x.copy()
+        x[3, 5] = np.nan
+        np.savez(data, X=x, labels=y)
+    else:  # every row alike: the pairwise cosines are all 1, their Spearman undefined
+        np.savez(data, X=np.repeat(x[:1], 10, 0), labels=np.repeat(y[:1], 10))
+    workload = f'model = "{paths["model"]}"\ndata = "{data}"'
+    text = config(workload, search='methods = ["random"]\nbudget = 2')
+    if case == "alike rows":
+        text = text.replace('metric = "accuracy"', 'metric = "spearman"')
+    elif case == "narrow softmax":
+        text = text.replace("[constraint]", "[[group]]\nname = 'softmax'\nop = 'Softmax'\n"
+                            "units = ['softmax']\nout_fmt = { int_bits = 1, frac_bits = 4, "
+                            "signed = false }\n[constraint]")
+    elif case == "argmax of labels":
+        text = text.replace('metric = "accuracy"\nmax_drop = 1.0',
+                            'metric = "argmax_agreement"\noutput = "label"\nmin = 0.5')
+    assert run_cli(tmp_path, text, "-o", str(tmp_path / "out"), "--jobs", "1", "--db",
+                   str(synth_db)) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
 
 
 def rows(db):

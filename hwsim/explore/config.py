@@ -239,11 +239,21 @@ def _choices(g: dict, where: str, source: str, dropped: list) -> tuple:
         c = {k: (None if isinstance(v, str) and v.lower() == "none" and k != "unit" else v)
              for k, v in c.items()}
         c = {k: v for k, v in c.items() if v is not None}
+        for key in ("op", "node"):
+            if i >= grid_count and key in c:
+                raise _bad(source, f"{where}.choice[{i - grid_count}] must hold a unit and its "
+                                   f"fields, not {key} = {short_repr(c[key])} (the group's op / "
+                                   f"node select its nodes)")
         try:
             a = parse_assignment({"assign": [c]}, f"{where}.choice[{i - grid_count}]")
         except (TypeError, ValueError) as e:
+            reason = str(e).split(": ", 2)[-1]
+            wrong_kind = isinstance(e, TypeError) or (
+                c.get("unit") == "exact-mul" and "width" in c and not is_int(c["width"]))
+            if i < grid_count and wrong_kind:  # not a combination: a value of no use
+                raise _bad(source, f"{where}: {reason}") from None
             if i < grid_count:  # a grid combination the unit refuses (keep_bits >= width)
-                dropped.append(str(e).split(": ", 2)[-1])
+                dropped.append(reason)
                 continue
             raise _bad(source, str(e)) from None
         rule = a.rules[0].to_dict()
@@ -252,8 +262,8 @@ def _choices(g: dict, where: str, source: str, dropped: list) -> tuple:
             seen.add(choice)
             out.append(choice)
     if not out:
-        raise _bad(source, f"{where}: every combination of the grid is refused by its unit "
-                           f"(e.g. keep_bits must be below width - 1); widen the grid")
+        raise _bad(source, f"{where}: every combination of the grid is refused by its unit, "
+                           f"e.g. {dropped[0]}")
     return tuple(out)
 
 
@@ -267,13 +277,29 @@ def _has_field(unit: str, name: str) -> bool:
     return name in fields and name not in ("signed", "length")
 
 
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):  # a name too long for the file system
+        return False
+
+
+def _is_device(path) -> bool:
+    import stat
+    try:
+        mode = Path(path).stat().st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+
+
 def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
     _known(doc, ("workload", "calibration", "group", "constraint", "cost", "search"),
            "the file", source)
     w = _table(doc, "workload", source, required=True)
     if "builtin" in w:
         name = w["builtin"]
-        if name not in BUILTIN:
+        if not isinstance(name, str) or name not in BUILTIN:
             raise _bad(source, f"workload.builtin must be one of {', '.join(BUILTIN)}, not "
                                f"{short_repr(name)}")
         _known(w, ("builtin", *BUILTIN[name]), "workload", source)
@@ -290,10 +316,10 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
         workload = {k: str((base / w[k]) if not Path(w[k]).is_absolute() else Path(w[k]))
                     for k in ("model", "data")}
         for k, p in workload.items():
-            if not Path(p).is_file():
-                raise _bad(source, f"workload.{k} {w[k]!r} is not an existing file")
+            if not _is_file(p):
+                raise _bad(source, f"workload.{k} {short_repr(w[k])} is not an existing file")
     cal = _table(doc, "calibration", source)
-    from hwsim.graph.assign import parse_assignment
+    from hwsim.graph.assign import UNITS_BY_OP, parse_assignment
     try:
         parse_assignment({"calibration": cal}, f"{source}: calibration")
     except (TypeError, ValueError) as e:
@@ -315,9 +341,14 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
         op = g.get("op")
         if op is not None:
             op = [op] if isinstance(op, str) else op
-            if not isinstance(op, list) or not op or not all(isinstance(o, str) for o in op):
+            if not isinstance(op, list) or not op or not all(isinstance(o, str) and o
+                                                             for o in op):
                 raise _bad(source, f"{where}.op must be an op type or a list of them, not "
                                    f"{short_repr(g['op'])}")
+            for o in op:
+                if o not in UNITS_BY_OP:
+                    raise _bad(source, f"{where}.op must be an op type hwsim units implement "
+                                       f"({', '.join(UNITS_BY_OP)}), not {o!r}")
             op = tuple(op)
         node = g.get("node")
         if node is not None and (not isinstance(node, str) or not node):
@@ -325,7 +356,17 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
                                f"{short_repr(node)}")
         inst = _number(g, "instances", where, source, 1, 1, 1 << 20, integer=True)
         dropped: list = []
-        groups.append(Group(name, op, node, int(inst), _choices(g, where, source, dropped)))
+        choices = _choices(g, where, source, dropped)
+        units = sorted({c.unit for c in choices})
+        if not any(set(units) <= set(us) for us in UNITS_BY_OP.values()):
+            raise _bad(source, f"{where}: the units of a group must run one op type, not "
+                               f"{', '.join(units)}")
+        for o in op or ():
+            units = sorted({c.unit for c in choices} - set(UNITS_BY_OP[o]))
+            if units:
+                raise _bad(source, f"{where}.op {o!r}: unit {units[0]} cannot run it (units for "
+                                   f"{o}: {', '.join(UNITS_BY_OP[o])})")
+        groups.append(Group(name, op, node, int(inst), choices))
         if dropped:
             warnings.append(f"group {name!r}: {len(dropped)} grid combination(s) the unit "
                             f"refuses were left out, e.g. {dropped[0]}")
@@ -340,10 +381,12 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
         raise _bad(source, "constraint needs exactly one of min (an absolute floor) and "
                            "max_drop (how far below the float model)")
     lo, hi = (0, 100) if metric == "accuracy" else (0, 2)
-    mn = _number(c, "min", "constraint", source, 0, -1, 1) if "min" in c else None
+    mn = (_number(c, "min", "constraint", source, 0, 0 if metric == "accuracy" else -1, 1)
+          if "min" in c else None)
     drop = _number(c, "max_drop", "constraint", source, 0, lo, hi) if "max_drop" in c else None
     output = c.get("output")
-    if output is not None and (metric == "accuracy" or not isinstance(output, str)):
+    if output is not None and (metric == "accuracy" or not isinstance(output, str)
+                               or not output):
         raise _bad(source, "constraint.output names a model output for cosine / spearman / "
                            f"argmax_agreement, not {short_repr(output)} for {metric}")
     constraint = Constraint(metric, output, mn, drop)
@@ -386,6 +429,8 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
 
 def load_config(path) -> ExploreConfig:
     from hwsim.paths import read_text_file
+    if _is_device(path):  # /dev/zero would be read for ever
+        raise ExploreError(f"CONFIG {str(path)!r} must be a file, not a device")
     try:
         text = read_text_file(path, "CONFIG")
     except ValueError as e:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.explore.config import ExploreConfig, ExploreError
-from hwsim.explore.cost import design_cost, node_ops, price
+from hwsim.explore.cost import _unit, design_cost, node_ops, price
 from hwsim.explore.search import SEARCHES, Outcome
 
 __all__ = ["explore", "assignment_doc", "to_toml", "write_outputs", "emit_units"]
@@ -102,6 +102,13 @@ def resolve_space(cfg: ExploreConfig, out: Path, *, db, progress: bool) -> Space
     model, data = resolve(cfg.workload, out)
     graph = load(model, "workload.model")
     feeds, _ = load_data(data, graph, "workload.data")
+    for name, v in feeds.items():
+        if np.ndim(v) and not np.shape(v)[0]:
+            raise ExploreError(f"{cfg.source}: workload.data {data} must hold at least one row, "
+                               f"not input {name} of shape {list(np.shape(v))}")
+        if np.asarray(v).dtype.kind == "f" and not np.isfinite(v).all():
+            raise ExploreError(f"{cfg.source}: workload.data {data} must hold finite inputs, "
+                               f"not {int((~np.isfinite(v)).sum())} NaN / inf in input {name}")
     nodes, owner = [], {}
     for g in cfg.groups:
         units = {c.unit for c in g.choices}
@@ -117,7 +124,8 @@ def resolve_space(cfg: ExploreConfig, out: Path, *, db, progress: bool) -> Space
                 owner[n.name] = g.name
                 mine.append(n.name)
         if not mine:
-            kinds = sorted({n.op_type for n in graph.nodes if n.key in UNITS_BY_OP})
+            kinds = sorted({n.op_type for n in graph.nodes if n.key in UNITS_BY_OP
+                            and units <= set(UNITS_BY_OP[n.key])})
             raise ExploreError(f"{cfg.source}: group {g.name!r} (op={g.op}, node={g.node}, units "
                                f"{', '.join(sorted(units))}) matches no node of {model} (ops "
                                f"its units can run here: {', '.join(kinds) or 'none'})")
@@ -125,6 +133,13 @@ def resolve_space(cfg: ExploreConfig, out: Path, *, db, progress: bool) -> Space
     counts = node_ops(graph, feeds, [n for ns in nodes for n in ns])
     ops = [sum(counts[n][0] for n in ns) for ns in nodes]
     lengths = [max(counts[n][1] for n in ns) for ns in nodes]
+    for g, length in zip(cfg.groups, lengths):
+        for c in g.choices:
+            try:
+                _unit(c, length)
+            except (TypeError, ValueError) as e:
+                raise ExploreError(f"{cfg.source}: group {g.name!r}: {c.label} must suit the "
+                                   f"model's softmax rows (length {length}): {e}") from None
     priced = price([(c, lengths[k]) for k, g in enumerate(cfg.groups) for c in g.choices],
                    fmax=cfg.fmax, db=db, progress=progress)
     unit_costs = [[priced[(c, lengths[k])] for c in g.choices] for k, g in enumerate(cfg.groups)]
@@ -139,6 +154,7 @@ class Evaluator:
         self.space, self.runner, self.bar = space, runner, bar
         self.metric_key, self.floor, self.ref = metric_key, floor, ref
         self.rows: dict = {}     # design -> metrics row
+        self.start = None        # where sampling and greedy begin (None: the dearest design)
         self.computed = 0
         self.sizes = tuple(len(g.choices) for g in space.cfg.groups)
         self.order = space.order()
@@ -167,7 +183,8 @@ class Evaluator:
         m, c = self.metric(design), self.space.objective(design)
         feasible = m >= self.floor - 1e-12
         span = max(abs(self.ref - self.floor), 1e-3)
-        loss = c / self.cost_max if feasible else 1.0 + (self.floor - m) / span
+        worst = -1.0 if math.isnan(m) else m  # undefined (spearman of equal rows): the worst
+        loss = c / self.cost_max if feasible else 1.0 + (self.floor - worst) / span
         return Outcome(m, c, feasible, float(loss))
 
     def evaluate(self, designs) -> list[Outcome]:
@@ -197,9 +214,26 @@ def _metric_key(cfg: ExploreConfig, row: dict, outputs) -> str:
     if c.output and c.output not in outputs:
         raise ExploreError(f"{cfg.source}: constraint.output {c.output!r} is not an output of "
                            f"the model (outputs: {', '.join(outputs)})")
-    raise ExploreError(f"{cfg.source}: no output has the metric {c.metric} (spearman needs a "
-                       f"2-D float output of 3..{_max_rows()} rows; outputs: "
-                       f"{', '.join(outputs)})")
+    need = (f"a 2-D float output of 3..{_max_rows()} rows and 2 or more columns"
+            if c.metric == "spearman" else "a float output of 2 or more classes (last axis)")
+    which = f"output {c.output!r} is not one" if c.output else "no output is"
+    raise ExploreError(f"{cfg.source}: constraint.metric {c.metric} needs {need}; {which} "
+                       f"(outputs: {', '.join(outputs)})")
+
+
+def _check_scheduler(address: str) -> None:
+    """Connect to the Dask scheduler once, so a bad address is one line before any work."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ExploreError("--scheduler needs dask.distributed: pip install 'hwsim[cluster]'") from None
+    try:
+        with Client(address, timeout="10s"):
+            pass
+    except (OSError, ValueError, TypeError) as e:
+        msg = (str(e).splitlines() or [type(e).__name__])[0]
+        raise ExploreError(f"--scheduler must be a reachable Dask scheduler address, not "
+                           f"{address!r} ({msg})") from None
 
 
 def _max_rows() -> int:
@@ -237,7 +271,12 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
     from hwsim.graph.evaluate import load_data, predictions, reference_outputs
     from hwsim.graph.model import load
     from hwsim.sweep import SweepRunner
-    out.mkdir(parents=True, exist_ok=True)
+    if scheduler is not None:
+        _check_scheduler(scheduler)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExploreError(f"{out}: cannot create the output directory ({e.strerror or e})") from None
     space = resolve_space(cfg, out, db=db, progress=progress)
     graph = load(space.model)
     feeds, labels = load_data(space.data, graph)
@@ -247,6 +286,10 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
         top = tuple(o[0] for o in ev.order)
         first = ev.rows_for([top])[0]
         ev.metric_key = _metric_key(cfg, first, graph.outputs)
+        if math.isnan(ev.metric(top)):
+            raise ExploreError(f"{cfg.source}: constraint.metric {ev.metric_key} must be defined "
+                               f"on workload.data, not NaN for the dearest design (are all its "
+                               f"rows alike?); use another metric or data")
         c = cfg.constraint
         if c.metric == "accuracy":
             ref = float((predictions(reference_outputs(graph, feeds), len(labels)) == labels).mean())
@@ -256,6 +299,9 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
         ev.floor = c.min if c.min is not None else ref - (
             c.max_drop / 100 if c.metric == "accuracy" else c.max_drop)
         ev.rows_for(list(uniform.values()))
+        # sampling and greedy start from the cheapest uniform design meeting the floor
+        ok = [d for d in uniform.values() if ev.outcome(d).feasible]
+        ev.start = min(ok, key=lambda d: (ev.outcome(d).cost, -ev.outcome(d).metric)) if ok else None
         traces = []
         for method in cfg.methods:
             # greedy draws nothing at random: one run stands for every seed
@@ -326,7 +372,7 @@ def summarize(cfg, space, ev, uniform, traces) -> dict:
     if best is not None and uni_best is not None:
         result["saving"] = 1 - entries[best]["cost"] / uni[uni_best]["cost"]
     if best is None:
-        worst = max(entries, key=lambda e: e["metric"])
+        worst = max(entries, key=lambda e: -math.inf if math.isnan(e["metric"]) else e["metric"])
         result["best_reached"] = {"metric": worst["metric"], "design": worst["design"]}
     return result
 

@@ -14,10 +14,11 @@ below every feasible one and nearer misses below wider ones.
   ``batch`` changes Δ (one group, sometimes two, moved to a uniformly drawn cheaper choice,
   a dearer one, or a neighbour in cost order), weight each candidate and θ itself by
   ``exp(-(l(θ+Δ) - l(θ)) / α)``, move to a candidate drawn with those weights; α starts at
-  ``temperature`` and is multiplied by ``cooling`` each step. Starts from the dearest
-  design (every group on its most costly choice).
+  ``temperature`` and is multiplied by ``cooling`` each step. Starts from the problem's
+  ``start`` design (hwsim explore: the cheapest uniform assignment that meets the floor),
+  else from the dearest design (every group on its most costly choice).
 * :func:`random_search` — distinct designs drawn uniformly.
-* :func:`greedy` — "cheapen the least sensitive group first": from the dearest design,
+* :func:`greedy` — "cheapen the least sensitive group first": from the same start,
   measure each group alone on its cheapest choice (its attribution), then walk the groups
   from the least to the most damaged, trying each cheaper choice of the group in cost order
   and keeping every one that leaves the design feasible; passes repeat while something
@@ -105,13 +106,19 @@ def _top(problem: Problem) -> tuple:
     return tuple(o[0] for o in problem.order)
 
 
+def _start(problem: Problem) -> tuple:
+    """The problem's ``start`` design if it has one (hwsim explore: the cheapest uniform
+    assignment meeting the floor), else the dearest design."""
+    return getattr(problem, "start", None) or _top(problem)
+
+
 def sampling(problem: Problem, budget: int, seed: int, *, batch: int = 4,
              temperature: float = 0.05, cooling: float = 0.95) -> Trace:
     rng = np.random.default_rng(seed)
     trace = Trace("sampling", seed)
     b = _Budget(problem, budget, trace)
     rank = [{c: r for r, c in enumerate(o)} for o in problem.order]
-    theta = _top(problem)
+    theta = _start(problem)
     (cur,) = b.run([theta])
     alpha, idle, n = temperature, 0, len(problem.sizes)
     while b.left > 0 and idle < 50 and len(b.seen) < _space(problem):
@@ -141,7 +148,7 @@ def sampling(problem: Problem, budget: int, seed: int, *, batch: int = 4,
         losses = np.array([o.loss for _, o in pairs])
         w = np.exp(-(losses - losses.min()) / alpha)
         theta, cur = pairs[int(rng.choice(len(pairs), p=w / w.sum()))]
-        alpha *= cooling
+        alpha = max(alpha * cooling, 1e-300)  # never 0: the weights would be 0 / 0
     return trace
 
 
@@ -170,7 +177,7 @@ def random_search(problem: Problem, budget: int, seed: int, **_) -> Trace:
 def greedy(problem: Problem, budget: int, seed: int, **_) -> Trace:
     trace = Trace("greedy", seed)
     b = _Budget(problem, budget, trace)
-    theta = _top(problem)
+    theta = _start(problem)
     b.run([theta])
     n = len(problem.sizes)
     alone = []
