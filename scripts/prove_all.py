@@ -50,8 +50,17 @@ def _proofs():
         out.append(("mitchell-mul", MitchellMulParams(width=w, signed=True), "bounds", 300))
     for w in (6, 8, 10, 12):
         out.append(("mitchell-div", MitchellDivParams(width=w, frac_bits=w), "bounds", 300))
+    out.extend(_drum_proofs())
     out.extend(_exp_proofs())
     return out
+
+
+def _drum_proofs():
+    """DRUM: k = 6 at 16 bits, k = 4 and 8 at the widest 24 bits (k = 8: minutes, the
+    segment product is a k x k multiplier on both sides of the miter)."""
+    from hwsim.drum import DrumMulParams
+    return [("drum-mul", DrumMulParams(width=w, k=k), "equivalence", 900)
+            for w, k in ((16, 6), (24, 4), (24, 8))]
 
 
 def _exp_proofs():

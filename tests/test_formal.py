@@ -204,8 +204,8 @@ def test_a_valid_chain_that_skips_a_register_fails(formal, tmp_path):
 def test_units_without_a_specification_are_refused(formal):
     from hwsim.performer import PerformerParams
     with pytest.raises(ValueError, match=r"^hwsim prove has no specification for unit performer "
-                                         r"yet \(proved units: mitchell-mul, mitchell-div, exp, "
-                                         r"softmax, attention\)$"):
+                                         r"yet \(proved units: mitchell-mul, mitchell-div, drum-mul, "
+                                         r"exp, softmax, attention\)$"):
         formal.prove(get_unit("performer"), PerformerParams())
 
 
