@@ -723,7 +723,8 @@ def build_parser() -> argparse.ArgumentParser:
                       required=False)
     s.add_argument("--pareto", action="store_true",
                    help="instead of one unit: every multiplier family (Mitchell, Mitch-w "
-                        "keep_bits 6..1, DRUM k 3..8, exact) at widths 8/12/16, LUT4 against "
+                        "keep_bits 6..1, DRUM k 3..8, REALM, exact) at widths 8/12/16, LUT4 "
+                        "against "
                         "MRED, the front plotted")
     s.add_argument("--json", dest="front_json", metavar="FILE",
                    help="with --pareto: the points as JSON (unit, params, LUT4, MRED)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from hwsim.drum import DrumMulParams
 from hwsim.exp import ExpMethod, ExpParams
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams
+from hwsim.realm import RealmMulParams
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
 from hwsim.units import get_unit
 
@@ -110,6 +111,9 @@ FRONT_WIDTHS = (8, 12, 16)
 FRONT_KEEP = (None, 6, 4, 3, 2, 1)
 #: the DRUM multiplier's segment bits (k < width; k = width is exact)
 FRONT_DRUM_K = (3, 4, 5, 6, 7, 8)
+#: the REALM-style multiplier's (keep_bits, m, q), each where keep_bits < width
+#: (docs/units/realm.md: why these)
+FRONT_REALM = ((3, 0, 1), (3, 2, 2), (4, 2, 2), (5, 3, 3))
 #: exhaustive MRED up to this many operand bits, a seeded sample beyond
 FRONT_EXHAUSTIVE_BITS = 12
 FRONT_SAMPLES = 10_000_000
@@ -119,8 +123,9 @@ def multiplier_front(*, db=None, jobs: int = 2, widths=None, keep=None,
                      fmax: bool = False, progress: bool = False) -> list[dict]:
     """Every multiplier family at ``widths`` (default FRONT_WIDTHS): the unsigned Mitchell
     multiplier with each Mitch-w ``keep`` (default FRONT_KEEP; None: the full fraction), the
-    DRUM multiplier with each ``k`` of FRONT_DRUM_K below the width, and the exact
-    multiplier, as
+    DRUM multiplier with each ``k`` of FRONT_DRUM_K below the width, the REALM-style
+    multiplier with each ``(keep_bits, m, q)`` of FRONT_REALM whose keep_bits is below the
+    width, and the exact multiplier, as
     ``{"unit", "params", "top", "lut4", "fmax_mhz", "mred", "mred_inputs"}`` (MRED over every
     input pair up to FRONT_EXHAUSTIVE_BITS-bit operands, FRONT_SAMPLES seeded pairs beyond;
     the exact multiplier's is 0). Costs from :func:`hwsim.synth.synthesize` (cached)."""
@@ -135,6 +140,8 @@ def multiplier_front(*, db=None, jobs: int = 2, widths=None, keep=None,
             for w in widths for k in keep if k is None or k <= w - 2]
     todo += [("drum-mul", DrumMulParams(width=w, k=k)) for w in widths for k in FRONT_DRUM_K
              if k < w]
+    todo += [("realm-mul", RealmMulParams(width=w, keep_bits=t, m=m, q=q)) for w in widths
+             for t, m, q in FRONT_REALM if t < w]
     out = []
     for unit, p in tqdm(todo, desc="front", unit="unit", disable=not progress):
         samples = None if p.width <= FRONT_EXHAUSTIVE_BITS else FRONT_SAMPLES
@@ -150,6 +157,13 @@ def multiplier_front(*, db=None, jobs: int = 2, widths=None, keep=None,
     return out
 
 
+def front_knob(params: dict):
+    """A front point's family knob: Mitch-w keep_bits, DRUM k, REALM ``t/m/q``."""
+    if "q" in params:
+        return f"{params['keep_bits']}/m{params['m']}/q{params['q']}"
+    return params.get("keep_bits", params.get("k"))
+
+
 def front_table(points: list[dict]) -> list[str]:
     """The front as a Markdown table; the points no other unit of the same width beats on
     both LUT4 and MRED are marked."""
@@ -157,11 +171,11 @@ def front_table(points: list[dict]) -> list[str]:
                  if b["params"]["width"] == a["params"]["width"]
                  and b["lut4"] <= a["lut4"] and b["mred"] <= a["mred"]
                  and (b["lut4"], b["mred"]) != (a["lut4"], a["mred"])}
-    lines = ["| unit | width | keep_bits / k | LUT4 | Fmax [MHz] | MRED | on the front |",
+    lines = ["| unit | width | keep_bits / k / t/m/q | LUT4 | Fmax [MHz] | MRED | on the front |",
              "|---|---|---|---|---|---|---|"]
     for i, p in sorted(enumerate(points), key=lambda ip: (ip[1]["params"]["width"],
                                                            ip[1]["lut4"])):
-        k = p["params"].get("keep_bits", p["params"].get("k"))
+        k = front_knob(p["params"])
         fm = f"{p['fmax_mhz']:.1f}" if p["fmax_mhz"] else "-"
         lines.append(f"| {p['unit']} | {p['params']['width']} | {'-' if k is None else k} | "
                      f"{p['lut4']} | {fm} | {100 * p['mred']:.2f} % | "

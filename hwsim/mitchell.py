@@ -48,6 +48,7 @@ import numpy as np
 from hwsim._check import (
     as_array, broadcast, check_bool, check_int, int_operand, is_int, real_operand,
 )
+from hwsim.float_mul import FloatMethod, FloatType, float_bits
 from hwsim.params import UnitParams
 
 __all__ = [
@@ -381,36 +382,15 @@ def _float_patterns(func: str, name: str, x, fmt: FloatFormat) -> np.ndarray:
     return vals.view(uint).astype(np.int64)
 
 
-def _float_classes(mag: np.ndarray, fmt: FloatFormat):
-    nan = mag > fmt.inf
-    inf = mag == fmt.inf
-    zero = mag < fmt.min_normal  # subnormals count as zero
-    return nan, inf, zero
-
-
 def _float_result(func: str, a, b, fmt: FloatFormat, divide: bool) -> np.ndarray:
+    """The bit trick through the shared core ``hwsim.float_mul.float_bits`` (the same
+    semantics as the ``float-mul`` / ``float-div`` units' Mitchell method)."""
     if not isinstance(fmt, FloatFormat):
         raise TypeError(f"{func}: fmt must be a FloatFormat (FP32, BF16 or FP16), not {fmt!r}")
     A = _float_patterns(func, "a", a, fmt)
     B = _float_patterns(func, "b", b, fmt)
     A, B = broadcast(func, a=A, b=B)
-    mag_mask = fmt.sign_bit - 1
-    sign = (A ^ B) & fmt.sign_bit
-    ma, mb = A & mag_mask, B & mag_mask
-    a_nan, a_inf, a_zero = _float_classes(ma, fmt)
-    b_nan, b_inf, b_zero = _float_classes(mb, fmt)
-    u = ma - mb + fmt.one if divide else ma + mb - fmt.one
-    mag = np.where(u < fmt.min_normal, 0, np.where(u >= fmt.inf, fmt.inf, u))
-    if divide:
-        nan = a_nan | b_nan | (a_zero & b_zero) | (a_inf & b_inf)
-        to_inf = b_zero | a_inf
-        to_zero = a_zero | b_inf
-    else:
-        nan = a_nan | b_nan | (a_zero & b_inf) | (a_inf & b_zero)
-        to_inf = a_inf | b_inf
-        to_zero = a_zero | b_zero
-    mag = np.where(to_zero, 0, np.where(to_inf, fmt.inf, mag))
-    out = np.where(nan, fmt.nan, sign | mag)
+    out = float_bits(A, B, FloatType[fmt.name], FloatMethod.MITCHELL, divide=divide)
     uint = np.uint32 if fmt.bits == 32 else np.uint16
     out = out.astype(uint)
     return out if fmt is FloatFormat.BF16 else out.view(fmt.storage)

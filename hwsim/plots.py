@@ -267,18 +267,26 @@ def explore_search(path: Path, result: dict) -> Path:
     return path
 
 
+def _front_knob(params: dict):
+    """The label of a front point: Mitch-w keep_bits, DRUM k, REALM ``t/m/q``."""
+    if "q" in params:
+        return f"{params['keep_bits']}/{params['m']}/{params['q']}"
+    return params.get("keep_bits", params.get("k"))
+
+
 def multiplier_front(path: Path, points: list[dict]) -> Path:
     """``hwsim synth --pareto``: MRED against LUT4, one panel per width, one line per family
-    (Mitchell / Mitch-w over keep_bits, DRUM over k), the exact multiplier's LUT4 marked and
+    (Mitchell / Mitch-w over keep_bits, DRUM over k, REALM over keep_bits/m/q), the exact
+    multiplier's LUT4 marked and
     each width's Pareto front dashed."""
     widths = sorted({p["params"]["width"] for p in points})
     fig, axes = plt.subplots(1, len(widths), figsize=(4.2 * len(widths), 4.2), squeeze=False)
     for ax, w in zip(axes[0], widths):
         here = [p for p in points if p["params"]["width"] == w]
-        for unit, knob, label, style in (("mitchell-mul", "keep_bits", "Mitchell / Mitch-w", "o-"),
-                                         ("drum-mul", "k", "DRUM", "s-")):
-            fam = sorted((p["lut4"], 100 * p["mred"], p["params"].get(knob))
-                         for p in here if p["unit"] == unit)
+        for unit, label, style in (("mitchell-mul", "Mitchell / Mitch-w", "o-"),
+                                   ("drum-mul", "DRUM", "s-"), ("realm-mul", "REALM", "^-")):
+            fam = sorted(((p["lut4"], 100 * p["mred"], _front_knob(p["params"]))
+                          for p in here if p["unit"] == unit), key=lambda f: f[:2])
             if not fam:
                 continue
             ax.plot([f[0] for f in fam], [f[1] for f in fam], style, ms=4, label=label)
@@ -300,7 +308,7 @@ def multiplier_front(path: Path, points: list[dict]) -> Path:
         ax.set_yscale("log")
         ax.set_title(f"{w}-bit unsigned")
         ax.set_xlabel("iCE40 LUT4")
-        ax.set_ylabel("MRED [%] (labels: keep_bits / k)")
+        ax.set_ylabel("MRED [%] (labels: keep_bits / k / t/m/q)")
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

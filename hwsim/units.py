@@ -19,6 +19,10 @@ from hwsim.softmax import SoftmaxParams, softmax_fixed, softmax_real, softmax_ve
 from hwsim.performer import PerformerParams
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams, mitchell_div, mitchell_mul
 from hwsim.drum import DrumMulParams, drum_mul
+from hwsim.realm import RealmMulParams, realm_mul
+from hwsim.float_mul import (
+    FloatDivParams, FloatMulParams, float_div, float_mul, float_pairs, float_values,
+)
 from hwsim.vectors import operand_pairs
 
 
@@ -100,6 +104,52 @@ def _drum_model(params, v):
 
 def _drum_real(params, v):
     p = drum_mul(v["a"], v["b"], params).astype(np.float64)
+    return p, v["a"].astype(np.float64) * v["b"].astype(np.float64)
+
+
+def _float_pairs(params, count, seed):
+    a, b = float_pairs(params.fmt, count, seed)
+    return {"a": a, "b": b}
+
+
+def _float_mul_model(params, v):
+    return {"p": float_mul(v["a"], v["b"], params)}
+
+
+def _float_div_model(params, v):
+    return {"q": float_div(v["a"], v["b"], params)}
+
+
+def _float_real(params, v, divide):
+    """Over the pairs of normal operands whose exact result is a normal value of the format
+    (a flush or overflow of the approximation still counts as its error)."""
+    fmt = params.fmt
+    x, y = float_values(v["a"], fmt), float_values(v["b"], fmt)
+    lo = float(float_values(fmt.min_normal, fmt))
+    hi = float(float_values(fmt.max_finite, fmt))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        exact = x / np.where(y == 0, 1, y) if divide else x * y
+        keep = (np.isfinite(x) & np.isfinite(y) & (np.abs(x) >= lo) & (np.abs(y) >= lo)
+                & (np.abs(exact) >= lo) & (np.abs(exact) <= hi))
+    a, b = v["a"][keep], v["b"][keep]
+    approx = float_div(a, b, params) if divide else float_mul(a, b, params)
+    return float_values(approx, fmt), exact[keep]
+
+
+def _float_mul_real(params, v):
+    return _float_real(params, v, divide=False)
+
+
+def _float_div_real(params, v):
+    return _float_real(params, v, divide=True)
+
+
+def _realm_model(params, v):
+    return {"p": realm_mul(v["a"], v["b"], params)}
+
+
+def _realm_real(params, v):
+    p = realm_mul(v["a"], v["b"], params).astype(np.float64)
     return p, v["a"].astype(np.float64) * v["b"].astype(np.float64)
 
 
@@ -201,6 +251,19 @@ REGISTRY: dict[str, UnitSpec] = {
                  "hwsim.sim.tb_drum_mul",
                  "DRUM multiplier: k-bit unbiased segments of each operand (Hashemi et al. 2015)",
                  _pairs, _drum_model, _drum_real, baseline="hwsim.hdl.exact:ExactMultiplier"),
+        UnitSpec("realm-mul", RealmMulParams, "hwsim.hdl.realm:RealmMultiplier",
+                 "hwsim.sim.tb_realm_mul",
+                 "REALM-style log multiplier: truncated fractions + per-segment correction "
+                 "table (Saadat et al. 2020)",
+                 _pairs, _realm_model, _realm_real, baseline="hwsim.hdl.exact:ExactMultiplier"),
+        UnitSpec("float-mul", FloatMulParams, "hwsim.hdl.float_mul:FloatMultiplier",
+                 "hwsim.sim.tb_float_mul",
+                 "float multiplier on bit patterns: Mitchell, L-Mul or exact (fp32..fp8)",
+                 _float_pairs, _float_mul_model, _float_mul_real,
+                 baseline="hwsim.hdl.float_mul:ExactFloatMultiplier"),
+        UnitSpec("float-div", FloatDivParams, "hwsim.hdl.float_mul:FloatDivider",
+                 "hwsim.sim.tb_float_div", "Mitchell float divider on bit patterns (fp32..fp8)",
+                 _float_pairs, _float_div_model, _float_div_real),
         UnitSpec("exp", ExpParams, "hwsim.hdl.exp:ExpUnit", "hwsim.sim.tb_exp",
                  "fixed-point e**x / 2**x: LUT, PWL, Mitchell, I-BERT or even-order Taylor",
                  _exp_inputs, _exp_model, _exp_real, operands=("x",)),

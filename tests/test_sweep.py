@@ -123,8 +123,8 @@ def test_cli_sweep_writes_csv_and_plots_and_resumes(tmp_path, capsys):
     ('study = "mnist"', "s.toml: study: unknown study 'mnist' (studies: unit-error"),
     ('study = "unit-error"\n[grid]\nwidht = [8]',
      "s.toml: grid: study 'unit-error' has no parameter 'widht' (parameters: unit, samples, synth, "
-     "width, signed, keep_bits, stages, frac_bits, k, in_fmt, out_fmt, method, base, lut_bits, "
-     "segments, order)"),
+     "width, signed, keep_bits, stages, frac_bits, k, m, q, fmt, method, in_fmt, out_fmt, base, "
+     "lut_bits, segments, order)"),
     ('study = "unit-error"\n[grid]\nwidth = []', "s.toml: grid.width must be a non-empty list, not []"),
     ('study = "unit-error"', "s.toml: the sweep is empty: give [grid] lists, [[points]] or [fixed]"),
     ('study = "unit-error"\nseeds = []\n[grid]\nwidth = [8]',
@@ -136,8 +136,8 @@ def test_cli_sweep_writes_csv_and_plots_and_resumes(tmp_path, capsys):
     ('study = "unit-error"\n[fixed]\nsynth = "no"',
      "s.toml: unit-error: synth must be true or false, not 'no'"),
     ('study = "unit-error"\n[fixed]\nunit = "softmax"',
-     "s.toml: unit-error: unit must be one of mitchell-mul, mitchell-div, drum-mul, exp, not "
-     "'softmax'"),
+     "s.toml: unit-error: unit must be one of mitchell-mul, mitchell-div, drum-mul, realm-mul, "
+     "float-mul, float-div, exp, not 'softmax'"),
     ('study = "unit-error"\n[grid]\nwidth = ["8"]',
      "s.toml: MitchellMulParams.width must be an integer in 2..32, not '8'"),
     ('study = "unit-error"\nrepeat = 3', "s.toml: unknown key 'repeat' (keys: fixed, grid, "

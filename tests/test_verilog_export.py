@@ -12,6 +12,8 @@ import pytest
 from hwsim import MitchellDivParams, MitchellMulParams, mitchell_mul
 from hwsim.attention import AttentionParams, Multiplier
 from hwsim.drum import DrumMulParams
+from hwsim.realm import RealmMulParams
+from hwsim.float_mul import FloatDivParams, FloatMethod, FloatMulParams, FloatType
 from hwsim.performer import FeatureKind, PerformerParams
 from hwsim.exp import ExpBase, ExpMethod, ExpParams
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
@@ -34,6 +36,9 @@ LINT_CONFIGS += [("mitchell-div", MitchellDivParams(width=w, frac_bits=f, keep_b
 LINT_CONFIGS += [("drum-mul", DrumMulParams(width=w, k=k, stages=st))
                  for w, k, st in ((8, 6, 0), (4, 2, 3), (4, 4, 0), (16, 6, 1), (24, 2, 0),
                                   (24, 24, 2))]
+LINT_CONFIGS += [("realm-mul", RealmMulParams(width=w, keep_bits=t, m=m, q=q, stages=st))
+                 for w, t, m, q, st in ((8, 3, 2, 2, 0), (4, 1, 0, 0, 0), (4, 3, 3, 3, 3),
+                                        (16, 5, 3, 3, 1), (24, 23, 4, 8, 2), (24, 1, 1, 1, 0))]
 LINT_CONFIGS += [("exp", ExpParams(method=m, base=b, stages=st))
                  for m, b, st in ((ExpMethod.LUT, ExpBase.E, 0), (ExpMethod.LUT, ExpBase.TWO, 4),
                                   (ExpMethod.PWL, ExpBase.E, 2), (ExpMethod.MITCHELL, ExpBase.TWO, 0),
@@ -55,6 +60,15 @@ LINT_CONFIGS += [("attention", AttentionParams(length=1, dim=1)),
                  ("attention", AttentionParams(dim=1)),
                  ("attention", AttentionParams(multiplier=Multiplier.MITCHELL, keep_bits=2,
                                                softmax_stages=2))]
+LINT_CONFIGS += [("float-mul", FloatMulParams(fmt=f, method=m, stages=st))
+                 for f, m, st in ((FloatType.BF16, FloatMethod.MITCHELL, 0),
+                                  (FloatType.FP32, FloatMethod.LMUL, 3),
+                                  (FloatType.FP32, FloatMethod.EXACT, 0),
+                                  (FloatType.E4M3, FloatMethod.EXACT, 1),
+                                  (FloatType.E5M2, FloatMethod.LMUL, 0),
+                                  (FloatType.FP16, FloatMethod.EXACT, 2))]
+LINT_CONFIGS += [("float-div", FloatDivParams(fmt=f, stages=st))
+                 for f, st in ((FloatType.BF16, 0), (FloatType.E4M3, 2), (FloatType.FP32, 1))]
 LINT_CONFIGS += [("performer", PerformerParams()),
                  ("performer", PerformerParams(dim=1, features=1)),
                  ("performer", PerformerParams(dim=1, features=4)),
@@ -268,8 +282,8 @@ def _variants(value):
     return []
 
 
-@pytest.mark.parametrize("unit", ["mitchell-mul", "mitchell-div", "drum-mul", "exp", "softmax",
-                                  "attention", "performer"])
+@pytest.mark.parametrize("unit", ["mitchell-mul", "mitchell-div", "drum-mul", "realm-mul", "exp",
+                                  "softmax", "attention", "performer"])
 def test_every_parameter_changes_the_module_name(unit, tmp_path):
     """Two configurations never write the same Verilog file / module name unless their
     hardware is the same: each valid one-field change of the defaults gives a new top name,
