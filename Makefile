@@ -34,7 +34,7 @@ demo: setup
 	$(VENV)/bin/hwsim demo -o $(OUT)
 
 test: setup
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=30
 
 test-fast: setup
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup -m "not hdl and not slow"
