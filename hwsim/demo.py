@@ -132,7 +132,7 @@ def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
              "models, and characterised.", ""]
 
     # 1-2. Verilog + verification
-    _log(f"[1/9] Verilog and RTL verification ({sim or 'no simulator found'})")
+    _log(f"[1/10] Verilog and RTL verification ({sim or 'no simulator found'})")
     verify_rows, failed = [], 0
     for unit, params in tqdm(DEMO_UNITS + DEMO_VERIFY_EXTRA, desc="verify",
                              disable=not sys.stderr.isatty()):
