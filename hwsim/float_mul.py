@@ -163,8 +163,46 @@ def _check_fmt(owner: str, fmt):
                         f"({', '.join(f.value for f in FloatType)}), not {fmt!r}")
 
 
+class _FloatPatternParams(UnitParams):
+    """Ports shared by the float units: both operands and the result are ``fmt`` bit patterns
+    (unsigned ports, sign-magnitude inside); ``top_name`` is ``stem``, the name parts, then
+    ``_pK`` for K pipeline stages."""
+
+    fmt: FloatType
+    stages: int
+
+    def _name_parts(self) -> tuple[str, ...]:
+        return (self.fmt.value,)
+
+    @property
+    def width(self) -> int:
+        return self.fmt.bits
+
+    @property
+    def signed(self) -> bool:
+        """``False``: operands are unsigned bit patterns (sign-magnitude inside)."""
+        return False
+
+    @property
+    def out_width(self) -> int:
+        return self.fmt.bits
+
+    @property
+    def input_bits(self) -> int:
+        return 2 * self.fmt.bits
+
+    @property
+    def in_range(self) -> tuple[int, int]:
+        return 0, 1 << self.fmt.bits
+
+    @property
+    def top_name(self) -> str:
+        name = "_".join((self.stem, *self._name_parts()))
+        return f"{name}_p{self.stages}" if self.stages else name
+
+
 @dataclass(frozen=True)
-class FloatMulParams(UnitParams):
+class FloatMulParams(_FloatPatternParams):
     """Float multiplier on bit patterns (see the module docstring for the bit semantics).
 
     Parameters
@@ -191,37 +229,12 @@ class FloatMulParams(UnitParams):
                             f"({', '.join(m.value for m in FloatMethod)}), not {self.method!r}")
         check_int("FloatMulParams", "stages", self.stages, 0, MAX_STAGES)
 
-    @property
-    def width(self) -> int:
-        return self.fmt.bits
-
-    @property
-    def signed(self) -> bool:
-        """``False``: operands are unsigned bit patterns (sign-magnitude inside)."""
-        return False
-
-    @property
-    def out_width(self) -> int:
-        return self.fmt.bits
-
-    @property
-    def input_bits(self) -> int:
-        return 2 * self.fmt.bits
-
-    @property
-    def in_range(self) -> tuple[int, int]:
-        return 0, 1 << self.fmt.bits
-
-    @property
-    def top_name(self) -> str:
-        name = f"float_mul_{self.fmt.value}_{self.method.value}"
-        if self.stages:
-            name += f"_p{self.stages}"
-        return name
+    def _name_parts(self) -> tuple[str, ...]:
+        return (self.fmt.value, self.method.value)
 
 
 @dataclass(frozen=True)
-class FloatDivParams(UnitParams):
+class FloatDivParams(_FloatPatternParams):
     """Mitchell float divider on bit patterns: ``|A| - |B| + ONE`` (module docstring).
 
     Parameters
@@ -240,33 +253,6 @@ class FloatDivParams(UnitParams):
     def __post_init__(self):
         _check_fmt("FloatDivParams", self.fmt)
         check_int("FloatDivParams", "stages", self.stages, 0, MAX_STAGES)
-
-    @property
-    def width(self) -> int:
-        return self.fmt.bits
-
-    @property
-    def signed(self) -> bool:
-        return False
-
-    @property
-    def out_width(self) -> int:
-        return self.fmt.bits
-
-    @property
-    def input_bits(self) -> int:
-        return 2 * self.fmt.bits
-
-    @property
-    def in_range(self) -> tuple[int, int]:
-        return 0, 1 << self.fmt.bits
-
-    @property
-    def top_name(self) -> str:
-        name = f"float_div_{self.fmt.value}"
-        if self.stages:
-            name += f"_p{self.stages}"
-        return name
 
 
 # -- the bit semantics ------------------------------------------------------------------------
