@@ -21,10 +21,9 @@ output.
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from hwsim.drum import DrumMulParams
+from hwsim.hdl.component import PipelinedUnit, binary_ports
 from hwsim.hdl.pipeline import Pipeline
 
 __all__ = ["DrumMultiplier", "clamped_normalize", "segment"]
@@ -72,7 +71,7 @@ def segment(m: Module, x: Value, k: int, name: str) -> tuple[Signal, Signal]:
     return seg, c
 
 
-class DrumMultiplier(wiring.Component):
+class DrumMultiplier(PipelinedUnit):
     """DRUM multiplier ``p ~ a * b`` (see ``hwsim.drum.drum_mul``), unsigned.
 
     Members
@@ -89,22 +88,18 @@ class DrumMultiplier(wiring.Component):
         Cycles from ``a``, ``b`` to ``p`` (``params.stages``).
     """
 
-    def __init__(self, params: DrumMulParams):
-        if not isinstance(params, DrumMulParams):
-            raise TypeError(f"DrumMultiplier needs DrumMulParams, not {params!r}")
-        self.params = params
-        self.latency = params.stages
-        members = {"a": In(params.width), "b": In(params.width), "p": Out(params.out_width)}
-        if params.stages:
-            members |= {"in_valid": In(1), "out_valid": Out(1)}
-        super().__init__(members)
+    params_type = DrumMulParams
+
+    @classmethod
+    def ports(cls, params: DrumMulParams) -> dict:
+        return binary_ports(params.width, "p", params.out_width)
 
     def elaborate(self, platform):
         p = self.params
         n, k = p.width, p.k
         lim = n - k
         m = Module()
-        pipe = Pipeline(m, p.stages, _CUTS, self.in_valid if p.stages else None)
+        pipe = Pipeline(m, p.stages, _CUTS, self.in_valid_or_none)
 
         seg_a, c_a = segment(m, self.a, k, "a")
         seg_b, c_b = segment(m, self.b, k, "b")
@@ -120,7 +115,5 @@ class DrumMultiplier(wiring.Component):
         m.d.comb += product.eq(Cat(Const(0, 2 * lim), s2["prod"]) >> s2["down"] if lim
                                else s2["prod"])
         out, out_valid = pipe.output(p=product)
-        m.d.comb += self.p.eq(out["p"])
-        if p.stages:
-            m.d.comb += self.out_valid.eq(out_valid)
+        self.drive_outputs(m, out, out_valid)
         return m

@@ -24,12 +24,11 @@ one at the internal cut point after step 2 (s >= 2), the rest at the output.
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from hwsim.float_mul import (
     FloatDivParams, FloatMethod, FloatMulParams, FloatType, lmul_offset,
 )
+from hwsim.hdl.component import PipelinedUnit, binary_ports
 from hwsim.hdl.pipeline import Pipeline
 
 __all__ = ["FloatMultiplier", "FloatDivider", "ExactFloatMultiplier", "float_datapath"]
@@ -104,26 +103,20 @@ def float_datapath(m: Module, a: Value, b: Value, fmt: FloatType, method: FloatM
     return result
 
 
-class _FloatUnit(wiring.Component):
-    def __init__(self, params, out: str):
-        self.params = params
-        self.latency = params.stages
-        w = params.fmt.bits
-        members = {"a": In(w), "b": In(w), out: Out(w)}
-        if params.stages:
-            members |= {"in_valid": In(1), "out_valid": Out(1)}
-        self._out = out
-        super().__init__(members)
+class _FloatUnit(PipelinedUnit):
+    _out: str  # the result port
+
+    @classmethod
+    def ports(cls, params) -> dict:
+        return binary_ports(params.fmt.bits, cls._out, params.fmt.bits)
 
     def _build(self, method: FloatMethod, divide: bool):
         p = self.params
         m = Module()
-        pipe = Pipeline(m, p.stages, _CUTS, self.in_valid if p.stages else None)
+        pipe = Pipeline(m, p.stages, _CUTS, self.in_valid_or_none)
         result = float_datapath(m, self.a, self.b, p.fmt, method, divide, pipe)
         out, out_valid = pipe.output(r=result)
-        m.d.comb += getattr(self, self._out).eq(out["r"])
-        if p.stages:
-            m.d.comb += self.out_valid.eq(out_valid)
+        self.drive_outputs(m, {self._out: out["r"]}, out_valid)
         return m
 
 
@@ -143,10 +136,8 @@ class FloatMultiplier(_FloatUnit):
     latency : int
     """
 
-    def __init__(self, params: FloatMulParams):
-        if not isinstance(params, FloatMulParams):
-            raise TypeError(f"FloatMultiplier needs FloatMulParams, not {params!r}")
-        super().__init__(params, "p")
+    params_type = FloatMulParams
+    _out = "p"
 
     def elaborate(self, platform):
         return self._build(self.params.method, divide=False)
@@ -176,10 +167,8 @@ class FloatDivider(_FloatUnit):
     latency : int
     """
 
-    def __init__(self, params: FloatDivParams):
-        if not isinstance(params, FloatDivParams):
-            raise TypeError(f"FloatDivider needs FloatDivParams, not {params!r}")
-        super().__init__(params, "q")
+    params_type = FloatDivParams
+    _out = "q"
 
     def elaborate(self, platform):
         return self._build(FloatMethod.MITCHELL, divide=True)

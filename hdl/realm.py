@@ -20,10 +20,9 @@ two internal cut points (after the log stage, after the log-domain add) and at t
 from __future__ import annotations
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from hwsim.hdl.mitchell import normalize
+from hwsim.hdl.component import PipelinedUnit, binary_ports
 from hwsim.hdl.pipeline import Pipeline
 from hwsim.realm import RealmMulParams
 
@@ -46,7 +45,7 @@ def realm_log(m: Module, x: Value, keep_bits: int, name: str) -> tuple[Signal, S
     return k, f
 
 
-class RealmMultiplier(wiring.Component):
+class RealmMultiplier(PipelinedUnit):
     """REALM-style multiplier ``p ~ a * b`` (see ``hwsim.realm.realm_mul``), unsigned.
 
     Members
@@ -63,21 +62,17 @@ class RealmMultiplier(wiring.Component):
         Cycles from ``a``, ``b`` to ``p`` (``params.stages``).
     """
 
-    def __init__(self, params: RealmMulParams):
-        if not isinstance(params, RealmMulParams):
-            raise TypeError(f"RealmMultiplier needs RealmMulParams, not {params!r}")
-        self.params = params
-        self.latency = params.stages
-        members = {"a": In(params.width), "b": In(params.width), "p": Out(params.out_width)}
-        if params.stages:
-            members |= {"in_valid": In(1), "out_valid": Out(1)}
-        super().__init__(members)
+    params_type = RealmMulParams
+
+    @classmethod
+    def ports(cls, params: RealmMulParams) -> dict:
+        return binary_ports(params.width, "p", params.out_width)
 
     def elaborate(self, platform):
         p = self.params
         n, t, mg, q = p.width, p.keep_bits, p.m, p.q
         m = Module()
-        pipe = Pipeline(m, p.stages, _CUTS, self.in_valid if p.stages else None)
+        pipe = Pipeline(m, p.stages, _CUTS, self.in_valid_or_none)
 
         k_a, f_a = realm_log(m, self.a, t, "a")
         k_b, f_b = realm_log(m, self.b, t, "b")
@@ -102,7 +97,5 @@ class RealmMultiplier(wiring.Component):
         product = Signal(2 * n, name="product")
         m.d.comb += product.eq((s2["mant"] << s2["char"])[t:])
         out, out_valid = pipe.output(p=product)
-        m.d.comb += self.p.eq(out["p"])
-        if p.stages:
-            m.d.comb += self.out_valid.eq(out_valid)
+        self.drive_outputs(m, out, out_valid)
         return m
