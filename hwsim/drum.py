@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim._check import broadcast, check_int, int_operand
-from hwsim.params import UnitParams
+from hwsim.params import UnsignedMulParams
 
 __all__ = ["DrumMulParams", "drum_mul", "drum_segment", "MIN_WIDTH", "MAX_WIDTH"]
 
@@ -52,7 +52,7 @@ MAX_STAGES = 8
 
 
 @dataclass(frozen=True)
-class DrumMulParams(UnitParams):
+class DrumMulParams(UnsignedMulParams):
     """DRUM multiplier parameters (unsigned operands only).
 
     Parameters
@@ -78,31 +78,8 @@ class DrumMulParams(UnitParams):
         check_int("DrumMulParams", "k", self.k, 2, self.width)
         check_int("DrumMulParams", "stages", self.stages, 0, MAX_STAGES)
 
-    @property
-    def signed(self) -> bool:
-        """Always ``False``: DRUM here is unsigned (the exact baseline and the vector
-        generators read this)."""
-        return False
-
-    @property
-    def out_width(self) -> int:
-        return 2 * self.width
-
-    @property
-    def input_bits(self) -> int:
-        return 2 * self.width
-
-    @property
-    def in_range(self) -> tuple[int, int]:
-        """Operand range ``[lo, hi)``."""
-        return 0, 1 << self.width
-
-    @property
-    def top_name(self) -> str:
-        name = f"drum_mul_u{self.width}_k{self.k}"
-        if self.stages:
-            name += f"_p{self.stages}"
-        return name
+    def _name_parts(self) -> tuple[str, ...]:
+        return (f"k{self.k}",)
 
 
 def drum_segment(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -127,3 +127,38 @@ def _decode(owner: str, default, value):
         except (ValueError, TypeError):
             return value
     return value
+
+
+class UnsignedMulParams(UnitParams):
+    """Ports of an unsigned ``width`` x ``width`` -> ``2 * width`` multiplier (a mixin for
+    Params dataclasses with ``width`` and ``stages`` fields); ``top_name`` is
+    ``<stem>_u<width>``, the parts of :meth:`_name_parts`, then ``_p<stages>`` if pipelined."""
+
+    width: int
+    stages: int
+
+    def _name_parts(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def signed(self) -> bool:
+        """Always ``False`` (the exact baseline and the vector generators read this)."""
+        return False
+
+    @property
+    def out_width(self) -> int:
+        return 2 * self.width
+
+    @property
+    def input_bits(self) -> int:
+        return 2 * self.width
+
+    @property
+    def in_range(self) -> tuple[int, int]:
+        """Operand range ``[lo, hi)``."""
+        return 0, 1 << self.width
+
+    @property
+    def top_name(self) -> str:
+        name = "_".join((f"{self.stem}_u{self.width}", *self._name_parts()))
+        return f"{name}_p{self.stages}" if self.stages else name

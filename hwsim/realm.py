@@ -63,7 +63,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim._check import broadcast, check_int, int_operand
-from hwsim.params import UnitParams
+from hwsim.params import UnsignedMulParams
 
 __all__ = ["RealmMulParams", "realm_mul", "realm_table", "realm_fraction", "error_bound",
            "MIN_WIDTH", "MAX_WIDTH", "MAX_GRID_BITS", "MAX_Q", "TABLE_SAMPLE_BITS",
@@ -84,7 +84,7 @@ MITCHELL_LOG_GAP = math.log2(1 / math.log(2)) + 1 - 1 / math.log(2)
 
 
 @dataclass(frozen=True)
-class RealmMulParams(UnitParams):
+class RealmMulParams(UnsignedMulParams):
     """REALM-style error-corrected log multiplier parameters (unsigned operands only).
 
     Parameters
@@ -120,35 +120,12 @@ class RealmMulParams(UnitParams):
         check_int("RealmMulParams", "stages", self.stages, 0, MAX_STAGES)
 
     @property
-    def signed(self) -> bool:
-        """Always ``False``: this unit is unsigned (the exact baseline and the vector
-        generators read this)."""
-        return False
-
-    @property
-    def out_width(self) -> int:
-        return 2 * self.width
-
-    @property
-    def input_bits(self) -> int:
-        return 2 * self.width
-
-    @property
-    def in_range(self) -> tuple[int, int]:
-        """Operand range ``[lo, hi)``."""
-        return 0, 1 << self.width
-
-    @property
     def table(self) -> tuple[int, ...]:
         """The correction table (step 3 of the module docstring), row-major in ``i``."""
         return realm_table(self.width - 1, self.keep_bits, self.m, self.q)
 
-    @property
-    def top_name(self) -> str:
-        name = f"realm_mul_u{self.width}_t{self.keep_bits}_m{self.m}_q{self.q}"
-        if self.stages:
-            name += f"_p{self.stages}"
-        return name
+    def _name_parts(self) -> tuple[str, ...]:
+        return (f"t{self.keep_bits}", f"m{self.m}", f"q{self.q}")
 
 
 @functools.lru_cache(maxsize=256)
