@@ -51,6 +51,7 @@ def _proofs():
     for w in (6, 8, 10, 12):
         out.append(("mitchell-div", MitchellDivParams(width=w, frac_bits=w), "bounds", 300))
     out.extend(_drum_proofs())
+    out.extend(_realm_proofs())
     out.extend(_exp_proofs())
     return out
 
@@ -61,6 +62,14 @@ def _drum_proofs():
     from hwsim.drum import DrumMulParams
     return [("drum-mul", DrumMulParams(width=w, k=k), "equivalence", 900)
             for w, k in ((16, 6), (24, 4), (24, 8))]
+
+
+def _realm_proofs():
+    """REALM: the front's configurations at 16 bits, the widest grid and correction at the
+    widest 24 bits."""
+    from hwsim.realm import RealmMulParams
+    return [("realm-mul", RealmMulParams(width=w, keep_bits=t, m=m, q=q), "equivalence", 900)
+            for w, t, m, q in ((16, 3, 2, 2), (16, 4, 2, 2), (16, 5, 3, 3), (24, 8, 4, 8))]
 
 
 def _exp_proofs():
