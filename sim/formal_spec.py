@@ -1,5 +1,5 @@
-"""The units' specifications as z3 bit-vector formulas: the Mitchell units, DRUM, exp and
-the softmax's normaliser.
+"""The units' specifications as z3 bit-vector formulas: the Mitchell units, DRUM, REALM, the
+float units, exp and the softmax's normaliser.
 
 **Mitchell** (:func:`mitchell_mul`, :func:`mitchell_div`): written from the bit semantics
 in ``docs/units/mitchell.md`` (DESIGN section 3), step by step, and independently of both
@@ -22,6 +22,11 @@ and the left shift on 2N bits (the documented widths: nothing is lost).
 **REALM** (:func:`realm_mul`): the numbered steps of ``hwsim/realm.py``'s docstring, on
 wide vectors, the leading one by the same priority chain, the correction table the
 documented constant ``params.table`` (the HDL reads it as a ROM ``Array``).
+
+**float** (:func:`float_mul_spec`, :func:`float_div_spec`): the operand classes, magnitude
+formulas (the exact method's round half to even on the dropped bits), flush / overflow
+rules and special cases of ``hwsim/float_mul.py``'s docstring, in signed bit vectors wide
+enough that nothing wraps.
 
 **exp** (:func:`exp_spec`, every method and both bases): written from the "Bit semantics"
 of ``docs/units/exp.md``, without calling the model (``hwsim.exp``) or the HDL. The
@@ -246,6 +251,100 @@ def realm_mul(z3, params, inputs: dict) -> dict:
     p = z3.LShR(mant << e, t)  # step 5: floor(m * 2**(e - t))
     zero = z3.Or(a == 0, b == 0)  # step 1
     return {"p": z3.If(zero, z3.BitVecVal(0, 2 * n), z3.Extract(2 * n - 1, 0, p))}
+
+
+# -- float units (hwsim/float_mul.py docstring, docs/units/float.md) -------------------------
+
+def _float_fields(z3, x, fmt, v: int):
+    """``(sign, |X| as a v-bit vector, nan, inf, zero)`` of a W-bit pattern, by the classes
+    of the docstring: zero = exponent field 0, inf = the infinity pattern, NaN = all-ones
+    exponent and a non-zero mantissa (e4m3: only ``S.1111.111``, no infinities)."""
+    w = fmt.bits
+    sign = z3.Extract(w - 1, w - 1, x)
+    mag = z3.ZeroExt(v - (w - 1), z3.Extract(w - 2, 0, x))
+    exp_all_ones = z3.LShR(mag, fmt.man_bits) == (1 << fmt.exp_bits) - 1
+    man = z3.Extract(fmt.man_bits - 1, 0, x)
+    if fmt.has_inf:
+        nan, inf = z3.And(exp_all_ones, man != 0), z3.And(exp_all_ones, man == 0)
+    else:
+        nan, inf = z3.And(exp_all_ones, man == (1 << fmt.man_bits) - 1), z3.BoolVal(False)
+    zero = z3.LShR(mag, fmt.man_bits) == 0
+    return sign, mag, nan, inf, zero
+
+
+def _float_exact_magnitude(z3, ma, mb, fmt, v: int):
+    """``u`` of the correctly rounded product (the docstring's ``exact`` formula): ``P =
+    s_a s_b``, ``n = P >= 2**(2M+1)``, ``q = P >> (M + n)`` rounded to nearest, ties to even,
+    ``u = ((E_a + E_b - bias + n) << M) + q - 2**M``; signed v-bit arithmetic."""
+    mm = fmt.man_bits
+    one_m = z3.BitVecVal(1 << mm, v)
+    frac = z3.BitVecVal((1 << mm) - 1, v)
+    sa, sb = (ma & frac) | one_m, (mb & frac) | one_m
+    prod = sa * sb  # < 2**(2M+2) <= 2**48 < 2**(v-1)
+    n = z3.If(z3.UGE(prod, z3.BitVecVal(1 << (2 * mm + 1), v)),
+              z3.BitVecVal(1, v), z3.BitVecVal(0, v))
+    drop = z3.BitVecVal(mm, v) + n
+    q = z3.LShR(prod, drop)
+    rest = prod - (q << drop)
+    half = z3.BitVecVal(1, v) << (drop - 1)
+    up = z3.Or(z3.UGT(rest, half), z3.And(rest == half, z3.Extract(0, 0, q) == 1))
+    q = q + z3.If(up, z3.BitVecVal(1, v), z3.BitVecVal(0, v))
+    ea, eb = z3.LShR(ma, mm), z3.LShR(mb, mm)
+    return ((ea + eb - fmt.bias + n) << mm) + q - one_m
+
+
+def _float_result(z3, fmt, sign, u, v: int):
+    """A normal result ``u`` (signed v bits): below ``2**M`` flushes to ``+-0``, above the
+    largest finite pattern becomes ``+-inf`` (e4m3: ``+-448``), else ``sign | u``."""
+    w = fmt.bits
+    mag = z3.If(u < (1 << fmt.man_bits), z3.BitVecVal(0, v),
+                z3.If(u > fmt.max_finite, z3.BitVecVal(fmt.huge, v), u))
+    return z3.Concat(sign, z3.Extract(w - 2, 0, mag))
+
+
+def _float_special(z3, fmt, sign, nan, huge, zero, normal):
+    """NaN (canonical, sign clear) over ``+-huge`` over ``+-0`` over the normal result."""
+    w = fmt.bits
+    return z3.If(nan, z3.BitVecVal(fmt.nan, w),
+                 z3.If(huge, z3.Concat(sign, z3.BitVecVal(fmt.huge, w - 1)),
+                       z3.If(zero, z3.Concat(sign, z3.BitVecVal(0, w - 1)), normal)))
+
+
+def float_mul_spec(z3, params, inputs: dict) -> dict:
+    """``{"p": ...}`` for ``FloatMulParams``: the docstring's magnitude per method, then the
+    result rules, then the special cases (NaN in, 0 x inf: NaN; inf x non-zero: +-inf;
+    0 x finite: +-0)."""
+    from hwsim.float_mul import FloatMethod, lmul_offset
+    fmt = params.fmt
+    v = max(2 * fmt.man_bits + 3, fmt.bits + 3) + 1  # P < 2**(2M+2), |u| < 2**(W+1), signed
+    sa, ma, nan_a, inf_a, zero_a = _float_fields(z3, inputs["a"], fmt, v)
+    sb, mb, nan_b, inf_b, zero_b = _float_fields(z3, inputs["b"], fmt, v)
+    sign = sa ^ sb
+    if params.method is FloatMethod.EXACT:
+        u = _float_exact_magnitude(z3, ma, mb, fmt, v)
+    else:
+        u = ma + mb - fmt.one
+        if params.method is FloatMethod.LMUL:
+            u = u + lmul_offset(fmt)
+    nan = z3.Or(nan_a, nan_b, z3.And(zero_a, inf_b), z3.And(inf_a, zero_b))
+    p = _float_special(z3, fmt, sign, nan, z3.Or(inf_a, inf_b), z3.Or(zero_a, zero_b),
+                       _float_result(z3, fmt, sign, u, v))
+    return {"p": p}
+
+
+def float_div_spec(z3, params, inputs: dict) -> dict:
+    """``{"q": ...}`` for ``FloatDivParams``: ``u = |A| - |B| + ONE``, the result rules, then
+    0/0 and inf/inf: NaN; x/0 and inf/finite: +-inf; 0/x and finite/inf: +-0."""
+    fmt = params.fmt
+    fmt_width = fmt.bits + 4  # u in (-2**W, 2**(W+1)): W + 2 signed bits suffice
+    sa, ma, nan_a, inf_a, zero_a = _float_fields(z3, inputs["a"], fmt, fmt_width)
+    sb, mb, nan_b, inf_b, zero_b = _float_fields(z3, inputs["b"], fmt, fmt_width)
+    sign = sa ^ sb
+    u = ma - mb + fmt.one
+    nan = z3.Or(nan_a, nan_b, z3.And(zero_a, zero_b), z3.And(inf_a, inf_b))
+    q = _float_special(z3, fmt, sign, nan, z3.Or(inf_a, zero_b), z3.Or(zero_a, inf_b),
+                       _float_result(z3, fmt, sign, u, fmt_width))
+    return {"q": q}
 
 
 # -- exp (docs/units/exp.md, "Bit semantics") ----------------------------------------------
@@ -818,5 +917,7 @@ SPECS = {
     "mitchell-div": (mitchell_div, div_bounds),
     "drum-mul": (drum_mul, drum_bounds),
     "realm-mul": (realm_mul, None),
+    "float-mul": (float_mul_spec, None),
+    "float-div": (float_div_spec, None),
     "exp": (exp_spec, None),
 }

@@ -205,7 +205,7 @@ def test_units_without_a_specification_are_refused(formal):
     from hwsim.performer import PerformerParams
     with pytest.raises(ValueError, match=r"^hwsim prove has no specification for unit performer "
                                          r"yet \(proved units: mitchell-mul, mitchell-div, drum-mul, "
-                                         r"realm-mul, "
+                                         r"realm-mul, float-mul, float-div, "
                                          r"exp, softmax, attention\)$"):
         formal.prove(get_unit("performer"), PerformerParams())
 

@@ -282,8 +282,9 @@ def _variants(value):
     return []
 
 
-@pytest.mark.parametrize("unit", ["mitchell-mul", "mitchell-div", "drum-mul", "realm-mul", "exp",
-                                  "softmax", "attention", "performer"])
+@pytest.mark.parametrize("unit", ["mitchell-mul", "mitchell-div", "drum-mul", "realm-mul",
+                                  "float-mul", "float-div", "exp", "softmax", "attention",
+                                  "performer"])
 def test_every_parameter_changes_the_module_name(unit, tmp_path):
     """Two configurations never write the same Verilog file / module name unless their
     hardware is the same: each valid one-field change of the defaults gives a new top name,
