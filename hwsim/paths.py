@@ -45,12 +45,17 @@ def check_output_file(path, option: str) -> Path:
 
 
 def check_input_file(path, option: str) -> Path:
-    """``path`` is an existing, readable regular file."""
+    """``path`` is an existing, readable file: a regular file or a pipe, never a directory,
+    a device (``/dev/zero`` would be read for ever) or a socket."""
+    import stat
     p = Path(path)
     if not p.exists():
         raise ValueError(f"{option} {str(p)!r} does not exist")
     if p.is_dir():
         raise ValueError(f"{option} {str(p)!r} is a directory; give a file")
+    mode = p.stat().st_mode
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        raise ValueError(f"{option} {str(p)!r} must be a file, not a device")
     if not os.access(p, os.R_OK):
         raise ValueError(f"{option} {str(p)!r} is not readable")
     return p

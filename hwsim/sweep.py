@@ -188,8 +188,11 @@ def parse_config(data: dict, source: str = "<config>") -> SweepConfig:
 def load_config(path) -> SweepConfig:
     """Read and check a sweep's TOML file (:func:`parse_config`); every problem with the
     file (missing, a directory, unreadable, not UTF-8, not TOML) is a :class:`SweepError`."""
+    import stat
     path = Path(path)
     try:
+        if stat.S_ISCHR(path.stat().st_mode) or stat.S_ISBLK(path.stat().st_mode):
+            raise SweepError(f"{path}: is a device, not a sweep file (TOML)")  # read for ever
         raw = path.read_bytes()
     except FileNotFoundError:
         raise SweepError(f"{path}: no such file") from None

@@ -75,6 +75,10 @@ def test_verilog_writes_module_and_sidecar(capsys, tmp_path):
      "hwsim: error: softmax has no parameter --width (its parameters: --base, --form, --in-fmt, "
      "--length, --lut-bits, --method, --normalizer, --order, --out-fmt, --recip-bits, "
      "--segments, --stages)\n"),
+    # devices would be read for ever: refused before any read
+    (["run", "/dev/zero", "--data", "/dev/zero"],
+     "hwsim: error: MODEL '/dev/zero' must be a file, not a device\n"),
+    (["sweep", "/dev/urandom"], "hwsim: error: /dev/urandom: is a device, not a sweep file (TOML)\n"),
 ])
 def test_usage_errors_are_one_line_exit_2(capsys, argv, msg):
     code, out, err = run(capsys, *argv)
