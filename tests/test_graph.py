@@ -16,7 +16,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from hwsim.cli import main  # noqa: E402
 from hwsim.graph.assign import parse_assignment  # noqa: E402
-from hwsim.graph.evaluate import run_model  # noqa: E402
+from hwsim.graph.evaluate import load_data, run_model  # noqa: E402
 from hwsim.graph.model import Graph, ModelError, load  # noqa: E402
 from hwsim.mitchell import MitchellMulParams, mitchell_mul  # noqa: E402
 
@@ -64,7 +64,6 @@ def test_mitchell_products_are_the_units_bits(digits_onnx):
     path, data = digits_onnx
     g = load(path)
     from hwsim.graph.assign import build_impl
-    from hwsim.graph.evaluate import load_data
     feeds, _ = load_data(data, g)
     a = _assign({"node": "MatMul", "unit": "mitchell-mul", "width": 8})
     impl, nodes, fracs = build_impl(g, a, feeds)
@@ -185,6 +184,11 @@ def test_bad_models_and_data_are_one_line_errors(digits_onnx, tmp_path):
         g.check_feeds({"X": np.zeros(64, np.float32)})
     with pytest.raises(ModelError, match=r"^--data: input X must be a numeric array, not dtype <U1$"):
         g.check_feeds({"X": np.array([["a"] * 64])})
+    empty = tmp_path / "empty.npz"
+    np.savez(empty, X=np.zeros((0, 64), np.float32))
+    with pytest.raises(ModelError, match=r"^--data: .*empty\.npz has 0 rows; give at least one "
+                                         r"row per input$"):
+        load_data(empty, g)
     # an unsupported op: every unsupported type listed, and the first node's name
     nodes = [helper.make_node("Einsum", ["x", "x"], ["y"], equation="ij,ij->ij", name="e1"),
              helper.make_node("TopK", ["y", "k"], ["v", "i"], name="t1"),

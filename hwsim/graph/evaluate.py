@@ -54,6 +54,8 @@ def load_data(path, graph: Graph, what: str = "--data") -> tuple[dict, np.ndarra
     if len(rows) > 1:
         raise ModelError(f"{what}: the inputs must have the same number of rows (axis 0), not "
                          f"{', '.join(f'{k}: {v.shape[0]}' for k, v in feeds.items())}")
+    if rows == {0}:
+        raise ModelError(f"{what}: {path} has 0 rows; give at least one row per input")
     if labels is not None:
         n = rows.pop() if rows else None
         if labels.dtype.kind not in "iu" or labels.ndim != 1 or (n is not None and len(labels) != n):
@@ -68,7 +70,7 @@ def reference_outputs(graph: Graph, feeds: dict) -> dict:
     import onnxruntime as ort
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4  # fatal only: a failure is reported below in one line
     try:
         sess = ort.InferenceSession(graph.model.SerializeToString(), opts,
                                     providers=["CPUExecutionProvider"])
