@@ -426,7 +426,8 @@ def cmd_study(args):
         if created and not any(out.iterdir()):
             out.rmdir()
         raise
-    rows = sweep_rows(cfg, out / "results.sqlite")
+    # the rows this run stored: a source edited meanwhile changes code_fingerprint()
+    rows = sweep_rows(cfg, out / "results.sqlite", fingerprint=r["fingerprint"])
     export_csv(rows, out / "results.csv")
     lines = mod.report(rows, out)
     report = out / "report.md"

@@ -79,8 +79,9 @@ def _study_section(out: Path, jobs: int, name: str, note: str) -> list[str]:
     except RuntimeError as e:  # a missing optional extra
         return [f"## {name}", "", f"Skipped: {e}.", ""]
     db = out / f"{name}.sqlite"
-    run_sweep(cfg, db, jobs=jobs)
-    return mod.report(sweep_rows(cfg, db), out) + [note, ""]
+    run = run_sweep(cfg, db, jobs=jobs)
+    # the rows this run stored (a source edited meanwhile changes code_fingerprint())
+    return mod.report(sweep_rows(cfg, db, fingerprint=run["fingerprint"]), out) + [note, ""]
 
 
 def _attention_section(out: Path) -> list[str]:

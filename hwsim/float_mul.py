@@ -60,12 +60,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import broadcast, check_int, int_operand
+from hwsim._check import broadcast, check_int, int_operand, real_operand
 from hwsim.params import UnitParams
 
 __all__ = ["FloatType", "FloatMethod", "FloatMulParams", "FloatDivParams", "float_mul",
-           "float_div", "float_bits", "float_values", "lmul_offset", "float_corners",
-           "float_pairs"]
+           "float_div", "float_bits", "float_values", "float_encode", "lmul_offset",
+           "float_corners", "float_pairs"]
 
 MAX_STAGES = 8
 
@@ -348,6 +348,38 @@ def float_values(bits, fmt: FloatType) -> np.ndarray:
     nan, inf, _ = _classes(mag, fmt)
     val = np.where(inf, np.inf, np.where(nan, np.nan, val))
     return np.where(x & fmt.sign_bit, -val, val)
+
+
+def float_encode(x, fmt: FloatType) -> np.ndarray:
+    """Bit patterns (int64) of real values ``x`` (any shape, converted to float64) in ``fmt``,
+    with the unit's own conventions, so that an encoded operand is one the unit treats as the
+    value it stands for:
+
+    * **rounding**: to the nearest value with M + 1 significant bits, ties to even, with an
+      unbounded exponent range (as the exact method rounds its product);
+    * **underflow**: a result below the smallest normal *after* that rounding is flushed to
+      ``+-0`` with the sign of ``x`` (no subnormal patterns: the unit reads them as zero);
+    * **overflow**: a result above the largest finite value after rounding is ``+-inf``, in
+      e4m3 ``+-448`` (saturation, as the unit); ``+-inf`` inputs likewise;
+    * NaN gives the canonical NaN (:attr:`FloatType.nan`).
+
+    Every finite float64 is converted exactly as described (``frexp`` / ``rint`` on float64
+    are exact for the at most 24 significant bits kept). Raises ``TypeError`` for a
+    non-FloatType ``fmt`` and for non-real ``x``."""
+    _check_fmt("float_encode", fmt)
+    x = np.asarray(real_operand("float_encode", "x", x), dtype=np.float64)
+    m = fmt.man_bits
+    sign = np.where(np.signbit(x), fmt.sign_bit, 0).astype(np.int64)
+    mant, e = np.frexp(np.abs(x))           # |x| = mant 2**e, mant in [0.5, 1) (0 for 0)
+    finite = np.isfinite(x) & (mant > 0)
+    q = np.rint(np.ldexp(np.where(finite, mant, 0.5), m + 1)).astype(np.int64)  # RNE
+    carry = q >> (m + 1)                    # rounded up to 2**(M+1)
+    q, e = q >> carry, e.astype(np.int64) + carry
+    ebias = np.clip(e - 1 + fmt.bias, 0, (1 << fmt.exp_bits) + 1)  # clipped: no wrap
+    u = (ebias << m) + q - (1 << m)
+    mag = np.where(u < fmt.min_normal, 0, np.where(u > fmt.max_finite, fmt.huge, u))
+    mag = np.where(finite, mag, np.where(np.isinf(x), fmt.huge, 0))
+    return np.where(np.isnan(x), fmt.nan, sign | mag).astype(np.int64)
 
 
 # -- test vectors ------------------------------------------------------------------------------

@@ -14,6 +14,10 @@ not depend on the sentences batched with it.
   only a value rounded up to ``2**e`` saturates). Products are exact or the signed Mitchell
   multiplier's (:func:`hwsim.mitchell.mitchell_mul`, ``MitchellMulParams(width, signed=True,
   keep_bits)``), summed exactly in int64 and scaled back in float64.
+* :class:`FloatMatmul` (``attention_products`` / ``linear``): ``a @ b`` in a float format
+  (fp32, bf16, fp16, e4m3, e5m2) with every scalar product by the float multiplier unit
+  (:func:`hwsim.float_mul.float_mul`: Mitchell, L-Mul or exact), operands scaled by powers of
+  two and rounded into the format, products summed in float32 (or float64).
 * :class:`SoftmaxHook` (``softmax``): the softmax unit of :mod:`hwsim.softmax` over each row of
   L scores; scores are rounded to nearest (ties even) into ``params.in_fmt``, saturating; the
   probabilities are the unit's raw ``out_fmt`` outputs as reals. ``params.length`` is replaced
@@ -38,13 +42,19 @@ import numpy as np
 
 from hwsim.exp import ExpMethod, ExpParams, exp_fixed
 from hwsim.fixed import FixedFormat, Overflow, Rounding
+from hwsim.float_mul import FloatMulParams, float_encode, float_mul, float_values
 from hwsim.performer import FeatureKind, draw_omega
 from hwsim.softmax import SoftmaxParams, softmax_fixed
 
-__all__ = ["frac_for_peak", "quantize_frac", "block_quantize", "FixedMatmul", "StaticMatmul", "SoftmaxHook", "ExpSoftmax", "AttentionHeadHook",
-           "PerformerAttention", "MULTIPLIERS"]
+__all__ = ["frac_for_peak", "quantize_frac", "block_quantize", "FixedMatmul", "StaticMatmul",
+           "FloatMatmul", "SoftmaxHook", "ExpSoftmax", "AttentionHeadHook",
+           "PerformerAttention", "MULTIPLIERS", "FLOAT_SCALES", "ACCUMULATORS"]
 
 MULTIPLIERS = ("exact", "mitchell")
+#: FloatMatmul's operand scaling: one power of two per matrix, per vector, or none
+FLOAT_SCALES = ("tensor", "vector", "none")
+#: FloatMatmul's accumulator types
+ACCUMULATORS = ("float32", "float64")
 
 
 def _round(fmt: FixedFormat, x) -> np.ndarray:
@@ -219,6 +229,122 @@ class StaticMatmul:
         qa = np.broadcast_to(qa, lead + qa.shape[-2:])
         qb = np.broadcast_to(qb, lead + qb.shape[-2:])
         return np.ldexp(self.engine.products(qa, qb), -(self.frac_a + fb))
+
+
+@lru_cache(maxsize=8)
+def _value_table(fmt, dtype: str) -> np.ndarray:
+    """Values of every bit pattern of a format of at most 16 bits (``float_values``), as
+    ``dtype``: decoding by lookup. Exact: every value of these formats is a float32."""
+    t = float_values(np.arange(1 << fmt.bits), fmt).astype(dtype)
+    t.setflags(write=False)
+    return t
+
+
+@dataclass(frozen=True)
+class FloatMatmul:
+    """``a @ b`` in a float format, every scalar product by the float multiplier unit.
+
+    ``a`` is ``(..., m, k)``, ``b`` is ``(..., k, n)`` (leading axes broadcast); the result
+    is float64 ``(..., m, n)``. Steps:
+
+    1. **Scale** (``scale``) each operand by a power of two ``2**s`` so that its peak
+       magnitude lies in ``[T/2, T)``, ``T = 2**min(floor(log2(largest finite) / 2), 7)``
+       (e4m3: 16; e5m2, fp16, bf16, fp32: 128): the product of two peaks, Mitchell's,
+       L-Mul's or the exact one, stays below the largest finite value (L-Mul overshoots by
+       at most 25 %), so no product overflows, and the operands use the top of the range,
+       away from the flush threshold. The cap at 2**7 keeps sums of up to 2**15 products
+       (below 2**29) far inside float32 for the wide formats, whose flush threshold is far
+       away anyway. ``"tensor"``: one scale per matrix (the last two axes:
+       in MiniLM's attention one per sentence and head); ``"vector"``: one per row of ``a``
+       and per column of ``b`` (the vectors a dot product pairs); ``"none"``: no scaling. A
+       zero or non-finite peak takes no scaling. Scaling by ``2**s`` changes neither the
+       rounding nor the approximate products (they scale exactly), only where flush and
+       overflow fall.
+    2. **Round** the scaled operands into the format with
+       :func:`hwsim.float_mul.float_encode`: to nearest even, values below the smallest
+       normal flushed to zero, above the largest finite to inf (e4m3: saturated to 448).
+    3. **Multiply**: every ``a_ik * b_kj`` is :func:`hwsim.float_mul.float_mul` of the two
+       patterns with ``params`` (the model the RTL is verified against), its result pattern
+       decoded exactly (:func:`hwsim.float_mul.float_values`); zero, inf and NaN follow the
+       unit.
+    4. **Accumulate** in ``accumulate`` (``"float32"``, the default, or ``"float64"``): for
+       each output ``c = ((p_1 + p_2) + p_3) + ... + p_k`` in k order, each addition rounded
+       to nearest even in that type, as a multiply-accumulate unit with a float32 register
+       does (every decoded product is exactly a float32, so only the additions round).
+    5. **Unscale** in float64 by ``2**-(s_a + s_b)`` (exact).
+
+    Work is chunked over the rows of the output (about 2**20 products per step), so memory
+    stays small whatever the shapes.
+    """
+
+    params: FloatMulParams
+    accumulate: str = "float32"
+    scale: str = "tensor"
+
+    def __post_init__(self):
+        if not isinstance(self.params, FloatMulParams):
+            raise TypeError(f"FloatMatmul.params must be a FloatMulParams, not {self.params!r}")
+        if self.accumulate not in ACCUMULATORS:
+            raise ValueError(f"FloatMatmul.accumulate must be one of {', '.join(ACCUMULATORS)}, "
+                             f"not {self.accumulate!r}")
+        if self.scale not in FLOAT_SCALES:
+            raise ValueError(f"FloatMatmul.scale must be one of {', '.join(FLOAT_SCALES)}, "
+                             f"not {self.scale!r}")
+
+    @property
+    def target_exponent(self) -> int:
+        """``t``: scaled peaks lie in ``[2**(t-1), 2**t)``; ``2**(2t)`` <= largest finite,
+        ``t`` <= 7."""
+        fmt = self.params.fmt
+        top = float(float_values(fmt.max_finite, fmt))
+        return min((int(np.frexp(top)[1]) - 1) // 2, 7)
+
+    def _shift(self, x: np.ndarray, axis) -> np.ndarray:
+        """The power-of-two exponent ``s`` per scaling block of ``x`` (int64, keepdims)."""
+        if self.scale == "none":
+            return np.zeros((1,) * x.ndim, dtype=np.int64)
+        peak = np.abs(x).max(axis=axis, keepdims=True)
+        _, e = np.frexp(peak)                        # peak < 2**e
+        ok = np.isfinite(peak) & (peak > 0)
+        return np.where(ok, self.target_exponent - e, 0).astype(np.int64)
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+        if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"FloatMatmul: cannot multiply shapes {a.shape} and {b.shape}")
+        tensor = self.scale == "tensor"
+        sa = self._shift(a, (-2, -1) if tensor else -1)
+        sb = self._shift(b, (-2, -1) if tensor else -2)
+        fmt = self.params.fmt
+        qa, qb = float_encode(np.ldexp(a, sa), fmt), float_encode(np.ldexp(b, sb), fmt)
+        lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        (m, k), n = a.shape[-2:], b.shape[-1]
+        qa = np.broadcast_to(qa, lead + (m, k)).reshape(-1, m, k)
+        qb = np.broadcast_to(qb, lead + (k, n)).reshape(-1, k, n)
+        acc = self.products(qa, qb).reshape(lead + (m, n))
+        return np.ldexp(acc.astype(np.float64), -(sa + sb))
+
+    def products(self, qa: np.ndarray, qb: np.ndarray) -> np.ndarray:
+        """``(G, m, n)`` sums (``accumulate`` dtype) of the unit's products of pattern
+        stacks ``qa`` ``(G, m, k)`` and ``qb`` ``(G, k, n)`` (steps 3 and 4)."""
+        (g, m, k), n = qa.shape, qb.shape[-1]
+        fmt, dt = self.params.fmt, np.dtype(self.accumulate)
+        table = _value_table(fmt, self.accumulate) if fmt.bits <= 16 else None
+        out = np.zeros((g, m, n), dtype=dt)
+        budget = 1 << 20
+        rows = max(1, budget // max(n, 1))
+        if rows >= m:
+            step_g, blocks = max(1, rows // max(m, 1)), [(0, m)]
+        else:
+            step_g, blocks = 1, [(r, min(r + rows, m)) for r in range(0, m, rows)]
+        for g0 in range(0, g, step_g):
+            gs = slice(g0, g0 + step_g)
+            for r0, r1 in blocks:
+                acc = out[gs, r0:r1]                 # a view: summed in place
+                for kk in range(k):
+                    p = float_mul(qa[gs, r0:r1, kk, None], qb[gs, None, kk, :], self.params)
+                    acc += table[p] if table is not None else float_values(p, fmt).astype(dt)
+        return out
 
 
 class SoftmaxHook:

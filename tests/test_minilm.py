@@ -332,6 +332,33 @@ def test_minilm_units_float_is_identity_and_units_are_not(short_minilm):
     assert 0 < hw["cos_min"] < 1 - 1e-6 and hw["spearman"] < 1
 
 
+def test_minilm_units_float_unit_products_rank_fp32_above_e4m3_mitchell(short_minilm, tmp_path):
+    """The float-mul unit in the attention products: exact fp32 is float to rounding, fp8
+    e4m3 Mitchell is not; the report's float-format table lists both."""
+    from hwsim.studies import get_study
+    from hwsim.studies.minilm_units import report
+    small = {"sentences": 6, "max_tokens": 6, "softmax": "float"}
+    points = [{"products": "exact", "product_format": "fp32"},
+              {"products": "mitchell", "product_format": "e4m3"},
+              {"linear": "lmul", "product_format": "bf16", "sentences": 3, "max_tokens": 3}]
+    st = get_study("minilm-units")
+    rows = []
+    for pt in points:
+        p = st.normalize({**small, **pt})
+        rows.append({"params": p, "metrics": st.run(p, 0)})
+    from hwsim.studies.minilm_units import arithmetic
+    assert arithmetic(rows[2]["params"]).linear.scale == "vector"  # per token, per column
+    assert arithmetic(rows[0]["params"]).attention_products.scale == "tensor"
+    fp32, e4m3, dense = (r["metrics"] for r in rows)
+    assert fp32["cos_min"] > 1 - 1e-6 and fp32["spearman"] > 0.9999
+    assert e4m3["cos_min"] < 1 - 1e-5 and fp32["spearman"] > e4m3["spearman"]
+    assert 0.9 < dense["cos_min"] < 1 - 1e-6
+    text = "\n".join(report(rows, tmp_path))
+    assert "### Attention products Q·K^T and P·V in float formats" in text
+    assert "| fp32 | exact (RNE) |" in text and "| fp8 e4m3 | Mitchell |" in text
+    assert "### Every dense layer in float formats" in text and "| bf16 | L-Mul |" in text
+
+
 def test_minilm_studies_with_an_sts_file(short_minilm, tmp_path):
     """Gold scores made from the float encoder itself: its STS Spearman must be exactly 1."""
     from hwsim.studies.sentences import builtin_corpus
@@ -371,6 +398,12 @@ def test_bert_whitening_and_performer_studies_run(short_minilm):
     ("minilm-units", {"softmax": "taylor", "method": "taylor"}, "exp unit is invalid"),
     ("minilm-units", {"products": "mitchell", "keep_bits": 9}, "keep_bits"),
     ("minilm-units", {"max_tokens": 100}, "max_tokens must be an integer in 3..64, not 100"),
+    ("minilm-units", {"products": "lmul"}, "products = lmul needs a float product_format "
+                                           "\\(fp32, bf16, fp16, e4m3, e5m2\\), not bfp"),
+    ("minilm-units", {"product_format": "fp64"}, "product_format must be one of bfp, fp32"),
+    ("minilm-units", {"float_scale": "row"}, "float_scale must be one of tensor, vector, none"),
+    ("minilm-units", {"linear": "mitchell", "product_format": "e4m3", "keep_bits": 2},
+     "keep_bits applies to product_format = bfp only, not e4m3"),
     ("minilm-units", {"sentences": 2}, "sentences must be 0 \\(all\\) or an integer >= 3"),
     ("minilm-units", {"corpus": "/nonexistent/c.txt"}, "does not exist"),
     ("bert-whitening", {"k": 0}, "k must be an integer in 1..384, not 0"),
@@ -403,6 +436,8 @@ def test_example_sweep_config_is_valid():
     from hwsim.sweep import load_config
     cfg = load_config(Path(__file__).parents[1] / "examples" / "minilm_softmax.toml")
     assert cfg.study == "minilm-units" and len(cfg.tasks()) == 4 * 3 * 2 * 2
+    cfg = load_config(Path(__file__).parents[1] / "examples" / "minilm_float_units.toml")
+    assert cfg.study == "minilm-units" and len(cfg.tasks()) == 5 * 3 * 3
 
 
 def test_attention_head_hook_is_the_head_unit_on_rounded_inputs():

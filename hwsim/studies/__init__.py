@@ -109,10 +109,12 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
            "hidden": 16},
           "hwsim.studies.zo_training", extra="ml"),
     Study("minilm-units", "the pretrained MiniLM sentence encoder with hardware softmax / exp "
-                          "units and exact or Mitchell products: embedding fidelity to float",
+                          "units and exact, Mitchell or L-Mul products (block floating point "
+                          "or fp32/bf16/fp16/fp8 float units): embedding fidelity to float",
           {"softmax": "two_pass", "method": "lut", "normalizer": "exact_div", "out_bits": 16,
            "in_fmt": "Q7.5", "lut_bits": 6, "products": "float", "linear": "float",
-           "product_bits": 8, "keep_bits": None, "head": "none", "head_bits": 12,
+           "product_bits": 8, "keep_bits": None, "product_format": "bfp",
+           "float_scale": "tensor", "head": "none", "head_bits": 12,
            **MINILM_DATA}, "hwsim.studies.minilm_units", extra="ml"),
     Study("bert-whitening", "BERT-whitening of MiniLM embeddings (keep k of 384 dims) applied in "
                             "fixed point / with Mitchell products: ranking fidelity",

@@ -9,7 +9,14 @@ One configuration replaces, in all 6 layers and 12 heads of all-MiniLM-L6-v2
   or nothing (``float``);
 * the attention products Q K^T and P V (``products``) and/or every dense layer (``linear``) by
   block-floating-point exact or Mitchell products of ``product_bits`` bits
-  (:class:`hwsim.hooks.FixedMatmul`);
+  (``product_format = "bfp"``, :class:`hwsim.hooks.FixedMatmul`), or by the float multiplier
+  unit (``product_format`` = ``fp32`` / ``bf16`` / ``fp16`` / ``e4m3`` / ``e5m2``; products
+  ``exact`` / ``mitchell`` / ``lmul``; :class:`hwsim.hooks.FloatMatmul`, sums in float32)
+  with operands scaled by powers of two (``float_scale``: ``tensor`` = one scale per
+  attention matrix, i.e. per sentence and head, and in dense layers per token and per
+  weight column, because the dense hook sees a batch's tokens as one matrix and a
+  sentence's result must not depend on its batch; ``vector`` = per row / column everywhere;
+  ``none``);
 * or each whole head (``head`` = ``exact`` / ``mitchell``) by the fixed-point attention head
   unit (:class:`hwsim.hooks.AttentionHeadHook`, the model of the verified RTL
   head): Q, K, V in ``Q5.(head_bits-5)`` (MiniLM's reach ±8.7), 1/sqrt(32) with 12 fraction
@@ -29,7 +36,9 @@ from hwsim.studies import check_choice
 from hwsim.studies import minilm_eval as E
 
 SOFTMAX = ("float", "two_pass", "online", "taylor", "exp-only")
-PRODUCTS = ("float", "exact", "mitchell")
+PRODUCTS = ("float", "exact", "mitchell", "lmul")
+#: product_format: block floating point integers, or a float format of the float-mul unit
+PRODUCT_FORMATS = ("bfp", "fp32", "bf16", "fp16", "e4m3", "e5m2")
 HEADS = ("none", "exact", "mitchell")
 
 
@@ -55,12 +64,25 @@ def _softmax_hook(params: dict):
 
 
 def _matmul(params: dict, which: str):
-    from hwsim.hooks import FixedMatmul
+    from hwsim.hooks import FixedMatmul, FloatMatmul
     kind = params[which]
     if kind == "float":
         return None
-    return FixedMatmul(kind, params["product_bits"],
-                       params["keep_bits"] if kind == "mitchell" else None)
+    fmt = params["product_format"]
+    if fmt == "bfp":
+        if kind == "lmul":
+            raise ValueError(f"{which} = lmul needs a float product_format "
+                             f"({', '.join(PRODUCT_FORMATS[1:])}), not bfp")
+        return FixedMatmul(kind, params["product_bits"],
+                           params["keep_bits"] if kind == "mitchell" else None)
+    from hwsim.float_mul import FloatMethod, FloatMulParams, FloatType
+    if params["keep_bits"] is not None:
+        raise ValueError(f"keep_bits applies to product_format = bfp only, not {fmt}")
+    scale = params["float_scale"]
+    if which == "linear" and scale == "tensor":
+        scale = "vector"  # the dense hook sees a batch's tokens as one matrix
+    return FloatMatmul(FloatMulParams(fmt=FloatType(fmt), method=FloatMethod(kind)),
+                       scale=scale)
 
 
 def head_params(params: dict):
@@ -95,6 +117,9 @@ def check(params: dict) -> None:
     check_choice("minilm-units", params, "softmax", SOFTMAX)
     for k in ("products", "linear"):
         check_choice("minilm-units", params, k, PRODUCTS)
+    check_choice("minilm-units", params, "product_format", PRODUCT_FORMATS)
+    from hwsim.hooks import FLOAT_SCALES
+    check_choice("minilm-units", params, "float_scale", FLOAT_SCALES)
     check_choice("minilm-units", params, "head", HEADS)
     if params["head"] != "none":
         if params["softmax"] != "two_pass" or params["products"] != "float":
@@ -131,9 +156,25 @@ Q48 = [("taylor (order 4), Q4.8 scores", {"softmax": "taylor", "method": "taylor
                                                       "normalizer": "exact_div"})]
 
 
+#: (product_format, products) of the float-unit attention-products table
+FLOAT_PRODUCTS = [("fp32", "exact"), ("bf16", "exact"), ("bf16", "mitchell"), ("bf16", "lmul"),
+                  ("fp16", "exact"), ("fp16", "mitchell"), ("fp16", "lmul"),
+                  ("e4m3", "exact"), ("e4m3", "mitchell"), ("e4m3", "lmul"),
+                  ("e5m2", "exact"), ("e5m2", "mitchell"), ("e5m2", "lmul")]
+#: (product_format, linear) of the float-unit dense-layer table, on FLOAT_LINEAR_SENTENCES
+FLOAT_LINEAR = [("bf16", "exact"), ("bf16", "mitchell"), ("bf16", "lmul"),
+                ("e4m3", "exact"), ("e4m3", "mitchell"), ("e4m3", "lmul")]
+FLOAT_LINEAR_SENTENCES = 30
+_FMT_LABEL = {"fp32": "fp32", "bf16": "bf16", "fp16": "fp16", "e4m3": "fp8 e4m3",
+              "e5m2": "fp8 e5m2"}
+_METHOD_LABEL = {"exact": "exact (RNE)", "mitchell": "Mitchell", "lmul": "L-Mul"}
+
+
 def default_sweep(quick: bool = False) -> dict:
     """Every softmax variant at 8/12/16-bit outputs, exact and Mitchell attention products
-    at 4..16 bits; ``quick``: fewer variants and sentences (the demo)."""
+    at 4..16 bits, the float multiplier units (exact, Mitchell, L-Mul in fp32 .. fp8) in the
+    attention products and in every dense layer; ``quick``: fewer variants and sentences
+    and no float units (the demo)."""
     variants = [v for v in VARIANTS if v[2] == "lut"] if quick else VARIANTS
     points = [{"softmax": "float"}]
     points += [{"softmax": f, "normalizer": n, "method": m, "out_bits": b}
@@ -152,6 +193,10 @@ def default_sweep(quick: bool = False) -> dict:
                    for k in ("exact", "mitchell") for w in (8, 12)]
         points += [{"softmax": "two_pass", "products": "mitchell", "product_bits": 8, "out_bits": b}
                    for b in OUT_BITS]
+        points += [{"softmax": "float", "products": k, "product_format": f}
+                   for f, k in FLOAT_PRODUCTS]
+        points += [{"softmax": "float", "linear": k, "product_format": f,
+                    "sentences": FLOAT_LINEAR_SENTENCES} for f, k in FLOAT_LINEAR]
     return {"study": "minilm-units", "seeds": [0],
             "fixed": {"sentences": 100 if quick else 300}, "points": points}
 
@@ -215,24 +260,28 @@ def report(rows: list[dict], out) -> list[str]:
                           "1 - Spearman vs float (log)", top, True, logy=True)
         lines += ["", "![1 - Spearman vs output bits](minilm_softmax_bits.png)"]
     prod = [(k, w) for k in ("exact", "mitchell") for w in (4, 6, 8, 12, 16)
-            if _mean(rows, "spearman", softmax="float", products=k, product_bits=w) is not None]
+            if _mean(rows, "spearman", softmax="float", products=k, product_bits=w,
+                     product_format="bfp") is not None]
     if prod:
         lines += ["", "### Attention products Q·K^T and P·V (block floating point, float softmax)",
                   "", "| multiplier | bits | cos (min) | ρ | NN |", "|---|---|---|---|---|"]
         for k, w in prod:
-            m = dict(softmax="float", products=k, product_bits=w, linear="float", head="none")
+            m = dict(softmax="float", products=k, product_bits=w, linear="float", head="none",
+                     product_format="bfp")
             lines.append(f"| {k} | {w} | {_mean(rows, 'cos_mean', **m):.5f} "
                          f"({_mean(rows, 'cos_min', **m):.4f}) | {_mean(rows, 'spearman', **m):.5f} "
                          f"| {_mean(rows, 'nn_agreement', **m):.3f} |")
+    lines += _float_tables(rows)
     lin = [(k, w) for k in ("exact", "mitchell") for w in (8, 12)
-           if _mean(rows, "spearman", linear=k, product_bits=w) is not None]
+           if _mean(rows, "spearman", linear=k, product_bits=w, product_format="bfp") is not None]
     if lin:
-        nl = sorted({r["params"]["sentences"] for r in rows if r["params"]["linear"] != "float"})
+        nl = sorted({r["params"]["sentences"] for r in rows if r["params"]["linear"] != "float"
+                     and r["params"].get("product_format", "bfp") == "bfp"})
         lines += ["", "### Every dense layer too (Q, K, V, output, FFN; float softmax; "
                   f"{', '.join(map(str, nl))} sentences)", "",
                   "| multiplier | bits | cos (min) | ρ | NN |", "|---|---|---|---|---|"]
         for k, w in lin:
-            m = dict(linear=k, product_bits=w, head="none")
+            m = dict(linear=k, product_bits=w, head="none", product_format="bfp")
             lines.append(f"| {k} | {w} | {_mean(rows, 'cos_mean', **m):.5f} "
                          f"({_mean(rows, 'cos_min', **m):.4f}) | {_mean(rows, 'spearman', **m):.5f} "
                          f"| {_mean(rows, 'nn_agreement', **m):.3f} |")
@@ -257,3 +306,46 @@ def report(rows: list[dict], out) -> list[str]:
                   f"configurations range {min(r['metrics']['sts_spearman'] for r in sts):.4f} .. "
                   f"{max(r['metrics']['sts_spearman'] for r in sts):.4f}."]
     return lines + [""]
+
+
+def _float_tables(rows: list[dict]) -> list[str]:
+    """The float-unit tables: attention products, then every dense layer."""
+    lines = []
+    for which, title in (("products", "Attention products Q·K^T and P·V in float formats "
+                                      "(float-mul unit, float softmax)"),
+                         ("linear", "Every dense layer in float formats (float-mul unit; "
+                                    "attention products and softmax float)")):
+        other = "linear" if which == "products" else "products"
+        found = []
+        for f in PRODUCT_FORMATS[1:]:
+            for k in ("exact", "mitchell", "lmul"):
+                m = {"softmax": "float", which: k, other: "float", "product_format": f,
+                     "head": "none"}
+                if _mean(rows, "spearman", **m) is not None:
+                    found.append((f, k, m))
+        if not found:
+            continue
+        n = sorted({r["metrics"].get("n_sentences", r["params"]["sentences"]) for r in rows
+                    if r["params"][which] != "float" and r["params"].get("product_format", "bfp") != "bfp"})
+        scales = sorted({r["params"].get("float_scale", "none") for r in rows
+                         if r["params"][which] != "float" and r["params"].get("product_format", "bfp") != "bfp"})
+        where = ("one per matrix, i.e. per sentence and head" if which == "products"
+                 else "in dense layers one per token row and one per weight column")
+        scaled = ("Operands are not scaled. " if scales == ["none"] else
+                  f"Each operand is scaled by a power of two (`float_scale` = "
+                  f"{', '.join(scales)}; {where}) so that its peak lies in [T/2, T), T = 16 in "
+                  "e4m3 and 128 in the other formats (the product of two peaks fits the "
+                  "format); ")
+        lines += ["", f"### {title}", "",
+                  f"{', '.join(map(str, n))} sentences. {scaled}operands are rounded to "
+                  "nearest even into the format "
+                  "(subnormals flushed to zero, e4m3 saturating at ±448), multiplied by the "
+                  "float-mul unit's bit-exact model (`hwsim.float_mul.float_mul`), decoded and "
+                  "summed in float32 in k order (`hwsim.hooks.FloatMatmul`).", "",
+                  "| format | multiplier | cos (min) | ρ | NN |", "|---|---|---|---|---|"]
+        for f, k, m in found:
+            lines.append(f"| {_FMT_LABEL[f]} | {_METHOD_LABEL[k]} | "
+                         f"{_mean(rows, 'cos_mean', **m):.5f} ({_mean(rows, 'cos_min', **m):.4f}) "
+                         f"| {_mean(rows, 'spearman', **m):.5f} "
+                         f"| {_mean(rows, 'nn_agreement', **m):.3f} |")
+    return lines
