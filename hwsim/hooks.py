@@ -11,9 +11,11 @@ not depend on the sentences batched with it.
   point. Every row of ``a`` and every column of ``b`` (the vectors a dot product pairs) gets
   its own exponent: the signed ``width``-bit format ``Q(e+1).(width-1-e)`` with ``2**e`` the
   smallest power of two above the vector's peak magnitude (round to nearest even, saturate:
-  only a value rounded up to ``2**e`` saturates). Products are exact or the signed Mitchell
+  only a value rounded up to ``2**e`` saturates). Products are exact, the signed Mitchell
   multiplier's (:func:`hwsim.mitchell.mitchell_mul`, ``MitchellMulParams(width, signed=True,
-  keep_bits)``), summed exactly in int64 and scaled back in float64.
+  keep_bits)``), or an unsigned multiplier unit's (DRUM, REALM: ``unit``) in sign-magnitude
+  form, ``sgn(a) sgn(b) U(|a|, |b|)`` with ``U`` at the operand width (a magnitude is at
+  most ``2**(width-1)``, so it fits); summed exactly in int64 and scaled back in float64.
 * :class:`FloatMatmul` (``attention_products`` / ``linear``): ``a @ b`` in a float format
   (fp32, bf16, fp16, e4m3, e5m2) with every scalar product by the float multiplier unit
   (:func:`hwsim.float_mul.float_mul`: Mitchell, L-Mul or exact), operands scaled by powers of
@@ -48,9 +50,14 @@ from hwsim.softmax import SoftmaxParams, softmax_fixed
 
 __all__ = ["frac_for_peak", "quantize_frac", "block_quantize", "FixedMatmul", "StaticMatmul",
            "FloatMatmul", "SoftmaxHook", "ExpSoftmax", "AttentionHeadHook",
-           "PerformerAttention", "MULTIPLIERS", "FLOAT_SCALES", "ACCUMULATORS"]
+           "PerformerAttention", "MULTIPLIERS", "UNSIGNED_UNITS", "FLOAT_SCALES",
+           "ACCUMULATORS"]
 
-MULTIPLIERS = ("exact", "mitchell")
+MULTIPLIERS = ("exact", "mitchell", "drum", "realm")
+#: multiplier -> the unsigned unit's Params class name (FixedMatmul.unit)
+UNSIGNED_UNITS = {"drum": "DrumMulParams", "realm": "RealmMulParams"}
+#: operand widths up to this use a table of the unsigned unit's products (2**(2w - 2) entries)
+_TABLE_WIDTH = 12
 #: FloatMatmul's operand scaling: one power of two per matrix, per vector, or none
 FLOAT_SCALES = ("tensor", "vector", "none")
 #: FloatMatmul's accumulator types
@@ -148,6 +155,9 @@ class FixedMatmul:
     multiplier: str = "exact"
     width: int = 8
     keep_bits: int | None = None
+    unit: object = None
+    """``drum`` / ``realm``: the unsigned unit's Params (``DrumMulParams`` /
+    ``RealmMulParams``) with ``width`` equal to this ``width``."""
 
     def __post_init__(self):
         from hwsim._check import check_int
@@ -160,6 +170,17 @@ class FixedMatmul:
         elif self.keep_bits is not None:
             raise ValueError(f"FixedMatmul.keep_bits applies to the mitchell multiplier only, "
                              f"not {self.multiplier!r}")
+        want = UNSIGNED_UNITS.get(self.multiplier)
+        if want is None and self.unit is not None:
+            raise ValueError(f"FixedMatmul.unit applies to the {' and '.join(UNSIGNED_UNITS)} "
+                             f"multipliers only, not {self.multiplier!r}")
+        if want is not None:
+            if type(self.unit).__name__ != want:
+                raise TypeError(f"FixedMatmul.unit must be a {want} for multiplier "
+                                f"{self.multiplier!r}, not {self.unit!r}")
+            if self.unit.width != self.width:
+                raise ValueError(f"FixedMatmul.unit.width must equal width ({self.width}), "
+                                 f"not {self.unit.width}")
 
     @property
     def mul_params(self):
@@ -185,6 +206,8 @@ class FixedMatmul:
         product exact or the Mitchell multiplier's, summed exactly; as float64 (exact: the
         sums stay below 2**53 for the widths and depths :meth:`__call__` accepts)."""
         k = qa.shape[-1]
+        if self.multiplier in UNSIGNED_UNITS:
+            return _sign_magnitude_products(qa, qb, self.unit).astype(np.float64)
         if self.multiplier == "exact":
             if 2 * (self.width - 1) + max(k - 1, 1).bit_length() <= 53:
                 return qa.astype(np.float64) @ qb.astype(np.float64)   # every sum exact in f64
@@ -193,6 +216,39 @@ class FixedMatmul:
         lead, n, m = qa.shape[:-2], qa.shape[-2], qb.shape[-1]
         acc = mitchell_matmul(qa.reshape(-1, n, k), qb.reshape(-1, k, m), self.mul_params)
         return acc.reshape(lead + (n, m)).astype(np.float64)
+
+
+def _unsigned_model(params):
+    from hwsim.drum import DrumMulParams, drum_mul
+    from hwsim.realm import realm_mul
+    return drum_mul if isinstance(params, DrumMulParams) else realm_mul
+
+
+@lru_cache(maxsize=4)
+def _product_table(params) -> np.ndarray:
+    """``T[i, j] = U(i, j)`` for magnitudes ``i, j`` in ``0..2**(width-1)`` (read-only)."""
+    mags = np.arange((1 << (params.width - 1)) + 1, dtype=np.int64)
+    t = _unsigned_model(params)(mags[:, None], mags[None, :], params)
+    t.setflags(write=False)
+    return t
+
+
+def _sign_magnitude_products(qa: np.ndarray, qb: np.ndarray, params) -> np.ndarray:
+    """``(..., n, m)`` int64 sums over k of ``sgn(a) sgn(b) U(|a|, |b|)`` for raw signed
+    ``params.width``-bit operand stacks ``qa`` ``(..., n, k)``, ``qb`` ``(..., k, m)``; ``U``
+    the unsigned unit's model (a product table up to ``_TABLE_WIDTH`` bits). Exact: each
+    product is below ``2**(2 width)`` and k below ``2**15``, so the sums fit int64."""
+    lead, (n, k), m = qa.shape[:-2], qa.shape[-2:], qb.shape[-1]
+    qa, qb = qa.reshape((-1, n, k)), qb.reshape((-1, k, m))
+    table = _product_table(params) if params.width <= _TABLE_WIDTH else None
+    model = _unsigned_model(params)
+    out = np.zeros((qa.shape[0], n, m), dtype=np.int64)
+    for kk in range(k):
+        a, b = qa[:, :, kk, None], qb[:, None, kk, :]
+        mag = (table[np.abs(a), np.abs(b)] if table is not None
+               else model(np.abs(a), np.abs(b), params))
+        out += np.where((a < 0) != (b < 0), -mag, mag)
+    return out.reshape(lead + (n, m))
 
 
 @dataclass(frozen=True)

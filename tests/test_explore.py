@@ -84,6 +84,10 @@ def run_cli(tmp_path, text, *extra, name="e.toml"):
      "empty search space"),
     ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['booth-mul']\n[constraint]\nmax_drop = 1",
      "unknown unit 'booth-mul'"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['realm-mul']\n[constraint]\nmax_drop = 1",
+     "group[0].units: explore cannot price realm-mul (only its unsigned RTL exists"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\n[[group.choice]]\nunit = 'drum-mul'\n"
+     "[constraint]\nmax_drop = 1", "group[0]: explore cannot price drum-mul"),
     ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\nwidth = []\n"
      "[constraint]\nmax_drop = 1", "width is an empty list"),
     ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\nkeep_bits = [2]\n"
@@ -352,7 +356,7 @@ def test_group_matching_no_node_is_one_line_exit_2(tmp_path, capsys, digits, syn
 
 
 @pytest.mark.parametrize("case, message", [
-    ("no rows", "must hold at least one row, not input X of shape [0, 64]"),
+    ("no rows", "d.npz has 0 rows; give at least one row per input"),
     ("nan", "must hold finite inputs, not 1 NaN / inf in input X"),
     ("alike rows", "constraint.metric probabilities.spearman must be defined on workload.data, "
                    "not NaN"),

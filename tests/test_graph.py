@@ -18,7 +18,9 @@ from hwsim.cli import main  # noqa: E402
 from hwsim.graph.assign import parse_assignment  # noqa: E402
 from hwsim.graph.evaluate import load_data, run_model  # noqa: E402
 from hwsim.graph.model import Graph, ModelError, load  # noqa: E402
+from hwsim.drum import DrumMulParams, drum_mul  # noqa: E402
 from hwsim.mitchell import MitchellMulParams, mitchell_mul  # noqa: E402
+from hwsim.realm import RealmMulParams, realm_mul  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +83,68 @@ def test_mitchell_products_are_the_units_bits(digits_onnx):
     assert np.array_equal(env["mul_result"], want)
     # the rest of the graph ran in float on it
     assert np.array_equal(env["add_result"], want + g.initializers["intercepts"])
+
+
+@pytest.mark.parametrize("rule,params", [
+    ({"unit": "drum-mul", "width": 8, "k": 4}, DrumMulParams(width=8, k=4)),
+    ({"unit": "realm-mul", "width": 8, "keep_bits": 3, "m": 2, "q": 2},
+     RealmMulParams(width=8, keep_bits=3, m=2, q=2)),
+], ids=["drum", "realm"])
+def test_unsigned_units_run_in_sign_magnitude(digits_onnx, rule, params):
+    """DRUM and REALM on the first MatMul: every product is ``sgn(a) sgn(b) U(|a|, |b|)``
+    with the unit's own model at the operand width, recomputed here element by element."""
+    path, data = digits_onnx
+    g = load(path)
+    from hwsim.graph.assign import build_impl
+    feeds, _ = load_data(data, g)
+    feeds = {k: v[:40] for k, v in feeds.items()}
+    impl, nodes, fracs = build_impl(g, _assign({"node": "MatMul", **rule}), feeds)
+    env = g.run(feeds, impl, keep=True)
+    x = env["cast_input"].astype(np.float64)
+    w = g.initializers["coefficient"].astype(np.float64)
+    fa = fracs["cast_input"]
+    fw = np.array([7 - np.frexp(np.abs(w[:, j]).max())[1] for j in range(w.shape[1])])
+    qa = np.clip(np.rint(x * 2.0 ** fa), -128, 127).astype(np.int64)
+    qb = np.clip(np.rint(w * 2.0 ** fw), -128, 127).astype(np.int64)
+    model = drum_mul if isinstance(params, DrumMulParams) else realm_mul
+    mags = model(np.abs(qa)[:, :, None], np.abs(qb)[None, :, :], params)
+    assert (qb < 0).any() and (mags != np.abs(qa[:, :, None] * qb)).any()  # pixels are >= 0
+    prods = np.where((qa[:, :, None] < 0) != (qb[None] < 0), -mags, mags)
+    want = (prods.sum(axis=1) * 2.0 ** -(fa + fw)).astype(np.float32)
+    assert np.array_equal(env["mul_result"], want)
+
+
+@pytest.mark.parametrize("params", [DrumMulParams(width=6, k=3), RealmMulParams(width=7),
+                                    RealmMulParams(width=13, keep_bits=4)],
+                         ids=lambda p: p.top_name)
+def test_fixed_matmul_sign_magnitude_products(params):
+    """The hook's products for both operand signs (the table path up to 12 bits, the model
+    beyond) against a scalar loop, including the most negative code."""
+    from hwsim.hooks import FixedMatmul
+    rng = np.random.default_rng(3)
+    lo, hi = -(1 << (params.width - 1)), 1 << (params.width - 1)
+    qa, qb = rng.integers(lo, hi, (2, 5, 9)), rng.integers(lo, hi, (2, 9, 4))
+    qa[0, 0, 0] = lo
+    kind = "drum" if isinstance(params, DrumMulParams) else "realm"
+    model = drum_mul if kind == "drum" else realm_mul
+    got = FixedMatmul(kind, params.width, unit=params).products(qa, qb)
+    want = np.zeros((2, 5, 4))
+    for g_, i, j, t in np.ndindex(2, 5, 4, 9):
+        a, b = int(qa[g_, i, t]), int(qb[g_, t, j])
+        want[g_, i, j] += (-1 if (a < 0) != (b < 0) else 1) * int(model(abs(a), abs(b), params))
+    assert np.array_equal(got, want)
+
+
+def test_fixed_matmul_unit_mismatches_are_refused():
+    from hwsim.hooks import FixedMatmul
+    with pytest.raises(TypeError, match=r"^FixedMatmul.unit must be a DrumMulParams for "
+                                        r"multiplier 'drum', not None$"):
+        FixedMatmul("drum", 8)
+    with pytest.raises(ValueError, match=r"^FixedMatmul.unit.width must equal width \(8\), not 6$"):
+        FixedMatmul("realm", 8, unit=RealmMulParams(width=6))
+    with pytest.raises(ValueError, match=r"^FixedMatmul.unit applies to the drum and realm "
+                                         r"multipliers only, not 'exact'$"):
+        FixedMatmul("exact", 8, unit=RealmMulParams(width=8))
 
 
 def test_per_tensor_weights_block_mode_and_fixed_formats(digits_onnx):
@@ -210,8 +274,14 @@ def test_bad_models_and_data_are_one_line_errors(digits_onnx, tmp_path):
     ({"assign": [{"unit": "mitchell-mul", "signed": False}]},
      r"^A: assign\[0\]: ONNX operands are signed; signed must be true, not False$"),
     ({"assign": [{"unit": "mitchell-div"}]},
-     r"^A: assign\[0\]\.unit must be one of exact-mul, exp, mitchell-mul, softmax, not "
+     r"^A: assign\[0\]\.unit must be one of drum-mul, exact-mul, exp, mitchell-mul, realm-mul, "
+     r"softmax, not "
      r"'mitchell-div'; mitchell-div has no ONNX op to run$"),
+    ({"assign": [{"unit": "drum-mul", "signed": True}]},
+     r"^A: assign\[0\]: drum-mul has no parameter 'signed' \(it is unsigned and runs in "
+     r"sign-magnitude form on the signed operands\)$"),
+    ({"assign": [{"unit": "realm-mul", "width": 8, "keep_bits": 9}]},
+     r"^A: assign\[0\]: RealmMulParams.keep_bits must be an integer in 1..7, not 9$"),
     ({"assign": [{"op": "Softmax", "unit": "mitchell-mul"}]},
      r"^A: assign\[0\]: unit mitchell-mul cannot run Softmax \(units for Softmax: softmax, exp\)$"),
     ({"assign": [{"op": "Relu", "unit": "mitchell-mul"}]},
@@ -337,6 +407,16 @@ def test_qdq_model_runs_integer_codes_through_the_unit(digits_qdq):
     ca = q - ini["cast_input_zero_point"].astype(np.int64)
     cb = ini["coefficient_quantized"].astype(np.int64) - ini["coefficient_zero_point"].astype(np.int64)
     prods = mitchell_mul(ca[:, :, None], cb[None, :, :], MitchellMulParams(width=9, signed=True))
+    want = (prods.sum(axis=1) * (float(ini["cast_input_scale"])
+                                 * ini["coefficient_scale"].astype(np.float64))).astype(np.float32)
+    assert np.array_equal(env["mul_result"], want)
+    # REALM on the same codes: the unit at 9 bits in sign-magnitude form
+    impl, _, _ = build_impl(g, _assign({"op": "MatMul", "unit": "realm-mul", "keep_bits": 4}),
+                            feeds)
+    env = g.run(feeds, impl, keep=True)
+    rp = RealmMulParams(width=9, keep_bits=4)
+    mags = realm_mul(np.abs(ca)[:, :, None], np.abs(cb)[None, :, :], rp)
+    prods = np.where((ca[:, :, None] < 0) != (cb[None] < 0), -mags, mags)
     want = (prods.sum(axis=1) * (float(ini["cast_input_scale"])
                                  * ini["coefficient_scale"].astype(np.float64))).astype(np.float32)
     assert np.array_equal(env["mul_result"], want)

@@ -195,9 +195,15 @@ def _number(t, key, where, source, default, lo, hi, integer=False):
     return v
 
 
+#: units ``hwsim run`` takes that explore cannot price (no signed RTL)
+UNPRICED = {"drum-mul", "realm-mul"}
+
+
 def _choices(g: dict, where: str, source: str, dropped: list) -> tuple:
     from hwsim.graph.assign import UNITS_BY_OP, parse_assignment
-    all_units = sorted({u for us in UNITS_BY_OP.values() for u in us})
+    # DRUM and REALM run on ONNX products in sign-magnitude form, but only their unsigned
+    # RTL exists: a price would leave out the sign handling, so explore does not offer them
+    all_units = sorted({u for us in UNITS_BY_OP.values() for u in us} - UNPRICED)
     raw: list[dict] = []
     units = g.get("units")
     axes = {k: v for k, v in g.items() if k not in ("name", "op", "node", "instances",
@@ -209,6 +215,10 @@ def _choices(g: dict, where: str, source: str, dropped: list) -> tuple:
             raise _bad(source, f"{where}.units must be a non-empty list of unit names, not "
                                f"{short_repr(units)}")
         for u in units:
+            if u in UNPRICED:
+                raise _bad(source, f"{where}.units: explore cannot price {u} (only its "
+                                   f"unsigned RTL exists; hwsim run takes it); units: "
+                                   f"{', '.join(all_units)}")
             if u not in all_units:
                 raise _bad(source, f"{where}.units: unknown unit {u!r} (units: "
                                    f"{', '.join(all_units)})")
@@ -239,6 +249,10 @@ def _choices(g: dict, where: str, source: str, dropped: list) -> tuple:
         c = {k: (None if isinstance(v, str) and v.lower() == "none" and k != "unit" else v)
              for k, v in c.items()}
         c = {k: v for k, v in c.items() if v is not None}
+        if c.get("unit") in UNPRICED:
+            raise _bad(source, f"{where}: explore cannot price {c['unit']} (only its unsigned "
+                               f"RTL exists; hwsim run takes it); units: "
+                               f"{', '.join(all_units)}")
         for key in ("op", "node"):
             if i >= grid_count and key in c:
                 raise _bad(source, f"{where}.choice[{i - grid_count}] must hold a unit and its "

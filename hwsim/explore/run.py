@@ -103,9 +103,6 @@ def resolve_space(cfg: ExploreConfig, out: Path, *, db, progress: bool) -> Space
     graph = load(model, "workload.model")
     feeds, _ = load_data(data, graph, "workload.data")
     for name, v in feeds.items():
-        if np.ndim(v) and not np.shape(v)[0]:
-            raise ExploreError(f"{cfg.source}: workload.data {data} must hold at least one row, "
-                               f"not input {name} of shape {list(np.shape(v))}")
         if np.asarray(v).dtype.kind == "f" and not np.isfinite(v).all():
             raise ExploreError(f"{cfg.source}: workload.data {data} must hold finite inputs, "
                                f"not {int((~np.isfinite(v)).sum())} NaN / inf in input {name}")

@@ -23,9 +23,14 @@ Units by op type:
 
 * ``MatMul``, ``Gemm``, ``Conv`` (Conv through im2col, one matrix product per group):
   ``mitchell-mul`` (``MitchellMulParams`` fields ``width``, ``keep_bits``; products are
-  signed, so ``signed`` is true) or ``exact-mul`` (exact fixed-point products, ``width``
-  only). Operands are signed ``width``-bit fixed point; products are summed exactly and
-  scaled back to float (:class:`hwsim.hooks.FixedMatmul` / :class:`hwsim.hooks.StaticMatmul`).
+  signed, so ``signed`` is true), ``drum-mul`` (``DrumMulParams``: ``width``, ``k``),
+  ``realm-mul`` (``RealmMulParams``: ``width``, ``keep_bits``, ``m``, ``q``) or ``exact-mul``
+  (exact fixed-point products, ``width`` only). Operands are signed ``width``-bit fixed
+  point; DRUM and REALM are unsigned units and run in sign-magnitude form,
+  ``sgn(a) sgn(b) U(|a|, |b|)`` with ``U`` at the operand width; products are summed exactly
+  and scaled back to float (:class:`hwsim.hooks.FixedMatmul` /
+  :class:`hwsim.hooks.StaticMatmul`). QDQ nodes run the unit at the width their integer codes
+  need (the rule's other fields kept).
 
   *static* mode (default): every activation operand gets one power-of-two format for the
   whole tensor, chosen on the calibration rows: ``frac = width - 1 - e`` with ``2**e`` the
@@ -57,7 +62,9 @@ __all__ = ["Rule", "Assignment", "parse_assignment", "UNITS_BY_OP", "build_impl"
            "calibrate", "MATMUL_OPS"]
 
 MATMUL_OPS = ("MatMul", "Gemm", "Conv")
-MATMUL_UNITS = ("mitchell-mul", "exact-mul")
+MATMUL_UNITS = ("mitchell-mul", "exact-mul", "drum-mul", "realm-mul")
+#: unsigned multiplier units, run in sign-magnitude form on the signed operands
+_UNSIGNED = {"drum-mul": "drum", "realm-mul": "realm"}
 #: op type -> the units that can implement it
 UNITS_BY_OP = {**{op: MATMUL_UNITS for op in MATMUL_OPS}, "Softmax": ("softmax", "exp")}
 MODES, METHODS, WEIGHTS = ("static", "block"), ("maxabs", "percentile"), ("per-channel", "per-tensor")
@@ -133,8 +140,11 @@ def _rule_params(where: str, unit: str, fields: dict):
         fields = {**fields, "signed": True}
     if unit == "softmax" and "length" in fields:
         raise ValueError(f"{where}: softmax length comes from the model's rows; remove it")
+    if unit in _UNSIGNED and "signed" in fields:
+        raise ValueError(f"{where}: {unit} has no parameter 'signed' (it is unsigned and runs "
+                         f"in sign-magnitude form on the signed operands)")
     p = spec.params_cls.from_dict({k: v for k, v in fields.items()})
-    if unit == "mitchell-mul" and p.width > 24:
+    if unit in MATMUL_UNITS and p.width > 24:
         raise ValueError(f"{where}: width must be at most 24 for ONNX products (the int64 "
                          f"sums), not {p.width}")
     return p
@@ -235,11 +245,22 @@ def assigned_nodes(graph: Graph, assignment: Assignment) -> dict:
     return out
 
 
-def _engine(rule: Rule):
+def _engine(rule: Rule, width: int | None = None, where: str = ""):
+    """The rule's :class:`hwsim.hooks.FixedMatmul`; ``width`` (QDQ codes) replaces the
+    rule's operand width."""
     from hwsim.hooks import FixedMatmul
     if rule.unit == "exact-mul":
-        return FixedMatmul("exact", rule.params["width"])
-    return FixedMatmul("mitchell", rule.params.width, rule.params.keep_bits)
+        return FixedMatmul("exact", max(width or rule.params["width"], 2))
+    p = rule.params
+    if width is not None and width != p.width:
+        try:
+            p = dataclasses.replace(p, width=width)
+        except (TypeError, ValueError) as e:
+            raise ModelError(f"{where}: the unit runs at the QDQ codes' {width} bits, and "
+                             f"then {e}") from None
+    if rule.unit == "mitchell-mul":
+        return FixedMatmul("mitchell", p.width, p.keep_bits)
+    return FixedMatmul(_UNSIGNED[rule.unit], p.width, unit=p)
 
 
 def _operands(node) -> tuple[str, str]:
@@ -326,12 +347,8 @@ def _qdq_impl(graph: Graph, node, rule: Rule, deq):
     operands go through the unit (exact int sums), then the scales are applied as the model's
     DequantizeLinear nodes say (the left operand's per tensor, the right's per tensor or per
     output channel), then Gemm's alpha / beta C or Conv's bias in float."""
-    from hwsim.hooks import FixedMatmul
     width = qdq_width(graph, node, deq)
-    if rule.unit == "exact-mul":
-        engine = FixedMatmul("exact", max(width, 2))
-    else:
-        engine = FixedMatmul("mitchell", width, rule.params.keep_bits)
+    engine = _engine(rule, width, f"node {node.name}")
 
     def codes(d, env):
         q = env[d.inputs[0]]
