@@ -70,7 +70,7 @@ GUARD_BITS = 4
 CONST_EXTRA_BITS = 2
 MAX_IN_WIDTH = 24
 MAX_OUT_WIDTH = 32
-MAX_STAGES = 4
+MAX_STAGES = 16
 IBERT_A, IBERT_B, IBERT_C = 0.3585, 1.353, 0.344
 
 
@@ -168,7 +168,8 @@ class ExpParams(UnitParams):
         ``lut_bits``, ``segments`` and ``order`` must be integers whatever the method, but
         their ranges are checked only for the method that uses them.
     stages:
-        Pipeline register stages (latency in cycles), 0..4.
+        Pipeline register stages (latency in cycles), 0..16; one result per cycle. The cut
+        points and the order they are filled in: ``hwsim.hdl.exp.cut_points``.
 
     Derived: ``internal_bits`` R = max(F_in, F_out) + 4, ``const_bits`` C = R + 2.
 

@@ -42,7 +42,10 @@ LINT_CONFIGS += [("realm-mul", RealmMulParams(width=w, keep_bits=t, m=m, q=q, st
 LINT_CONFIGS += [("exp", ExpParams(method=m, base=b, stages=st))
                  for m, b, st in ((ExpMethod.LUT, ExpBase.E, 0), (ExpMethod.LUT, ExpBase.TWO, 4),
                                   (ExpMethod.PWL, ExpBase.E, 2), (ExpMethod.MITCHELL, ExpBase.TWO, 0),
-                                  (ExpMethod.IBERT, ExpBase.E, 4), (ExpMethod.TAYLOR, ExpBase.TWO, 1))]
+                                  (ExpMethod.IBERT, ExpBase.E, 4), (ExpMethod.TAYLOR, ExpBase.TWO, 1),
+                                  # every cut point registered (hwsim.hdl.exp.cut_points)
+                                  (ExpMethod.LUT, ExpBase.E, 5), (ExpMethod.PWL, ExpBase.E, 7),
+                                  (ExpMethod.IBERT, ExpBase.E, 10), (ExpMethod.TAYLOR, ExpBase.E, 9))]
 LINT_CONFIGS += [("softmax", SoftmaxParams(
     form=f, normalizer=n, method=ExpMethod.TAYLOR if f is SoftmaxForm.TAYLOR else ExpMethod.PWL))
     for f in SoftmaxForm for n in Normalizer]
