@@ -14,6 +14,12 @@ only the characteristic ``e = k_a + k_b + carry`` depends on the carry. For the 
 ``2**(N-1) + d`` and ``2**N + d`` likewise share ``m = Cat(d[0:N-1], 1)``; the borrow only
 lowers ``e``.
 
+The signed multiplier with full fractions (:func:`signed_datapath`) does not negate its
+operands or its product: it takes one's-complement logs, lets the log adder's carry-in and
+complemented operands supply the +1s, and folds the product's sign into the antilog
+mantissa. With Mitch-w (``keep_bits``) it wraps the unsigned core in
+:func:`conditional_negate`.
+
 ``params.stages = s`` places ``s`` register stages (see :class:`hwsim.hdl.pipeline.Pipeline`)
 at two internal cut points (after the log stage, after the log-domain add) and at the output.
 """
@@ -28,7 +34,7 @@ from hwsim.hdl.pipeline import Pipeline
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams
 
 __all__ = ["MitchellMultiplier", "MitchellDivider", "divider_datapath", "log_fraction", "antilog",
-           "shift_const"]
+           "shift_const", "conditional_negate", "signed_log", "signed_datapath"]
 
 #: internal cut points of both datapaths: after the log stage, after the log-domain add/sub
 _CUTS = 2
@@ -45,14 +51,15 @@ def shift_const(value: Value, amount: int, width: int) -> Value:
     return Cat(bits, Const(0, width - len(bits)))
 
 
-def normalize(x: Value) -> tuple[Value, Value]:
+def normalize(x: Value, fill: Value | None = None) -> tuple[Value, Value]:
     """Left-align a non-zero unsigned N-bit ``x``: ``(leading-zero count, x << count)``.
 
     A normalising shifter that is its own leading-one detector: stage j shifts by 2**j
     (largest first) when the top 2**j bits of the value so far are all zero, and that
     decision is bit j of the count. log2(N) stages of a zero test and a multiplexer, with no
     separate priority encoder in front of a barrel shifter. ``x == 0`` gives an all-zero
-    value (and a meaningless count, which callers mask).
+    value (and a meaningless count, which callers mask). ``fill`` (one bit) is shifted in
+    instead of zeros: ``(x << count) | (2**count - 1)`` when it is 1.
     """
     n = len(x)
     v: Value = x
@@ -60,7 +67,7 @@ def normalize(x: Value) -> tuple[Value, Value]:
     for j in reversed(range(max(1, (n - 1).bit_length()))):
         s = 1 << j
         z = ~v[max(n - s, 0):].any()
-        v = Mux(z, Cat(Const(0, s), v)[:n], v)
+        v = Mux(z, Cat(Const(0, s) if fill is None else fill.replicate(s), v)[:n], v)
         bits.append(z)
     return Cat(*reversed(bits)), v
 
@@ -99,6 +106,99 @@ def antilog(m: Module, mant: Value, char: Value, offset: int, width: int, name: 
     return out
 
 
+def conditional_negate(m: Module, x: Value, neg: Value, name: str) -> Signal:
+    """``-x if neg else x`` modulo ``2**len(x)``, as ``(x + {neg,...,neg}) ^ {neg,...,neg}``.
+
+    For ``neg = 1`` that is ``~(x - 1) = -x``. Both operands of the addition are primary
+    signals, so on a LUT4 + carry-chain FPGA every bit is one LUT (which also absorbs the
+    XOR) and one carry cell: half the LUTs of a negation followed by a multiplexer.
+    """
+    n = len(x)
+    ones = neg.replicate(n)
+    t = Signal(n, name=f"{name}_t")
+    m.d.comb += t.eq(x + ones)
+    out = Signal(n, name=name)
+    m.d.comb += out.eq(t ^ ones)
+    return out
+
+
+def signed_log(m: Module, x: Value, name: str) -> tuple[Signal, Signal]:
+    """One's-complement log stage of an N-bit two's complement ``x`` (signed multiplier).
+
+    ``y = x[0:N-1] ^ sign`` (``|x| - 1`` for ``x < 0``, always below ``2**(N-1)``) is
+    left-aligned in N-1 bits with the sign shifted in: ``v = (y << l) | (2**l - 1 if x < 0)``,
+    ``kk = N-1 - l``. Then ``V = {v, sign}`` (N bits) gives Mitchell's log of ``|x|``
+    exactly: ``k * 2**(N-1) + f = (kk - 2) * 2**(N-1) + V + sign`` (for ``x < 0``,
+    ``V + 1 = |x| << (l + 1)``: the +1 ripples through the shifted-in ones). ``x = -1`` and
+    ``x = -2**(N-1)`` give ``V = 2**N - 1``, the +1 then carries into the characteristic.
+    Returns ``(kk, v)``; ``V``'s bit 0 is the sign itself.
+    """
+    n1 = len(x) - 1
+    sign = x[n1]
+    y = Signal(n1, name=f"{name}_y")
+    m.d.comb += y.eq(x[:n1] ^ sign.replicate(n1))
+    count, v = normalize(y, sign)
+    kk = Signal(range(n1 + 1), name=f"{name}_kk")
+    aligned = Signal(n1, name=f"{name}_v")
+    if (1 << len(count)) - 1 == n1:  # y == 0 shifts by exactly N-1: v is all sign bits
+        m.d.comb += [kk.eq(n1 - count), aligned.eq(v)]
+    else:                            # the count stops short of N-1: fix y == 0 up
+        m.d.comb += [kk.eq(Mux(y.any(), n1 - count, 0)),
+                     aligned.eq(Mux(y.any(), v, sign.replicate(n1)))]
+    return kk, aligned
+
+
+def signed_datapath(m: Module, a: Value, b: Value, n: int, pipe: Pipeline) -> Value:
+    """Signed Mitchell product (full fraction) without magnitude or product negations.
+
+    The semantics are the sign-magnitude ones (``hwsim.mitchell``): ``p = +-floor(M)``, with
+    ``M`` the unsigned Mitchell product of ``|a|``, ``|b|``. With :func:`signed_log` and
+    ``H = 2**(N-1)``, ``K = kk_a + kk_b``, the log of ``M`` is
+    ``L = (K - 4) H + V_a + V_b + s_a + s_b``:
+
+    * no negative operand: ``Z = V_a + V_b``, ``L = (K - 4) H + Z``, ``Z`` in [2H, 4H);
+    * otherwise both operands are complemented: ``Z = ~V_a + ~V_b + (s_a ^ s_b)`` equals
+      ``4H - (V_a + V_b + s_a + s_b)`` (the carry-in supplies one +1, the complement of the
+      sum the other), so ``L = K H - Z`` with ``Z`` in [0, 2H): the negated log, from one
+      adder. With ``Z = q H + rho``: ``e = K - q - 1``, ``m = 2H - rho``.
+
+    In both cases ``e = K - 2 + (Z[N-1] ^ any negative)``; the mantissa is ``H + rho`` (no
+    negative operand), ``rho - 2H`` = the product's sign folded into the mantissa (one
+    negative operand: the antilog shifter then produces the negative product directly) or
+    ``2H - rho = {~rho, 1} + 1`` (both negative; one increment, which ripples right behind
+    the adder's carry chain). The arithmetic antilog shift is exact: ``M`` is an integer
+    (the right shift ``N-1-e`` never exceeds the ``N-1-max(k_a, k_b)`` trailing zero bits
+    of ``f_a + f_b``), so shifting ``-m`` gives ``-M`` exactly. ``Z``'s bit 0 is always 0
+    (``V``'s bit 0 is the sign), so the adder adds the N-1-bit ``v``s with carry-in
+    ``s_a ^ s_b``. ``e + 2`` lies in 0..2N-1 and is the shift amount.
+    """
+    n1 = n - 1
+    kk_a, v_a = signed_log(m, a, "a")
+    kk_b, v_b = signed_log(m, b, "b")
+    s1 = pipe.cut("log", kk_a=kk_a, v_a=v_a, kk_b=kk_b, v_b=v_b, sa=a[n1], sb=b[n1],
+                  zero=~(a.any() & b.any()))
+    sa, sb = s1["sa"], s1["sb"]
+    anyneg, neg, both = sa | sb, sa ^ sb, sa & sb
+    z_hi = Signal(n, name="log_sum")  # Z >> 1
+    m.d.comb += z_hi.eq((s1["v_a"] ^ anyneg.replicate(n1)) + (s1["v_b"] ^ anyneg.replicate(n1))
+                        + neg)
+    z = Cat(Const(0, 1), z_hi)
+    char = Signal(range(2 * n), name="char")  # e + 2
+    m.d.comb += char.eq(s1["kk_a"] + s1["kk_b"] + (z[n1] ^ anyneg))
+    inc = Signal(n, name="mant_inc")  # both negative: ~rho + 1 (bit N-1: the carry)
+    m.d.comb += inc.eq((z[:n1] ^ both.replicate(n1)) + both)
+    carry = inc[n1]
+    mant = Signal(signed(n + 2), name="mant")  # H + rho, rho - 2H or 2H - rho
+    m.d.comb += mant.eq(Cat(inc[:n1], ~neg ^ carry, neg | carry, neg))
+    s2 = pipe.cut("add", mant=mant, char=char, zero=s1["zero"])
+
+    # antilog: mant * 2**(e - (N-1)) = (mant << (e + 2)) >> (N + 1), exact (see above)
+    shifted = s2["mant"].as_signed() << s2["char"]
+    product = Signal(signed(2 * n), name="product")
+    m.d.comb += product.eq(Mux(s2["zero"], 0, shifted[n + 1:3 * n + 1]))
+    return product
+
+
 class MitchellMultiplier(wiring.Component):
     """Mitchell multiplier ``p ~ a * b`` (see ``hwsim.mitchell.mitchell_mul``).
 
@@ -130,14 +230,26 @@ class MitchellMultiplier(wiring.Component):
 
     def elaborate(self, platform):
         p = self.params
-        n, n1 = p.width, p.width - 1
+        n = p.width
         m = Module()
         pipe = Pipeline(m, p.stages, _CUTS, self.in_valid if p.stages else None)
 
+        if p.signed and p.keep_bits is None:
+            product = signed_datapath(m, self.a, self.b, n, pipe)
+        else:
+            product = self._sign_magnitude(m, p, pipe)
+        out, out_valid = pipe.output(p=product)
+        m.d.comb += self.p.eq(out["p"])
+        if p.stages:
+            m.d.comb += self.out_valid.eq(out_valid)
+        return m
+
+    def _sign_magnitude(self, m: Module, p: MitchellMulParams, pipe: Pipeline) -> Value:
+        """Unsigned core, with (signed, Mitch-w) magnitudes in front and a negation behind."""
+        n, n1 = p.width, p.width - 1
         if p.signed:  # magnitudes as N-bit unsigned: |-2**(N-1)| = 2**(N-1) still fits
-            mag_a, mag_b = Signal(n, name="mag_a"), Signal(n, name="mag_b")
-            m.d.comb += [mag_a.eq(Mux(self.a[n1], -self.a, self.a)),
-                         mag_b.eq(Mux(self.b[n1], -self.b, self.b))]
+            mag_a = conditional_negate(m, self.a.as_unsigned(), self.a[n1], "mag_a")
+            mag_b = conditional_negate(m, self.b.as_unsigned(), self.b[n1], "mag_b")
             negate = self.a[n1] ^ self.b[n1]
         else:
             mag_a, mag_b, negate = self.a, self.b, Const(0, 1)
@@ -157,14 +269,8 @@ class MitchellMultiplier(wiring.Component):
         shifted = antilog(m, s2["mant"], s2["char"], n1, 2 * n, "shifted")
         magnitude = Mux(s2["zero"], 0, shifted)
         if p.signed:
-            product = Mux(s2["negate"], -magnitude, magnitude)[:2 * n].as_signed()
-        else:
-            product = magnitude
-        out, out_valid = pipe.output(p=product)
-        m.d.comb += self.p.eq(out["p"])
-        if p.stages:
-            m.d.comb += self.out_valid.eq(out_valid)
-        return m
+            return conditional_negate(m, magnitude, s2["negate"], "product").as_signed()
+        return magnitude
 
 
 class MitchellDivider(wiring.Component):

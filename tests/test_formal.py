@@ -113,7 +113,7 @@ def _check_replay(formal, spec, params, result, path, sims, tmp_path):
     return rows
 
 
-def _normalize_off_by_one(x):
+def _normalize_off_by_one(x, fill=None):
     """hwsim.hdl.mitchell.normalize with an off-by-one in the zero test of each shift
     stage: it tests the top s+1 bits instead of s, so some leading-zero counts are missed."""
     from amaranth.hdl import Cat, Const, Mux
@@ -122,7 +122,7 @@ def _normalize_off_by_one(x):
     for j in reversed(range(max(1, (n - 1).bit_length()))):
         s = 1 << j
         z = ~v[max(n - s - 1, 0):].any()
-        v = Mux(z, Cat(Const(0, s), v)[:n], v)
+        v = Mux(z, Cat(Const(0, s) if fill is None else fill.replicate(s), v)[:n], v)
         bits.append(z)
     return Cat(*reversed(bits)), v
 
