@@ -23,6 +23,12 @@ bit travels with each element. Stage 0 registers the exp value and the sum; the 
 divider is a restoring divider whose quotient bits (MSB first) are split into K groups, with
 a stage register after each group but the last. The pipeline drains while the next vector
 loads (it holds its own copy of the sum).
+
+``params.streaming`` (TWO_PASS only) selects the full-throughput design of
+:func:`_streaming` instead: logit, exp and output FIFOs between a load stage, a free-running
+exp pipeline and a free-running normaliser pipeline, credit-based backpressure, one logit
+in and one probability out per cycle (L cycles per vector), ``latency``
+``L + stream_exp_stages + stages + 3``.
 """
 
 from __future__ import annotations
@@ -31,8 +37,9 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hwsim.hdl.exp import exp_datapath, table
+from hwsim.hdl.exp import cut_points, exp_datapath, table
 from hwsim.hdl.mitchell import divider_datapath, log_fraction
+from hwsim.hdl.pipeline import Pipeline
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
 
 __all__ = ["Softmax", "SoftmaxNormalizer"]
@@ -54,6 +61,9 @@ class Softmax(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self.params
+        if p.streaming:
+            _streaming(m, self.i_stream, self.o_stream, p)
+            return m
         L = p.length
         ep = p.exp_params
         taylor = p.form is SoftmaxForm.TAYLOR
@@ -227,6 +237,137 @@ def _pipelined_exact_div(m: Module, e, s, p: SoftmaxParams, advance):
     out = Signal(p.out_fmt.width, name="prob")
     m.d.comb += out.eq(Mux(q > top, top, q))
     return out
+
+
+def _fifo(m: Module, shape, depth: int, w_en, w_data, r_en, name: str):
+    """A first-in first-out queue of ``depth`` registers with the head in register 0:
+    ``(head, head_valid, full)``. A read (``r_en``, only while ``head_valid``) shifts every
+    entry down one place; a write (``w_en``, only while not ``full`` or reading) lands in
+    the first free entry. One valid bit per entry (a thermometer code) instead of a fill
+    counter: no index arithmetic, no indexed writes, every output a register."""
+    data = [Signal(shape, name=f"{name}{i}", reset_less=True) for i in range(depth)]
+    valid = [Signal(name=f"{name}{i}_valid") for i in range(depth)]
+    for i in range(depth):
+        above = valid[i + 1] if i + 1 < depth else Const(0, 1)
+        below = valid[i - 1] if i else Const(1, 1)
+        # on a read, entry i + 1 moves down and the entry that was last valid takes the
+        # write (a plain expression outside the If: see the design notes in the docs)
+        moved = w_data
+        if i + 1 < depth:
+            take = Signal(name=f"{name}{i}_take_write")
+            m.d.comb += take.eq(w_en & valid[i] & ~above)
+            moved = Mux(take, w_data, data[i + 1])
+        with m.If(r_en):
+            m.d.sync += [data[i].eq(moved), valid[i].eq(above | (w_en & valid[i]))]
+        with m.Elif(w_en & ~valid[i] & below):
+            m.d.sync += [data[i].eq(w_data), valid[i].eq(1)]
+    return data[0], valid[0], valid[depth - 1]
+
+
+def _streaming(m: Module, i_stream, o_stream, p: SoftmaxParams):
+    """The full-throughput TWO_PASS softmax (``p.streaming``): three vectors in flight.
+
+    * LOAD: each accepted logit enters the logit FIFO (L + 1 entries, ``i_stream.ready`` is
+      its not-full) while the running max is updated; the vector's max M enters the max FIFO
+      (2 entries) with its last logit.
+    * SUM: while the max FIFO holds the M of the logit FIFO's head vector and the exp
+      credit allows, one logit a cycle leaves, ``x - M`` is registered and goes through
+      the exp unit (``exp_datapath`` over ``p.stream_exp_stages`` registers, free
+      running); every exp value enters the exp FIFO and the running sum, and the vector's
+      sum S enters the sum FIFO with its last exp value.
+    * OUT: while the sum FIFO is not empty (its head vector has all L exp values in the exp
+      FIFO) and the output credit allows, one exp value a cycle leaves with S into the
+      normaliser (``p.stages`` registers, free running, as in the stall-all design) and
+      its probability enters the output FIFO, whose head drives ``o_stream``.
+
+    No pipeline register has an enable: a stage issues only when a credit guarantees room
+    for its result (exp FIFO ``L + D + 2`` entries, output FIFO ``stages + 2``; exactly
+    what one element a cycle needs in flight), so a stall at ``o_stream`` fills the
+    output FIFO, then the exp FIFO, then the logit FIFO, and ``i_stream.ready`` drops.
+    """
+    L, ep, K, D = p.length, p.exp_params, p.stages, p.stream_exp_stages
+    win, we, sw = p.in_fmt.width, ep.out_fmt.width, p.sum_width
+    ce, co = L + D + 2, K + 2                 # credits: exp FIFO and output FIFO entries
+    cs = 1 + (ce - 1) // L                    # sums whose vectors fit in the exp FIFO
+
+    def counter(name):
+        idx = Signal(range(max(L, 2)), name=name)
+        last = idx == L - 1 if L > 1 else Const(1, 1)
+        return idx, last, idx.eq(Mux(last, 0, idx + 1))
+
+    def credit(name, limit, take, give):
+        used = Signal(range(limit + 1), name=name)
+        m.d.sync += used.eq(Mux(take & ~give, used + 1, Mux(give & ~take, used - 1, used)))
+        return used < limit
+
+    sum_go = Signal(name="sum_issue")         # a logit leaves for the exp unit
+    out_go = Signal(name="out_issue")         # an exp value leaves for the normaliser
+    pop = Signal(name="out_pop")              # o_stream transfer
+
+    # LOAD
+    x_in = i_stream.payload
+    accept = Signal(name="load_accept")
+    in_idx, in_last, in_next = counter("load_idx")
+    mx = Signal(signed(win), init=p.in_fmt.min_raw, name="run_max")
+    new_max = Signal(signed(win), name="new_max")
+    m.d.comb += new_max.eq(Mux(x_in > mx, x_in, mx))
+    with m.If(accept):
+        m.d.sync += [in_next, mx.eq(Mux(in_last, p.in_fmt.min_raw, new_max))]
+    sum_idx, sum_last, sum_next = counter("sum_idx")
+    x_head, x_valid, x_full = _fifo(m, signed(win), L + 1, accept, x_in, sum_go, "logit_q")
+    m_head, m_valid, _ = _fifo(m, signed(win), 2, accept & in_last, new_max,
+                               sum_go & sum_last, "max_q")
+
+    # SUM
+    e_room = credit("exp_credits", ce, sum_go, out_go)
+    with m.If(sum_go):
+        m.d.sync += sum_next
+    diff = Signal(signed(ep.in_fmt.width), name="exp_in", reset_less=True)
+    diff_valid = Signal(name="exp_in_valid")
+    m.d.sync += [diff.eq(x_head - m_head), diff_valid.eq(sum_go)]
+    names, order = cut_points(ep)
+    pipe = Pipeline(m, D, len(names), diff_valid, order)
+    res, e_valid = pipe.output(e=exp_datapath(m, diff, ep, pipe, name="exp"))
+    e = res["e"]
+    col_idx, col_last, col_next = counter("sum_col_idx")
+    s_acc = Signal(sw, name="exp_sum")
+    s_total = Signal(sw, name="exp_sum_total")
+    m.d.comb += s_total.eq(s_acc + e)
+    with m.If(e_valid):
+        m.d.sync += [col_next, s_acc.eq(Mux(col_last, 0, s_total))]
+    out_idx, out_last, out_next = counter("out_idx")
+    e_head, _, _ = _fifo(m, unsigned(we), ce, e_valid, e, out_go, "exp_q")
+    s_head, s_valid, _ = _fifo(m, unsigned(sw), cs, e_valid & col_last, s_total,
+                               out_go & out_last, "sum_q")
+
+    # OUT
+    o_room = credit("out_credits", co, out_go, pop)
+    with m.If(out_go):
+        m.d.sync += out_next
+    if K:
+        e_r = Signal(we, name="pipe_e", reset_less=True)
+        s_r = Signal(sw, name="pipe_s", reset_less=True)
+        pipe_valid = [Signal(name=f"pipe_valid{i}") for i in range(K)]
+        m.d.sync += [e_r.eq(e_head), s_r.eq(s_head), pipe_valid[0].eq(out_go)]
+        m.d.sync += [pipe_valid[i].eq(pipe_valid[i - 1]) for i in range(1, K)]
+        if p.normalizer is Normalizer.EXACT_DIV:
+            prob = _pipelined_exact_div(m, e_r, s_r, p, Const(1, 1))
+        else:
+            prob = _normalize(m, e_r, s_r, p)
+        prob_valid = pipe_valid[-1]
+    else:
+        prob, prob_valid = _normalize(m, e_head, s_head, p), out_go
+    o_head, o_valid, _ = _fifo(m, unsigned(p.out_fmt.width), co, prob_valid, prob, pop,
+                               "out_q")
+    m.d.comb += [
+        accept.eq(i_stream.valid & ~x_full),
+        i_stream.ready.eq(~x_full),
+        sum_go.eq(x_valid & m_valid & e_room),
+        out_go.eq(s_valid & o_room),
+        pop.eq(o_valid & o_stream.ready),
+        o_stream.valid.eq(o_valid),
+        o_stream.payload.eq(o_head),
+    ]
 
 
 def _exp_at_zero(ep) -> int:

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import check_int
+from hwsim._check import check_bool, check_int
 from hwsim.exp import ExpBase, ExpMethod, ExpParams, exp_fixed, taylor_minimizer, taylor_poly
 from hwsim.fixed import FixedFormat
 from hwsim.mitchell import MitchellDivParams, log_fraction, mitchell_div
@@ -72,6 +72,8 @@ MAX_IN_WIDTH = 16
 MAX_OUT_WIDTH = 24
 #: an int64 holds every integer of magnitude below 2**63
 INT64_BITS = 63
+#: exp unit register stages of the streaming HDL (``SoftmaxParams.stream_exp_stages``)
+STREAM_EXP_STAGES = 2
 
 
 class SoftmaxForm(enum.Enum):
@@ -118,7 +120,14 @@ class SoftmaxParams(UnitParams):
         registered before the normaliser; EXACT_DIV then splits its restoring division into K
         groups of quotient bits with a register after each group but the last (at most one
         group per quotient bit). MITCHELL_DIV and RECIPROCAL_LUT take 0 or 1. Each stage adds
-        a cycle of latency; throughput is unchanged.
+        a cycle of latency; throughput is unchanged. With ``streaming`` it is the depth of
+        the normaliser pipeline (the same values; 0 leaves the normaliser combinational).
+    streaming:
+        Full-throughput HDL (TWO_PASS only, the values are the same): the vectors of
+        three phases are in flight at once (logits loading, exp values summing, probabilities
+        leaving) through FIFOs, the exp unit pipelined over ``stream_exp_stages`` registers;
+        with a ready sink and a continuous source one logit in and one probability out per
+        cycle, L cycles per vector. ``latency`` is then ``L + stream_exp_stages + stages + 3``.
     """
 
     length: int = 8
@@ -133,6 +142,7 @@ class SoftmaxParams(UnitParams):
     normalizer: Normalizer = Normalizer.EXACT_DIV
     recip_bits: int = 8
     stages: int = 0
+    streaming: bool = False
 
     stem = "softmax"
 
@@ -149,6 +159,9 @@ class SoftmaxParams(UnitParams):
         _owner_check_enum(o, "form", self.form, SoftmaxForm)
         _owner_check_enum(o, "normalizer", self.normalizer, Normalizer)
         check_int(o, "recip_bits", self.recip_bits, 1, 12)
+        check_bool(o, "streaming", self.streaming)
+        if self.streaming and self.form is not SoftmaxForm.TWO_PASS:
+            raise ValueError(f"{o}.form must be two_pass when streaming, not {self.form.value}")
         if self.form is SoftmaxForm.TAYLOR and self.method is not ExpMethod.TAYLOR:
             raise ValueError(f"{o}: form taylor evaluates the Taylor polynomial, so method must "
                              f"be taylor, not {self.method.value}")
@@ -248,8 +261,22 @@ class SoftmaxParams(UnitParams):
         return self.in_fmt.min_raw, self.in_fmt.max_raw + 1
 
     @property
+    def stream_exp_stages(self) -> int:
+        """``streaming``: register stages of the exp unit (``ExpParams.stages`` semantics:
+        the cut points ``hwsim.hdl.exp.cut_points`` fill in their order, the rest go to the
+        output); 0 when not streaming."""
+        return STREAM_EXP_STAGES if self.streaming else 0
+
+    @property
     def latency(self) -> int:
-        """Cycles from accepting the last logit to the first probability being valid."""
+        """Cycles from accepting the last logit to the first probability being valid.
+
+        Streaming: M is known one cycle after the last logit, the difference ``x_0 - M`` is
+        registered, the exp pipeline adds ``stream_exp_stages``, the last exp value of the
+        vector arrives L - 1 cycles after the first, its sum is registered, the normaliser
+        adds ``stages`` and the output FIFO one: ``L + stream_exp_stages + stages + 3``."""
+        if self.streaming:
+            return self.length + self.stream_exp_stages + self.stages + 3
         return (self.length if self.form is SoftmaxForm.TWO_PASS else 0) + 1 + self.stages
 
     @property
@@ -261,7 +288,7 @@ class SoftmaxParams(UnitParams):
                 Normalizer.RECIPROCAL_LUT: f"rlut{self.recip_bits}"}[self.normalizer]
         return (f"softmax_{self.form.value}_l{self.length}_{exp}_{norm}_q{f.int_bits}_{f.frac_bits}"
                 f"_uq{o.int_bits}_{o.frac_bits}").replace("-", "m") + (
-                    f"_p{self.stages}" if self.stages else "")
+                    f"_p{self.stages}" if self.stages else "") + ("_stream" if self.streaming else "")
 
 
 # -- model ------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def test_verilog_writes_module_and_sidecar(capsys, tmp_path):
     (["verify", "softmax", "--width", "8"],
      "hwsim: error: softmax has no parameter --width (its parameters: --base, --form, --in-fmt, "
      "--length, --lut-bits, --method, --normalizer, --order, --out-fmt, --recip-bits, "
-     "--segments, --stages)\n"),
+     "--segments, --stages, --streaming)\n"),
     # devices would be read for ever: refused before any read
     (["run", "/dev/zero", "--data", "/dev/zero"],
      "hwsim: error: MODEL '/dev/zero' must be a file, not a device\n"),

@@ -55,6 +55,12 @@ LINT_CONFIGS += [("softmax", SoftmaxParams()),
                  ("softmax", SoftmaxParams(normalizer=Normalizer.RECIPROCAL_LUT, stages=1)),
                  ("softmax", SoftmaxParams(length=1)),
                  ("softmax", SoftmaxParams(length=1, form=SoftmaxForm.ONLINE, stages=2)),
+                 # the full-throughput design: pipelined divider, combinational / Mitchell
+                 # normalisers, length 1
+                 ("softmax", SoftmaxParams(streaming=True, stages=17)),
+                 ("softmax", SoftmaxParams(streaming=True, normalizer=Normalizer.MITCHELL_DIV)),
+                 ("softmax", SoftmaxParams(length=1, streaming=True,
+                                           normalizer=Normalizer.RECIPROCAL_LUT, stages=1)),
                  ("softmax", SoftmaxParams(length=1, form=SoftmaxForm.TAYLOR,
                                            method=ExpMethod.TAYLOR))]
 LINT_CONFIGS += [("attention", AttentionParams(multiplier=m)) for m in Multiplier]
