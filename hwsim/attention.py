@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import check_broadcast, check_int
+from hwsim._check import check_bool, check_broadcast, check_int
 from hwsim.exp import ExpMethod
 from hwsim.fixed import FixedFormat
 from hwsim.mitchell import MitchellMulParams, mitchell_mul
@@ -68,6 +68,9 @@ class AttentionParams(UnitParams):
         normaliser (two-pass form, base e).
     softmax_stages:
         The softmax's ``stages`` (HDL pipelining of its output path; same values).
+    softmax_streaming:
+        The softmax's ``streaming`` (its full-throughput HDL, FIFOs and a pipelined exp;
+        same values).
     """
 
     length: int = 8
@@ -82,6 +85,7 @@ class AttentionParams(UnitParams):
     softmax_method: ExpMethod = ExpMethod.LUT
     softmax_normalizer: Normalizer = Normalizer.EXACT_DIV
     softmax_stages: int = 0
+    softmax_streaming: bool = False
 
     stem = "attention"
 
@@ -96,6 +100,7 @@ class AttentionParams(UnitParams):
         _check_format(o, "out_fmt", self.out_fmt, True, 32)
         _owner_check_enum(o, "multiplier", self.multiplier, Multiplier)
         check_int(o, "scale_bits", self.scale_bits, 2, 16)
+        check_bool(o, "softmax_streaming", self.softmax_streaming)
         _check_format(o, "softmax_in_fmt", self.softmax_in_fmt, True, 16)
         if self.keep_bits is not None and self.multiplier is not Multiplier.MITCHELL:
             raise ValueError(f"{o}.keep_bits applies to the Mitchell multiplier only; "
@@ -113,7 +118,7 @@ class AttentionParams(UnitParams):
     def softmax_params(self) -> SoftmaxParams:
         return SoftmaxParams(length=self.length, in_fmt=self.softmax_in_fmt, out_fmt=self.softmax_out_fmt,
                              method=self.softmax_method, normalizer=self.softmax_normalizer,
-                             stages=self.softmax_stages)
+                             stages=self.softmax_stages, streaming=self.softmax_streaming)
 
     @property
     def scale_const(self) -> int:
@@ -171,10 +176,11 @@ class AttentionParams(UnitParams):
     @property
     def latency(self) -> int:
         """Cycles from accepting the last element of the first query row (after K and V) to
-        that row's first output, without stalls: L keys of d + 1 score cycles, the two-pass
-        softmax's L + 1 (+ ``softmax_stages``), L·d P·V cycles, and the output register."""
+        that row's first output, without stalls: L keys of d + 1 score cycles, the softmax's
+        latency (two-pass: L + 1 + ``softmax_stages``; streaming: see
+        ``SoftmaxParams.latency``), L·d P·V cycles, and the output register."""
         L, d = self.length, self.dim
-        return L * (d + 1) + (L + 1 + self.softmax_stages) + L * d
+        return L * (d + 1) + self.softmax_params.latency + L * d
 
     @property
     def top_name(self) -> str:
@@ -183,7 +189,8 @@ class AttentionParams(UnitParams):
         return (f"attention_l{self.length}_d{self.dim}_{m}_q{self.in_fmt.int_bits}_"
                 f"{self.in_fmt.frac_bits}" + self.nondefault_tag(
                     {"out_fmt": "o", "scale_bits": "c", "softmax_in_fmt": "s", "softmax_out_fmt": "p",
-                     "softmax_method": "", "softmax_normalizer": "", "softmax_stages": "sp"}))
+                     "softmax_method": "", "softmax_normalizer": "", "softmax_stages": "sp"})
+                + ("_sstream" if self.softmax_streaming else ""))
 
 
 def _mult(a: np.ndarray, b: np.ndarray, kind: Multiplier, mp: MitchellMulParams) -> np.ndarray:

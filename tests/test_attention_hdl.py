@@ -15,7 +15,8 @@ CONFIGS = [AttentionParams(length=3, dim=2),
            AttentionParams(length=2, dim=4, multiplier=Multiplier.MITCHELL, keep_bits=2,
                            softmax_normalizer=Normalizer.RECIPROCAL_LUT, out_fmt=F(3, 5)),
            AttentionParams(length=1, dim=1),
-           AttentionParams(length=3, dim=2, softmax_stages=5)]  # a pipelined softmax inside
+           AttentionParams(length=3, dim=2, softmax_stages=5),  # a pipelined softmax inside
+           AttentionParams(length=3, dim=2, softmax_streaming=True, softmax_stages=4)]
 
 
 @pytest.mark.parametrize("params", CONFIGS, ids=lambda p: p.top_name)

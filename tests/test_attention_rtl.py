@@ -20,7 +20,9 @@ COCOTB_SETS = 25
 CONFIGS = [AttentionParams(length=8, dim=8),
            AttentionParams(length=8, dim=8, multiplier=Multiplier.MITCHELL),
            AttentionParams(length=4, dim=16, multiplier=Multiplier.MITCHELL, keep_bits=3),
-           AttentionParams(length=8, dim=8, softmax_stages=8)]  # pipelined softmax inside
+           AttentionParams(length=8, dim=8, softmax_stages=8),  # pipelined softmax inside
+           # the streaming softmax inside (the 40 MHz head of docs/units/attention.md)
+           AttentionParams(length=8, dim=8, softmax_streaming=True, softmax_stages=17)]
 EVERY = {p.top_name for p in CONFIGS}
 
 
@@ -34,7 +36,7 @@ def test_attention_batched(params, sim, tmp_path, record_bench):
     assert r.mismatches == 0, r.examples
 
 
-@pytest.mark.parametrize("params,sim", sim_matrix(CONFIGS[:2], EVERY))
+@pytest.mark.parametrize("params,sim", sim_matrix(CONFIGS[:2] + CONFIGS[-1:], EVERY))
 def test_attention_cocotb_stream(params, sim, tmp_path, record_bench):
     r = run_and_check(ATT, params, sim, COCOTB_SETS, 4, tmp_path, record_bench)
     assert r.vectors == COCOTB_SETS + len(corner_problems(params))

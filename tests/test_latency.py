@@ -13,6 +13,7 @@ from hwsim.sim.amaranth_sim import measure_latency  # noqa: E402
 
 #: fields that change a unit's cycle count, and values to move them to
 MOVES = {"stages": (1, 3), "softmax_stages": (2,), "streaming": (True,),
+         "softmax_streaming": (True,),
          "length": (1, 3), "dim": (1, 3), "features": (2,)}
 
 

@@ -68,7 +68,8 @@ LINT_CONFIGS += [("attention", AttentionParams(length=1, dim=1)),
                  ("attention", AttentionParams(length=1)),
                  ("attention", AttentionParams(dim=1)),
                  ("attention", AttentionParams(multiplier=Multiplier.MITCHELL, keep_bits=2,
-                                               softmax_stages=2))]
+                                               softmax_stages=2)),
+                 ("attention", AttentionParams(softmax_streaming=True, softmax_stages=17))]
 LINT_CONFIGS += [("float-mul", FloatMulParams(fmt=f, method=m, stages=st))
                  for f, m, st in ((FloatType.BF16, FloatMethod.MITCHELL, 0),
                                   (FloatType.FP32, FloatMethod.LMUL, 3),
