@@ -23,7 +23,6 @@ CONFIGS = [AttentionParams(length=8, dim=8),
            AttentionParams(length=8, dim=8, softmax_stages=8),  # pipelined softmax inside
            # the streaming softmax inside (the 40 MHz head of docs/units/attention.md)
            AttentionParams(length=8, dim=8, softmax_streaming=True, softmax_stages=17)]
-EVERY = {p.top_name for p in CONFIGS}
 
 
 @pytest.mark.parametrize("params,sim", sim_matrix(CONFIGS, {p.top_name for p in CONFIGS[:2]},
@@ -36,7 +35,9 @@ def test_attention_batched(params, sim, tmp_path, record_bench):
     assert r.mismatches == 0, r.examples
 
 
-@pytest.mark.parametrize("params,sim", sim_matrix(CONFIGS[:2] + CONFIGS[-1:], EVERY))
+# the streaming-softmax head: cocotb with stalls on Icarus, batched on Verilator (above)
+@pytest.mark.parametrize("params,sim", sim_matrix(CONFIGS[:2] + CONFIGS[-1:],
+                                                    {p.top_name for p in CONFIGS[:2]}))
 def test_attention_cocotb_stream(params, sim, tmp_path, record_bench):
     r = run_and_check(ATT, params, sim, COCOTB_SETS, 4, tmp_path, record_bench)
     assert r.vectors == COCOTB_SETS + len(corner_problems(params))

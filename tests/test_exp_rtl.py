@@ -27,7 +27,7 @@ CONFIGS += [ExpParams(stages=st) for st in (3, 5)]
 CONFIGS += [ExpParams(method=ExpMethod.IBERT, stages=10), ExpParams(method=ExpMethod.PWL, stages=7),
             ExpParams(method=ExpMethod.TAYLOR, stages=8)]
 VERILATOR_SUBSET = {"exp_lut6_q4_8_uq12_12", "exp2_taylor4_q4_8_uq12_12_p2",
-                    "exp_ibert_q4_8_uq12_12", "exp2_pwl8_q4_8_uq12_12_p2",
+                    "exp2_pwl8_q4_8_uq12_12_p2",
                     "exp_lut6_q4_8_uq12_12_p3", "exp_ibert_q4_8_uq12_12_p10"}
 
 

@@ -165,7 +165,7 @@ def test_mitchell_dot_products_of_positive_operands_keep_the_8_9_bound():
 
 def test_fixed_matmul_rejects_bad_configurations():
     from hwsim.hooks import FixedMatmul
-    with pytest.raises(ValueError, match="multiplier must be one of exact, mitchell, not 'fast'"):
+    with pytest.raises(ValueError, match="multiplier must be one of exact, mitchell, drum, realm, not 'fast'"):
         FixedMatmul("fast")
     with pytest.raises(ValueError, match="width must be an integer in 2..24, not 40"):
         FixedMatmul("exact", 40)
