@@ -11,6 +11,7 @@ for the 16- and 32-bit ones.
 
 import numpy as np
 import pytest
+from rtl import require_module
 
 from hwsim import FloatFormat, mitchell_div_float, mitchell_mul_float
 from hwsim.float_mul import (
@@ -130,7 +131,7 @@ def _numpy_rounded(x: np.ndarray, fmt: FloatType) -> np.ndarray | None:
         return x.astype(np.float32).astype(np.float64)
     if fmt is FloatType.FP16:
         return x.astype(np.float16).astype(np.float64)
-    ml = pytest.importorskip("ml_dtypes")
+    ml = require_module("ml_dtypes", "ml")  # CI fails when it is missing
     dt = {FloatType.BF16: ml.bfloat16, FloatType.E4M3: ml.float8_e4m3fn,
           FloatType.E5M2: ml.float8_e5m2}[fmt]
     return x.astype(dt).astype(np.float64)

@@ -5,10 +5,11 @@ and with every stage and size field moved (generated from the Params fields)."""
 import dataclasses
 
 import pytest
+from rtl import require_module
 
 from hwsim.units import REGISTRY
 
-pytest.importorskip("amaranth")
+require_module("amaranth", "dev")  # a core dependency: CI fails when it is missing
 from hwsim.sim.amaranth_sim import measure_latency  # noqa: E402
 
 #: fields that change a unit's cycle count, and values to move them to
