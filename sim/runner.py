@@ -29,6 +29,8 @@ SIMULATORS = ("icarus", "verilator")
 #: found"), so the build fails.
 VERILATOR_BUILD_ARGS = ["-Wno-fatal", "--output-split", "0"]
 MIN_VERILATOR = (5, 36)
+#: the modules whose asserts cocotb rewrites with pytest's hook (the bench modules)
+REWRITE_ASSERTION_FILES = "tb_*.py bench.py"
 
 INSTALL_HINT = {
     "icarus": "install Icarus Verilog: apt-get install iverilog (or brew install icarus-verilog)",
@@ -151,7 +153,12 @@ def run_bench(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | Non
                  log_file=build_dir / "build.log")
     env = {"HWSIM_UNIT": spec.name, "HWSIM_PARAMS": params.to_json(),
            "HWSIM_VECTORS": "exhaustive" if vectors is None else str(vectors),
-           "HWSIM_SEED": str(seed), "HWSIM_RESULT": str(result_path)}
+           "HWSIM_SEED": str(seed), "HWSIM_RESULT": str(result_path),
+           # cocotb rewrites the asserts of every module imported after its start ("*.py":
+           # numpy, numba, scipy, hwsim, ...) with pytest's hook, and caches nothing under
+           # PYTHONDONTWRITEBYTECODE: seconds per bench. The benches' own files suffice.
+           "COCOTB_REWRITE_ASSERTION_FILES": os.environ.get("COCOTB_REWRITE_ASSERTION_FILES",
+                                                            REWRITE_ASSERTION_FILES)}
     runner.test(test_module=spec.bench, hdl_toplevel=params.top_name, build_dir=build_dir,
                 test_dir=build_dir, extra_env=env, waves=waves,
                 results_xml=str(build_dir / "results.xml"), log_file=build_dir / "test.log")
