@@ -34,7 +34,8 @@ from hwsim.hdl.pipeline import Pipeline
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams
 
 __all__ = ["MitchellMultiplier", "MitchellDivider", "divider_datapath", "log_fraction", "antilog",
-           "shift_const", "conditional_negate", "signed_log", "signed_datapath"]
+           "shift_const", "leading_zeros", "normalize", "conditional_negate", "signed_log",
+           "signed_datapath"]
 
 #: internal cut points of both datapaths: after the log stage, after the log-domain add/sub
 _CUTS = 2
@@ -51,38 +52,77 @@ def shift_const(value: Value, amount: int, width: int) -> Value:
     return Cat(bits, Const(0, width - len(bits)))
 
 
-def normalize(x: Value, fill: Value | None = None) -> tuple[Value, Value]:
+def leading_zeros(x: Value) -> tuple[Value, Value]:
+    """``(x == 0, leading-zero count of x)`` by a balanced tree of priority encoders.
+
+    The count has ``ceil(log2(len(x)))`` bits (a power-of-two width is reached by zeros
+    below the LSB, which do not change the count of a non-zero ``x``). Each level of the
+    tree halves the operand: the count of a block is ``{z_hi, count_hi}`` when its upper
+    half holds a one, else ``{z_hi, count_lo}``. Bit j of the count is known after
+    ``log2(len(x)) - j`` multiplexer levels, so the top bit (a zero test) is the earliest.
+    ``x == 0`` gives a meaningless count.
+    """
+    size = 1 << max(1, (len(x) - 1).bit_length())
+    padded = Cat(Const(0, size - len(x)), x) if size > len(x) else x
+
+    def tree(v: Value) -> tuple[Value, list[Value]]:
+        if len(v) == 1:
+            return ~v[0], []
+        h = len(v) // 2
+        z_hi, c_hi = tree(v[h:])
+        z_lo, c_lo = tree(v[:h])
+        return z_hi & z_lo, [Mux(z_hi, lo, hi) for lo, hi in zip(c_lo, c_hi)] + [z_hi]
+
+    zero, count = tree(padded)
+    return zero, Cat(*count)
+
+
+def normalize(x: Value, fill: Value | None = None, count: Value | None = None
+              ) -> tuple[Value, Value]:
     """Left-align a non-zero unsigned N-bit ``x``: ``(leading-zero count, x << count)``.
 
-    A normalising shifter that is its own leading-one detector: stage j shifts by 2**j
-    (largest first) when the top 2**j bits of the value so far are all zero, and that
-    decision is bit j of the count. log2(N) stages of a zero test and a multiplexer, with no
-    separate priority encoder in front of a barrel shifter. ``x == 0`` gives an all-zero
-    value (and a meaningless count, which callers mask). ``fill`` (one bit) is shifted in
-    instead of zeros: ``(x << count) | (2**count - 1)`` when it is 1.
+    Without ``count``: a normalising shifter that is its own leading-one detector. Stage j
+    shifts by 2**j (largest first) when the top 2**j bits of the value so far are all zero,
+    and that decision is bit j of the count: log2(N) stages of a zero test and a
+    multiplexer, no separate priority encoder. With ``count`` (``x``'s leading-zero count,
+    e.g. from :func:`leading_zeros`): only the barrel shifter, largest shift first.
+
+    ``x == 0`` gives an all-zero value and an all-ones count (callers mask it). ``fill``
+    (one bit) is shifted in instead of zeros: ``(x << count) | (2**count - 1)`` when it is 1.
     """
     n = len(x)
     v: Value = x
     bits = []
     for j in reversed(range(max(1, (n - 1).bit_length()))):
         s = 1 << j
-        z = ~v[max(n - s, 0):].any()
+        z = ~v[max(n - s, 0):].any() if count is None else count[j]
         v = Mux(z, Cat(Const(0, s) if fill is None else fill.replicate(s), v)[:n], v)
         bits.append(z)
     return Cat(*reversed(bits)), v
 
 
-def log_fraction(m: Module, x: Value, keep_bits: int | None, name: str) -> tuple[Signal, Signal]:
+def log_fraction(m: Module, x: Value, keep_bits: int | None, name: str, parallel: bool = False
+                 ) -> tuple[Signal, Signal]:
     """Mitchell's log2 of an unsigned N-bit ``x``: characteristic ``k`` and fraction ``f``.
 
     :func:`normalize` left-aligns ``x`` and counts the shift ``N-1-k``; the leading one is
     then the top bit and ``f`` is the N-1 bits below it. Mitch-w then clears all but the top
     ``keep_bits`` bits of ``f``. ``x == 0`` gives ``k = f = 0``.
+
+    ``parallel``: the count comes from :func:`leading_zeros` (top bit first) and drives a
+    plain barrel shifter, so no shifter stage waits for the previous stage's zero test. The
+    same size and about 4 % faster for the unsigned 16-bit multiplier on iCE40, averaged over
+    nextpnr seeds; larger in the divider, the signed and the Mitch-w datapaths, which keep
+    the self-detecting shifter (docs/cost.md).
     """
     n1 = len(x) - 1
-    count, aligned = normalize(x)
     lead_zeros = Signal(range(max(n1 + 1, 2)), name=f"{name}_lead_zeros")  # N-1-k
-    m.d.comb += lead_zeros.eq(count)
+    if parallel:
+        m.d.comb += lead_zeros.eq(leading_zeros(x)[1])
+        _, aligned = normalize(x, count=lead_zeros)
+    else:
+        count, aligned = normalize(x)
+        m.d.comb += lead_zeros.eq(count)
     k = Signal(range(max(n1 + 1, 2)), name=f"{name}_k")
     m.d.comb += k.eq(Mux(x.any(), n1 - lead_zeros, 0))
     f = Signal(n1, name=f"{name}_f")
@@ -253,8 +293,10 @@ class MitchellMultiplier(wiring.Component):
             negate = self.a[n1] ^ self.b[n1]
         else:
             mag_a, mag_b, negate = self.a, self.b, Const(0, 1)
-        k_a, f_a = log_fraction(m, mag_a, p.keep_bits, "a")
-        k_b, f_b = log_fraction(m, mag_b, p.keep_bits, "b")
+        # the parallel leading-zero count pays off only in the unsigned full-fraction unit
+        parallel = not p.signed and p.keep_bits is None
+        k_a, f_a = log_fraction(m, mag_a, p.keep_bits, "a", parallel)
+        k_b, f_b = log_fraction(m, mag_b, p.keep_bits, "b", parallel)
         s1 = pipe.cut("log", k_a=k_a, f_a=f_a, k_b=k_b, f_b=f_b,
                       zero=~(mag_a.any() & mag_b.any()), negate=negate)
 
