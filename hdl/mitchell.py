@@ -293,8 +293,9 @@ class MitchellMultiplier(wiring.Component):
             negate = self.a[n1] ^ self.b[n1]
         else:
             mag_a, mag_b, negate = self.a, self.b, Const(0, 1)
-        # the parallel leading-zero count pays off only in the unsigned full-fraction unit
-        parallel = not p.signed and p.keep_bits is None
+        # the parallel leading-zero count pays off only where the normaliser shares one clock
+        # period with the rest: the unsigned full-fraction unit without stages (docs/cost.md)
+        parallel = not p.signed and p.keep_bits is None and p.stages == 0
         k_a, f_a = log_fraction(m, mag_a, p.keep_bits, "a", parallel)
         k_b, f_b = log_fraction(m, mag_b, p.keep_bits, "b", parallel)
         s1 = pipe.cut("log", k_a=k_a, f_a=f_a, k_b=k_b, f_b=f_b,
