@@ -74,14 +74,26 @@ UNIT_COSTS = [
     ("softmax", SoftmaxParams(form=SoftmaxForm.ONLINE, normalizer=Normalizer.RECIPROCAL_LUT)),
     ("softmax", SoftmaxParams(form=SoftmaxForm.TAYLOR, method=ExpMethod.TAYLOR,
                               normalizer=Normalizer.RECIPROCAL_LUT)),
+    # streaming (one logit in, one probability out per cycle) at each normaliser's deepest
+    # pipeline: the exact divider's restoring steps, the others' single output register
+    ("softmax", SoftmaxParams(normalizer=Normalizer.EXACT_DIV, streaming=True, stages=17)),
+    ("softmax", SoftmaxParams(normalizer=Normalizer.MITCHELL_DIV, streaming=True, stages=1)),
+    ("softmax", SoftmaxParams(normalizer=Normalizer.RECIPROCAL_LUT, streaming=True, stages=1)),
 ]
 
 
 def unit_cost_table(configs=UNIT_COSTS, *, db=None) -> list[str]:
-    from hwsim.synth import synthesize
+    """The units' cost table; a unit whose synthesis fails or times out (nextpnr can take
+    more than half an hour on a nearly full HX8K) gets a row saying so instead of ending the
+    table."""
+    from hwsim.synth import SynthError, synthesize
     lines = ["| unit | LUT4 | CARRY | DFF | Fmax [MHz] |", "|---|---|---|---|---|"]
     for unit, params in configs:
-        r = synthesize(get_unit(unit), params, db=db)
+        try:
+            r = synthesize(get_unit(unit), params, db=db)
+        except SynthError as e:
+            lines.append(f"| `{params.top_name}` | {str(e).splitlines()[0]} | | | |")
+            continue
         lines.append(f"| `{r.top}` | {r.lut4} | {r.carry} | {r.dff} | {r.fmax_mhz:.1f} |")
     return lines
 
