@@ -143,3 +143,20 @@ def test_synth_pareto_lists_every_family_with_lut4_and_mred(tools, tmp_path, cap
     assert "takes no unit" in capsys.readouterr().err
     assert main(["synth"]) == 2
     assert "needs a UNIT" in capsys.readouterr().err
+
+
+def test_unit_cost_table_reports_a_failed_synthesis_as_a_row(monkeypatch):
+    from hwsim import cost_report
+    from hwsim.exp import ExpParams
+
+    def fake(spec, params, **kw):
+        if isinstance(params, SoftmaxParams):
+            raise synth.SynthError("nextpnr-ice40 of x timed out after 1800 s: nextpnr ...")
+        return synth.SynthResult(top=params.top_name, target="ice40", seconds=1.0, yosys="y",
+                                 nextpnr="n", lut4=12, carry=3, dff=0, ram=0,
+                                 generic_cells=40, fmax_mhz=99.0)
+    monkeypatch.setattr(synth, "synthesize", fake)
+    rows = cost_report.unit_cost_table([("softmax", SoftmaxParams()), ("exp", ExpParams())])
+    assert rows[2] == (f"| `{SoftmaxParams().top_name}` | nextpnr-ice40 of x timed out after "
+                       "1800 s: nextpnr ... | | | |")
+    assert rows[3] == f"| `{ExpParams().top_name}` | 12 | 3 | 0 | 99.0 |"
