@@ -60,7 +60,7 @@ def leading_zeros(x: Value) -> tuple[Value, Value]:
     tree halves the operand: the count of a block is ``{z_hi, count_hi}`` when its upper
     half holds a one, else ``{z_hi, count_lo}``. Bit j of the count is known after
     ``log2(len(x)) - j`` multiplexer levels, so the top bit (a zero test) is the earliest.
-    ``x == 0`` gives a meaningless count.
+    ``x == 0`` gives an all-ones count, as :func:`normalize` does.
     """
     size = 1 << max(1, (len(x) - 1).bit_length())
     padded = Cat(Const(0, size - len(x)), x) if size > len(x) else x
