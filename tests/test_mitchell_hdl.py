@@ -87,3 +87,44 @@ def test_component_signature_and_latency():
     assert set(div.signature.members) == {"a", "b", "q", "div_by_zero"} and div.latency == 0
     with pytest.raises(TypeError, match=r"^MitchellMultiplier needs MitchellMulParams, not "):
         MUL.hdl_class()(MitchellDivParams())
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 5, 8, 9])
+def test_leading_zeros_and_normalize_by_count_every_input(width):
+    """``leading_zeros`` (the parallel count) and ``normalize(x, count=...)`` against Python,
+    for every input of widths that are and are not powers of two; the self-detecting
+    ``normalize(x)`` must give the same count and value."""
+    from amaranth.hdl import Module
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    from hwsim.hdl.mitchell import leading_zeros, normalize
+    cbits = max(1, (width - 1).bit_length())
+
+    class Probe(wiring.Component):
+        x: In(width)
+        zero: Out(1)
+        count: Out(cbits)
+        value: Out(width)
+        count_self: Out(cbits)
+        value_self: Out(width)
+        latency = 0
+
+        def elaborate(self, platform):
+            m = Module()
+            zero, count = leading_zeros(self.x)
+            _, value = normalize(self.x, count=count)
+            count_self, value_self = normalize(self.x)
+            m.d.comb += [self.zero.eq(zero), self.count.eq(count), self.value.eq(value),
+                         self.count_self.eq(count_self), self.value_self.eq(value_self)]
+            return m
+
+    x = np.arange(1 << width, dtype=np.int64)
+    out = simulate(Probe(), {"x": x})
+    lz = np.array([width - int(v).bit_length() for v in x])
+    lz[0] = (1 << cbits) - 1  # x == 0: an all-ones count and an all-zero value
+    assert np.array_equal(out["zero"], (x == 0).astype(np.int64))
+    assert np.array_equal(out["count"], lz)
+    assert np.array_equal(out["value"], (x << np.minimum(lz, width)) & ((1 << width) - 1))
+    assert np.array_equal(out["count_self"], out["count"])
+    assert np.array_equal(out["value_self"], out["value"])
