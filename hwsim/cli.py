@@ -15,12 +15,13 @@ import dataclasses
 import functools
 import json
 import re
+import statistics
 import sys
 from pathlib import Path
 
 from hwsim.options import add_unit_options, option_name, params_from_args, unit_summary_lines
 from hwsim.paths import check_output_dir, check_output_file, read_text_file
-from hwsim.tables import first_table, format_cost_table, format_metrics_table
+from hwsim.tables import first_table, format_cost_table, format_metrics_table, markdown_table
 from hwsim.units import REGISTRY, get_unit
 
 #: defaults when no vector / sample count is given: exhaustive up to these many input bits
@@ -85,6 +86,9 @@ def _int_option(name: str, lo: int, hi: int):
 
 _seed = _int_option("seed", 0, MAX_SEED)
 _jobs = _int_option("jobs", 1, MAX_JOBS)
+#: nextpnr placements per unit with ``hwsim synth --seeds`` (each takes seconds to minutes)
+MAX_PNR_SEEDS = 32
+_pnr_seeds = _int_option("seeds", 1, MAX_PNR_SEEDS)
 
 
 def _path_check(check, path, option: str):
@@ -318,16 +322,26 @@ def cmd_synth(args):
         _path_check(check_output_file, args.json, "--json")
     if args.keep:
         _path_check(check_output_dir, args.keep, "--keep")
+    if args.seeds > 1 and not args.fmax:
+        raise UsageError("--seeds N needs place and route; drop --no-fmax")
     with_baseline = args.baseline and spec.baseline is not None
     db = _open_db(args.db) if args.db != "none" else None
-    results = []
+    results, by_seed = [], []  # seed 1 per module; every seed per module
     try:
         for baseline in ([False, True] if with_baseline else [False]):
             what = "exact baseline of " if baseline else ""
-            print(f"synthesizing {what}{params.top_name} for {args.target}"
-                  f"{' with place and route' if args.fmax else ''} ...", file=sys.stderr)
-            results.append(synth.synthesize(spec, params, target=args.target, fmax=args.fmax,
-                                            baseline=baseline, db=db, work_dir=args.keep))
+            runs = []
+            for seed in range(1, args.seeds + 1):
+                print(f"synthesizing {what}{params.top_name} for {args.target}"
+                      f"{' with place and route' if args.fmax else ''}"
+                      f"{f' (seed {seed})' if args.seeds > 1 else ''} ...", file=sys.stderr)
+                runs.append(synth.synthesize(spec, params, target=args.target, fmax=args.fmax,
+                                             baseline=baseline, db=db, seed=seed,
+                                             work_dir=None if args.keep is None
+                                             else Path(args.keep) / f"seed{seed}"
+                                             if args.seeds > 1 else args.keep))
+            results.append(runs[0])
+            by_seed.append(runs)
     except synth.SynthToolNotFound as e:
         raise UsageError(str(e)) from None
     except (synth.SynthError, ValueError) as e:
@@ -337,17 +351,29 @@ def cmd_synth(args):
         if db is not None:
             db.close()
     print(format_cost_table(results))
+    medians = [statistics.median(r.fmax_mhz for r in runs) if args.fmax else None
+               for runs in by_seed]
+    if args.seeds > 1:
+        print()
+        print(markdown_table(
+            ["module"] + [f"seed {i}" for i in range(1, args.seeds + 1)]
+            + ["median [MHz]", "min", "max"],
+            [[runs[0].top] + [f"{r.fmax_mhz:.1f}" for r in runs]
+             + [f"{med:.1f}", f"{min(r.fmax_mhz for r in runs):.1f}",
+                f"{max(r.fmax_mhz for r in runs):.1f}"] for runs, med in zip(by_seed, medians)]))
     if len(results) == 2:
         a, b = results
         line = f"{a.top}: {100 * a.lut4 / b.lut4:.0f} % of the exact unit's LUT4s"
-        if a.fmax_mhz and b.fmax_mhz:
-            line += f", {a.fmax_mhz / b.fmax_mhz:.2f}x its Fmax"
+        if medians[0] and medians[1]:
+            line += (f", {medians[0] / medians[1]:.2f}x its median Fmax over {args.seeds} seeds"
+                     if args.seeds > 1 else f", {medians[0] / medians[1]:.2f}x its Fmax")
         print(line)
     r = results[0]
+    seeds = f"seeds 1..{args.seeds}" if args.seeds > 1 else f"seed {synth.PNR_SEED}"
     print(f"tools: {r.yosys}; {r.nextpnr or 'no place and route (--no-fmax)'}; "
-          f"iCE40 {' '.join(synth.DEVICE)}, seed {synth.PNR_SEED}")
+          f"iCE40 {' '.join(synth.DEVICE)}, {seeds}")
     if args.json:
-        _write_json(args.json, [x.to_dict() for x in results])
+        _write_json(args.json, [x.to_dict() for runs in by_seed for x in runs])
     return 0
 
 
@@ -713,6 +739,10 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
                        help="also synthesize the exact unit at the same widths (default on, "
                             "where one exists)")
+        q.add_argument("--seeds", type=_pnr_seeds, default=1, metavar="N",
+                       help="place and route with nextpnr seeds 1..N and report each module's "
+                            "median Fmax and range (the seed alone moves Fmax by several per "
+                            "cent; default 1)")
         q.add_argument("--db", default=None, metavar="FILE",
                        help="results cache (default ~/.cache/hwsim/results.sqlite; 'none' to "
                             "skip)")

@@ -64,6 +64,8 @@ class SynthResult:
     yosys: str
     nextpnr: str | None
     seconds: float
+    #: nextpnr's placement seed (None without place and route)
+    seed: int | None = PNR_SEED
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -127,7 +129,7 @@ def wrapper(top: str, ports: dict, clocked: bool) -> str:
 
 
 def _synth_one(name: str, verilog: str, ports: dict, clocked: bool, work: Path, fmax: bool,
-               yosys: list[str], nextpnr: list[str] | None) -> dict:
+               yosys: list[str], nextpnr: list[str] | None, seed: int = PNR_SEED) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     (work / f"{name}.v").write_text(verilog)
     _run([*yosys, "-q", "-p", f"read_verilog {name}.v; synth_ice40 -top {name}; "
@@ -146,7 +148,7 @@ def _synth_one(name: str, verilog: str, ports: dict, clocked: bool, work: Path, 
               f"synth_ice40 -top hwsim_synth_top -json wrapped.json"], work,
              f"yosys synth_ice40 of the registered wrapper of {name}")
         r = _run([*nextpnr, *DEVICE, "--json", "wrapped.json", "--pcf-allow-unconstrained",
-                  "--freq", "12", "--timing-allow-fail", "--seed", str(PNR_SEED)], work, f"nextpnr-ice40 of {name}")
+                  "--freq", "12", "--timing-allow-fail", "--seed", str(seed)], work, f"nextpnr-ice40 of {name}")
         found = re.findall(r"Max frequency for clock '[^']*clk[^']*': ([0-9.]+) MHz",
                            r.stdout + r.stderr)
         if not found:
@@ -156,11 +158,14 @@ def _synth_one(name: str, verilog: str, ports: dict, clocked: bool, work: Path, 
 
 
 def synthesize(spec, params, *, target: str = "ice40", fmax: bool = True, baseline: bool = False,
-               db=None, work_dir: Path | str | None = None) -> SynthResult:
+               db=None, work_dir: Path | str | None = None, seed: int = PNR_SEED) -> SynthResult:
     """Cost of ``params``' unit (or of its exact baseline with ``baseline=True``).
 
     ``db``: a :class:`hwsim.resultdb.ResultDB` to read cached results from and write to.
+    ``seed``: nextpnr's placement seed (Fmax moves by several per cent with it alone).
     """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
+        raise ValueError(f"synthesize: seed must be a positive integer, not {seed!r}")
     from hwsim.hdl.export import ports as port_info
     from hwsim.hdl.export import to_verilog
 
@@ -178,18 +183,21 @@ def synthesize(spec, params, *, target: str = "ice40", fmax: bool = True, baseli
     key = {"kind": "synth", "unit": spec.name, "baseline": baseline, "params": params.to_dict(),
            "target": target, "fmax": fmax, "flow": FLOW_VERSION, **versions,
            "verilog_sha256": hashlib.sha256(verilog.encode()).hexdigest()}
+    if fmax and seed != PNR_SEED:  # the default seed keeps the keys results were cached under
+        key["seed"] = seed
     if db is not None:
         hit = db.get(key)
-        if hit is not None:
-            return SynthResult(**hit)
+        if hit is not None:  # results cached before the seed was recorded lack it
+            return SynthResult(**{"seed": seed if fmax else None, **hit})
     clocked = getattr(component, "latency", 0) > 0
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hwsim-synth-") as tmp:
         work = Path(work_dir) / name if work_dir else Path(tmp)
         counts = _synth_one(name, verilog, port_info(component), clocked, work, fmax, yosys,
-                            nextpnr)
+                            nextpnr, seed)
     result = SynthResult(top=name, target=target, seconds=round(time.perf_counter() - t0, 2),
-                         yosys=versions["yosys"], nextpnr=versions["nextpnr"], **counts)
+                         yosys=versions["yosys"], nextpnr=versions["nextpnr"],
+                         seed=seed if fmax else None, **counts)
     if db is not None:
         db.put(key, result.to_dict())
     return result

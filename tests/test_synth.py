@@ -160,3 +160,59 @@ def test_unit_cost_table_reports_a_failed_synthesis_as_a_row(monkeypatch):
     assert rows[2] == (f"| `{SoftmaxParams().top_name}` | nextpnr-ice40 of x timed out after "
                        "1800 s: nextpnr ... | | | |")
     assert rows[3] == f"| `{ExpParams().top_name}` | 12 | 3 | 0 | 99.0 |"
+
+
+def test_seed_reaches_nextpnr_and_the_cache_key_only_off_the_default(monkeypatch):
+    """``synthesize(seed=S)``: nextpnr gets ``--seed S``; results cached under the default
+    seed keep their keys (no "seed" entry), other seeds get their own."""
+    calls, keys = [], []
+
+    class DB:
+        def get(self, key):
+            keys.append(key)
+
+        def put(self, key, value):
+            pass
+    monkeypatch.setattr(synth, "find_tool", lambda name: [name])
+    monkeypatch.setattr(synth, "tool_version", lambda cmd: f"{cmd[0]} 1")
+
+    def one(name, verilog, ports, clocked, work, fmax, yosys, nextpnr, seed):
+        calls.append(seed)
+        return {"lut4": 1, "carry": 0, "dff": 0, "ram": 0, "generic_cells": 2, "fmax_mhz": 9.0}
+    monkeypatch.setattr(synth, "_synth_one", one)
+    p = MitchellMulParams(width=4)
+    assert synth.synthesize(MUL, p, db=DB()).seed == synth.PNR_SEED
+    assert synth.synthesize(MUL, p, db=DB(), seed=3).seed == 3
+    assert synth.synthesize(MUL, p, db=DB(), fmax=False, seed=3).seed is None
+    assert calls == [synth.PNR_SEED, 3, 3]
+    assert "seed" not in keys[0] and keys[1]["seed"] == 3 and "seed" not in keys[2]
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="synthesize: seed must be a positive integer"):
+            synth.synthesize(MUL, p, seed=bad)
+
+
+@pytest.mark.hdl
+def test_cli_synth_seeds_table_median_and_json(tools, tmp_path, capsys):
+    out_json = tmp_path / "s.json"
+    code = main(["synth", "mitchell-mul", "--width", "4", "--seeds", "2",
+                 "--db", str(tmp_path / "db.sqlite"), "--json", str(out_json)])
+    out = capsys.readouterr().out
+    assert code == 0
+    rows = json.loads(out_json.read_text())
+    assert [(r["top"], r["seed"]) for r in rows] == [
+        ("mitchell_mul_u4", 1), ("mitchell_mul_u4", 2),
+        ("exact_mitchell_mul_u4", 1), ("exact_mitchell_mul_u4", 2)]
+    for top in ("mitchell_mul_u4", "exact_mitchell_mul_u4"):
+        f = [r["fmax_mhz"] for r in rows if r["top"] == top]
+        med = (f[0] + f[1]) / 2
+        assert (f"| {top} | {f[0]:.1f} | {f[1]:.1f} | {med:.1f} | {min(f):.1f} | "
+                f"{max(f):.1f} |") in out
+    assert "x its median Fmax over 2 seeds" in out and "seeds 1..2" in out
+
+
+def test_synth_seeds_usage_errors(capsys):
+    assert main(["synth", "mitchell-mul", "--seeds", "2", "--no-fmax"]) == 2
+    assert capsys.readouterr().err == ("hwsim: error: --seeds N needs place and route; drop "
+                                       "--no-fmax\n")
+    assert main(["synth", "mitchell-mul", "--seeds", "0"]) == 2
+    assert "--seeds must be an integer in 1..32, not 0" in capsys.readouterr().err
