@@ -332,14 +332,15 @@ def cmd_synth(args):
             what = "exact baseline of " if baseline else ""
             runs = []
             for seed in range(1, args.seeds + 1):
+                work_dir = args.keep  # each seed's tool files apart when there are several
+                if args.keep is not None and args.seeds > 1:
+                    work_dir = Path(args.keep) / f"seed{seed}"
                 print(f"synthesizing {what}{params.top_name} for {args.target}"
                       f"{' with place and route' if args.fmax else ''}"
                       f"{f' (seed {seed})' if args.seeds > 1 else ''} ...", file=sys.stderr)
                 runs.append(synth.synthesize(spec, params, target=args.target, fmax=args.fmax,
                                              baseline=baseline, db=db, seed=seed,
-                                             work_dir=None if args.keep is None
-                                             else Path(args.keep) / f"seed{seed}"
-                                             if args.seeds > 1 else args.keep))
+                                             work_dir=work_dir))
             results.append(runs[0])
             by_seed.append(runs)
     except synth.SynthToolNotFound as e:

@@ -194,7 +194,8 @@ def test_seed_reaches_nextpnr_and_the_cache_key_only_off_the_default(monkeypatch
 @pytest.mark.hdl
 def test_cli_synth_seeds_table_median_and_json(tools, tmp_path, capsys):
     out_json = tmp_path / "s.json"
-    code = main(["synth", "mitchell-mul", "--width", "4", "--seeds", "2",
+    keep = tmp_path / "keep"
+    code = main(["synth", "mitchell-mul", "--width", "4", "--seeds", "2", "--keep", str(keep),
                  "--db", str(tmp_path / "db.sqlite"), "--json", str(out_json)])
     out = capsys.readouterr().out
     assert code == 0
@@ -208,6 +209,10 @@ def test_cli_synth_seeds_table_median_and_json(tools, tmp_path, capsys):
         assert (f"| {top} | {f[0]:.1f} | {f[1]:.1f} | {med:.1f} | {min(f):.1f} | "
                 f"{max(f):.1f} |") in out
     assert "x its median Fmax over 2 seeds" in out and "seeds 1..2" in out
+    # --keep: each seed's tool files in a directory of their own
+    assert sorted(str(p.relative_to(keep)) for p in keep.glob("*/*/wrapped.json")) == [
+        f"seed{s}/{top}/wrapped.json" for s in (1, 2)
+        for top in ("exact_mitchell_mul_u4", "mitchell_mul_u4")]
 
 
 def test_synth_seeds_usage_errors(capsys):
