@@ -89,6 +89,9 @@ _jobs = _int_option("jobs", 1, MAX_JOBS)
 #: nextpnr placements per unit with ``hwsim synth --seeds`` (each takes seconds to minutes)
 MAX_PNR_SEEDS = 32
 _pnr_seeds = _int_option("seeds", 1, MAX_PNR_SEEDS)
+#: the longest ``hwsim synth --timeout`` (seconds per tool call): a day
+MAX_TOOL_TIMEOUT = 86_400
+_tool_timeout = _int_option("timeout", 1, MAX_TOOL_TIMEOUT)
 
 
 def _path_check(check, path, option: str):
@@ -326,11 +329,12 @@ def cmd_synth(args):
         raise UsageError("--seeds N needs place and route; drop --no-fmax")
     with_baseline = args.baseline and spec.baseline is not None
     db = _open_db(args.db) if args.db != "none" else None
-    results, by_seed = [], []  # seed 1 per module; every seed per module
+    # per module: the first result, and every seed's result or the reason it failed
+    results, by_seed = [], []
     try:
         for baseline in ([False, True] if with_baseline else [False]):
             what = "exact baseline of " if baseline else ""
-            runs = []
+            runs = {}
             for seed in range(1, args.seeds + 1):
                 work_dir = args.keep  # each seed's tool files apart when there are several
                 if args.keep is not None and args.seeds > 1:
@@ -338,10 +342,23 @@ def cmd_synth(args):
                 print(f"synthesizing {what}{params.top_name} for {args.target}"
                       f"{' with place and route' if args.fmax else ''}"
                       f"{f' (seed {seed})' if args.seeds > 1 else ''} ...", file=sys.stderr)
-                runs.append(synth.synthesize(spec, params, target=args.target, fmax=args.fmax,
-                                             baseline=baseline, db=db, seed=seed,
-                                             work_dir=work_dir))
-            results.append(runs[0])
+                try:
+                    runs[seed] = synth.synthesize(spec, params, target=args.target,
+                                                  fmax=args.fmax, baseline=baseline, db=db,
+                                                  seed=seed, work_dir=work_dir,
+                                                  timeout=args.timeout)
+                except synth.SynthError as e:
+                    if args.seeds == 1:
+                        raise
+                    # one placement that hangs or fails does not lose the other seeds
+                    runs[seed] = str(e).splitlines()[0]
+                    print(f"hwsim: seed {seed} failed: {runs[seed]}", file=sys.stderr)
+            done = [r for r in runs.values() if not isinstance(r, str)]
+            if not done:
+                print(f"hwsim: synthesis failed: every seed of {what}{params.top_name} failed",
+                      file=sys.stderr)
+                return 1
+            results.append(done[0])
             by_seed.append(runs)
     except synth.SynthToolNotFound as e:
         raise UsageError(str(e)) from None
@@ -352,21 +369,27 @@ def cmd_synth(args):
         if db is not None:
             db.close()
     print(format_cost_table(results))
-    medians = [statistics.median(r.fmax_mhz for r in runs) if args.fmax else None
-               for runs in by_seed]
+    fmaxes = [[r.fmax_mhz for r in runs.values() if not isinstance(r, str)] if args.fmax
+              else [] for runs in by_seed]
+    medians = [statistics.median(f) if f else None for f in fmaxes]
     if args.seeds > 1:
         print()
         print(markdown_table(
             ["module"] + [f"seed {i}" for i in range(1, args.seeds + 1)]
             + ["median [MHz]", "min", "max"],
-            [[runs[0].top] + [f"{r.fmax_mhz:.1f}" for r in runs]
-             + [f"{med:.1f}", f"{min(r.fmax_mhz for r in runs):.1f}",
-                f"{max(r.fmax_mhz for r in runs):.1f}"] for runs, med in zip(by_seed, medians)]))
+            [[top.top] + ["failed" if isinstance(r, str) else f"{r.fmax_mhz:.1f}"
+                          for r in runs.values()]
+             + [f"{med:.1f}", f"{min(f):.1f}", f"{max(f):.1f}"]
+             for top, runs, med, f in zip(results, by_seed, medians, fmaxes)]))
     if len(results) == 2:
         a, b = results
         line = f"{a.top}: {100 * a.lut4 / b.lut4:.0f} % of the exact unit's LUT4s"
         if medians[0] and medians[1]:
-            line += (f", {medians[0] / medians[1]:.2f}x its median Fmax over {args.seeds} seeds"
+            counts = {len(f) for f in fmaxes}
+            over = (f"{args.seeds}" if counts == {args.seeds}
+                    else f"{' and '.join(str(n) for n in (len(f) for f in fmaxes))} of "
+                         f"{args.seeds}")
+            line += (f", {medians[0] / medians[1]:.2f}x its median Fmax over {over} seeds"
                      if args.seeds > 1 else f", {medians[0] / medians[1]:.2f}x its Fmax")
         print(line)
     r = results[0]
@@ -374,7 +397,10 @@ def cmd_synth(args):
     print(f"tools: {r.yosys}; {r.nextpnr or 'no place and route (--no-fmax)'}; "
           f"iCE40 {' '.join(synth.DEVICE)}, {seeds}")
     if args.json:
-        _write_json(args.json, [x.to_dict() for runs in by_seed for x in runs])
+        _write_json(args.json, [{"top": top.top, "seed": seed, "error": r}
+                                if isinstance(r, str) else r.to_dict()
+                                for top, runs in zip(results, by_seed)
+                                for seed, r in runs.items()])
     return 0
 
 
@@ -733,6 +759,8 @@ def build_parser() -> argparse.ArgumentParser:
                       _options(characterize_options))
     s.set_defaults(func=cmd_characterize)
 
+    from hwsim.synth import TOOL_TIMEOUT as synth_timeout  # standard library only
+
     def synth_options(q):
         q.add_argument("--target", default="ice40", help="synthesis target (ice40)")
         q.add_argument("--fmax", action=argparse.BooleanOptionalAction, default=True,
@@ -744,6 +772,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="place and route with nextpnr seeds 1..N and report each module's "
                             "median Fmax and range (the seed alone moves Fmax by several per "
                             "cent; default 1)")
+        q.add_argument("--timeout", type=_tool_timeout, default=synth_timeout, metavar="S",
+                       help=f"seconds each yosys / nextpnr run may take (default "
+                            f"{synth_timeout}); with --seeds a seed that fails or times out "
+                            f"is reported and the others are kept")
         q.add_argument("--db", default=None, metavar="FILE",
                        help="results cache (default ~/.cache/hwsim/results.sqlite; 'none' to "
                             "skip)")

@@ -129,14 +129,15 @@ def wrapper(top: str, ports: dict, clocked: bool) -> str:
 
 
 def _synth_one(name: str, verilog: str, ports: dict, clocked: bool, work: Path, fmax: bool,
-               yosys: list[str], nextpnr: list[str] | None, seed: int = PNR_SEED) -> dict:
+               yosys: list[str], nextpnr: list[str] | None, seed: int = PNR_SEED,
+               timeout: float = TOOL_TIMEOUT) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     (work / f"{name}.v").write_text(verilog)
     _run([*yosys, "-q", "-p", f"read_verilog {name}.v; synth_ice40 -top {name}; "
-          f"tee -q -o ice40_stat.txt stat"], work, f"yosys synth_ice40 of {name}")
+          f"tee -q -o ice40_stat.txt stat"], work, f"yosys synth_ice40 of {name}", timeout)
     ice = _cell_counts((work / "ice40_stat.txt").read_text())
     _run([*yosys, "-q", "-p", f"read_verilog {name}.v; synth -top {name}; "
-          f"tee -q -o generic_stat.txt stat"], work, f"yosys synth of {name}")
+          f"tee -q -o generic_stat.txt stat"], work, f"yosys synth of {name}", timeout)
     generic = _cell_counts((work / "generic_stat.txt").read_text())["__total__"]
     out = {"lut4": ice.get("SB_LUT4", 0), "carry": ice.get("SB_CARRY", 0),
            "dff": sum(n for c, n in ice.items() if c.startswith("SB_DFF")),
@@ -146,9 +147,10 @@ def _synth_one(name: str, verilog: str, ports: dict, clocked: bool, work: Path, 
         (work / "wrapper.v").write_text(wrapper(name, ports, clocked))
         _run([*yosys, "-q", "-p", f"read_verilog {name}.v wrapper.v; "
               f"synth_ice40 -top hwsim_synth_top -json wrapped.json"], work,
-             f"yosys synth_ice40 of the registered wrapper of {name}")
+             f"yosys synth_ice40 of the registered wrapper of {name}", timeout)
         r = _run([*nextpnr, *DEVICE, "--json", "wrapped.json", "--pcf-allow-unconstrained",
-                  "--freq", "12", "--timing-allow-fail", "--seed", str(seed)], work, f"nextpnr-ice40 of {name}")
+                  "--freq", "12", "--timing-allow-fail", "--seed", str(seed)], work, f"nextpnr-ice40 of {name}",
+                 timeout)
         found = re.findall(r"Max frequency for clock '[^']*clk[^']*': ([0-9.]+) MHz",
                            r.stdout + r.stderr)
         if not found:
@@ -158,14 +160,21 @@ def _synth_one(name: str, verilog: str, ports: dict, clocked: bool, work: Path, 
 
 
 def synthesize(spec, params, *, target: str = "ice40", fmax: bool = True, baseline: bool = False,
-               db=None, work_dir: Path | str | None = None, seed: int = PNR_SEED) -> SynthResult:
+               db=None, work_dir: Path | str | None = None, seed: int = PNR_SEED,
+               timeout: float = TOOL_TIMEOUT) -> SynthResult:
     """Cost of ``params``' unit (or of its exact baseline with ``baseline=True``).
 
     ``db``: a :class:`hwsim.resultdb.ResultDB` to read cached results from and write to.
     ``seed``: nextpnr's placement seed (Fmax moves by several per cent with it alone).
+    ``timeout``: seconds each tool call may take; past it the tool is killed and
+    :class:`SynthError` raised (nextpnr runs for very long on some designs and seeds).
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
         raise ValueError(f"synthesize: seed must be a positive integer, not {seed!r}")
+    if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+            or not 0 < timeout < float("inf")):
+        raise ValueError(f"synthesize: timeout must be a positive number of seconds, "
+                         f"not {timeout!r}")
     from hwsim.hdl.export import ports as port_info
     from hwsim.hdl.export import to_verilog
 
@@ -194,7 +203,7 @@ def synthesize(spec, params, *, target: str = "ice40", fmax: bool = True, baseli
     with tempfile.TemporaryDirectory(prefix="hwsim-synth-") as tmp:
         work = Path(work_dir) / name if work_dir else Path(tmp)
         counts = _synth_one(name, verilog, port_info(component), clocked, work, fmax, yosys,
-                            nextpnr, seed)
+                            nextpnr, seed, timeout=timeout)
     result = SynthResult(top=name, target=target, seconds=round(time.perf_counter() - t0, 2),
                          yosys=versions["yosys"], nextpnr=versions["nextpnr"],
                          seed=seed if fmax else None, **counts)

@@ -165,7 +165,7 @@ def test_unit_cost_table_reports_a_failed_synthesis_as_a_row(monkeypatch):
 def test_seed_reaches_nextpnr_and_the_cache_key_only_off_the_default(monkeypatch):
     """``synthesize(seed=S)``: nextpnr gets ``--seed S``; results cached under the default
     seed keep their keys (no "seed" entry), other seeds get their own."""
-    calls, keys = [], []
+    calls, keys, timeouts = [], [], []
 
     class DB:
         def get(self, key):
@@ -176,8 +176,9 @@ def test_seed_reaches_nextpnr_and_the_cache_key_only_off_the_default(monkeypatch
     monkeypatch.setattr(synth, "find_tool", lambda name: [name])
     monkeypatch.setattr(synth, "tool_version", lambda cmd: f"{cmd[0]} 1")
 
-    def one(name, verilog, ports, clocked, work, fmax, yosys, nextpnr, seed):
+    def one(name, verilog, ports, clocked, work, fmax, yosys, nextpnr, seed, timeout):
         calls.append(seed)
+        timeouts.append(timeout)
         return {"lut4": 1, "carry": 0, "dff": 0, "ram": 0, "generic_cells": 2, "fmax_mhz": 9.0}
     monkeypatch.setattr(synth, "_synth_one", one)
     p = MitchellMulParams(width=4)
@@ -189,6 +190,54 @@ def test_seed_reaches_nextpnr_and_the_cache_key_only_off_the_default(monkeypatch
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="synthesize: seed must be a positive integer"):
             synth.synthesize(MUL, p, seed=bad)
+    # the tool time limit reaches every tool call; it is not part of the cache key
+    synth.synthesize(MUL, p, db=DB(), timeout=7)
+    assert timeouts == [synth.TOOL_TIMEOUT] * 3 + [7] and "timeout" not in keys[3]
+    for bad in (0, -2, float("inf"), float("nan"), "60", True):
+        with pytest.raises(ValueError, match="synthesize: timeout must be a positive number"):
+            synth.synthesize(MUL, p, timeout=bad)
+
+
+@pytest.mark.hdl
+def test_timeout_kills_the_tool(tools, tmp_path):
+    with pytest.raises(synth.SynthError, match=r"yosys synth_ice40 of mitchell_mul_u8 timed "
+                                               r"out after 0.001 s"):
+        synth.synthesize(MUL, MitchellMulParams(width=8), fmax=False, timeout=0.001)
+
+
+def test_cli_synth_seeds_keep_the_seeds_that_did_not_fail(monkeypatch, tmp_path, capsys):
+    """A seed whose place and route fails or times out is reported; the median, range and
+    ratio are over the others; every seed failing is exit 1."""
+    def fake(spec, params, *, baseline, seed, timeout, **kw):
+        assert timeout == 60
+        top = ("exact_" if baseline else "") + params.top_name
+        if seed == 2 and not baseline or fail_all:
+            raise synth.SynthError(f"nextpnr-ice40 of {top} timed out after 60 s: nextpnr ...")
+        return synth.SynthResult(top=top, target="ice40", seconds=1.0, yosys="y", nextpnr="n",
+                                 lut4=10 if baseline else 5, carry=0, dff=0, ram=0,
+                                 generic_cells=9, fmax_mhz=float(10 * seed + baseline),
+                                 seed=seed)
+    monkeypatch.setattr(synth, "synthesize", fake)
+    fail_all = False
+    out_json = tmp_path / "s.json"
+    assert main(["synth", "mitchell-mul", "--width", "4", "--seeds", "3", "--timeout", "60",
+                 "--db", "none", "--json", str(out_json)]) == 0
+    cap = capsys.readouterr()
+    assert ("hwsim: seed 2 failed: nextpnr-ice40 of mitchell_mul_u4 timed out after 60 s: "
+            "nextpnr ...") in cap.err
+    assert "| mitchell_mul_u4 | 10.0 | failed | 30.0 | 20.0 | 10.0 | 30.0 |" in cap.out
+    assert "| exact_mitchell_mul_u4 | 11.0 | 21.0 | 31.0 | 21.0 | 11.0 | 31.0 |" in cap.out
+    assert "0.95x its median Fmax over 2 and 3 of 3 seeds" in cap.out
+    rows = json.loads(out_json.read_text())
+    assert [(r["top"], r["seed"], r.get("error", "")[:13]) for r in rows] == [
+        ("mitchell_mul_u4", 1, ""), ("mitchell_mul_u4", 2, "nextpnr-ice40"),
+        ("mitchell_mul_u4", 3, ""), ("exact_mitchell_mul_u4", 1, ""),
+        ("exact_mitchell_mul_u4", 2, ""), ("exact_mitchell_mul_u4", 3, "")]
+    fail_all = True
+    assert main(["synth", "mitchell-mul", "--width", "4", "--seeds", "2", "--timeout", "60",
+                 "--db", "none"]) == 1
+    assert capsys.readouterr().err.endswith(
+        "hwsim: synthesis failed: every seed of mitchell_mul_u4 failed\n")
 
 
 @pytest.mark.hdl
