@@ -89,9 +89,23 @@ _jobs = _int_option("jobs", 1, MAX_JOBS)
 #: nextpnr placements per unit with ``hwsim synth --seeds`` (each takes seconds to minutes)
 MAX_PNR_SEEDS = 32
 _pnr_seeds = _int_option("seeds", 1, MAX_PNR_SEEDS)
-#: the longest ``hwsim synth --timeout`` (seconds per tool call): a day
-MAX_TOOL_TIMEOUT = 86_400
-_tool_timeout = _int_option("timeout", 1, MAX_TOOL_TIMEOUT)
+#: the longest ``--timeout`` (``hwsim synth``: per tool call; ``hwsim prove``: the solver): a day
+MAX_TIMEOUT = 86_400
+
+
+def _seconds(text: str) -> float:
+    """``--timeout``: a number of seconds in (0, MAX_TIMEOUT]."""
+    try:
+        v = float(text)
+    except ValueError:
+        v = None
+    if v is None or not 0 < v <= MAX_TIMEOUT:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be a number of seconds in (0, {MAX_TIMEOUT}], "
+                                         f"not {text!r}")
+    return v
+
+
+_seconds.__name__ = "timeout"
 
 
 def _path_check(check, path, option: str):
@@ -500,8 +514,6 @@ def cmd_prove(args):
     spec, params = _unit_and_params(args)
     if args.verilog is not None:
         _path_check(read_text_file, args.verilog, "--verilog")
-    if args.timeout is not None and not args.timeout > 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout}")
     if spec.name in formal.subblock_units():
         return _prove_subblocks(args, formal, spec, params)
     print(f"proving {params.top_name} ({args.property}) ...", file=sys.stderr)
@@ -772,7 +784,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="place and route with nextpnr seeds 1..N and report each module's "
                             "median Fmax and range (the seed alone moves Fmax by several per "
                             "cent; default 1)")
-        q.add_argument("--timeout", type=_tool_timeout, default=synth_timeout, metavar="S",
+        q.add_argument("--timeout", type=_seconds, default=synth_timeout, metavar="S",
                        help=f"seconds each yosys / nextpnr run may take (default "
                             f"{synth_timeout}); with --seeds a seed that fails or times out "
                             f"is reported and the others are kept")
@@ -808,7 +820,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--property", choices=["equivalence", "bounds"], default="equivalence",
                        help="equivalence: outputs == the specification for all inputs "
                             "(default); bounds: the documented error bounds hold")
-        q.add_argument("--timeout", type=float, metavar="S", help="solver time limit in seconds")
+        q.add_argument("--timeout", type=_seconds, metavar="S",
+                       help="solver time limit in seconds (default none)")
         q.add_argument("--replay", action=argparse.BooleanOptionalAction, default=True,
                        help="run a counterexample through the model and the simulators "
                             "(default on)")

@@ -255,7 +255,7 @@ def _check_args(property, timeout_s):
     if property not in PROPERTIES:
         raise ValueError(f"prove: property must be one of {', '.join(PROPERTIES)}, "
                          f"not {property!r}")
-    if timeout_s is not None and not timeout_s > 0:
+    if timeout_s is not None and not 0 < timeout_s < float("inf"):
         raise ValueError(f"prove: timeout_s must be a positive number of seconds, not {timeout_s!r}")
 
 

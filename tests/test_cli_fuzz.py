@@ -96,8 +96,10 @@ COMMAND_OPTIONS = {
     "characterize": [["--samples", v] for v in ("0", "-5", "x", "1" + "0" * 20)]
                     + [["--seed", "-1"], ["--jobs", "0"], ["--jobs", "x"],
                        ["--exhaustive", "--samples", "5"]],
-    "synth": [["--target", "ecp5"], ["--db", "/"]],
-    "prove": [["--timeout", "-1"], ["--timeout", "x"], ["--property", "speed"]],
+    "synth": [["--target", "ecp5"], ["--db", "/"]]
+             + [["--timeout", v] for v in ("0", "-1", "x", "nan", "inf", "1e9")],
+    "prove": [["--timeout", v] for v in ("0", "-1", "x", "nan", "inf", "1e9")]
+             + [["--property", "speed"]],
 }
 
 

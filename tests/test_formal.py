@@ -230,6 +230,9 @@ def test_bad_arguments_are_refused(formal):
     with pytest.raises(ValueError, match=r"^prove: timeout_s must be a positive number of "
                                          r"seconds, not 0$"):
         formal.prove(MUL, MitchellMulParams(), timeout_s=0)
+    with pytest.raises(ValueError, match=r"^prove: timeout_s must be a positive number of "
+                                         r"seconds, not inf$"):
+        formal.prove(MUL, MitchellMulParams(), timeout_s=float("inf"))
     with pytest.raises(ValueError, match=r"^prove: mitchell-div has no proven error bound with "
                                          r"keep_bits \(Mitch-w\), not keep_bits=2$"):
         formal.prove(DIV, MitchellDivParams(keep_bits=2), property="bounds")
