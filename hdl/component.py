@@ -58,3 +58,25 @@ class PipelinedUnit(wiring.Component):
 def binary_ports(width: int, out: str, out_width: int, **extra) -> dict:
     """``a``, ``b``: In(width); ``out``: Out(out_width); plus ``extra`` members."""
     return {"a": In(width), "b": In(width), out: Out(out_width), **extra}
+
+
+class UnsignedMultiplier(PipelinedUnit):
+    """An unsigned N x N multiplier ``p ~ a * b`` (``params.width``, ``params.out_width``).
+
+    Members
+    -------
+    a, b : In(N)
+    p : Out(2N)
+    in_valid : In(1), out_valid : Out(1)
+        Only when ``params.stages > 0``; ``out_valid`` follows ``in_valid`` by ``latency``.
+
+    Attributes
+    ----------
+    params : the subclass's ``params_type``
+    latency : int
+        Cycles from ``a``, ``b`` to ``p`` (``params.stages``).
+    """
+
+    @classmethod
+    def ports(cls, params) -> dict:
+        return binary_ports(params.width, "p", params.out_width)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 
 from hwsim.drum import DrumMulParams
-from hwsim.hdl.component import PipelinedUnit, binary_ports
+from hwsim.hdl.component import UnsignedMultiplier
 from hwsim.hdl.pipeline import Pipeline
 
 __all__ = ["DrumMultiplier", "clamped_normalize", "segment"]
@@ -71,28 +71,13 @@ def segment(m: Module, x: Value, k: int, name: str) -> tuple[Signal, Signal]:
     return seg, c
 
 
-class DrumMultiplier(PipelinedUnit):
+class DrumMultiplier(UnsignedMultiplier):
     """DRUM multiplier ``p ~ a * b`` (see ``hwsim.drum.drum_mul``), unsigned.
 
-    Members
-    -------
-    a, b : In(N)
-    p : Out(2N)
-    in_valid : In(1), out_valid : Out(1)
-        Only when ``params.stages > 0``; ``out_valid`` follows ``in_valid`` by ``latency``.
-
-    Attributes
-    ----------
-    params : DrumMulParams
-    latency : int
-        Cycles from ``a``, ``b`` to ``p`` (``params.stages``).
+    Ports and latency: :class:`hwsim.hdl.component.UnsignedMultiplier`.
     """
 
     params_type = DrumMulParams
-
-    @classmethod
-    def ports(cls, params: DrumMulParams) -> dict:
-        return binary_ports(params.width, "p", params.out_width)
 
     def elaborate(self, platform):
         p = self.params

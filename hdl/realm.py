@@ -22,7 +22,7 @@ from __future__ import annotations
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value
 
 from hwsim.hdl.mitchell import normalize
-from hwsim.hdl.component import PipelinedUnit, binary_ports
+from hwsim.hdl.component import UnsignedMultiplier
 from hwsim.hdl.pipeline import Pipeline
 from hwsim.realm import RealmMulParams
 
@@ -45,28 +45,13 @@ def realm_log(m: Module, x: Value, keep_bits: int, name: str) -> tuple[Signal, S
     return k, f
 
 
-class RealmMultiplier(PipelinedUnit):
+class RealmMultiplier(UnsignedMultiplier):
     """REALM-style multiplier ``p ~ a * b`` (see ``hwsim.realm.realm_mul``), unsigned.
 
-    Members
-    -------
-    a, b : In(N)
-    p : Out(2N)
-    in_valid : In(1), out_valid : Out(1)
-        Only when ``params.stages > 0``; ``out_valid`` follows ``in_valid`` by ``latency``.
-
-    Attributes
-    ----------
-    params : RealmMulParams
-    latency : int
-        Cycles from ``a``, ``b`` to ``p`` (``params.stages``).
+    Ports and latency: :class:`hwsim.hdl.component.UnsignedMultiplier`.
     """
 
     params_type = RealmMulParams
-
-    @classmethod
-    def ports(cls, params: RealmMulParams) -> dict:
-        return binary_ports(params.width, "p", params.out_width)
 
     def elaborate(self, platform):
         p = self.params
