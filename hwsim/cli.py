@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 
 from hwsim.options import add_unit_options, option_name, params_from_args, unit_summary_lines
-from hwsim.paths import check_output_dir, check_output_file, read_text_file
+from hwsim.paths import (check_not_input, check_output_dir, check_output_file, read_text_file,
+                         write_text_atomic)
 from hwsim.tables import first_table, format_cost_table, format_metrics_table, markdown_table
 from hwsim.units import REGISTRY, get_unit
 
@@ -108,9 +109,9 @@ def _seconds(text: str) -> float:
 _seconds.__name__ = "timeout"
 
 
-def _path_check(check, path, option: str):
+def _path_check(check, path, option: str, *args):
     try:
-        return check(path, option)
+        return check(path, option, *args)
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -210,18 +211,10 @@ def cmd_verify(args):
     return 0 if r.passed else 1
 
 
-def _write_json(path, data) -> None:
-    """Write ``data`` atomically (beside, then moved over); a link or device (``/dev/stdout``)
-    is written through instead, never replaced."""
-    text = json.dumps(data, indent=2) + "\n"
-    p = Path(path)
-    if p.is_symlink() or (p.exists() and not p.is_file()):
-        with open(p, "w") as f:
-            f.write(text)
-    else:
-        tmp = Path(str(path) + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+def _write_json(path, data, option: str = "--json") -> None:
+    """Write ``data`` atomically (:func:`hwsim.paths.write_text_atomic`)."""
+    _path_check(lambda p, o: write_text_atomic(p, json.dumps(data, indent=2) + "\n", o),
+                path, option)
     print(f"wrote {path}")
 
 
@@ -299,12 +292,12 @@ def _open_db(path):
 
 def cmd_synth_front(args):
     from hwsim import cost_report, plots, synth
-    out = _path_check(check_output_dir, args.front_out, "-o/--output")
+    out = _path_check(check_output_dir, args.front_out or ".", "-o/--output")
     if args.front_json:
         _path_check(check_output_file, args.front_json, "--json")
     db = _open_db(args.front_db) if args.front_db != "none" else None
     try:
-        pts = cost_report.multiplier_front(db=db, fmax=args.front_fmax,
+        pts = cost_report.multiplier_front(db=db, fmax=bool(args.front_fmax),
                                            progress=sys.stderr.isatty())
     except synth.SynthToolNotFound as e:
         raise UsageError(str(e)) from None
@@ -332,6 +325,12 @@ def cmd_synth(args):
     if args.unit is None:
         raise UsageError("hwsim synth needs a UNIT (one of: " + ", ".join(REGISTRY)
                          + ") or --pareto")
+    given = [opt for opt, dest in (("--json", "front_json"), ("-o/--output", "front_out"),
+                                   ("--db", "front_db"), ("--fmax/--no-fmax", "front_fmax"))
+             if getattr(args, dest) is not None]
+    if given:  # argparse gave them to the --pareto options: they would be ignored
+        raise UsageError(f"{given[0]} before the unit's name is a --pareto option; a unit's "
+                         f"own options go after its name (hwsim synth {args.unit} --help)")
     spec, params = _unit_and_params(args)
     if args.target not in synth.TARGETS:
         raise UsageError(f"--target must be one of {', '.join(synth.TARGETS)}, not {args.target!r}")
@@ -419,7 +418,8 @@ def cmd_synth(args):
 
 
 def cmd_sweep(args):
-    from hwsim.sweep import SweepError, export_csv, load_config, plot_sweep, run_sweep, sweep_rows
+    from hwsim.sweep import (SweepError, check_scheduler, export_csv, load_config, plot_sweep,
+                             run_sweep, sweep_rows)
     out = None if args.output is None else _path_check(check_output_dir, args.output,
                                                        "-o/--output")
     if args.export:
@@ -429,8 +429,16 @@ def cmd_sweep(args):
     except SweepError as e:
         raise UsageError(str(e)) from None
     out = out or _path_check(check_output_dir, f"sweep-{cfg.study}", "-o/--output")
-    out.mkdir(parents=True, exist_ok=True)
     db = out / "results.sqlite"
+    if args.export:
+        _path_check(check_not_input, args.export, "--export",
+                    {"sweep configuration": args.config, "results database": db})
+    if args.scheduler is not None:
+        try:
+            check_scheduler(args.scheduler)
+        except SweepError as e:
+            raise UsageError(str(e)) from None
+    out.mkdir(parents=True, exist_ok=True)
     n = len(cfg.tasks())
     print(f"{cfg.study}: {len(cfg.points)} configurations x {len(cfg.seeds)} seeds = {n} tasks "
           f"-> {db}", file=sys.stderr)
@@ -567,12 +575,15 @@ def cmd_run(args):
     from hwsim.paths import check_input_file
     _path_check(check_input_file, args.model, "MODEL")
     _path_check(check_input_file, args.data, "--data")
-    if args.json is not None:
-        _path_check(check_output_file, args.json, "--json")
-    if args.output is not None:
-        _path_check(check_output_dir, args.output, "-o/--output")
     if args.reference is not None:
         _path_check(check_input_file, args.reference, "--reference")
+    if args.json is not None:
+        _path_check(check_output_file, args.json, "--json")
+        _path_check(check_not_input, args.json, "--json",
+                    {"MODEL": args.model, "--data": args.data, "--assign": args.assign,
+                     "--reference": args.reference})
+    if args.output is not None:
+        _path_check(check_output_dir, args.output, "-o/--output")
     try:
         from hwsim.graph.assign import Assignment, parse_assignment
         from hwsim.graph.evaluate import format_summary, run_model, write_report
@@ -603,7 +614,7 @@ def cmd_run(args):
         raise UsageError(str(e)) from None
     print(format_summary(r))
     if args.json is not None:
-        Path(args.json).write_text(json.dumps(r, indent=2) + "\n")
+        _write_json(args.json, r)
     if args.output is not None:
         print(f"wrote {write_report(r, Path(args.output))}")
     return 0
@@ -804,13 +815,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "MRED, the front plotted")
     s.add_argument("--json", dest="front_json", metavar="FILE",
                    help="with --pareto: the points as JSON (unit, params, LUT4, MRED)")
-    s.add_argument("-o", "--output", dest="front_out", default=".", metavar="DIR",
+    s.add_argument("-o", "--output", dest="front_out", default=None, metavar="DIR",
                    help="with --pareto: where multiplier_front.png goes (default .)")
     s.add_argument("--db", dest="front_db", default=None, metavar="FILE",
                    help="with --pareto: the synthesis cache (default: the user cache)")
+    # None defaults: an option given before a unit's name is told apart from no option
     s.add_argument("--fmax", dest="front_fmax", action=argparse.BooleanOptionalAction,
-                   default=False, help="with --pareto: also place and route for Fmax "
-                                      "(default off)")
+                   default=None, help="with --pareto: also place and route for Fmax "
+                                     "(default off)")
     s.set_defaults(func=cmd_synth)
 
     def prove_options(q):
@@ -953,6 +965,10 @@ def main(argv=None) -> int:
     except UsageError as e:
         print(f"hwsim: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # an output that failed late (a full disk), a file that vanished
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"hwsim: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("hwsim: interrupted", file=sys.stderr)
         return 130

@@ -6,8 +6,21 @@ CLI can report it (exit 2) before minutes of simulation or synthesis are spent.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
+
+
+def _os_errors_refused(check):
+    """An ``OSError`` while looking at the path (a name over the system's limit, a directory
+    that may not be entered, a link loop) becomes the check's one-line ``ValueError``."""
+    @functools.wraps(check)
+    def wrapped(path, option: str, *args, **kwargs):
+        try:
+            return check(path, option, *args, **kwargs)
+        except OSError as e:
+            raise ValueError(f"{option} {str(path)!r}: {e.strerror or e}") from None
+    return wrapped
 
 
 def _nearest_existing(p: Path) -> Path:
@@ -16,6 +29,7 @@ def _nearest_existing(p: Path) -> Path:
     return p
 
 
+@_os_errors_refused
 def check_output_dir(path, option: str) -> Path:
     """``path`` is a directory or can be created as one, and is writable."""
     p = Path(path)
@@ -31,6 +45,7 @@ def check_output_dir(path, option: str) -> Path:
     return p
 
 
+@_os_errors_refused
 def check_output_file(path, option: str) -> Path:
     """``path`` is a file (or absent) in an existing, writable directory."""
     p = Path(path)
@@ -44,6 +59,7 @@ def check_output_file(path, option: str) -> Path:
     return p
 
 
+@_os_errors_refused
 def check_input_file(path, option: str) -> Path:
     """``path`` is an existing, readable file: a regular file or a pipe, never a directory,
     a device (``/dev/zero`` would be read for ever) or a socket."""
@@ -61,6 +77,7 @@ def check_input_file(path, option: str) -> Path:
     return p
 
 
+@_os_errors_refused
 def read_text_file(path, option: str) -> str:
     """The UTF-8 text of ``path`` (checked as by :func:`check_input_file`); binary files
     (not UTF-8, or holding NUL bytes) are refused."""
@@ -72,3 +89,39 @@ def read_text_file(path, option: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ValueError(f"{option} {str(p)!r} is not UTF-8 text (byte {e.start})") from None
+
+
+@_os_errors_refused
+def check_not_input(path, option: str, inputs: dict) -> Path:
+    """``path`` (an output) is none of ``inputs`` (``{option: path or None}``): writing it
+    must not destroy what the command reads (or its own results database)."""
+    p = Path(path)
+    if p.exists():
+        for name, other in inputs.items():
+            if other is not None and Path(other).exists() and os.path.samefile(p, other):
+                raise ValueError(f"{option} {str(p)!r} is the {name} file ({str(other)!r}); "
+                                 f"give another file name")
+    return p
+
+
+def write_text_atomic(path, text: str, option: str) -> Path:
+    """Write ``text`` to ``path`` whole or not at all: beside it, then moved over it. A link
+    or a device (``/dev/stdout``) is written through instead, never replaced. An ``OSError``
+    (a full disk) becomes a one-line ``ValueError`` naming ``option``."""
+    p = Path(path)
+    tmp = Path(str(p) + ".tmp")
+    try:
+        if p.is_symlink() or (p.exists() and not p.is_file()):
+            with open(p, "w", newline="") as f:
+                f.write(text)
+        else:
+            with open(tmp, "w", newline="") as f:
+                f.write(text)
+            tmp.replace(p)
+    except OSError as e:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise ValueError(f"{option} {str(p)!r} cannot be written ({e.strerror or e})") from None
+    return p

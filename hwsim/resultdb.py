@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS results (
 """
 
 
+#: the columns of SCHEMA's table, in order
+RESULT_COLUMNS = ("key", "kind", "spec", "value", "created")
+
+
 def default_path() -> Path:
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(cache) / "hwsim" / "results.sqlite"
@@ -48,10 +52,29 @@ class ResultDB:
         self.path = Path(path) if path is not None else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = sqlite3.connect(self.path, timeout=60)
+        try:
+            self._check_foreign()
+        except sqlite3.DatabaseError:
+            self._con.close()
+            raise
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA synchronous=NORMAL")
         with self._con:
             self._con.execute(SCHEMA)
+
+    def _check_foreign(self) -> None:
+        """``sqlite3.DatabaseError`` for an SQLite file that holds anything but a results
+        table of this schema: it is someone else's database, not to be changed."""
+        tables = {name for (name,) in self._con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return
+        columns = [row[1] for row in self._con.execute("PRAGMA table_info(results)")]
+        if tables != {"results"} or columns != list(RESULT_COLUMNS):
+            raise sqlite3.DatabaseError(f"it holds other tables ({', '.join(sorted(tables))})"
+                                        if tables != {"results"} else
+                                        f"its results table has the columns "
+                                        f"{', '.join(columns)}")
 
     def get(self, spec: dict) -> dict | None:
         row = self._con.execute("SELECT value FROM results WHERE key = ?",

@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import io
 import itertools
 import json
 import math
@@ -550,6 +551,22 @@ def _kill_workers(pool) -> None:
             p.join(5)
 
 
+def check_scheduler(address: str) -> None:
+    """Connect to the Dask scheduler once, so a bad ``--scheduler`` address is one line
+    (:class:`SweepError`) before any output is made or work is done."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise SweepError("--scheduler needs dask.distributed: pip install 'hwsim[cluster]'") from None
+    try:
+        with Client(address, timeout="10s"):
+            pass
+    except (OSError, ValueError, TypeError) as e:
+        msg = (str(e).splitlines() or [type(e).__name__])[0]
+        raise SweepError(f"--scheduler must be a reachable Dask scheduler address, not "
+                         f"{address!r} ({msg})") from None
+
+
 def sweep_rows(cfg: SweepConfig, db_path, *, fingerprint: str | None = None) -> list[dict]:
     """The stored rows of ``cfg``'s tasks computed by the current code (``fingerprint``,
     default :func:`code_fingerprint`; pass ``run_sweep(...)["fingerprint"]`` to read what
@@ -567,22 +584,20 @@ def export_csv(rows: list[dict], path) -> Path:
     """One line per row: study, seed, every parameter, every metric, seconds (written
     atomically). ``none`` is a ``None`` value, an empty cell a parameter the row's point
     does not have (e.g. ``frac_bits`` in a mitchell-mul row); formats are JSON objects."""
+    from hwsim.paths import write_text_atomic
     path = Path(path)
     params = sorted({k for r in rows for k in r["params"]})
     metrics = sorted({k for r in rows for k in r["metrics"]})
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    fh = io.StringIO()
+    w = csv.writer(fh)
+    w.writerow(["study", "seed", *params, *metrics, "seconds"])
+    for r in rows:
+        w.writerow([r["study"], r["seed"], *[_cell(r["params"], k) for k in params],
+                    *[_cell(r["metrics"], k) for k in metrics], r["seconds"]])
     try:
-        with tmp.open("w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["study", "seed", *params, *metrics, "seconds"])
-            for r in rows:
-                w.writerow([r["study"], r["seed"], *[_cell(r["params"], k) for k in params],
-                            *[_cell(r["metrics"], k) for k in metrics], r["seconds"]])
-        tmp.replace(path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise SweepError(f"{path}: cannot be written ({e.strerror or e})") from None
+        write_text_atomic(path, fh.getvalue(), "CSV")
+    except ValueError as e:
+        raise SweepError(str(e)) from None
     return path
 
 

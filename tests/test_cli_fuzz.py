@@ -3,6 +3,7 @@ traceback, and exit 2 is one line. The cases are generated from the registry and
 fields, so a new unit or field is attacked without editing this file."""
 
 import dataclasses
+import json
 import enum
 
 import pytest
@@ -196,3 +197,60 @@ def test_unit_help_shows_the_units_own_defaults(capsys, unit):
     others = {f.name for s in REGISTRY.values() for f in dataclasses.fields(s.params_cls)}
     for name in others - {f.name for f in dataclasses.fields(spec.params_cls)}:
         assert f"{option_name(name)} " not in text, (unit, name)
+
+
+def test_outputs_never_replace_inputs_and_bad_paths_are_one_line(capsys, tmp_path, monkeypatch):
+    import sqlite3
+    cfg = tmp_path / "s.toml"
+    text = 'study = "unit-error"\n[grid]\nwidth = [4]\n'
+    cfg.write_text(text)
+    out = tmp_path / "o"
+    out.mkdir()
+    from hwsim.resultdb import ResultDB
+    ResultDB(out / "results.sqlite").close()
+    foreign = tmp_path / "foreign.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE results (a, b)")
+    con.commit()
+    con.close()
+    long_name = str(tmp_path / ("x" * 300 + ".json"))
+    cases = [
+        (["sweep", str(cfg), "-o", str(out), "--export", str(cfg)],
+         "is the sweep configuration file"),
+        (["sweep", str(cfg), "-o", str(out), "--export", str(out / "results.sqlite")],
+         "is the results database file"),
+        (["sweep", str(cfg), "-o", str(tmp_path / "new"), "--scheduler", "nonsense"],
+         "--scheduler must be a reachable Dask scheduler address, not 'nonsense'"),
+        (["synth", "mitchell-mul", "--no-fmax", "--db", str(foreign)],
+         "not a hwsim results database (its results table has the columns a, b)"),
+        (["synth", "--no-fmax", "mitchell-mul"], "--fmax/--no-fmax before the unit's name is "
+                                                 "a --pareto option"),
+        (["synth", "--json", str(tmp_path / "j.json"), "mitchell-mul"],
+         "--json before the unit's name is a --pareto option"),
+        (["characterize", "mitchell-mul", "--json", long_name], "File name too long"),
+        (["verilog", "mitchell-mul", "-o", long_name], "File name too long"),
+    ]
+    for argv, words in cases:
+        code, err = _check(capsys, argv)
+        assert code == 2 and words in err, (argv, err)
+    assert cfg.read_text() == text and not (tmp_path / "new").exists()
+    con = sqlite3.connect(foreign)  # the foreign database is left as it was
+    assert [r[0] for r in con.execute("SELECT name FROM sqlite_master")] == ["results"]
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    con.close()
+    # a JSON output that is a link is written through, never replaced
+    target, link = tmp_path / "target.json", tmp_path / "link.json"
+    target.write_text("")
+    link.symlink_to(target)
+    assert _check(capsys, ["characterize", "mitchell-mul", "--width", "4", "--json",
+                           str(link)])[0] == 0
+    assert link.is_symlink() and json.loads(target.read_text())["metrics"]["n"] == 256
+    # an OSError after the checks (a full disk, a vanished directory) is one line, exit 1
+    import hwsim.cli
+
+    def full(params_cls):
+        raise OSError(28, "No space left on device", str(tmp_path / "r.json"))
+    monkeypatch.setattr(hwsim.cli, "unit_summary_lines", full)
+    assert main(["units"]) == 1
+    assert capsys.readouterr().err == (f"hwsim: error: {tmp_path / 'r.json'}: No space left on "
+                                       f"device\n")

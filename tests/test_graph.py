@@ -333,10 +333,12 @@ def test_cli_run(digits_onnx, tmp_path, capsys):
 
 @pytest.mark.parametrize("case", ["missing-model", "corrupt-model", "dir-data", "bad-npz",
                                   "wrong-input", "bad-toml", "binary-toml", "json-dir",
-                                  "labels-shape", "unknown-option"])
+                                  "labels-shape", "unknown-option", "json-is-model",
+                                  "json-is-data", "external-weights-missing"])
 def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
     path, data = digits_onnx
     args = ["run", str(path), "--data", str(data)]
+    before = (path.read_bytes(), data.read_bytes())
     if case == "missing-model":
         args[1] = str(tmp_path / "none.onnx")
     elif case == "corrupt-model":
@@ -358,6 +360,21 @@ def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
         args += ["--assign", str(tmp_path / "a.toml")]
     elif case == "json-dir":
         args += ["--json", str(tmp_path)]
+    elif case == "json-is-model":  # the output would overwrite the model
+        args += ["--json", str(path)]
+    elif case == "json-is-data":
+        args += ["--json", str(data)]
+    elif case == "external-weights-missing":  # copied model.onnx without model.onnx.data
+        import onnx
+        from onnx import numpy_helper
+        ext, model = tmp_path / "ext.onnx", onnx.load(str(path))
+        for t in model.graph.initializer:  # external data takes raw_data tensors only
+            t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t), t.name))
+        onnx.save_model(model, str(ext), save_as_external_data=True,
+                        all_tensors_to_one_file=True, location="ext.onnx.data",
+                        size_threshold=0)
+        (tmp_path / "ext.onnx.data").unlink()
+        args[1] = str(ext)
     elif case == "labels-shape":
         np.savez(tmp_path / "l.npz", X=np.zeros((3, 64), np.float32), labels=np.zeros(2, np.int64))
         args[3] = str(tmp_path / "l.npz")
@@ -366,6 +383,7 @@ def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("hwsim: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert (path.read_bytes(), data.read_bytes()) == before
 
 
 @pytest.fixture(scope="module")

@@ -220,17 +220,11 @@ def _metric_key(cfg: ExploreConfig, row: dict, outputs) -> str:
 
 def _check_scheduler(address: str) -> None:
     """Connect to the Dask scheduler once, so a bad address is one line before any work."""
+    from hwsim.sweep import SweepError, check_scheduler
     try:
-        from dask.distributed import Client
-    except ImportError:
-        raise ExploreError("--scheduler needs dask.distributed: pip install 'hwsim[cluster]'") from None
-    try:
-        with Client(address, timeout="10s"):
-            pass
-    except (OSError, ValueError, TypeError) as e:
-        msg = (str(e).splitlines() or [type(e).__name__])[0]
-        raise ExploreError(f"--scheduler must be a reachable Dask scheduler address, not "
-                           f"{address!r} ({msg})") from None
+        check_scheduler(address)
+    except SweepError as e:
+        raise ExploreError(str(e)) from None
 
 
 def _max_rows() -> int:

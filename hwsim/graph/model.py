@@ -210,7 +210,8 @@ def load(path, what: str = "MODEL") -> Graph:
         raise ModelError(f"{what}: {path} is not an existing file")
     try:
         model = onnx.load(str(p))
-    except (DecodeError, ValueError, OSError, RuntimeError) as e:
+    # ValidationError: external weights (model.onnx.data) missing or not a regular file
+    except (DecodeError, ValueError, OSError, RuntimeError, onnx.checker.ValidationError) as e:
         raise ModelError(f"{what}: {path} is not a readable ONNX model "
                          f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'decode error'})") from None
     if not model.graph.node:
