@@ -155,7 +155,7 @@ class PerformerParams(UnitParams):
         check_int(o, "dim", self.dim, 1, 64)
         check_int(o, "features", self.features, 1, 1024)
         _owner_check_enum(o, "kind", self.kind, FeatureKind)
-        check_int(o, "omega_seed", self.omega_seed, 0)
+        check_int(o, "omega_seed", self.omega_seed, 0, 2 ** 32 - 1)  # a numpy seed, in names
         _check_format(o, "in_fmt", self.in_fmt, True, 16)
         _check_format(o, "omega_fmt", self.omega_fmt, True, 16)
         check_int(o, "frac_bits", self.frac_bits, 1, 24)

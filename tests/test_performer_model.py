@@ -76,6 +76,9 @@ def test_bad_params_and_inputs():
     with pytest.raises(TypeError, match=r"^PerformerParams.kind must be a FeatureKind \(iid, "
                                         r"orthogonal, orthogonal_quantile\), not 'iid'$"):
         PerformerParams(kind="iid")
+    with pytest.raises(ValueError, match=r"^PerformerParams.omega_seed must be an integer in "
+                                         r"0..4294967295, not 4294967296$"):
+        PerformerParams(omega_seed=2 ** 32)  # it is part of file and module names
     with pytest.raises(ValueError, match=r"^phi_fixed: x must have shape \(\.\.\., 8\), not \(2, 3\)$"):
         phi_fixed(np.zeros((2, 3), np.int64), PerformerParams())
 
