@@ -40,6 +40,8 @@ class Characterization:
 
 #: exhaustive characterisation is limited to 2**32 input combinations (two 16-bit operands)
 MAX_CHARACTERIZE_INPUT_BITS = 32
+#: sampled characterisation is chunked, so its bound is time (about 10 minutes at 2e7/s)
+MAX_SAMPLES = 10 ** 10
 
 
 def characterize(spec, params, *, samples: int | None = None, seed: int = 0, jobs: int = 1,

@@ -19,6 +19,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from hwsim.characterize import MAX_SAMPLES
 from hwsim.options import add_unit_options, option_name, params_from_args, unit_summary_lines
 from hwsim.paths import (check_not_input, check_output_dir, check_output_file, read_text_file,
                          write_text_atomic)
@@ -32,8 +33,6 @@ CHARACTERIZE_EXHAUSTIVE_DEFAULT_BITS = 24
 DEFAULT_SAMPLES = 1_000_000
 #: random draws are bounded by memory: at most this many input values (int64) per run
 MAX_INPUT_VALUES = 1 << 28
-#: sampled characterisation is chunked, so its bound is time (about 10 minutes at 2e7/s)
-MAX_SAMPLES = 10 ** 10
 MAX_SEED = 2 ** 32 - 1
 MAX_JOBS = 256
 
@@ -418,8 +417,8 @@ def cmd_synth(args):
 
 
 def cmd_sweep(args):
-    from hwsim.sweep import (SweepError, check_scheduler, export_csv, load_config, plot_sweep,
-                             run_sweep, sweep_rows)
+    from hwsim.sweep import (SweepError, TaskError, check_scheduler, export_csv, load_config,
+                             plot_sweep, run_sweep, sweep_rows)
     out = None if args.output is None else _path_check(check_output_dir, args.output,
                                                        "-o/--output")
     if args.export:
@@ -449,6 +448,9 @@ def cmd_sweep(args):
         print(f"{r['tasks']} tasks: {r['cached']} already stored, {r['computed']} computed "
               f"in {r['seconds']:.1f} s")
         csv_path = export_csv(rows, args.export or out / "results.csv")
+    except TaskError as e:
+        print(f"hwsim: error: {e}", file=sys.stderr)
+        return 1
     except SweepError as e:
         raise UsageError(str(e)) from None
     print(f"wrote {csv_path}")
@@ -472,7 +474,7 @@ def _study_files(study, args) -> dict:
 
 def cmd_study(args):
     from hwsim.studies import get_study
-    from hwsim.sweep import SweepError, export_csv, parse_config, run_sweep, sweep_rows
+    from hwsim.sweep import SweepError, TaskError, export_csv, parse_config, run_sweep, sweep_rows
     study = get_study(args.name)
     try:
         mod = study._mod()
@@ -497,9 +499,14 @@ def cmd_study(args):
     print(f"{study.name}: {len(cfg.tasks())} tasks -> {out}", file=sys.stderr)
     try:
         r = run_sweep(cfg, out / "results.sqlite", jobs=args.jobs, progress=sys.stderr.isatty())
-    except BaseException:
+    except BaseException as e:
         if created and not any(out.iterdir()):
             out.rmdir()
+        if isinstance(e, TaskError):
+            print(f"hwsim: error: {e}", file=sys.stderr)
+            return 1
+        if isinstance(e, SweepError):
+            raise UsageError(str(e)) from None
         raise
     # the rows this run stored: a source edited meanwhile changes code_fingerprint()
     rows = sweep_rows(cfg, out / "results.sqlite", fingerprint=r["fingerprint"])

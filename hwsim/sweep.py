@@ -67,8 +67,16 @@ class SweepError(ValueError):
     option, the key, the rule and the value; the CLI exits 2)."""
 
 
+class TaskError(SweepError):
+    """A task that raised: one line naming the study, the task's parameters and seed, and
+    the error (the CLI exits 1: the configuration passed its checks, the run failed)."""
+
+
 #: seeds are those the CLI accepts (numpy seeds each task's generator with it)
 MAX_SEED = 2 ** 32 - 1
+#: points of one sweep (the grid's product plus the listed ones): each is a task per seed
+#: and a row in memory; a sweep larger than this is refused before it is built
+MAX_POINTS = 100_000
 #: the lock file next to the results file, held while a sweep writes it
 LOCK_SUFFIX = ".lock"
 
@@ -154,6 +162,11 @@ def parse_config(data: dict, source: str = "<config>") -> SweepConfig:
             if k not in names:
                 raise bad(f"{where}: study {study.name!r} has no parameter {k!r} "
                           f"(parameters: {', '.join(names)})")
+    size = math.prod(len(v) for v in grid.values()) if grid else 0
+    if size + len(listed) > MAX_POINTS:
+        raise bad(f"the sweep has {size + len(listed):,} points "
+                  f"({' x '.join(f'{len(v)} {k}' for k, v in grid.items()) or 'listed'}), more "
+                  f"than {MAX_POINTS:,}: split it into several sweeps")
     points = []
     if grid:
         keys = list(grid)
@@ -299,7 +312,13 @@ def run_task(study: str, params: dict, seed: int, code: str | None = None) -> di
     from hwsim.studies import get_study
     code = code or _process_fingerprint()
     t0 = time.perf_counter()
-    metrics = get_study(study).run(dict(params), seed)
+    try:
+        metrics = get_study(study).run(dict(params), seed)
+    except Exception as e:  # one picklable line, not a worker's traceback
+        where = ", ".join(f"{k}={short_repr(v)}" for k, v in params.items())
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise TaskError(f"{study} task ({where}; seed {seed}) failed: "
+                        f"{type(e).__name__}{': ' + first if first else ''}") from None
     return {"study": study, "params": params, "seed": seed, "metrics": metrics,
             "seconds": round(time.perf_counter() - t0, 3), "code": code}
 

@@ -146,6 +146,24 @@ def test_cli_sweep_writes_csv_and_plots_and_resumes(tmp_path, capsys):
      "s.toml: MitchellMulParams.keep_bits must be None or an integer in 0..2, not 3 (at width=4, "
      "keep_bits=3; skip_invalid = true drops such points)"),
     ('study = "unit-error\n', "s.toml: not valid TOML"),
+    ('study = "unit-error"\n[fixed]\nsamples = 1_000_000_000_000_000_000',
+     "s.toml: unit-error: samples must be an integer in 1..10000000000, not "
+     "1000000000000000000"),
+    ('study = "unit-error"\n[grid]\n' + "\n".join(f"{k} = {list(range(1, 101))}" for k in
+                                                 ("width", "samples", "stages")),
+     "s.toml: the sweep has 1,000,000 points (100 width x 100 samples x 100 stages), more "
+     "than 100,000: split it into several sweeps"),
+    ('study = "mitchell-training"\n[fixed]\nhidden = "abc"',
+     "s.toml: mitchell-training: hidden must be an integer in 1..4096, not 'abc'"),
+    ('study = "digits-mlp"\n[fixed]\nhidden = 1_000_000_000',
+     "s.toml: digits-mlp: hidden must be an integer in 1..4096, not 1000000000"),
+    ('study = "taylor-softmax"\n[fixed]\norder = 4.0',
+     "s.toml: taylor-softmax: order must be 2, 4, 6 or 8 (even: odd orders go negative), "
+     "not 4.0"),
+    ('study = "zo-training"\n[fixed]\nwidth = 1',
+     "s.toml: zo-training: width must be an integer in 2..32, not 1"),
+    ('study = "zo-training"\n[fixed]\nepsilon = inf',
+     "s.toml: zo-training: epsilon must be a number in (0, 1.0], not inf"),
 ])
 def test_bad_configs_are_one_line_usage_errors(tmp_path, capsys, text, msg):
     cfg = write(tmp_path, text)
@@ -269,3 +287,20 @@ def test_killed_sweep_leaves_no_worker_behind(tmp_path, sig):
             os.kill(p, signal.SIGKILL)
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_failing_task_is_one_line_exit_1(tmp_path, capsys, monkeypatch):
+    """A task that raises (the configuration passed its checks) names the study, the task's
+    parameters and seed and the error, in one line: exit 1, no worker traceback."""
+    import hwsim.studies.unit_error as unit_error
+
+    def broken(params, seed):
+        raise ZeroDivisionError("boom\nsecond line")
+    monkeypatch.setattr(unit_error, "run", broken)
+    cfg = write(tmp_path, 'study = "unit-error"\n[fixed]\nwidth = 4\nsamples = 10\n')
+    assert main(["sweep", str(cfg), "-o", str(tmp_path / "o"), "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith("hwsim: error: unit-error task (keep_bits=None, samples=10, "
+                        "signed=False, stages=0, synth=False, unit='mitchell-mul', width=4; "
+                        "seed 0) failed: ZeroDivisionError: boom\n"), err
+    assert "Traceback" not in err

@@ -140,6 +140,21 @@ def check_choice(study: str, params: dict, name: str, choices) -> None:
                          f"not {params[name]!r}")
 
 
+#: bounds of the digits-MLP studies' sizes: far above their defaults (32 neurons, 20-30
+#: epochs), below what would run for days or allocate gigabytes
+MAX_HIDDEN = 4096
+MAX_EPOCHS = 10_000
+
+
+def check_int_param(study: str, params: dict, name: str, lo: int, hi: int) -> int:
+    """``params[name]`` must be an integer (not a bool or a float) in ``lo..hi``."""
+    from hwsim._check import is_int, short_repr
+    v = params[name]
+    if not is_int(v) or not lo <= v <= hi:
+        raise ValueError(f"{study}: {name} must be an integer in {lo}..{hi}, not {short_repr(v)}")
+    return v
+
+
 def is_none(value) -> bool:
     """``value`` is the string standing for TOML's missing null (``"none"``, any case)."""
     return isinstance(value, str) and value.lower() == "none"

@@ -27,7 +27,7 @@ from functools import lru_cache
 import numpy as np
 
 from hwsim.studies import mlp
-from hwsim.studies import check_choice
+from hwsim.studies import MAX_EPOCHS, MAX_HIDDEN, check_choice, check_int_param
 
 MULTIPLIERS = ("float", "exact", "mitchell", "gaussian", "fp32-trick", "bf16-trick", "fp16-trick")
 LAYERS = ("all", "0", "1")
@@ -42,9 +42,8 @@ def check(params: dict) -> None:
     if params["multiplier"] == "mitchell":
         from hwsim.mitchell import MitchellMulParams
         MitchellMulParams(width=w, signed=True, keep_bits=params["keep_bits"])
-    for k, lo in (("hidden", 1), ("epochs", 1)):
-        if not isinstance(params[k], int) or params[k] < lo:
-            raise ValueError(f"digits-mlp: {k} must be an integer >= {lo}, not {params[k]!r}")
+    check_int_param("digits-mlp", params, "hidden", 1, MAX_HIDDEN)
+    check_int_param("digits-mlp", params, "epochs", 1, MAX_EPOCHS)
 
 
 # -- float training (hwsim.studies.mlp) --------------------------------------------------------

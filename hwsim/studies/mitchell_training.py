@@ -13,16 +13,15 @@ from __future__ import annotations
 import numpy as np
 
 from hwsim.studies import mlp
-from hwsim.studies import check_choice
+from hwsim.studies import MAX_EPOCHS, MAX_HIDDEN, check_choice, check_int_param
 
 ARITHMETIC = ("float", "fp32-trick", "bf16-trick")
 
 
 def check(params: dict) -> None:
     check_choice("mitchell-training", params, "arithmetic", ARITHMETIC)
-    if not isinstance(params["epochs"], int) or params["epochs"] < 1:
-        raise ValueError(f"mitchell-training: epochs must be an integer >= 1, "
-                         f"not {params['epochs']!r}")
+    check_int_param("mitchell-training", params, "hidden", 1, MAX_HIDDEN)
+    check_int_param("mitchell-training", params, "epochs", 1, MAX_EPOCHS)
 
 
 def trick_matmul(kind: str):

@@ -11,18 +11,20 @@ from __future__ import annotations
 import numpy as np
 
 from hwsim.studies import mlp
-from hwsim.studies import check_choice
+from hwsim._check import is_int
+from hwsim.studies import MAX_EPOCHS, MAX_HIDDEN, check_choice, check_int_param
 
 OUTPUTS = ("softmax", "taylor")
 
 
 def check(params: dict) -> None:
     check_choice("taylor-softmax", params, "output", OUTPUTS)
-    if params["output"] == "taylor" and params["order"] not in (2, 4, 6, 8):
+    order = params["order"]
+    if params["output"] == "taylor" and (not is_int(order) or order not in (2, 4, 6, 8)):
         raise ValueError(f"taylor-softmax: order must be 2, 4, 6 or 8 (even: odd orders go "
-                         f"negative), not {params['order']!r}")
-    if not isinstance(params["epochs"], int) or params["epochs"] < 1:
-        raise ValueError(f"taylor-softmax: epochs must be an integer >= 1, not {params['epochs']!r}")
+                         f"negative), not {order!r}")
+    check_int_param("taylor-softmax", params, "hidden", 1, MAX_HIDDEN)
+    check_int_param("taylor-softmax", params, "epochs", 1, MAX_EPOCHS)
 
 
 def run(params: dict, seed: int) -> dict:

@@ -59,9 +59,11 @@ def normalize(point: dict) -> dict:
     ``TypeError`` / ``ValueError`` naming the parameter (the Params class names its own)."""
     own = {**OWN, **{k: v for k, v in point.items() if k in OWN}}
     spec = _unit(own["unit"])
-    if not is_int(own["samples"]) or own["samples"] < 1:
+    from hwsim.characterize import MAX_SAMPLES
+    if not is_int(own["samples"]) or not 1 <= own["samples"] <= MAX_SAMPLES:
         raise (ValueError if is_int(own["samples"]) else TypeError)(
-            f"unit-error: samples must be an integer >= 1, not {short_repr(own['samples'])}")
+            f"unit-error: samples must be an integer in 1..{MAX_SAMPLES}, "
+            f"not {short_repr(own['samples'])}")
     if not isinstance(own["synth"], bool):
         raise TypeError(f"unit-error: synth must be true or false, not {short_repr(own['synth'])}")
     defaults = {f.name: f.default for f in dataclasses.fields(spec.params_cls)}

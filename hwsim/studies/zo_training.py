@@ -22,19 +22,27 @@ from __future__ import annotations
 import numpy as np
 
 from hwsim.studies import mlp
-from hwsim.studies import check_choice
+from hwsim.studies import MAX_HIDDEN, check_choice, check_int_param
 
 METHODS = ("backprop", "ste", "zo")
+#: forward evaluations (budget) or directions per step: 1,000x the defaults (6,000 and 16)
+MAX_BUDGET = 10_000_000
+#: the finite-difference step, relative to weights of order 1
+MAX_EPSILON = 1.0
 BACKWARD_COST = 2  # a backward pass costs about two forward passes
 
 
 def check(params: dict) -> None:
     check_choice("zo-training", params, "method", METHODS)
-    for k in ("width", "budget", "directions", "hidden"):
-        if not isinstance(params[k], int) or params[k] < 1:
-            raise ValueError(f"zo-training: {k} must be an integer >= 1, not {params[k]!r}")
-    if not params["epsilon"] > 0:
-        raise ValueError(f"zo-training: epsilon must be > 0, not {params['epsilon']!r}")
+    check_int_param("zo-training", params, "width", 2, 32)  # MitchellMulParams' widths
+    check_int_param("zo-training", params, "budget", 1, MAX_BUDGET)
+    check_int_param("zo-training", params, "directions", 1, MAX_BUDGET)
+    check_int_param("zo-training", params, "hidden", 1, MAX_HIDDEN)
+    eps = params["epsilon"]
+    if (isinstance(eps, bool) or not isinstance(eps, (int, float))
+            or not 0 < eps <= MAX_EPSILON):
+        raise ValueError(f"zo-training: epsilon must be a number in (0, {MAX_EPSILON}], "
+                         f"not {eps!r}")
 
 
 def mitchell_forward(w, x, width):
