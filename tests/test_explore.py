@@ -88,6 +88,9 @@ def run_cli(tmp_path, text, *extra, name="e.toml"):
      "group[0].units: explore cannot price realm-mul (only its unsigned RTL exists"),
     ("[workload]\nbuiltin = 'digits'\n[[group]]\n[[group.choice]]\nunit = 'drum-mul'\n"
      "[constraint]\nmax_drop = 1", "group[0]: explore cannot price drum-mul"),
+    ("[workload]\nbuiltin = 'digits'\n[[group]]\n[[group.choice]]\nunit = {a = 1}\n"
+     "[constraint]\nmax_drop = 1", "assign[0].unit must be one of drum-mul, exact-mul, exp, "
+                                   "mitchell-mul, realm-mul, softmax, not {'a': 1}"),
     ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\nwidth = []\n"
      "[constraint]\nmax_drop = 1", "width is an empty list"),
     ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\nkeep_bits = [2]\n"

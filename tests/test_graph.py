@@ -291,6 +291,8 @@ def test_bad_models_and_data_are_one_line_errors(digits_onnx, tmp_path):
     ({"assign": [{"op": [], "unit": "exact-mul"}]},
      r"^A: assign\[0\]\.op must be an op type or a list of op types, not \[\]$"),
     ({"assign": [{"op": "MatMul"}]}, r"^A: assign\[0\] needs a unit \(one of "),
+    ({"assign": [{"unit": {"a": 1}}]},
+     r"^A: assign\[0\]\.unit must be one of drum-mul, .*, not \{'a': 1\}$"),
     ({"assign": [{"unit": "softmax", "length": 4}]},
      r"^A: assign\[0\]: softmax length comes from the model's rows; remove it$"),
     ({"assign": [{"unit": "exact-mul", "keep_bits": 3}]},

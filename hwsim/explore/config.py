@@ -249,7 +249,7 @@ def _choices(g: dict, where: str, source: str, dropped: list) -> tuple:
         c = {k: (None if isinstance(v, str) and v.lower() == "none" and k != "unit" else v)
              for k, v in c.items()}
         c = {k: v for k, v in c.items() if v is not None}
-        if c.get("unit") in UNPRICED:
+        if isinstance(c.get("unit"), str) and c["unit"] in UNPRICED:
             raise _bad(source, f"{where}: explore cannot price {c['unit']} (only its unsigned "
                                f"RTL exists; hwsim run takes it); units: "
                                f"{', '.join(all_units)}")

@@ -172,7 +172,8 @@ def parse_assignment(doc: dict, where: str = "--assign") -> Assignment:
             raise ValueError(f"{at} needs a unit (one of {', '.join(units)})")
         unit, op, node = r["unit"], r.get("op"), r.get("node")
         if unit not in units:
-            hint = (f"; {unit} has no ONNX op to run" if unit in REGISTRY else "")
+            hint = (f"; {unit} has no ONNX op to run"
+                    if isinstance(unit, str) and unit in REGISTRY else "")
             raise ValueError(f"{at}.unit must be one of {', '.join(units)}, not "
                              f"{short_repr(unit)}{hint}")
         if node is not None and (not isinstance(node, str) or not node):
