@@ -502,3 +502,35 @@ budget = 4
     assert e["lut_ops"] == pytest.approx((64 * 32 + 32 * 10) * prod["exact6"] + 10 * lut["exp"])
     # the exp unit normalised in float is not the softmax unit
     assert e["metric"] != by[("exact6", "softmax out_fmt=UQ1.7")]["metric"]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no labels", "constraint.metric accuracy needs labels in the data file"),
+    ("unknown output", "constraint.output 'nope' is not an output of the model (outputs: "),
+])
+def test_constraint_the_workload_cannot_meet_is_refused_before_pricing(
+        tmp_path, capsys, digits, monkeypatch, case, message):
+    import tomllib
+
+    import hwsim.explore.run as explore_run
+
+    def price(*args, **kwargs):
+        raise AssertionError("priced before the constraint was checked")
+    monkeypatch.setattr(explore_run, "price", price)
+    paths = tomllib.loads(digits)
+    data = tmp_path / "d.npz"
+    d = np.load(paths["data"])
+    if case == "no labels":
+        np.savez(data, X=d["X"])
+    else:
+        np.savez(data, X=d["X"], labels=d["labels"])
+    text = config(f'model = "{paths["model"]}"\ndata = "{data}"',
+                  search='methods = ["random"]\nbudget = 2')
+    if case == "unknown output":
+        text = text.replace('metric = "accuracy"\nmax_drop = 1.0',
+                            'metric = "argmax_agreement"\noutput = "nope"\nmin = 0.5')
+    out = tmp_path / "out"
+    assert run_cli(tmp_path, text, "-o", str(out), "--jobs", "1", "--db", "none") == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()  # no empty output directory left behind

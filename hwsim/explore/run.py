@@ -101,7 +101,8 @@ def resolve_space(cfg: ExploreConfig, out: Path, *, db, progress: bool) -> Space
     from hwsim.graph.model import load
     model, data = resolve(cfg.workload, out)
     graph = load(model, "workload.model")
-    feeds, _ = load_data(data, graph, "workload.data")
+    feeds, labels = load_data(data, graph, "workload.data")
+    _check_constraint_fits(cfg, labels, graph.outputs)  # before minutes of pricing
     for name, v in feeds.items():
         if np.asarray(v).dtype.kind == "f" and not np.isfinite(v).all():
             raise ExploreError(f"{cfg.source}: workload.data {data} must hold finite inputs, "
@@ -197,20 +198,26 @@ class Evaluator:
         return outs
 
 
+def _check_constraint_fits(cfg: ExploreConfig, labels, outputs) -> None:
+    """The constraint names what the workload has: labels for accuracy, an output of the
+    model for ``constraint.output``."""
+    c = cfg.constraint
+    if c.metric == "accuracy" and labels is None:
+        raise ExploreError(f"{cfg.source}: constraint.metric accuracy needs labels in the "
+                           f"data file (a 'labels' array); or use cosine / spearman")
+    if c.metric != "accuracy" and c.output and c.output not in outputs:
+        raise ExploreError(f"{cfg.source}: constraint.output {c.output!r} is not an output of "
+                           f"the model (outputs: {', '.join(outputs)})")
+
+
 def _metric_key(cfg: ExploreConfig, row: dict, outputs) -> str:
     c = cfg.constraint
     if c.metric == "accuracy":
-        if "accuracy" not in row:
-            raise ExploreError(f"{cfg.source}: constraint.metric accuracy needs labels in the "
-                               f"data file (a 'labels' array); or use cosine / spearman")
-        return "accuracy"
+        return "accuracy"  # labels are there (_check_constraint_fits)
     names = [c.output] if c.output else list(outputs)
     for name in names:
         if f"{name}.{c.metric}" in row:
             return f"{name}.{c.metric}"
-    if c.output and c.output not in outputs:
-        raise ExploreError(f"{cfg.source}: constraint.output {c.output!r} is not an output of "
-                           f"the model (outputs: {', '.join(outputs)})")
     need = (f"a 2-D float output of 3..{_max_rows()} rows and 2 or more columns"
             if c.metric == "spearman" else "a float output of 2 or more classes (last axis)")
     which = f"output {c.output!r} is not one" if c.output else "no output is"
@@ -264,11 +271,17 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
     from hwsim.sweep import SweepRunner
     if scheduler is not None:
         _check_scheduler(scheduler)
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ExploreError(f"{out}: cannot create the output directory ({e.strerror or e})") from None
-    space = resolve_space(cfg, out, db=db, progress=progress)
+    try:
+        space = resolve_space(cfg, out, db=db, progress=progress)
+    except BaseException:  # a refused workload leaves no empty output directory behind
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise
     graph = load(space.model)
     feeds, labels = load_data(space.data, graph)
     with SweepRunner(out / "results.sqlite", jobs=jobs, scheduler=scheduler) as runner:
