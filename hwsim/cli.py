@@ -619,6 +619,8 @@ def cmd_run(args):
                       progress=progress, reference=args.reference)
     except ModelError as e:
         raise UsageError(str(e)) from None
+    for w in r.get("warnings", []):
+        print(f"hwsim: warning: {w}", file=sys.stderr)
     print(format_summary(r))
     if args.json is not None:
         _write_json(args.json, r)

@@ -329,14 +329,15 @@ def test_cli_run(digits_onnx, tmp_path, capsys):
     # a rule that matches nothing is named (a typo, not a silent float run)
     assign.write_text('[[assign]]\nnode = "attn*"\nunit = "mitchell-mul"\n')
     assert main(["run", str(path), "--data", str(data), "--assign", str(assign)]) == 0
-    assert ("warning: assign[0] (op=None, node=attn*, unit=mitchell-mul) matches no node of "
-            "the model (ops a unit can run here: MatMul, Softmax)") in capsys.readouterr().out
+    assert ("hwsim: warning: assign[0] (op=None, node=attn*, unit=mitchell-mul) matches no "
+            "node of the model (ops a unit can run here: MatMul, Softmax)\n"
+            ) in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("case", ["missing-model", "corrupt-model", "dir-data", "bad-npz",
                                   "wrong-input", "bad-toml", "binary-toml", "json-dir",
                                   "labels-shape", "unknown-option", "json-is-model",
-                                  "json-is-data", "external-weights-missing"])
+                                  "json-is-data", "external-weights-missing", "nan-data"])
 def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
     path, data = digits_onnx
     args = ["run", str(path), "--data", str(data)]
@@ -377,6 +378,11 @@ def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
                         size_threshold=0)
         (tmp_path / "ext.onnx.data").unlink()
         args[1] = str(ext)
+    elif case == "nan-data":  # every metric would be NaN, and the JSON not JSON
+        x = np.load(data)["X"].copy()
+        x[2, 3] = np.inf
+        np.savez(tmp_path / "n.npz", X=x)
+        args[3] = str(tmp_path / "n.npz")
     elif case == "labels-shape":
         np.savez(tmp_path / "l.npz", X=np.zeros((3, 64), np.float32), labels=np.zeros(2, np.int64))
         args[3] = str(tmp_path / "l.npz")

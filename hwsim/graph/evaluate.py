@@ -56,6 +56,10 @@ def load_data(path, graph: Graph, what: str = "--data") -> tuple[dict, np.ndarra
                          f"{', '.join(f'{k}: {v.shape[0]}' for k, v in feeds.items())}")
     if rows == {0}:
         raise ModelError(f"{what}: {path} has 0 rows; give at least one row per input")
+    for name, v in feeds.items():  # NaN would pass through every metric as NaN
+        if v.dtype.kind == "f" and not np.isfinite(v).all():
+            raise ModelError(f"{what}: {path} must hold finite inputs, not "
+                             f"{int((~np.isfinite(v)).sum())} NaN / inf in input {name}")
     if labels is not None:
         n = rows.pop() if rows else None
         if labels.dtype.kind not in "iu" or labels.ndim != 1 or (n is not None and len(labels) != n):
@@ -204,9 +208,9 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
 
 
 def format_summary(r: dict) -> str:
-    """The headline table printed by ``hwsim run``."""
+    """The headline table printed by ``hwsim run`` (its warnings go to stderr)."""
     from hwsim.tables import markdown_table
-    lines = [f"warning: {w}" for w in r.get("warnings", [])]
+    lines = []
     against = ("" if r.get("reference_model", r["model"]) == r["model"]
                else f" running {r['reference_model']}")
     lines += [f"{r['model']}: {len(r['assigned'])} node(s) on hwsim units, {r['rows']} rows, "
