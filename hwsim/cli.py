@@ -629,13 +629,7 @@ def cmd_run(args):
     return 0
 
 
-def cmd_explore(args):
-    for option, value, rule in (("-o/--output", args.output, "a directory"),
-                                ("--json", args.json, "a file name"),
-                                ("--emit", args.emit, "a directory"),
-                                ("--scheduler", args.scheduler, "an address (tcp://host:port)")):
-        if value == "":
-            raise UsageError(f"{option} must be {rule}, not ''")
+def cmd_explore(args):  # empty paths are refused by main()
     out = _path_check(check_output_dir, args.output, "-o/--output")
     if args.json is not None:
         js = _path_check(check_output_file, args.json, "--json")
@@ -964,12 +958,36 @@ def _parser() -> argparse.ArgumentParser:
     return build_parser()  # argparse parsers keep no state between parses
 
 
+#: options naming a path or an address, by argparse dest: an empty value is refused (it would
+#: be skipped as "not given", or mean the current directory)
+PATH_OPTIONS = {
+    "output": ("-o/--output", "a directory"), "front_out": ("-o/--output", "a directory"),
+    "build_dir": ("--build-dir", "a directory"), "keep": ("--keep", "a directory"),
+    "emit": ("--emit", "a directory"),
+    "json": ("--json", "a file name"), "front_json": ("--json", "a file name"),
+    "export": ("--export", "a file name"), "db": ("--db", "a file name"),
+    "front_db": ("--db", "a file name"),
+    "verilog": ("--verilog", "a file"), "corpus": ("--corpus", "a file"),
+    "sts": ("--sts", "a file"), "assign": ("--assign", "a file"),
+    "reference": ("--reference", "a file"), "data": ("--data", "a file"),
+    "config": ("CONFIG", "a file"), "model": ("MODEL", "a file"),
+    "scheduler": ("--scheduler", "an address (tcp://host:port)"),
+}
+
+
+def _refuse_empty_paths(args) -> None:
+    for dest, (option, rule) in PATH_OPTIONS.items():
+        if getattr(args, dest, None) == "":
+            raise UsageError(f"{option} must be {rule}, not ''")
+
+
 def main(argv=None) -> int:
     parser = _parser()
     try:
         args, extra = parser.parse_known_args(argv)
         if extra:
             raise UsageError(_unknown_option(args, extra))
+        _refuse_empty_paths(args)
         return args.func(args)
     except UsageError as e:
         print(f"hwsim: error: {e}", file=sys.stderr)

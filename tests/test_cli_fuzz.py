@@ -229,6 +229,11 @@ def test_outputs_never_replace_inputs_and_bad_paths_are_one_line(capsys, tmp_pat
          "--json before the unit's name is a --pareto option"),
         (["characterize", "mitchell-mul", "--json", long_name], "File name too long"),
         (["verilog", "mitchell-mul", "-o", long_name], "File name too long"),
+        # an empty path was skipped as "not given" (--json) or meant the current directory
+        (["characterize", "mitchell-mul", "--json", ""], "--json must be a file name, not ''"),
+        (["verilog", "mitchell-mul", "-o", ""], "-o/--output must be a directory, not ''"),
+        (["synth", "mitchell-mul", "--keep", ""], "--keep must be a directory, not ''"),
+        (["sweep", str(cfg), "--export", ""], "--export must be a file name, not ''"),
     ]
     for argv, words in cases:
         code, err = _check(capsys, argv)
