@@ -21,8 +21,8 @@ from pathlib import Path
 
 from hwsim.characterize import MAX_SAMPLES
 from hwsim.options import add_unit_options, option_name, params_from_args, unit_summary_lines
-from hwsim.paths import (check_not_input, check_output_dir, check_output_file, read_text_file,
-                         write_text_atomic)
+from hwsim.paths import (check_not_input, check_output_dir, check_output_file, parse_toml,
+                         read_text_file, write_text_atomic)
 from hwsim.tables import first_table, format_cost_table, format_metrics_table, markdown_table
 from hwsim.units import REGISTRY, get_unit
 
@@ -577,8 +577,6 @@ def _prove_subblocks(args, formal, spec, params):
 
 
 def cmd_run(args):
-    import tomllib
-
     from hwsim.paths import check_input_file
     _path_check(check_input_file, args.model, "MODEL")
     _path_check(check_input_file, args.data, "--data")
@@ -601,11 +599,7 @@ def cmd_run(args):
     assignment = Assignment()
     if args.assign is not None:
         text = _path_check(read_text_file, args.assign, "--assign")
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise UsageError(f"--assign {args.assign}: not valid TOML: "
-                             f"{' '.join(str(e).split())}") from None
+        doc = _path_check(parse_toml, text, f"--assign {args.assign}")
         try:
             assignment = parse_assignment(doc, f"--assign {args.assign}")
         except (TypeError, ValueError) as e:

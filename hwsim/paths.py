@@ -125,3 +125,15 @@ def write_text_atomic(path, text: str, option: str) -> Path:
             pass
         raise ValueError(f"{option} {str(p)!r} cannot be written ({e.strerror or e})") from None
     return p
+
+
+def parse_toml(text: str, what: str) -> dict:
+    """The TOML document ``text``; a one-line ``ValueError`` ``"{what}: not valid TOML: ..."``
+    for a syntax error or nesting too deep for the parser."""
+    import tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"{what}: not valid TOML: {' '.join(str(e).split())}") from None
+    except RecursionError:
+        raise ValueError(f"{what}: not valid TOML: nested too deeply") from None

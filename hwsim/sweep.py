@@ -49,7 +49,6 @@ import sqlite3
 import sys
 import threading
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,10 +219,11 @@ def load_config(path) -> SweepConfig:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise SweepError(f"{path}: is not UTF-8 text (byte {e.start})") from None
+    from hwsim.paths import parse_toml
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise SweepError(f"{path}: not valid TOML: {' '.join(str(e).split())}") from None
+        data = parse_toml(text, str(path))
+    except ValueError as e:
+        raise SweepError(str(e)) from None
     return parse_config(data, str(path))
 
 

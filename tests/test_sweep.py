@@ -146,6 +146,7 @@ def test_cli_sweep_writes_csv_and_plots_and_resumes(tmp_path, capsys):
      "s.toml: MitchellMulParams.keep_bits must be None or an integer in 0..2, not 3 (at width=4, "
      "keep_bits=3; skip_invalid = true drops such points)"),
     ('study = "unit-error\n', "s.toml: not valid TOML"),
+    ("a = " + "[" * 5000 + "]" * 5000, "s.toml: not valid TOML: nested too deeply"),
     ('study = "unit-error"\n[fixed]\nsamples = 1_000_000_000_000_000_000',
      "s.toml: unit-error: samples must be an integer in 1..10000000000, not "
      "1000000000000000000"),

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -438,8 +437,9 @@ def load_config(path) -> ExploreConfig:
         text = read_text_file(path, "CONFIG")
     except ValueError as e:
         raise ExploreError(str(e)) from None
+    from hwsim.paths import parse_toml
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ExploreError(f"{path}: not valid TOML ({e})") from None
+        doc = parse_toml(text, str(path))
+    except ValueError as e:
+        raise ExploreError(str(e)) from None
     return parse_config(doc, str(path))
