@@ -53,7 +53,8 @@ def check_output_file(path, option: str) -> Path:
         raise ValueError(f"{option} {str(p)!r} is a directory; give a file name")
     parent = p.absolute().parent
     if not parent.is_dir():
-        raise ValueError(f"{option} {str(p)!r}: directory {str(parent)!r} does not exist")
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise ValueError(f"{option} {str(p)!r}: directory {str(parent)!r} {what}")
     if not os.access(parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
         raise ValueError(f"{option} {str(p)!r} is not writable")
     return p

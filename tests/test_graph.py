@@ -266,6 +266,12 @@ def test_bad_models_and_data_are_one_line_errors(digits_onnx, tmp_path):
         Graph(m)
 
 
+def test_none_is_the_missing_null_in_assignments():
+    from hwsim.mitchell import MitchellMulParams
+    a = _assign({"op": "MatMul", "unit": "mitchell-mul", "width": 6, "keep_bits": "None"})
+    assert a.rules[0].params == MitchellMulParams(width=6, keep_bits=None, signed=True)
+
+
 @pytest.mark.parametrize("doc,msg", [
     ({"assign": [{"unit": "mitchell-mul", "width": 40}]},
      r"^A: assign\[0\]: MitchellMulParams.width must be an integer in 2..32, not 40$"),

@@ -192,7 +192,9 @@ def parse_assignment(doc: dict, where: str = "--assign") -> Assignment:
                     raise ValueError(f"{at}: unit {unit} cannot run {o} (units for {o}: "
                                      f"{', '.join(UNITS_BY_OP[o])})")
             op = tuple(ops_)
-        fields = {k: v for k, v in r.items() if k not in ("unit", "op", "node")}
+        # "none" stands for TOML's missing null, as in sweeps and explore (keep_bits = "none")
+        fields = {k: None if isinstance(v, str) and v.lower() == "none" else v
+                  for k, v in r.items() if k not in ("unit", "op", "node")}
         try:
             params = _rule_params(at, unit, fields)
         except (TypeError, ValueError) as e:
