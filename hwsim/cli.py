@@ -22,7 +22,7 @@ from pathlib import Path
 from hwsim.characterize import MAX_SAMPLES
 from hwsim.options import add_unit_options, option_name, params_from_args, unit_summary_lines
 from hwsim.paths import (check_not_input, check_output_dir, check_output_file, parse_toml,
-                         read_text_file, write_text_atomic)
+                         read_text_file, same_file, write_text_atomic)
 from hwsim.tables import first_table, format_cost_table, format_metrics_table, markdown_table
 from hwsim.units import REGISTRY, get_unit
 
@@ -211,10 +211,22 @@ def cmd_verify(args):
 
 
 def _write_json(path, data, option: str = "--json") -> None:
-    """Write ``data`` atomically (:func:`hwsim.paths.write_text_atomic`)."""
-    _path_check(lambda p, o: write_text_atomic(p, json.dumps(data, indent=2) + "\n", o),
-                path, option)
+    """Write ``data`` atomically (:func:`hwsim.paths.write_text_atomic`) as strict JSON: a
+    NaN or infinite number (an undefined metric) is written as null."""
+    text = json.dumps(_json_finite(data), indent=2, allow_nan=False) + "\n"
+    _path_check(lambda p, o: write_text_atomic(p, text, o), path, option)
     print(f"wrote {path}")
+
+
+def _json_finite(x):
+    import math
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _json_finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_finite(v) for v in x]
+    return x
 
 
 def _characterize_distributions(spec, params, args):
@@ -275,6 +287,14 @@ def cmd_characterize(args):
     return 0
 
 
+def _db_path(option_value):
+    """The results file a ``--db`` value names (None for 'none')."""
+    from hwsim.resultdb import default_path
+    if option_value == "none":
+        return None
+    return option_value if option_value is not None else default_path()
+
+
 def _open_db(path):
     """The synthesis cache at ``path`` (None: the default), refusing what is not one."""
     import sqlite3
@@ -294,6 +314,8 @@ def cmd_synth_front(args):
     out = _path_check(check_output_dir, args.front_out or ".", "-o/--output")
     if args.front_json:
         _path_check(check_output_file, args.front_json, "--json")
+        _path_check(check_not_input, args.front_json, "--json",
+                    {"--db": _db_path(args.front_db)})
     db = _open_db(args.front_db) if args.front_db != "none" else None
     try:
         pts = cost_report.multiplier_front(db=db, fmax=bool(args.front_fmax),
@@ -335,6 +357,7 @@ def cmd_synth(args):
         raise UsageError(f"--target must be one of {', '.join(synth.TARGETS)}, not {args.target!r}")
     if args.json:
         _path_check(check_output_file, args.json, "--json")
+        _path_check(check_not_input, args.json, "--json", {"--db": _db_path(args.db)})
     if args.keep:
         _path_check(check_output_dir, args.keep, "--keep")
     if args.seeds > 1 and not args.fmax:
@@ -429,9 +452,16 @@ def cmd_sweep(args):
         raise UsageError(str(e)) from None
     out = out or _path_check(check_output_dir, f"sweep-{cfg.study}", "-o/--output")
     db = out / "results.sqlite"
-    if args.export:
-        _path_check(check_not_input, args.export, "--export",
-                    {"sweep configuration": args.config, "results database": db})
+    # the CSV (and the database) must not be the configuration or a file it names
+    inputs = {"sweep configuration": args.config,
+              **{f"sweep's {k}": v for point in cfg.points for k, v in point
+                 if isinstance(v, str) and v and Path(v).is_file()}}
+    csv = args.export or out / "results.csv"
+    _path_check(check_not_input, csv, "--export" if args.export else "-o/--output",
+                {**inputs, "results database": db,
+                 **{f"results database's {s}": f"{db}{s}" for s in ("-wal", "-shm", "-journal",
+                                                                     ".lock")}})
+    _path_check(check_not_input, db, "-o/--output", inputs)
     if args.scheduler is not None:
         try:
             check_scheduler(args.scheduler)
@@ -447,7 +477,7 @@ def cmd_sweep(args):
         rows = sweep_rows(cfg, db, fingerprint=r.get("fingerprint"))
         print(f"{r['tasks']} tasks: {r['cached']} already stored, {r['computed']} computed "
               f"in {r['seconds']:.1f} s")
-        csv_path = export_csv(rows, args.export or out / "results.csv")
+        csv_path = export_csv(rows, csv, "--export" if args.export else "-o/--output")
     except TaskError as e:
         print(f"hwsim: error: {e}", file=sys.stderr)
         return 1
@@ -576,19 +606,26 @@ def _prove_subblocks(args, formal, spec, params):
     return 1
 
 
+#: what ``hwsim run -o DIR`` writes in DIR (hwsim.graph.evaluate.write_report)
+RUN_REPORT_FILES = ("report.md", "attribution.png")
+
+
 def cmd_run(args):
     from hwsim.paths import check_input_file
     _path_check(check_input_file, args.model, "MODEL")
     _path_check(check_input_file, args.data, "--data")
     if args.reference is not None:
         _path_check(check_input_file, args.reference, "--reference")
+    inputs = {"MODEL": args.model, "--data": args.data, "--assign": args.assign,
+              "--reference": args.reference}
+    if args.output is not None:
+        out = _path_check(check_output_dir, args.output, "-o/--output")
+        for name in RUN_REPORT_FILES:
+            _path_check(check_not_input, out / name, "-o/--output", inputs)
+        inputs |= {f"-o/--output {name}": out / name for name in RUN_REPORT_FILES}
     if args.json is not None:
         _path_check(check_output_file, args.json, "--json")
-        _path_check(check_not_input, args.json, "--json",
-                    {"MODEL": args.model, "--data": args.data, "--assign": args.assign,
-                     "--reference": args.reference})
-    if args.output is not None:
-        _path_check(check_output_dir, args.output, "-o/--output")
+        _path_check(check_not_input, args.json, "--json", inputs)
     try:
         from hwsim.graph.assign import Assignment, parse_assignment
         from hwsim.graph.evaluate import format_summary, run_model, write_report
@@ -623,6 +660,11 @@ def cmd_run(args):
     return 0
 
 
+#: what ``hwsim explore -o DIR`` writes in DIR
+EXPLORE_FILES = ("results.sqlite", "designs.csv", "best.toml", "report.md", "front.png",
+                 "search.png")
+
+
 def cmd_explore(args):  # empty paths are refused by main()
     out = _path_check(check_output_dir, args.output, "-o/--output")
     if args.json is not None:
@@ -631,11 +673,13 @@ def cmd_explore(args):  # empty paths are refused by main()
         if js.is_symlink() or (js.exists() and not js.is_file()):
             raise UsageError(f"--json must be a regular file (not a link or device), not "
                              f"{args.json!r}")
-        if js.absolute() == out.absolute() or (js.absolute().parent == out.absolute() and js.name
-                                               in ("results.sqlite", "designs.csv", "best.toml",
-                                                   "report.md", "front.png", "search.png")):
-            raise UsageError(f"--json must be a file outside what explore writes in "
-                             f"{str(out)!r}, not {args.json!r}")
+        if (same_file(js, out) or any(same_file(js, out / n) for n in EXPLORE_FILES)
+                or (args.emit is not None and same_file(js.absolute().parent, args.emit))):
+            where = f"{str(out)!r}" + (f" and --emit {args.emit!r}" if args.emit else "")
+            raise UsageError(f"--json must be a file outside what explore writes in {where}, "
+                             f"not {args.json!r}")
+        _path_check(check_not_input, js, "--json",
+                    {"CONFIG": args.config, "--db": None if args.db == "none" else args.db})
     if args.db not in (None, "none") and Path(args.db).exists() and not Path(args.db).is_file():
         raise UsageError(f"--db must be a regular file, not {args.db!r}")
     if args.emit is not None:
@@ -648,13 +692,22 @@ def cmd_explore(args):  # empty paths are refused by main()
         raise UsageError(f"hwsim explore needs the ml extra ({e.name} is missing): "
                          f"pip install 'hwsim[ml]'") from None
     from hwsim import synth
-    from hwsim.sweep import SweepError
+    from hwsim.sweep import SweepError, check_scheduler
     try:
         cfg = load_config(args.config)
     except ExploreError as e:
         raise UsageError(str(e)) from None
     for w in cfg.warnings:
         print(f"hwsim: warning: {w}", file=sys.stderr)
+    if args.json is not None:  # nor a workload file the configuration names
+        _path_check(check_not_input, args.json, "--json",
+                    {f"workload.{k}": v for k, v in cfg.workload.items()
+                     if k in ("model", "data") and isinstance(v, str)})
+    if args.scheduler is not None:  # before --emit and --db make anything
+        try:
+            check_scheduler(args.scheduler)
+        except SweepError as e:
+            raise UsageError(str(e)) from None
     if args.emit is not None:
         try:
             Path(args.emit).mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,9 @@ def _nearest_existing(p: Path) -> Path:
 def check_output_dir(path, option: str) -> Path:
     """``path`` is a directory or can be created as one, and is writable."""
     p = Path(path)
+    if p.is_symlink() and not p.exists():
+        raise ValueError(f"{option} {str(p)!r} is a link to nothing ({os.readlink(p)!r}); give "
+                         f"a directory")
     if p.exists() and not p.is_dir():
         raise ValueError(f"{option} {str(p)!r} exists and is not a directory; give a directory")
     base = _nearest_existing(p.absolute())
@@ -97,35 +100,55 @@ def check_not_input(path, option: str, inputs: dict) -> Path:
     """``path`` (an output) is none of ``inputs`` (``{option: path or None}``): writing it
     must not destroy what the command reads (or its own results database)."""
     p = Path(path)
-    if p.exists():
-        for name, other in inputs.items():
-            if other is not None and Path(other).exists() and os.path.samefile(p, other):
-                raise ValueError(f"{option} {str(p)!r} is the {name} file ({str(other)!r}); "
-                                 f"give another file name")
+    for name, other in inputs.items():
+        if other is not None and same_file(p, other):
+            raise ValueError(f"{option} {str(p)!r} is the {name} file ({str(other)!r}); "
+                             f"give another file name")
     return p
+
+
+def same_file(a, b) -> bool:
+    """``a`` and ``b`` name one file: the same inode when both exist (hard links too), else
+    the same path once links and ``..`` are resolved (an output not written yet)."""
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def write_text_atomic(path, text: str, option: str) -> Path:
     """Write ``text`` to ``path`` whole or not at all: beside it, then moved over it. A link
     or a device (``/dev/stdout``) is written through instead, never replaced. An ``OSError``
     (a full disk) becomes a one-line ``ValueError`` naming ``option``."""
+    import tempfile
     p = Path(path)
-    tmp = Path(str(p) + ".tmp")
+    tmp = None
     try:
         if p.is_symlink() or (p.exists() and not p.is_file()):
             with open(p, "w", newline="") as f:
                 f.write(text)
-        else:
-            with open(tmp, "w", newline="") as f:
+        else:  # a fresh name of our own: never an existing file or link beside it
+            fd, tmp = tempfile.mkstemp(dir=p.absolute().parent, prefix=f".{p.name}.",
+                                       suffix=".tmp")
+            with os.fdopen(fd, "w", newline="") as f:
                 f.write(text)
-            tmp.replace(p)
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, p)
+            tmp = None
     except OSError as e:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
         raise ValueError(f"{option} {str(p)!r} cannot be written ({e.strerror or e})") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
     return p
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def parse_toml(text: str, what: str) -> dict:

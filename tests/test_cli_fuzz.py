@@ -214,11 +214,26 @@ def test_outputs_never_replace_inputs_and_bad_paths_are_one_line(capsys, tmp_pat
     con.commit()
     con.close()
     long_name = str(tmp_path / ("x" * 300 + ".json"))
+    in_out = tmp_path / "in_out"  # a configuration where the sweep writes its CSV
+    in_out.mkdir()
+    (in_out / "results.csv").write_text(text)
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "fresh").mkdir()  # an output directory without a database yet
     cases = [
         (["sweep", str(cfg), "-o", str(out), "--export", str(cfg)],
          "is the sweep configuration file"),
         (["sweep", str(cfg), "-o", str(out), "--export", str(out / "results.sqlite")],
          "is the results database file"),
+        (["sweep", str(cfg), "-o", str(tmp_path / "fresh"), "--export",
+          str(tmp_path / "fresh" / "results.sqlite")], "is the results database file"),
+        (["sweep", str(cfg), "-o", str(out), "--export", str(out / "results.sqlite-wal")],
+         "is the results database's -wal file"),
+        (["sweep", str(in_out / "results.csv"), "-o", str(in_out)],
+         "-o/--output " + repr(str(in_out / "results.csv")) + " is the sweep configuration"),
+        (["synth", "mitchell-mul", "--db", str(out / "results.sqlite"), "--json",
+          str(out / "results.sqlite")], "--json " + repr(str(out / "results.sqlite")) +
+         " is the --db file"),
+        (["verilog", "mitchell-mul", "-o", str(tmp_path / "dangling")], "is a link to nothing"),
         (["sweep", str(cfg), "-o", str(tmp_path / "new"), "--scheduler", "nonsense"],
          "--scheduler must be a reachable Dask scheduler address, not 'nonsense'"),
         (["synth", "mitchell-mul", "--no-fmax", "--db", str(foreign)],
@@ -239,6 +254,8 @@ def test_outputs_never_replace_inputs_and_bad_paths_are_one_line(capsys, tmp_pat
         code, err = _check(capsys, argv)
         assert code == 2 and words in err, (argv, err)
     assert cfg.read_text() == text and not (tmp_path / "new").exists()
+    assert (in_out / "results.csv").read_text() == text
+    assert not any((tmp_path / "fresh").iterdir())
     con = sqlite3.connect(foreign)  # the foreign database is left as it was
     assert [r[0] for r in con.execute("SELECT name FROM sqlite_master")] == ["results"]
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
@@ -250,6 +267,15 @@ def test_outputs_never_replace_inputs_and_bad_paths_are_one_line(capsys, tmp_pat
     assert _check(capsys, ["characterize", "mitchell-mul", "--width", "4", "--json",
                            str(link)])[0] == 0
     assert link.is_symlink() and json.loads(target.read_text())["metrics"]["n"] == 256
+    # the file written beside the output first has a fresh name: a link planted at
+    # "<output>.tmp" is not followed
+    victim, plain = tmp_path / "victim.txt", tmp_path / "plain.json"
+    victim.write_text("keep")
+    (tmp_path / "plain.json.tmp").symlink_to(victim)
+    assert _check(capsys, ["characterize", "mitchell-mul", "--width", "4", "--json",
+                           str(plain)])[0] == 0
+    assert victim.read_text() == "keep" and json.loads(plain.read_text())["metrics"]["n"] == 256
+    assert sorted(p.name for p in tmp_path.glob("*.tmp")) == ["plain.json.tmp"]
     # an OSError after the checks (a full disk, a vanished directory) is one line, exit 1
     import hwsim.cli
 

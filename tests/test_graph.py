@@ -343,7 +343,8 @@ def test_cli_run(digits_onnx, tmp_path, capsys):
 @pytest.mark.parametrize("case", ["missing-model", "corrupt-model", "dir-data", "bad-npz",
                                   "wrong-input", "bad-toml", "binary-toml", "json-dir",
                                   "labels-shape", "unknown-option", "json-is-model",
-                                  "json-is-data", "external-weights-missing", "nan-data"])
+                                  "json-is-data", "external-weights-missing", "nan-data",
+                                  "assign-is-report", "external-weights-long", "nan-weights"])
 def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
     path, data = digits_onnx
     args = ["run", str(path), "--data", str(data)]
@@ -384,6 +385,32 @@ def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
                         size_threshold=0)
         (tmp_path / "ext.onnx.data").unlink()
         args[1] = str(ext)
+    elif case == "assign-is-report":  # -o DIR would write DIR/report.md over it
+        (tmp_path / "report.md").write_text('[[assign]]\nop = "MatMul"\nunit = "exact-mul"\n')
+        args += ["--assign", str(tmp_path / "report.md"), "-o", str(tmp_path)]
+    elif case in ("external-weights-long", "nan-weights"):
+        import onnx
+        from onnx import numpy_helper
+        bad, model = tmp_path / "bad.onnx", onnx.load(str(path))
+        for t in model.graph.initializer:  # external data takes raw_data tensors only
+            a = numpy_helper.to_array(t).copy()
+            if case == "nan-weights" and t is model.graph.initializer[0]:
+                a.flat[0] = np.nan
+            t.CopyFrom(numpy_helper.from_array(a, t.name))
+        if case == "nan-weights":
+            onnx.save_model(model, str(bad))
+        else:  # external data one element long, with no length recorded to check it by
+            onnx.save_model(model, str(bad), save_as_external_data=True,
+                            all_tensors_to_one_file=False, size_threshold=0)
+            m = onnx.load(str(bad), load_external_data=False)
+            for t in m.graph.initializer:
+                keep = [e for e in t.external_data if e.key != "length"]
+                del t.external_data[:]
+                t.external_data.extend(keep)
+            onnx.save_model(m, str(bad))
+            w = tmp_path / m.graph.initializer[0].external_data[0].value
+            w.write_bytes(w.read_bytes() + bytes(4))
+        args[1] = str(bad)
     elif case == "nan-data":  # every metric would be NaN, and the JSON not JSON
         x = np.load(data)["X"].copy()
         x[2, 3] = np.inf
@@ -398,6 +425,9 @@ def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
     err = capsys.readouterr().err
     assert err.startswith("hwsim: error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert (path.read_bytes(), data.read_bytes()) == before
+    assert {"external-weights-long": "has unreadable weights", "nan-weights": "must hold "
+            "finite weights, not 1 NaN / inf", "assign-is-report": "is the --assign file"
+            }.get(case, "") in err
 
 
 @pytest.fixture(scope="module")

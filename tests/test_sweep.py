@@ -152,8 +152,10 @@ def test_cli_sweep_writes_csv_and_plots_and_resumes(tmp_path, capsys):
      "1000000000000000000"),
     ('study = "unit-error"\n[grid]\n' + "\n".join(f"{k} = {list(range(1, 101))}" for k in
                                                  ("width", "samples", "stages")),
-     "s.toml: the sweep has 1,000,000 points (100 width x 100 samples x 100 stages), more "
-     "than 100,000: split it into several sweeps"),
+     "s.toml: the sweep has 1,000,000 points (100 width x 100 samples x 100 stages) x 1 "
+     "seeds, more than 100,000 tasks: split it into several sweeps"),
+    ('study = "unit-error"\nseeds = ' + str(list(range(100_001))) + '\n[fixed]\nwidth = 4',
+     "s.toml: the sweep has 1 points (fixed) x 100,001 seeds, more than 100,000 tasks"),
     ('study = "mitchell-training"\n[fixed]\nhidden = "abc"',
      "s.toml: mitchell-training: hidden must be an integer in 1..4096, not 'abc'"),
     ('study = "digits-mlp"\n[fixed]\nhidden = 1_000_000_000',

@@ -221,4 +221,12 @@ def load(path, what: str = "MODEL") -> Graph:
     except Exception as e:  # onnx.checker.ValidationError and friends
         raise ModelError(f"{what}: {path} is not a valid ONNX model "
                          f"({str(e).strip().splitlines()[0]})") from None
-    return Graph(model, source=str(path))
+    try:
+        graph = Graph(model, source=str(path))
+    except ValueError as e:  # external weights of the wrong size
+        raise ModelError(f"{what}: {path} has unreadable weights ({str(e).splitlines()[0]})") from None
+    for name, a in graph.initializers.items():  # NaN weights make every metric NaN
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise ModelError(f"{what}: {path} must hold finite weights, not "
+                             f"{int((~np.isfinite(a)).sum())} NaN / inf in {name}")
+    return graph
