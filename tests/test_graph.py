@@ -589,3 +589,30 @@ def test_a_qdq_model_against_its_float_model(digits_onnx, digits_qdq, capsys, tm
     onnx.save(m, other)
     assert main(["run", str(qdq), "--data", str(data), "--reference", str(other)]) == 2
     assert "--reference: " in capsys.readouterr().err
+
+
+def test_onnx_study_key_covers_external_weights(digits_onnx, tmp_path):
+    """A sweep row is keyed by the model's SHA-256 and, for weights in external files, by
+    theirs: a changed weights file is a new task, never the old row."""
+    import hashlib
+
+    import onnx
+    from onnx import numpy_helper
+
+    from hwsim.studies.onnx_model import normalize
+    path, data = digits_onnx
+    plain = normalize({"model": str(path), "data": str(data)})["model_sha256"]
+    assert plain == hashlib.sha256(path.read_bytes()).hexdigest()
+    model = onnx.load(str(path))
+    for t in model.graph.initializer:
+        t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t), t.name))
+    ext = tmp_path / "ext.onnx"
+    onnx.save_model(model, str(ext), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="w.bin", size_threshold=0)
+    before = normalize({"model": str(ext), "data": str(data)})["model_sha256"]
+    w = tmp_path / "w.bin"
+    b = bytearray(w.read_bytes())
+    b[0] ^= 1
+    w.write_bytes(bytes(b))
+    after = normalize({"model": str(ext), "data": str(data)})["model_sha256"]
+    assert len({plain, before, after}) == 3

@@ -56,9 +56,39 @@ def check_file(study: str, params: dict, key: str) -> Path:
 
 
 def file_sha256(study: str, params: dict, key: str) -> str:
-    """The SHA-256 of the file ``params[key]`` (cached by path, mtime and size)."""
-    st = check_file(study, params, key).stat()
-    return _sha256(str(Path(params[key]).resolve()), st.st_mtime_ns, st.st_size)
+    """The SHA-256 of the file ``params[key]`` (cached by path, mtime and size); for an ONNX
+    model whose weights live in external files, of the model and each of those files, so a
+    changed weights file is never served a row of the old weights."""
+    p = check_file(study, params, key).resolve()
+    st = p.stat()
+    digest = _sha256(str(p), st.st_mtime_ns, st.st_size)
+    if key != "model":
+        return digest
+    parts = [digest]
+    for name in _external_files(str(p), st.st_mtime_ns, st.st_size):
+        ext = (p.parent / name).resolve()
+        try:
+            es = ext.stat()
+        except OSError:
+            continue  # loading the model reports it
+        parts.append(_sha256(str(ext), es.st_mtime_ns, es.st_size))
+    return digest if len(parts) == 1 else hashlib.sha256(":".join(parts).encode()).hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _external_files(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """The external-data files an ONNX model names (none when unreadable: loading it says
+    why)."""
+    try:
+        import onnx
+        m = onnx.load(path, load_external_data=False)
+    except Exception:  # not a model: check() and the task report it
+        return ()
+    names = []
+    for t in m.graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            names += [e.value for e in t.external_data if e.key == "location"]
+    return tuple(dict.fromkeys(names))
 
 
 def normalize(point: dict) -> dict:
