@@ -618,7 +618,13 @@ def cmd_run(args):
         _path_check(check_input_file, args.reference, "--reference")
     inputs = {"MODEL": args.model, "--data": args.data, "--assign": args.assign,
               "--reference": args.reference}
-    if args.output is not None:
+    try:  # the models' external weights are inputs too
+        from hwsim.studies.onnx_model import external_files
+        for opt in ("MODEL", "--reference"):
+            if inputs[opt] is not None:
+                inputs |= {f"{opt} weights": str(f) for f in external_files(inputs[opt])}
+    except ImportError:
+        pass  # without the ml extra the command stops below with its install hint
         out = _path_check(check_output_dir, args.output, "-o/--output")
         for name in RUN_REPORT_FILES:
             _path_check(check_not_input, out / name, "-o/--output", inputs)

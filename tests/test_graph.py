@@ -344,7 +344,8 @@ def test_cli_run(digits_onnx, tmp_path, capsys):
                                   "wrong-input", "bad-toml", "binary-toml", "json-dir",
                                   "labels-shape", "unknown-option", "json-is-model",
                                   "json-is-data", "external-weights-missing", "nan-data",
-                                  "assign-is-report", "external-weights-long", "nan-weights"])
+                                  "assign-is-report", "external-weights-long", "nan-weights",
+                                  "json-is-weights"])
 def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
     path, data = digits_onnx
     args = ["run", str(path), "--data", str(data)]
@@ -374,6 +375,16 @@ def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
         args += ["--json", str(path)]
     elif case == "json-is-data":
         args += ["--json", str(data)]
+    elif case == "json-is-weights":  # the model's external weights file
+        import onnx
+        from onnx import numpy_helper
+        ext, model = tmp_path / "ext.onnx", onnx.load(str(path))
+        for t in model.graph.initializer:
+            t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t), t.name))
+        onnx.save_model(model, str(ext), save_as_external_data=True, location="w.bin",
+                        size_threshold=0)
+        args[1] = str(ext)
+        args += ["--json", str(tmp_path / "w.bin")]
     elif case == "external-weights-missing":  # copied model.onnx without model.onnx.data
         import onnx
         from onnx import numpy_helper
@@ -426,7 +437,8 @@ def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
     assert err.startswith("hwsim: error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert (path.read_bytes(), data.read_bytes()) == before
     assert {"external-weights-long": "has unreadable weights", "nan-weights": "must hold "
-            "finite weights, not 1 NaN / inf", "assign-is-report": "is the --assign file"
+            "finite weights, not 1 NaN / inf", "assign-is-report": "is the --assign file",
+            "json-is-weights": "is the MODEL weights file"
             }.get(case, "") in err
 
 

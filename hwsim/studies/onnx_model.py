@@ -65,7 +65,7 @@ def file_sha256(study: str, params: dict, key: str) -> str:
     if key != "model":
         return digest
     parts = [digest]
-    for name in _external_files(str(p), st.st_mtime_ns, st.st_size):
+    for name in external_files_of(str(p), st.st_mtime_ns, st.st_size):
         ext = (p.parent / name).resolve()
         try:
             es = ext.stat()
@@ -75,10 +75,17 @@ def file_sha256(study: str, params: dict, key: str) -> str:
     return digest if len(parts) == 1 else hashlib.sha256(":".join(parts).encode()).hexdigest()
 
 
+def external_files(path) -> list[Path]:
+    """The external-data files of the ONNX model at ``path`` (none when it is unreadable)."""
+    p = Path(path).resolve()
+    st = p.stat()
+    return [p.parent / n for n in external_files_of(str(p), st.st_mtime_ns, st.st_size)]
+
+
 @lru_cache(maxsize=64)
-def _external_files(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
-    """The external-data files an ONNX model names (none when unreadable: loading it says
-    why)."""
+def external_files_of(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """The external-data file names an ONNX model gives (none when unreadable: loading it
+    says why)."""
     try:
         import onnx
         m = onnx.load(path, load_external_data=False)
