@@ -625,6 +625,7 @@ def cmd_run(args):
                 inputs |= {f"{opt} weights": str(f) for f in external_files(inputs[opt])}
     except ImportError:
         pass  # without the ml extra the command stops below with its install hint
+    if args.output is not None:
         out = _path_check(check_output_dir, args.output, "-o/--output")
         for name in RUN_REPORT_FILES:
             _path_check(check_not_input, out / name, "-o/--output", inputs)
