@@ -10,6 +10,7 @@ from amaranth.hdl import Shape
 from amaranth.lib.wiring import Flow
 
 import hwsim
+from hwsim.paths import replace_text
 from hwsim.units import UnitSpec
 
 
@@ -93,13 +94,8 @@ def write_verilog(spec: UnitSpec, params, out_dir) -> tuple[Path, Path]:
         "hwsim_version": hwsim.__version__,
     }
     v_path, j_path = out_dir / f"{params.top_name}.v", out_dir / f"{params.top_name}.json"
-    _atomic_write(v_path, text)
-    _atomic_write(out_dir / f"{params.top_name}.vlt", to_vlt(params.top_name))
-    _atomic_write(j_path, json.dumps(sidecar, indent=2) + "\n")
+    replace_text(v_path, text)
+    replace_text(out_dir / f"{params.top_name}.vlt", to_vlt(params.top_name))
+    replace_text(j_path, json.dumps(sidecar, indent=2) + "\n")
     return v_path, j_path
 
-
-def _atomic_write(path: Path, text: str):
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)

@@ -22,7 +22,7 @@ from pathlib import Path
 from hwsim.characterize import MAX_SAMPLES
 from hwsim.options import add_unit_options, option_name, params_from_args, unit_summary_lines
 from hwsim.paths import (check_not_input, check_output_dir, check_output_file, parse_toml,
-                         read_text_file, same_file, write_text_atomic)
+                         read_text_file, replace_text, same_file, write_text_atomic)
 from hwsim.tables import first_table, format_cost_table, format_metrics_table, markdown_table
 from hwsim.units import REGISTRY, get_unit
 
@@ -135,6 +135,7 @@ def cmd_verilog(args):
     from hwsim.hdl.export import write_verilog
     spec, params = _unit_and_params(args)
     out = _path_check(check_output_dir, args.output, "-o/--output")
+    _check_files_in(out, [f"{params.top_name}{s}" for s in (".v", ".json", ".vlt")])
     v, j = write_verilog(spec, params, out)
     vlt = v.with_suffix(".vlt")
     print(f"wrote {v}, {j}" + (f" and {vlt} (Verilator waivers: verilator {vlt.name} "
@@ -285,6 +286,15 @@ def cmd_characterize(args):
     if args.json:
         _write_json(args.json, c.to_dict())
     return 0
+
+
+def _check_files_in(out: Path, names) -> None:
+    """The files a command will write in ``-o DIR`` can be written: none is a directory
+    (found after the work, it would leave the outputs half written)."""
+    for name in names:
+        if (out / name).is_dir():
+            raise UsageError(f"-o/--output {str(out)!r}: {name} there is a directory; remove "
+                             f"it or give another directory")
 
 
 def _db_path(option_value):
@@ -542,10 +552,7 @@ def cmd_study(args):
     rows = sweep_rows(cfg, out / "results.sqlite", fingerprint=r["fingerprint"])
     export_csv(rows, out / "results.csv")
     lines = mod.report(rows, out)
-    report = out / "report.md"
-    tmp = report.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(report)
+    report = replace_text(out / "report.md", "\n".join(lines) + "\n")
     headline = first_table(lines)
     if headline:
         print("\n".join(headline))
@@ -627,6 +634,7 @@ def cmd_run(args):
         pass  # without the ml extra the command stops below with its install hint
     if args.output is not None:
         out = _path_check(check_output_dir, args.output, "-o/--output")
+        _check_files_in(out, RUN_REPORT_FILES)
         for name in RUN_REPORT_FILES:
             _path_check(check_not_input, out / name, "-o/--output", inputs)
         inputs |= {f"-o/--output {name}": out / name for name in RUN_REPORT_FILES}

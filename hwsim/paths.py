@@ -116,32 +116,36 @@ def same_file(a, b) -> bool:
 
 
 def write_text_atomic(path, text: str, option: str) -> Path:
-    """Write ``text`` to ``path`` whole or not at all: beside it, then moved over it. A link
-    or a device (``/dev/stdout``) is written through instead, never replaced. An ``OSError``
-    (a full disk) becomes a one-line ``ValueError`` naming ``option``."""
+    """:func:`replace_text` with an ``OSError`` (a full disk) as a one-line ``ValueError``
+    naming ``option``."""
+    try:
+        return replace_text(path, text)
+    except OSError as e:
+        raise ValueError(f"{option} {str(path)!r} cannot be written ({e.strerror or e})") from None
+
+
+def replace_text(path, text: str) -> Path:
+    """Write ``text`` to ``path`` whole or not at all: beside it under a fresh name of its
+    own (never an existing file or a link planted there), then moved over it. A link or a
+    device (``/dev/stdout``) is written through instead, never replaced."""
     import tempfile
     p = Path(path)
-    tmp = None
+    if p.is_symlink() or (p.exists() and not p.is_file()):
+        with open(p, "w", newline="") as f:
+            f.write(text)
+        return p
+    fd, tmp = tempfile.mkstemp(dir=p.absolute().parent, prefix=f".{p.name}.", suffix=".tmp")
     try:
-        if p.is_symlink() or (p.exists() and not p.is_file()):
-            with open(p, "w", newline="") as f:
-                f.write(text)
-        else:  # a fresh name of our own: never an existing file or link beside it
-            fd, tmp = tempfile.mkstemp(dir=p.absolute().parent, prefix=f".{p.name}.",
-                                       suffix=".tmp")
-            with os.fdopen(fd, "w", newline="") as f:
-                f.write(text)
-            os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, p)
-            tmp = None
-    except OSError as e:
-        raise ValueError(f"{option} {str(p)!r} cannot be written ({e.strerror or e})") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     return p
 
 

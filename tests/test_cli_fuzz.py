@@ -219,6 +219,7 @@ def test_outputs_never_replace_inputs_and_bad_paths_are_one_line(capsys, tmp_pat
     (in_out / "results.csv").write_text(text)
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     (tmp_path / "fresh").mkdir()  # an output directory without a database yet
+    (tmp_path / "vd" / "mitchell_mul_u8.v").mkdir(parents=True)  # where verilog writes a file
     cases = [
         (["sweep", str(cfg), "-o", str(out), "--export", str(cfg)],
          "is the sweep configuration file"),
@@ -234,6 +235,8 @@ def test_outputs_never_replace_inputs_and_bad_paths_are_one_line(capsys, tmp_pat
           str(out / "results.sqlite")], "--json " + repr(str(out / "results.sqlite")) +
          " is the --db file"),
         (["verilog", "mitchell-mul", "-o", str(tmp_path / "dangling")], "is a link to nothing"),
+        (["verilog", "mitchell-mul", "-o", str(tmp_path / "vd")],
+         "mitchell_mul_u8.v there is a directory"),
         (["sweep", str(cfg), "-o", str(tmp_path / "new"), "--scheduler", "nonsense"],
          "--scheduler must be a reachable Dask scheduler address, not 'nonsense'"),
         (["synth", "mitchell-mul", "--no-fmax", "--db", str(foreign)],
@@ -256,6 +259,7 @@ def test_outputs_never_replace_inputs_and_bad_paths_are_one_line(capsys, tmp_pat
     assert cfg.read_text() == text and not (tmp_path / "new").exists()
     assert (in_out / "results.csv").read_text() == text
     assert not any((tmp_path / "fresh").iterdir())
+    assert [p.name for p in (tmp_path / "vd").iterdir()] == ["mitchell_mul_u8.v"]
     con = sqlite3.connect(foreign)  # the foreign database is left as it was
     assert [r[0] for r in con.execute("SELECT name FROM sqlite_master")] == ["results"]
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"

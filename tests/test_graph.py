@@ -345,7 +345,7 @@ def test_cli_run(digits_onnx, tmp_path, capsys):
                                   "labels-shape", "unknown-option", "json-is-model",
                                   "json-is-data", "external-weights-missing", "nan-data",
                                   "assign-is-report", "external-weights-long", "nan-weights",
-                                  "json-is-weights"])
+                                  "json-is-weights", "report-is-a-directory"])
 def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
     path, data = digits_onnx
     args = ["run", str(path), "--data", str(data)]
@@ -375,6 +375,9 @@ def test_cli_run_errors_are_one_line(digits_onnx, tmp_path, capsys, case):
         args += ["--json", str(path)]
     elif case == "json-is-data":
         args += ["--json", str(data)]
+    elif case == "report-is-a-directory":  # found after the work, it left half a report
+        (tmp_path / "o" / "report.md").mkdir(parents=True)
+        args += ["-o", str(tmp_path / "o")]
     elif case == "json-is-weights":  # the model's external weights file
         import onnx
         from onnx import numpy_helper
