@@ -1,7 +1,10 @@
-"""Checks of the paths a user points at, run before any work starts.
+"""The paths a user points at: checked before any work starts, written safely after it.
 
-Each raises ``ValueError`` with one line naming the option, the rule and the path, so the
-CLI can report it (exit 2) before minutes of simulation or synthesis are spent.
+Each check raises ``ValueError`` with one line naming the option, the rule and the path, so
+the CLI can report it (exit 2) before minutes of simulation or synthesis are spent; an
+output is also checked against the command's inputs (:func:`check_not_input`). Outputs are
+written whole or not at all (:func:`replace_text`), and TOML is parsed in one place
+(:func:`parse_toml`).
 """
 
 from __future__ import annotations
@@ -138,7 +141,7 @@ def replace_text(path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", newline="") as f:
             f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it 0600; a plain open would not
         os.replace(tmp, p)
     except BaseException:
         try:
@@ -149,10 +152,13 @@ def replace_text(path, text: str) -> Path:
     return p
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it; done once, at import, before any thread
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
 
 
 def parse_toml(text: str, what: str) -> dict:
