@@ -51,5 +51,12 @@ lint: setup
 	$(VENV)/bin/ruff check hwsim hdl sim tests benchmarks scripts
 	cd $(CURDIR) && $(VENV)/bin/lint-imports
 
+# Rewrite the docs generated from the code (unit and study lists, option tables, the layer
+# diagram, enum members); `$(PY) scripts/gen_docs.py --check` lists stale blocks and
+# `--transcripts [--slow]` reruns the command transcripts in docs/ (tests/test_docs.py does both).
+.PHONY: docs
+docs: $(VENV)/.stamp
+	$(PY) scripts/gen_docs.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info $(OUT) .pytest_cache
