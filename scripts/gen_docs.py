@@ -519,7 +519,7 @@ def _scratch(tmp: Path) -> dict[str, str]:
 
 
 def run_transcripts(docs_dir: Path, write: bool, slow: bool, only: str | None = None,
-                    log=None) -> list[str]:
+                    log=None, fill: bool = False) -> list[str]:
     """Rerun the transcripts (the slow ones only with ``slow``); returns one line per stale
     command. With ``write`` the expected outputs are replaced by the new ones."""
     problems: list[str] = []
@@ -555,6 +555,9 @@ def run_transcripts(docs_dir: Path, write: bool, slow: bool, only: str | None = 
                                         f"{err[:120]}")
                         continue
                     if not c.expected:
+                        if fill and r.stdout.strip():
+                            c.expected = [x.rstrip() for x in r.stdout.splitlines()]
+                            block_changed = True
                         continue
                     actual = r.stdout.splitlines()
                     diff = compare(c.expected, actual)
@@ -582,13 +585,16 @@ def main(argv=None) -> int:
     p.add_argument("--slow", action="store_true", help="with --transcripts: the slow ones too")
     p.add_argument("--only", metavar="TEXT",
                    help="with --transcripts: only documents whose path contains TEXT")
+    p.add_argument("--fill", action="store_true",
+                   help="with --transcripts: also write the output of commands that have none "
+                        "yet (from then on it is compared)")
     p.add_argument("--docs", type=Path, default=DOCS, help="the docs directory (default docs/)")
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     problems = update_generated(args.docs, write=not args.check)
     if args.transcripts:
         problems += run_transcripts(args.docs, write=not args.check, slow=args.slow,
-                                    only=args.only,
+                                    only=args.only, fill=args.fill,
                                     log=lambda s: print(s, file=sys.stderr, flush=True))
     for line in problems:
         print(line)
