@@ -74,7 +74,7 @@ def bench_minilm_products(sentences: int = 60) -> list[tuple]:
     8-bit unit, block floating point: against the float numpy forward (goal <= 5x for
     Mitchell) and against onnxruntime's float run of the ONNX export (same length groups)."""
     try:
-        from hwsim.hooks import FixedMatmul
+        from hwsim.hooks import fixed_matmul
         from hwsim.studies import minilm_onnx
         from hwsim.studies.minilm import Arithmetic
         from hwsim.studies.minilm_eval import model
@@ -100,8 +100,8 @@ def bench_minilm_products(sentences: int = 60) -> list[tuple]:
     out = [(f"MiniLM float forward, {sentences} sentences: numpy (hwsim's float path)",
             f"{t_float:.2f} s", "onnxruntime float, same sentences", f"{t_ort:.2f} s",
             f"{t_float / t_ort:.2f}x")]
-    for label, mm in [("exact 8-bit", FixedMatmul("exact", 8)),
-                      ("Mitchell-8", FixedMatmul("mitchell", 8))]:
+    for label, mm in [("exact 8-bit", fixed_matmul("exact-mul", 8)),
+                      ("Mitchell-8", fixed_matmul("mitchell-mul", 8))]:
         arith = Arithmetic(linear=mm, attention_products=mm)
         m.encode(texts[:8], arith)
         t = best_of(lambda arith=arith: m.encode(texts, arith))

@@ -762,16 +762,18 @@ def cmd_demo(args):
 
 
 def _unit_command(sub, name: str, help: str, common: argparse.ArgumentParser,
-                  required: bool = True):
-    """``hwsim NAME UNIT [unit options] [command options]``: one sub-parser per unit."""
+                  required: bool = True, specs=None, note=lambda spec: ""):
+    """``hwsim NAME UNIT [unit options] [command options]``: one sub-parser per unit of
+    ``specs`` (default: every registered unit); ``note(spec)`` ends its description."""
+    specs = list(REGISTRY.values()) if specs is None else specs
     s = sub.add_parser(name, help=help, description=help)
     units = s.add_subparsers(dest="unit", metavar="UNIT", required=required,
                              parser_class=_Parser,
-                             help=f"one of: {', '.join(REGISTRY)} (hwsim {name} UNIT --help "
-                                  f"lists its options)")
-    for spec in REGISTRY.values():
+                             help=f"one of: {', '.join(x.name for x in specs)} (hwsim {name} "
+                                  f"UNIT --help lists its options)")
+    for spec in specs:
         u = units.add_parser(spec.name, help=spec.summary, parents=[common],
-                             description=f"hwsim {name} {spec.name}: {spec.summary}",
+                             description=f"hwsim {name} {spec.name}: {spec.summary}{note(spec)}",
                              allow_abbrev=False)
         add_unit_options(u, spec.params_cls)
     return s
@@ -903,9 +905,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run a counterexample through the model and the simulators "
                             "(default on)")
 
+    def properties(spec):
+        how = " (by sub-block)" if spec.formal.subblocks else ""
+        return f". Properties{how}: {', '.join(spec.formal.properties)}"
+
     s = _unit_command(sub, "prove", "formal proof (yosys + z3): the RTL equals the unit's "
                                     "bit-vector specification for all inputs",
-                      _options(prove_options))
+                      _options(prove_options),
+                      specs=[x for x in REGISTRY.values() if x.formal is not None],
+                      note=properties)
     s.set_defaults(func=cmd_prove)
 
     s = sub.add_parser("sweep", help="run a study over a grid of parameters and seeds "

@@ -7,12 +7,10 @@ second run is instant) and, for accuracy, from :func:`hwsim.characterize.charact
 
 from __future__ import annotations
 
-from hwsim.drum import DrumMulParams
 from hwsim.exp import ExpMethod, ExpParams
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams
-from hwsim.realm import RealmMulParams
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
-from hwsim.units import get_unit
+from hwsim.units import front_knob, front_units, get_unit
 
 #: the configurations of docs/cost.md (every one next to its exact baseline)
 COST_TABLE = [
@@ -118,62 +116,40 @@ def pareto_points(*, db=None, jobs: int = 2):
     return points, exact
 
 
-#: ``hwsim synth --pareto``: the multiplier families and widths of the area-error front
+#: ``hwsim front``: the widths of the area-error front
 FRONT_WIDTHS = (8, 12, 16)
-FRONT_KEEP = (None, 6, 4, 3, 2, 1)
-#: the DRUM multiplier's segment bits (k < width; k = width is exact)
-FRONT_DRUM_K = (3, 4, 5, 6, 7, 8)
-#: the REALM-style multiplier's (keep_bits, m, q), each where keep_bits < width
-#: (docs/units/realm.md: why these)
-FRONT_REALM = ((3, 0, 1), (3, 2, 2), (4, 2, 2), (5, 3, 3))
 #: exhaustive MRED up to this many operand bits, a seeded sample beyond
 FRONT_EXHAUSTIVE_BITS = 12
 FRONT_SAMPLES = 10_000_000
 
 
-def multiplier_front(*, db=None, jobs: int = 2, widths=None, keep=None,
+def multiplier_front(*, db=None, jobs: int = 2, widths=None,
                      fmax: bool = False, progress: bool = False) -> list[dict]:
-    """Every multiplier family at ``widths`` (default FRONT_WIDTHS): the unsigned Mitchell
-    multiplier with each Mitch-w ``keep`` (default FRONT_KEEP; None: the full fraction), the
-    DRUM multiplier with each ``k`` of FRONT_DRUM_K below the width, the REALM-style
-    multiplier with each ``(keep_bits, m, q)`` of FRONT_REALM whose keep_bits is below the
-    width, and the exact multiplier, as
+    """Every multiplier family of the registry (units with a ``front`` trait) at ``widths``
+    (default FRONT_WIDTHS), each unit's ``front.variants(width)``, as
     ``{"unit", "params", "top", "lut4", "fmax_mhz", "mred", "mred_inputs"}`` (MRED over every
     input pair up to FRONT_EXHAUSTIVE_BITS-bit operands, FRONT_SAMPLES seeded pairs beyond;
-    the exact multiplier's is 0). Costs from :func:`hwsim.synth.synthesize` (cached)."""
+    an exact family's is 0, not measured). Costs from :func:`hwsim.synth.synthesize`
+    (cached)."""
     from tqdm.auto import tqdm
 
     from hwsim.characterize import characterize
     from hwsim.synth import synthesize
-    spec = get_unit("mitchell-mul")
     widths = FRONT_WIDTHS if widths is None else widths
-    keep = FRONT_KEEP if keep is None else keep
-    todo = [("mitchell-mul", MitchellMulParams(width=w, keep_bits=k))
-            for w in widths for k in keep if k is None or k <= w - 2]
-    todo += [("drum-mul", DrumMulParams(width=w, k=k)) for w in widths for k in FRONT_DRUM_K
-             if k < w]
-    todo += [("realm-mul", RealmMulParams(width=w, keep_bits=t, m=m, q=q)) for w in widths
-             for t, m, q in FRONT_REALM if t < w]
+    todo = [(spec, p) for spec in front_units() for w in widths
+            for p in spec.front.variants(w)]
     out = []
-    for unit, p in tqdm(todo, desc="front", unit="unit", disable=not progress):
-        samples = None if p.width <= FRONT_EXHAUSTIVE_BITS else FRONT_SAMPLES
-        c = characterize(get_unit(unit), p, samples=samples, seed=0, jobs=jobs)
-        r = synthesize(get_unit(unit), p, fmax=fmax, db=db)
-        out.append({"unit": unit, "params": p.to_dict(), "top": r.top, "lut4": r.lut4,
-                    "fmax_mhz": r.fmax_mhz, "mred": c.metrics.mred, "mred_inputs": c.metrics.n})
-    for w in widths:
-        p = MitchellMulParams(width=w)
-        r = synthesize(spec, p, fmax=fmax, baseline=True, db=db)
-        out.append({"unit": "exact-mul", "params": {"width": w, "signed": False}, "top": r.top,
-                    "lut4": r.lut4, "fmax_mhz": r.fmax_mhz, "mred": 0.0, "mred_inputs": None})
+    for spec, p in tqdm(todo, desc="front", unit="unit", disable=not progress):
+        if spec.front.exact:
+            mred, n = 0.0, None
+        else:
+            samples = None if p.width <= FRONT_EXHAUSTIVE_BITS else FRONT_SAMPLES
+            m = characterize(spec, p, samples=samples, seed=0, jobs=jobs).metrics
+            mred, n = m.mred, m.n
+        r = synthesize(spec, p, fmax=fmax, db=db)
+        out.append({"unit": spec.name, "params": p.to_dict(), "top": r.top, "lut4": r.lut4,
+                    "fmax_mhz": r.fmax_mhz, "mred": mred, "mred_inputs": n})
     return out
-
-
-def front_knob(params: dict):
-    """A front point's family knob: Mitch-w keep_bits, DRUM k, REALM ``t/m/q``."""
-    if "q" in params:
-        return f"{params['keep_bits']}/m{params['m']}/q{params['q']}"
-    return params.get("keep_bits", params.get("k"))
 
 
 def front_table(points: list[dict]) -> list[str]:
@@ -183,11 +159,12 @@ def front_table(points: list[dict]) -> list[str]:
                  if b["params"]["width"] == a["params"]["width"]
                  and b["lut4"] <= a["lut4"] and b["mred"] <= a["mred"]
                  and (b["lut4"], b["mred"]) != (a["lut4"], a["mred"])}
-    lines = ["| unit | width | keep_bits / k / t/m/q | LUT4 | Fmax [MHz] | MRED | on the front |",
+    knobs = " / ".join(s.front.knob_name for s in front_units() if s.front.knob_name)
+    lines = [f"| unit | width | {knobs} | LUT4 | Fmax [MHz] | MRED | on the front |",
              "|---|---|---|---|---|---|---|"]
     for i, p in sorted(enumerate(points), key=lambda ip: (ip[1]["params"]["width"],
                                                            ip[1]["lut4"])):
-        k = front_knob(p["params"])
+        k = front_knob(p)
         fm = f"{p['fmax_mhz']:.1f}" if p["fmax_mhz"] else "-"
         lines.append(f"| {p['unit']} | {p['params']['width']} | {'-' if k is None else k} | "
                      f"{p['lut4']} | {fm} | {100 * p['mred']:.2f} % | "

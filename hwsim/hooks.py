@@ -11,11 +11,11 @@ not depend on the sentences batched with it.
   point. Every row of ``a`` and every column of ``b`` (the vectors a dot product pairs) gets
   its own exponent: the signed ``width``-bit format ``Q(e+1).(width-1-e)`` with ``2**e`` the
   smallest power of two above the vector's peak magnitude (round to nearest even, saturate:
-  only a value rounded up to ``2**e`` saturates). Products are exact, the signed Mitchell
-  multiplier's (:func:`hwsim.mitchell.mitchell_mul`, ``MitchellMulParams(width, signed=True,
-  keep_bits)``), or an unsigned multiplier unit's (DRUM, REALM: ``unit``) in sign-magnitude
-  form, ``sgn(a) sgn(b) U(|a|, |b|)`` with ``U`` at the operand width (a magnitude is at
-  most ``2**(width-1)``, so it fits); summed exactly in int64 and scaled back in float64.
+  only a value rounded up to ``2**e`` saturates). Every product is a registered product
+  unit's (:class:`hwsim.units.Product`): a signed unit's model (exact, Mitchell with
+  ``signed=True``), or an unsigned unit's (DRUM, REALM) in sign-magnitude form,
+  ``sgn(a) sgn(b) U(|a|, |b|)`` with ``U`` at the operand width (a magnitude is at most
+  ``2**(width-1)``, so it fits); summed exactly in int64 and scaled back in float64.
 * :class:`FloatMatmul` (``attention_products`` / ``linear``): ``a @ b`` in a float format
   (fp32, bf16, fp16, e4m3, e5m2) with every scalar product by the float multiplier unit
   (:func:`hwsim.float_mul.float_mul`: Mitchell, L-Mul or exact), operands scaled by powers of
@@ -50,12 +50,9 @@ from hwsim.softmax import SoftmaxParams, softmax_fixed
 
 __all__ = ["frac_for_peak", "quantize_frac", "block_quantize", "FixedMatmul", "StaticMatmul",
            "FloatMatmul", "SoftmaxHook", "ExpSoftmax", "AttentionHeadHook",
-           "PerformerAttention", "MULTIPLIERS", "UNSIGNED_UNITS", "FLOAT_SCALES",
+           "PerformerAttention", "fixed_matmul", "FLOAT_SCALES",
            "ACCUMULATORS"]
 
-MULTIPLIERS = ("exact", "mitchell", "drum", "realm")
-#: multiplier -> the unsigned unit's Params class name (FixedMatmul.unit)
-UNSIGNED_UNITS = {"drum": "DrumMulParams", "realm": "RealmMulParams"}
 #: operand widths up to this use a table of the unsigned unit's products (2**(2w - 2) entries)
 _TABLE_WIDTH = 12
 #: FloatMatmul's operand scaling: one power of two per matrix, per vector, or none
@@ -145,47 +142,38 @@ def _constant_columns(b: np.ndarray, width: int):
 
 @dataclass(frozen=True)
 class FixedMatmul:
-    """``a @ b`` with block-floating-point operands and exact or Mitchell products.
+    """``a @ b`` with block-floating-point operands, every product by a product unit.
 
-    ``a`` is ``(..., n, k)``, ``b`` is ``(..., k, m)`` (leading axes broadcast); the result is
-    float64 ``(..., n, m)``. ``width`` 2..24 (the int64 sum holds ``k * 2**(2 width - 2)``
-    for any k below 2**15).
+    ``params``: the Params of a registered unit whose ``graph`` role is
+    :class:`hwsim.units.Product` (exact, Mitchell, DRUM, REALM, ...), its ``width`` the
+    operand width, 2..24 (the int64 sum holds ``k * 2**(2 width - 2)`` for any k below
+    2**15); :func:`fixed_matmul` builds it from a unit name. ``a`` is ``(..., n, k)``, ``b``
+    is ``(..., k, m)`` (leading axes broadcast); the result is float64 ``(..., n, m)``.
     """
 
-    multiplier: str = "exact"
-    width: int = 8
-    keep_bits: int | None = None
-    unit: object = None
-    """``drum`` / ``realm``: the unsigned unit's Params (``DrumMulParams`` /
-    ``RealmMulParams``) with ``width`` equal to this ``width``."""
+    params: object
 
     def __post_init__(self):
         from hwsim._check import check_int
-        if self.multiplier not in MULTIPLIERS:
-            raise ValueError(f"FixedMatmul.multiplier must be one of {', '.join(MULTIPLIERS)}, "
-                             f"not {self.multiplier!r}")
-        check_int("FixedMatmul", "width", self.width, 2, 24)
-        if self.multiplier == "mitchell":
-            self.mul_params  # validates keep_bits
-        elif self.keep_bits is not None:
-            raise ValueError(f"FixedMatmul.keep_bits applies to the mitchell multiplier only, "
-                             f"not {self.multiplier!r}")
-        want = UNSIGNED_UNITS.get(self.multiplier)
-        if want is None and self.unit is not None:
-            raise ValueError(f"FixedMatmul.unit applies to the {' and '.join(UNSIGNED_UNITS)} "
-                             f"multipliers only, not {self.multiplier!r}")
-        if want is not None:
-            if type(self.unit).__name__ != want:
-                raise TypeError(f"FixedMatmul.unit must be a {want} for multiplier "
-                                f"{self.multiplier!r}, not {self.unit!r}")
-            if self.unit.width != self.width:
-                raise ValueError(f"FixedMatmul.unit.width must equal width ({self.width}), "
-                                 f"not {self.unit.width}")
+        from hwsim.units import Product, spec_of
+        try:
+            spec = spec_of(self.params)
+        except TypeError:
+            spec = None
+        if spec is None or not isinstance(spec.graph, Product):
+            from hwsim.units import units_with
+            raise TypeError(f"FixedMatmul.params must be the Params of a product unit "
+                            f"({', '.join(s.name for s in units_with(Product))}), not "
+                            f"{self.params!r}")
+        check_int("FixedMatmul", "width", self.params.width, 2, 24)
+        for k, v in spec.fixed.items():
+            if getattr(self.params, k) != v:
+                raise ValueError(f"FixedMatmul.params.{k} must be {v!r} for {spec.name} "
+                                 f"products, not {getattr(self.params, k)!r}")
 
     @property
-    def mul_params(self):
-        from hwsim.mitchell import MitchellMulParams
-        return MitchellMulParams(width=self.width, signed=True, keep_bits=self.keep_bits)
+    def width(self) -> int:
+        return self.params.width
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         a, b = np.asarray(a), np.asarray(b)
@@ -203,52 +191,68 @@ class FixedMatmul:
 
     def products(self, qa: np.ndarray, qb: np.ndarray) -> np.ndarray:
         """``qa @ qb`` of raw signed ``width``-bit operands (same leading axes), every
-        product exact or the Mitchell multiplier's, summed exactly; as float64 (exact: the
-        sums stay below 2**53 for the widths and depths :meth:`__call__` accepts)."""
-        k = qa.shape[-1]
-        if self.multiplier in UNSIGNED_UNITS:
-            return _sign_magnitude_products(qa, qb, self.unit).astype(np.float64)
-        if self.multiplier == "exact":
-            if 2 * (self.width - 1) + max(k - 1, 1).bit_length() <= 53:
-                return qa.astype(np.float64) @ qb.astype(np.float64)   # every sum exact in f64
-            return np.matmul(qa, qb).astype(np.float64)
-        from hwsim.mitchell_kernels import mitchell_matmul
-        lead, n, m = qa.shape[:-2], qa.shape[-2], qb.shape[-1]
-        acc = mitchell_matmul(qa.reshape(-1, n, k), qb.reshape(-1, k, m), self.mul_params)
-        return acc.reshape(lead + (n, m)).astype(np.float64)
+        product the unit's, summed exactly; as float64 (exact: the sums stay below 2**53
+        for the widths and depths :meth:`__call__` accepts)."""
+        from hwsim.units import spec_of
+        spec = spec_of(self.params)
+        lead, (n, k), m = qa.shape[:-2], qa.shape[-2:], qb.shape[-1]
+        qa, qb = qa.reshape((-1, n, k)), qb.reshape((-1, k, m))
+        kernel = spec.product_kernel()
+        if kernel is not None:
+            acc = kernel(self.params, qa, qb)
+        else:
+            acc = _model_products(qa, qb, self.params, spec)
+        return np.asarray(acc).reshape(lead + (n, m)).astype(np.float64)
 
 
-def _unsigned_model(params):
-    from hwsim.drum import DrumMulParams, drum_mul
-    from hwsim.realm import realm_mul
-    return drum_mul if isinstance(params, DrumMulParams) else realm_mul
+def fixed_matmul(unit: str, width: int, **fields) -> FixedMatmul:
+    """:class:`FixedMatmul` on the registered product unit ``unit`` at operand width
+    ``width``, its other Params fields from ``fields`` and the graph's (``signed``)."""
+    from hwsim.units import get_unit
+    spec = get_unit(unit)
+    return FixedMatmul(spec.params_cls.from_dict({"width": width, **fields, **spec.fixed}))
 
 
 @lru_cache(maxsize=4)
-def _product_table(params) -> np.ndarray:
-    """``T[i, j] = U(i, j)`` for magnitudes ``i, j`` in ``0..2**(width-1)`` (read-only)."""
-    mags = np.arange((1 << (params.width - 1)) + 1, dtype=np.int64)
-    t = _unsigned_model(params)(mags[:, None], mags[None, :], params)
+def _product_table(params, signed: bool) -> np.ndarray:
+    """``T[i, j]``: the unit's product of magnitudes (unsigned unit, ``signed`` False) or of
+    signed values ``i, j`` (offset by ``2**(width-1)``) at ``width`` (read-only)."""
+    from hwsim.units import spec_of
+    h = 1 << (params.width - 1)
+    x = np.arange(-h, h, dtype=np.int64) if signed else np.arange(h + 1, dtype=np.int64)
+    p = spec_of(params).model(params, {"a": x[:, None], "b": x[None, :]})
+    t = np.asarray(next(iter(p.values())), dtype=np.int64)
     t.setflags(write=False)
     return t
 
 
-def _sign_magnitude_products(qa: np.ndarray, qb: np.ndarray, params) -> np.ndarray:
-    """``(..., n, m)`` int64 sums over k of ``sgn(a) sgn(b) U(|a|, |b|)`` for raw signed
-    ``params.width``-bit operand stacks ``qa`` ``(..., n, k)``, ``qb`` ``(..., k, m)``; ``U``
-    the unsigned unit's model (a product table up to ``_TABLE_WIDTH`` bits). Exact: each
-    product is below ``2**(2 width)`` and k below ``2**15``, so the sums fit int64."""
-    lead, (n, k), m = qa.shape[:-2], qa.shape[-2:], qb.shape[-1]
-    qa, qb = qa.reshape((-1, n, k)), qb.reshape((-1, k, m))
-    table = _product_table(params) if params.width <= _TABLE_WIDTH else None
-    model = _unsigned_model(params)
-    out = np.zeros((qa.shape[0], n, m), dtype=np.int64)
-    for kk in range(k):
+def _model_products(qa: np.ndarray, qb: np.ndarray, params, spec) -> np.ndarray:
+    """``(G, n, m)`` int64 sums over k of the unit's products of raw signed
+    ``params.width``-bit operand stacks ``qa`` ``(G, n, k)``, ``qb`` ``(G, k, m)``: the
+    model's products (a table up to ``_TABLE_WIDTH`` bits); an unsigned unit
+    (``sign_magnitude``) as ``sgn(a) sgn(b) U(|a|, |b|)``. Exact: each product is below
+    ``2**(2 width)`` and k below ``2**15``, so the sums fit int64."""
+    sm = spec.graph.sign_magnitude
+    h = 1 << (params.width - 1)
+    # a signed table has 4x the entries of a magnitude table: one bit narrower
+    table = (_product_table(params, not sm) if params.width <= _TABLE_WIDTH - (not sm)
+             else None)
+    out = np.zeros((qa.shape[0], qa.shape[1], qb.shape[2]), dtype=np.int64)
+
+    def unit(x, y):
+        if table is not None:
+            return table[x, y] if sm else table[x + h, y + h]
+        p = spec.model(params, {"a": x, "b": y})
+        return np.asarray(next(iter(p.values())), dtype=np.int64)
+
+    for kk in range(qa.shape[2]):
         a, b = qa[:, :, kk, None], qb[:, None, kk, :]
-        mag = (table[np.abs(a), np.abs(b)] if table is not None
-               else model(np.abs(a), np.abs(b), params))
-        out += np.where((a < 0) != (b < 0), -mag, mag)
-    return out.reshape(lead + (n, m))
+        if sm:
+            mag = unit(np.abs(a), np.abs(b))
+            out += np.where((a < 0) != (b < 0), -mag, mag)
+        else:
+            out += unit(*np.broadcast_arrays(a, b))
+    return out
 
 
 @dataclass(frozen=True)

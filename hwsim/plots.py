@@ -267,29 +267,29 @@ def explore_search(path: Path, result: dict) -> Path:
     return path
 
 
-def _front_knob(params: dict):
-    """The label of a front point: Mitch-w keep_bits, DRUM k, REALM ``t/m/q``."""
-    if "q" in params:
-        return f"{params['keep_bits']}/{params['m']}/{params['q']}"
-    return params.get("keep_bits", params.get("k"))
-
-
 def multiplier_front(path: Path, points: list[dict]) -> Path:
-    """``hwsim synth --pareto``: MRED against LUT4, one panel per width, one line per family
-    (Mitchell / Mitch-w over keep_bits, DRUM over k, REALM over keep_bits/m/q), the exact
-    multiplier's LUT4 marked and
-    each width's Pareto front dashed."""
+    """``hwsim front``: MRED against LUT4, one panel per width, one line per family of the
+    registry (each unit's ``front`` trait: its label, marker and knob labels), the exact
+    family's LUT4 marked and each width's Pareto front dashed."""
+    from hwsim.units import front_knob, front_units
+    specs = front_units()
     widths = sorted({p["params"]["width"] for p in points})
     fig, axes = plt.subplots(1, len(widths), figsize=(4.2 * len(widths), 4.2), squeeze=False)
     for ax, w in zip(axes[0], widths):
         here = [p for p in points if p["params"]["width"] == w]
-        for unit, label, style in (("mitchell-mul", "Mitchell / Mitch-w", "o-"),
-                                   ("drum-mul", "DRUM", "s-"), ("realm-mul", "REALM", "^-")):
-            fam = sorted(((p["lut4"], 100 * p["mred"], _front_knob(p["params"]))
-                          for p in here if p["unit"] == unit), key=lambda f: f[:2])
+        for spec in specs:
+            if spec.front.exact:
+                for p in here:
+                    if p["unit"] == spec.name:
+                        ax.axvline(p["lut4"], color="grey", lw=0.8, ls=":",
+                                   label=f"{spec.front.family} ({p['lut4']})")
+                continue
+            fam = sorted(((p["lut4"], 100 * p["mred"], front_knob(p))
+                          for p in here if p["unit"] == spec.name), key=lambda f: f[:2])
             if not fam:
                 continue
-            ax.plot([f[0] for f in fam], [f[1] for f in fam], style, ms=4, label=label)
+            ax.plot([f[0] for f in fam], [f[1] for f in fam], f"{spec.front.marker}-", ms=4,
+                    label=spec.front.family)
             for lut, mred, k in fam:
                 ax.annotate("full" if k is None else f"{k}", (lut, mred), textcoords="offset points",
                             xytext=(3, 3), fontsize=6)
@@ -301,14 +301,12 @@ def multiplier_front(path: Path, points: list[dict]) -> Path:
                 best = mred
         ax.step([f[0] for f in front], [f[1] for f in front], where="post", color="black",
                 lw=0.8, ls="--", label="front")
-        for p in here:
-            if p["unit"] == "exact-mul":
-                ax.axvline(p["lut4"], color="grey", lw=0.8, ls=":", label=f"exact ({p['lut4']})")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"{w}-bit unsigned")
         ax.set_xlabel("iCE40 LUT4")
-        ax.set_ylabel("MRED [%] (labels: keep_bits / k / t/m/q)")
+        knobs = " / ".join(s.front.knob_name for s in specs if s.front.knob_name)
+        ax.set_ylabel(f"MRED [%] (labels: {knobs})")
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -8,27 +8,112 @@ stays numpy-only.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 from hwsim.attention import AttentionParams
 from hwsim.exp import ExpParams, exp_fixed, exp_real
+from hwsim.softmax import MAX_LENGTH as SOFTMAX_MAX_LENGTH
 from hwsim.softmax import SoftmaxParams, softmax_fixed, softmax_real, softmax_vectors
 from hwsim.performer import PerformerParams
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams, mitchell_div, mitchell_mul
 from hwsim.drum import DrumMulParams, drum_mul
 from hwsim.realm import RealmMulParams, realm_mul
+from hwsim.exact_mul import ExactMulParams, exact_mul
 from hwsim.float_mul import (
     FloatDivParams, FloatMulParams, float_div, float_mul, float_pairs, float_values,
 )
 from hwsim.vectors import operand_pairs
 
 
+def _load(path: str):
+    """The object a ``"module:name"`` path names (imported on first use)."""
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _resolve(value):
+    """A trait given as a callable or as a ``"module:name"`` path, as the callable."""
+    return _load(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Product:
+    """The unit computes the scalar products of a model's matrix products (``MatMul``,
+    ``Gemm``, ``Conv`` in ``hwsim run`` and explore; the studies' dense layers).
+
+    Operands are signed fixed point. A unit whose Params have a ``signed`` field runs with it
+    set (``fixed``); an unsigned unit (``sign_magnitude``) runs as
+    ``sgn(a) sgn(b) U(|a|, |b|)`` at the operand width. ``kernel`` (``"module:function"``
+    or a callable ``(params, qa (G, n, k), qb (G, k, m)) -> exact sums (G, n, m)``) is a
+    fast path; ``None`` sums the unit's model over k (a table up to 12 bits). ``unpriced``:
+    why explore cannot price the unit (``None``: its RTL is what the graph runs)."""
+
+    sign_magnitude: bool = False
+    kernel: str | Callable | None = None
+    unpriced: str | None = None
+
+    ops = ("MatMul", "Gemm", "Conv")
+
+
+@dataclass(frozen=True)
+class RowOp:
+    """The unit replaces a ``Softmax`` over the last axis of float scores: ``hook``
+    (``"module:Class"``) takes the unit's Params and is a callable on score arrays.
+    ``length``: the Params field each call's row length sets (``None``: none)."""
+
+    hook: str | Callable
+    length: str | None = None
+    max_length: int | None = None
+    """the longest row the unit is priced at (a longer row is priced at this length)"""
+
+    ops = ("Softmax",)
+
+
+@dataclass(frozen=True)
+class Front:
+    """The unit's family on the multiplier front (``hwsim front``): ``family`` labels it,
+    ``variants(width)`` gives its points at an operand width, ``knob(params_dict)`` labels
+    a point (``None``: the family's full-precision point), ``knob_name`` heads the column,
+    ``marker`` styles the line."""
+
+    family: str
+    variants: Callable[[int], list]
+    knob: Callable[[dict], object] = lambda d: None
+    knob_name: str = ""
+    marker: str = "o"
+    exact: bool = False
+
+
+@dataclass(frozen=True)
+class Formal:
+    """How ``hwsim prove`` proves the unit: ``spec`` (``"module:function"``, the
+    z3 specification ``(z3, params, inputs) -> outputs``) for a whole-unit proof, or
+    ``subblocks`` (``params -> [SubBlock]``); ``bounds`` (``(z3, params, inputs, outputs)
+    -> formula``) the error bounds ``--property bounds`` proves, ``None``: none."""
+
+    spec: str | Callable | None = None
+    bounds: str | Callable | None = None
+    subblocks: str | Callable | None = None
+    bounds_refuse: Callable | None = None
+    """``params -> reason or None``: configurations the bounds do not cover."""
+    wide: Callable[[], list] = lambda: []
+    """``() -> [(params, property, seconds)]``: the wide proofs ``make prove`` runs and
+    tabulates (the unit tests prove only widths that finish in seconds)."""
+
+    @property
+    def properties(self) -> tuple[str, ...]:
+        """What ``hwsim prove`` proves: equivalence, and bounds where the unit has them."""
+        return ("equivalence",) + (("bounds",) if self.bounds is not None else ())
+
+
 @dataclass(frozen=True)
 class UnitSpec:
-    """Everything the CLI, the benches and the characteriser need to know about a unit.
+    """Everything the layers above the units need to know about a unit: the CLI, the
+    benches, the characteriser, model graphs, explore, the front and the proofs read it
+    here and nowhere else.
 
     Attributes
     ----------
@@ -36,7 +121,7 @@ class UnitSpec:
     params_cls: the unit's ``<Unit>Params`` dataclass.
     hdl: ``"module:Class"`` of the Amaranth component taking ``params``.
     bench: dotted module of the cocotb testbench.
-    summary: one line for ``hwsim units``.
+    summary: one line for ``hwsim units`` and every help text that lists units.
     vectors: ``(params, count | None, seed) -> {input port: int64 array}``; ``None`` = exhaustive.
     model: ``(params, inputs) -> {output port: int array}``, the bit-exact model.
     real: ``(params, inputs) -> (approx, exact)`` float64 arrays of the real values the unit
@@ -52,6 +137,12 @@ class UnitSpec:
         vectors are whole streams, such as softmax rows, have no exhaustive mode).
     baseline: ``"module:Class"`` of an exact component with the same params and ports, for
         cost comparisons (``hwsim synth``).
+    graph: the unit's role in a model graph (:class:`Product`, :class:`RowOp`) or ``None``.
+    fixed: Params fields a model graph sets (``{"signed": True}``: ONNX operands are
+        signed); a rule may repeat the value, not change it.
+    label: the short name of the unit in explore's design labels (default: ``name``).
+    front: the unit's family on the multiplier front (:class:`Front`) or ``None``.
+    formal: how ``hwsim prove`` proves it (:class:`Formal`) or ``None``.
     """
 
     name: str
@@ -68,20 +159,41 @@ class UnitSpec:
     baseline: str | None = None
     exhaustive_kernel: str | None = None
     exhaustive: bool = True
+    graph: Product | RowOp | None = None
+    fixed: dict = field(default_factory=dict)
+    label: str | None = None
+    front: Front | None = None
+    formal: Formal | None = None
 
     def hdl_class(self):
-        module, cls = self.hdl.split(":")
-        return getattr(importlib.import_module(module), cls)
+        return _load(self.hdl)
 
     def component(self, params):
         return self.hdl_class()(params)
 
     def baseline_component(self, params):
-        module, cls = self.baseline.split(":")
-        return getattr(importlib.import_module(module), cls)(params)
+        return _load(self.baseline)(params)
 
     def params(self, **kwargs):
         return self.params_cls(**kwargs)
+
+    @property
+    def short(self) -> str:
+        return self.label or self.name
+
+    def product_kernel(self):
+        """The :class:`Product` kernel as a callable, or ``None``."""
+        k = self.graph.kernel if isinstance(self.graph, Product) else None
+        return None if k is None else _resolve(k)
+
+    def row_hook(self, params):
+        """The :class:`RowOp` hook built on ``params``."""
+        return _resolve(self.graph.hook)(params)
+
+    def formal_fn(self, what: str):
+        """``formal.spec`` / ``.bounds`` / ``.subblocks`` as a callable, or ``None``."""
+        v = None if self.formal is None else getattr(self.formal, what)
+        return None if v is None else _resolve(v)
 
 
 def _pairs(params, count, seed):
@@ -96,6 +208,26 @@ def _mul_model(params, v):
 def _mul_real(params, v):
     p = mitchell_mul(v["a"], v["b"], params).astype(np.float64)
     return p, v["a"].astype(np.float64) * v["b"].astype(np.float64)
+
+
+def _exact_model(params, v):
+    return {"p": exact_mul(v["a"], v["b"], params)}
+
+
+def _exact_real(params, v):
+    p = exact_mul(v["a"], v["b"], params).astype(np.float64)
+    return p, v["a"].astype(np.float64) * v["b"].astype(np.float64)
+
+
+def _mitchell_products(params, qa, qb):
+    from hwsim.mitchell_kernels import mitchell_matmul
+    return mitchell_matmul(qa, qb, params)
+
+
+#: the multiplier front's points per family (docs/units/realm.md: why these REALM points)
+FRONT_KEEP = (None, 6, 4, 3, 2, 1)
+FRONT_DRUM_K = (3, 4, 5, 6, 7, 8)
+FRONT_REALM = ((3, 0, 1), (3, 2, 2), (4, 2, 2), (5, 3, 3))
 
 
 def _drum_model(params, v):
@@ -237,47 +369,142 @@ def _performer_real(params, v):
     return approx.ravel(), exact.ravel()
 
 
+def _mitchell_mul_wide():
+    """Widths 8..32 both signednesses, Mitch-w and a pipeline at 32 bits; the 8/9 bounds at
+    growing widths."""
+    out = []
+    for signed in (False, True):
+        out += [(MitchellMulParams(width=w, signed=signed), "equivalence", 900)
+                for w in (8, 16, 24, 32)]
+        out += [(MitchellMulParams(width=32, signed=signed, keep_bits=k), "equivalence", 900)
+                for k in (0, 3, 8)]
+        out.append((MitchellMulParams(width=32, signed=signed, stages=2), "equivalence", 900))
+    for w in (6, 8, 10, 12, 16):
+        out += [(MitchellMulParams(width=w, signed=sg), "bounds", 300) for sg in (False, True)]
+    return out
+
+
+def _mitchell_div_wide():
+    out = [(MitchellDivParams(width=w, frac_bits=f), "equivalence", 900)
+           for w, f in ((8, 8), (16, 8), (16, 16), (24, 12), (32, 0), (32, 16), (32, 32))]
+    out.append((MitchellDivParams(width=32, frac_bits=16, keep_bits=4), "equivalence", 900))
+    out.append((MitchellDivParams(width=32, frac_bits=16, stages=2), "equivalence", 900))
+    out += [(MitchellDivParams(width=w, frac_bits=w), "bounds", 300) for w in (6, 8, 10, 12)]
+    return out
+
+
+def _drum_wide():
+    """k = 6 at 16 bits, k = 4 and 8 at the widest 24 bits (k = 8: minutes, the segment
+    product is a k x k multiplier on both sides of the miter)."""
+    return [(DrumMulParams(width=w, k=k), "equivalence", 900) for w, k in ((16, 6), (24, 4), (24, 8))]
+
+
+def _realm_wide():
+    """The front's configurations at 16 bits, the widest grid and correction at 24 bits."""
+    return [(RealmMulParams(width=w, keep_bits=t, m=m, q=q), "equivalence", 900)
+            for w, t, m, q in ((16, 3, 2, 2), (16, 4, 2, 2), (16, 5, 3, 3), (24, 8, 4, 8))]
+
+
+def _exp_wide():
+    """Every method and base at the default formats, every method at its widest input, the
+    widest table and output, two-stage pipelines."""
+    from hwsim.exp import ExpBase, ExpMethod
+    from hwsim.fixed import FixedFormat
+    out = [(ExpParams(method=m, base=b), "equivalence", 900) for m in ExpMethod for b in ExpBase]
+    uq = FixedFormat(12, 12, signed=False)
+    for m in ExpMethod:   # the widest input each method takes (24 bits; Taylor 3.21)
+        fmt = FixedFormat(3, 21) if m is ExpMethod.TAYLOR else FixedFormat(4, 20)
+        out.append((ExpParams(method=m, in_fmt=fmt, out_fmt=uq), "equivalence", 900))
+    out.append((ExpParams(method=ExpMethod.LUT, lut_bits=12, in_fmt=FixedFormat(8, 16),
+                          out_fmt=FixedFormat(16, 16, signed=False)), "equivalence", 900))
+    out.append((ExpParams(method=ExpMethod.IBERT, in_fmt=FixedFormat(4, 20),
+                          out_fmt=FixedFormat(4, 28, signed=False)), "equivalence", 900))
+    out += [(ExpParams(method=m, stages=2), "equivalence", 900)
+            for m in (ExpMethod.MITCHELL, ExpMethod.TAYLOR, ExpMethod.IBERT)]
+    return out
+
+
+_FS = "hwsim.sim.formal_spec:"
+_UNSIGNED_RTL = "only its unsigned RTL exists; hwsim run takes it"
+
 REGISTRY: dict[str, UnitSpec] = {
     spec.name: spec for spec in [
         UnitSpec("mitchell-mul", MitchellMulParams, "hwsim.hdl.mitchell:MitchellMultiplier",
                  "hwsim.sim.tb_mitchell_mul", "Mitchell logarithmic multiplier (log2 p ~ k + x)",
                  _pairs, _mul_model, _mul_real, baseline="hwsim.hdl.exact:ExactMultiplier",
-                 exhaustive_kernel="hwsim.characterize_kernels:mul_exhaustive"),
+                 exhaustive_kernel="hwsim.characterize_kernels:mul_exhaustive",
+                 graph=Product(kernel=_mitchell_products), fixed={"signed": True},
+                 label="mitchell",
+                 front=Front("Mitchell / Mitch-w",
+                             lambda w: [MitchellMulParams(width=w, keep_bits=k)
+                                        for k in FRONT_KEEP if k is None or k <= w - 2],
+                             knob=lambda d: d.get("keep_bits"), knob_name="keep_bits"),
+                 formal=Formal(_FS + "mitchell_mul", _FS + "mul_bounds", wide=_mitchell_mul_wide)),
+        UnitSpec("exact-mul", ExactMulParams, "hwsim.hdl.exact:ExactMultiplier",
+                 "hwsim.sim.tb_exact_mul", "exact integer multiplier, the baseline of every product",
+                 _pairs, _exact_model, _exact_real,
+                 graph=Product(kernel="hwsim.exact_mul:exact_products"), fixed={"signed": True},
+                 label="exact",
+                 front=Front("exact", lambda w: [ExactMulParams(width=w)], marker="k", exact=True),
+                 formal=Formal(_FS + "exact_mul", wide=lambda: [
+                     (ExactMulParams(width=w, signed=sg), "equivalence", 900)
+                     for sg in (False, True) for w in (16, 32)])),
         UnitSpec("mitchell-div", MitchellDivParams, "hwsim.hdl.mitchell:MitchellDivider",
                  "hwsim.sim.tb_mitchell_div", "Mitchell logarithmic divider, N+F-bit quotient",
                  _pairs, _div_model, _div_real, baseline="hwsim.hdl.exact:ExactDivider",
-                 exhaustive_kernel="hwsim.characterize_kernels:div_exhaustive"),
+                 exhaustive_kernel="hwsim.characterize_kernels:div_exhaustive",
+                 formal=Formal(_FS + "mitchell_div", _FS + "div_bounds",
+                               bounds_refuse=lambda p: None if p.keep_bits is None else
+                               f"with keep_bits (Mitch-w), not keep_bits={p.keep_bits}",
+                               wide=_mitchell_div_wide)),
         UnitSpec("drum-mul", DrumMulParams, "hwsim.hdl.drum:DrumMultiplier",
                  "hwsim.sim.tb_drum_mul",
                  "DRUM multiplier: k-bit unbiased segments of each operand (Hashemi et al. 2015)",
-                 _pairs, _drum_model, _drum_real, baseline="hwsim.hdl.exact:ExactMultiplier"),
+                 _pairs, _drum_model, _drum_real, baseline="hwsim.hdl.exact:ExactMultiplier",
+                 graph=Product(sign_magnitude=True, unpriced=_UNSIGNED_RTL),
+                 front=Front("DRUM", lambda w: [DrumMulParams(width=w, k=k)
+                                                for k in FRONT_DRUM_K if k < w],
+                             knob=lambda d: d.get("k"), knob_name="k", marker="s"),
+                 formal=Formal(_FS + "drum_mul", _FS + "drum_bounds", wide=_drum_wide)),
         UnitSpec("realm-mul", RealmMulParams, "hwsim.hdl.realm:RealmMultiplier",
                  "hwsim.sim.tb_realm_mul",
                  "REALM-style log multiplier: truncated fractions + per-segment correction "
                  "table (Saadat et al. 2020)",
-                 _pairs, _realm_model, _realm_real, baseline="hwsim.hdl.exact:ExactMultiplier"),
+                 _pairs, _realm_model, _realm_real, baseline="hwsim.hdl.exact:ExactMultiplier",
+                 graph=Product(sign_magnitude=True, unpriced=_UNSIGNED_RTL),
+                 front=Front("REALM", lambda w: [RealmMulParams(width=w, keep_bits=t, m=m, q=q)
+                                                 for t, m, q in FRONT_REALM if t < w],
+                             knob=lambda d: f"{d['keep_bits']}/m{d['m']}/q{d['q']}",
+                             knob_name="t/m/q", marker="^"),
+                 formal=Formal(_FS + "realm_mul", wide=_realm_wide)),
         UnitSpec("float-mul", FloatMulParams, "hwsim.hdl.float_mul:FloatMultiplier",
                  "hwsim.sim.tb_float_mul",
                  "float multiplier on bit patterns: Mitchell, L-Mul or exact (fp32..fp8)",
                  _float_pairs, _float_mul_model, _float_mul_real,
-                 baseline="hwsim.hdl.float_mul:ExactFloatMultiplier"),
+                 baseline="hwsim.hdl.float_mul:ExactFloatMultiplier",
+                 formal=Formal(_FS + "float_mul_spec")),
         UnitSpec("float-div", FloatDivParams, "hwsim.hdl.float_mul:FloatDivider",
                  "hwsim.sim.tb_float_div", "Mitchell float divider on bit patterns (fp32..fp8)",
-                 _float_pairs, _float_div_model, _float_div_real),
+                 _float_pairs, _float_div_model, _float_div_real,
+                 formal=Formal(_FS + "float_div_spec")),
         UnitSpec("exp", ExpParams, "hwsim.hdl.exp:ExpUnit", "hwsim.sim.tb_exp",
                  "fixed-point e**x / 2**x: LUT, PWL, Mitchell, I-BERT or even-order Taylor",
-                 _exp_inputs, _exp_model, _exp_real, operands=("x",)),
+                 _exp_inputs, _exp_model, _exp_real, operands=("x",),
+                 graph=RowOp("hwsim.hooks:ExpSoftmax"),
+                 formal=Formal(_FS + "exp_spec", wide=_exp_wide)),
         UnitSpec("softmax", SoftmaxParams, "hwsim.hdl.softmax:Softmax", "hwsim.sim.tb_softmax",
                  "streaming softmax: two-pass, online or Taylor; exact/Mitchell/LUT normaliser",
                  _softmax_inputs, _softmax_model, _softmax_real, operands=(),
                  characterizer="hwsim.characterize:characterize_softmax", default_count=20_000,
-                 exhaustive=False),
+                 exhaustive=False, graph=RowOp("hwsim.hooks:SoftmaxHook", length="length",
+                                           max_length=SOFTMAX_MAX_LENGTH),
+                 formal=Formal(subblocks=_FS + "softmax_subblocks")),
         UnitSpec("attention", AttentionParams, "hwsim.hdl.attention:Attention",
                  "hwsim.sim.tb_attention",
                  "attention head softmax(QK^T/sqrt(d))V, exact or Mitchell products, streamed",
                  _attention_inputs, _attention_model, _attention_real, operands=(),
                  characterizer="hwsim.characterize:characterize_attention", default_count=200,
-                 exhaustive=False),
+                 exhaustive=False, formal=Formal(subblocks=_FS + "attention_subblocks")),
         UnitSpec("performer", PerformerParams, "hwsim.hdl.performer:PerformerFeatures",
                  "hwsim.sim.tb_performer",
                  "Performer (FAVOR+) positive random-feature map, omega in a ROM, exp unit",
@@ -286,6 +513,41 @@ REGISTRY: dict[str, UnitSpec] = {
                  exhaustive=False),
     ]
 }
+
+
+def spec_of(params) -> UnitSpec:
+    """The registered unit whose Params class ``params`` is an instance of."""
+    for spec in REGISTRY.values():
+        if type(params) is spec.params_cls:
+            return spec
+    raise TypeError(f"{params!r} is not the Params of a registered unit")
+
+
+def front_units() -> list[UnitSpec]:
+    """The units on the multiplier front (their ``front`` trait), the exact family last."""
+    return sorted((s for s in REGISTRY.values() if s.front is not None),
+                  key=lambda s: s.front.exact)
+
+
+def front_knob(point: dict):
+    """A front point's knob label (``{"unit", "params"}``; its unit's ``front.knob``;
+    ``None``: the family's full-precision point)."""
+    spec = REGISTRY.get(point["unit"])
+    return None if spec is None or spec.front is None else spec.front.knob(point["params"])
+
+
+def units_with(role: type) -> list[UnitSpec]:
+    """The units whose ``graph`` role is a ``role`` (:class:`Product`, :class:`RowOp`)."""
+    return [s for s in REGISTRY.values() if isinstance(s.graph, role)]
+
+
+def units_by_op() -> dict[str, tuple[str, ...]]:
+    """ONNX op type -> the units that can run it (from each unit's ``graph`` role)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for spec in REGISTRY.values():
+        for op in getattr(spec.graph, "ops", ()):
+            out[op] = out.get(op, ()) + (spec.name,)
+    return out
 
 
 def get_unit(name: str) -> UnitSpec:

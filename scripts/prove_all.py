@@ -1,6 +1,6 @@
 """`make prove`: the wide formal proofs, timed, and their table in docs/verification.md.
 
-Runs every proof in PROOFS one after the other (each with its own solver time limit), prints
+Runs every proof of the registry's ``formal.wide`` lists one after the other (each with its own solver time limit), prints
 one line per proof and rewrites the table between the ``<!-- proofs:begin -->`` and
 ``<!-- proofs:end -->`` markers of docs/verification.md (``--doc FILE`` for another file,
 ``--doc none`` to leave files alone). ``--only REGEX`` runs the proofs whose label matches
@@ -21,80 +21,17 @@ import sys
 import time
 from pathlib import Path
 
-from hwsim.mitchell import MitchellDivParams, MitchellMulParams
-from hwsim.units import get_unit
+from hwsim.units import REGISTRY, get_unit
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- proofs:begin -->", "<!-- proofs:end -->"
 
 
 def _proofs():
-    """(unit name, params, property, time limit in s) for every proof of the table."""
-    out = []
-    for signed in (False, True):
-        for w in (8, 16, 24, 32):
-            out.append(("mitchell-mul", MitchellMulParams(width=w, signed=signed), "equivalence", 900))
-        for keep in (0, 3, 8):
-            out.append(("mitchell-mul", MitchellMulParams(width=32, signed=signed, keep_bits=keep),
-                        "equivalence", 900))
-        out.append(("mitchell-mul", MitchellMulParams(width=32, signed=signed, stages=2),
-                    "equivalence", 900))
-    for w, f in ((8, 8), (16, 8), (16, 16), (24, 12), (32, 0), (32, 16), (32, 32)):
-        out.append(("mitchell-div", MitchellDivParams(width=w, frac_bits=f), "equivalence", 900))
-    out.append(("mitchell-div", MitchellDivParams(width=32, frac_bits=16, keep_bits=4),
-                "equivalence", 900))
-    out.append(("mitchell-div", MitchellDivParams(width=32, frac_bits=16, stages=2),
-                "equivalence", 900))
-    for w in (6, 8, 10, 12, 16):
-        out.append(("mitchell-mul", MitchellMulParams(width=w), "bounds", 300))
-        out.append(("mitchell-mul", MitchellMulParams(width=w, signed=True), "bounds", 300))
-    for w in (6, 8, 10, 12):
-        out.append(("mitchell-div", MitchellDivParams(width=w, frac_bits=w), "bounds", 300))
-    out.extend(_drum_proofs())
-    out.extend(_realm_proofs())
-    out.extend(_exp_proofs())
-    return out
-
-
-def _drum_proofs():
-    """DRUM: k = 6 at 16 bits, k = 4 and 8 at the widest 24 bits (k = 8: minutes, the
-    segment product is a k x k multiplier on both sides of the miter)."""
-    from hwsim.drum import DrumMulParams
-    return [("drum-mul", DrumMulParams(width=w, k=k), "equivalence", 900)
-            for w, k in ((16, 6), (24, 4), (24, 8))]
-
-
-def _realm_proofs():
-    """REALM: the front's configurations at 16 bits, the widest grid and correction at the
-    widest 24 bits."""
-    from hwsim.realm import RealmMulParams
-    return [("realm-mul", RealmMulParams(width=w, keep_bits=t, m=m, q=q), "equivalence", 900)
-            for w, t, m, q in ((16, 3, 2, 2), (16, 4, 2, 2), (16, 5, 3, 3), (24, 8, 4, 8))]
-
-
-def _exp_proofs():
-    """Exp units: every method and base at the default formats, every method at its widest
-    input, the widest table and output, two-stage pipelines."""
-    from hwsim.sim.formal import proved_units
-    if "exp" not in proved_units():
-        return []
-    from hwsim.exp import ExpBase, ExpMethod, ExpParams
-    from hwsim.fixed import FixedFormat
-    out = []
-    for method in ExpMethod:
-        for base in ExpBase:
-            out.append(("exp", ExpParams(method=method, base=base), "equivalence", 900))
-    uq = FixedFormat(12, 12, signed=False)
-    for method in ExpMethod:   # the widest input each method takes (24 bits; Taylor 3.21)
-        fmt = FixedFormat(3, 21) if method is ExpMethod.TAYLOR else FixedFormat(4, 20)
-        out.append(("exp", ExpParams(method=method, in_fmt=fmt, out_fmt=uq), "equivalence", 900))
-    out.append(("exp", ExpParams(method=ExpMethod.LUT, lut_bits=12, in_fmt=FixedFormat(8, 16),
-                                 out_fmt=FixedFormat(16, 16, signed=False)), "equivalence", 900))
-    out.append(("exp", ExpParams(method=ExpMethod.IBERT, in_fmt=FixedFormat(4, 20),
-                                 out_fmt=FixedFormat(4, 28, signed=False)), "equivalence", 900))
-    for method in (ExpMethod.MITCHELL, ExpMethod.TAYLOR, ExpMethod.IBERT):
-        out.append(("exp", ExpParams(method=method, stages=2), "equivalence", 900))
-    return out
+    """(unit name, params, property, time limit in s) for every proof of the table: each
+    registered unit's ``formal.wide`` list, in registry order."""
+    return [(name, params, prop, limit) for name, spec in REGISTRY.items()
+            if spec.formal is not None for params, prop, limit in spec.formal.wide()]
 
 
 def label(unit: str, params, prop: str) -> str:

@@ -25,7 +25,7 @@ between, and ``out_valid`` at cycle ``latency`` equals ``in_valid`` at cycle 0. 
 register of the pipeline is overwritten in ``latency`` cycles, this covers every reachable
 state as well.
 
-Units listed in ``formal_spec.SUBBLOCKS`` (softmax) are proven by sub-block instead:
+Units whose registry ``formal`` trait names ``subblocks`` (softmax, attention) are proven by sub-block instead:
 :func:`prove_subblocks` runs :func:`prove_component` (the flow above, for any component,
 with an optional documented precondition on the inputs) on each, and the stream level
 around them stays in simulation.
@@ -107,26 +107,33 @@ def _yosys() -> list[str]:
 
 
 def proved_units() -> list[str]:
-    """Units ``hwsim prove`` accepts: whole units, then units proven by sub-block."""
-    from hwsim.sim.formal_spec import SPECS, SUBBLOCKS
-    return list(SPECS) + list(SUBBLOCKS)
+    """Units ``hwsim prove`` accepts (the registry's ``formal`` traits): whole units, then
+    units proven by sub-block."""
+    from hwsim.units import REGISTRY
+    whole = [n for n, s in REGISTRY.items() if s.formal is not None and s.formal.spec]
+    return whole + subblock_units()
 
 
 def subblock_units() -> list[str]:
     """Units proven by their sub-blocks (:func:`prove_subblocks`), not as a whole."""
-    from hwsim.sim.formal_spec import SUBBLOCKS
-    return list(SUBBLOCKS)
+    from hwsim.units import REGISTRY
+    return [n for n, s in REGISTRY.items() if s.formal is not None and s.formal.subblocks]
+
+
+def unit_properties(spec) -> tuple[str, ...]:
+    """The properties ``hwsim prove`` proves for a unit (``()``: none)."""
+    return () if spec.formal is None else spec.formal.properties
 
 
 def _unit_spec(spec):
-    from hwsim.sim.formal_spec import SPECS, SUBBLOCKS
-    if spec.name in SUBBLOCKS:
+    """``(specification, bounds or None)`` of a unit proven as a whole."""
+    if spec.formal is not None and spec.formal.subblocks:
         raise ValueError(f"hwsim prove proves unit {spec.name} by its sub-blocks: use "
                          f"prove_subblocks (the stream level is verified in simulation)")
-    if spec.name not in SPECS:
+    if spec.formal is None or spec.formal.spec is None:
         raise ValueError(f"hwsim prove has no specification for unit {spec.name} yet "
                          f"(proved units: {', '.join(proved_units())})")
-    return SPECS[spec.name]
+    return spec.formal_fn("spec"), spec.formal_fn("bounds")
 
 
 def _to_signed(value: int, width: int) -> int:
@@ -234,9 +241,13 @@ def prove(spec, params, verilog=None, timeout_s: float | None = None,
         if params.latency:
             raise ValueError("prove: property 'bounds' is proven on the combinational unit "
                              f"(stages=0), not stages={params.stages}")
-        if spec.name == "mitchell-div" and params.keep_bits is not None:
-            raise ValueError("prove: mitchell-div has no proven error bound with keep_bits "
-                             f"(Mitch-w), not keep_bits={params.keep_bits}")
+        if bound_fn is None:
+            raise ValueError(f"prove: unit {spec.name} has no error bounds to prove "
+                             f"(its properties: {', '.join(unit_properties(spec))})")
+        refuse = spec.formal_fn("bounds_refuse")
+        reason = None if refuse is None else refuse(params)
+        if reason:
+            raise ValueError(f"prove: {spec.name} has no proven error bound {reason}")
     _z3()
     _yosys()
     from hwsim.hdl.export import to_verilog
@@ -369,10 +380,9 @@ def prove_subblocks(spec, params, timeout_s: float | None = None, only=None,
     fail). Equivalence only; no replay (counterexamples carry the solver's RTL and
     specification values).
     """
-    from hwsim.sim.formal_spec import SUBBLOCKS
-    if spec.name not in SUBBLOCKS:
+    if spec.name not in subblock_units():
         raise ValueError(f"prove: unit {spec.name} is not proven by sub-block "
-                         f"(those units: {', '.join(SUBBLOCKS) or 'none'})")
+                         f"(those units: {', '.join(subblock_units()) or 'none'})")
     _check_args("equivalence", timeout_s)
     _z3()
     _yosys()
@@ -380,7 +390,7 @@ def prove_subblocks(spec, params, timeout_s: float | None = None, only=None,
 
     from amaranth.back import verilog as amaranth_verilog
 
-    blocks = SUBBLOCKS[spec.name](params)
+    blocks = spec.formal_fn("subblocks")(params)
     if only is not None:
         unknown = sorted(set(only) - {b.label for b in blocks})
         if unknown:

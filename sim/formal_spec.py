@@ -139,6 +139,14 @@ def mitchell_mul(z3, params, inputs: dict) -> dict:
     return {"p": z3.If(neg_a != neg_b, -mag, mag)}
 
 
+def exact_mul(z3, params, inputs: dict) -> dict:
+    """``{"p": a * b}`` for ``ExactMulParams``: the operands extended to 2N bits (sign- or
+    zero-extended) and multiplied as bit vectors (exact: the product fits 2N bits)."""
+    n, a, b = params.width, inputs["a"], inputs["b"]
+    ext = z3.SignExt if params.signed else z3.ZeroExt
+    return {"p": ext(n, a) * ext(n, b)}
+
+
 def mitchell_div(z3, params, inputs: dict) -> dict:
     """``{"q": ..., "div_by_zero": ...}`` for ``MitchellDivParams``."""
     n, f_bits, a, b = params.width, params.frac_bits, inputs["a"], inputs["b"]
@@ -901,23 +909,3 @@ class SubBlock:
     spec: Callable
     precondition: Callable | None = None
     assuming: str | None = None
-
-
-#: units proven by their sub-blocks (the stream level is verified in simulation):
-#: unit name -> function of the unit's params returning its :class:`SubBlock` list
-SUBBLOCKS = {
-    "softmax": softmax_subblocks,
-    "attention": attention_subblocks,
-}
-
-
-#: unit name -> (specification, error bound or None)
-SPECS = {
-    "mitchell-mul": (mitchell_mul, mul_bounds),
-    "mitchell-div": (mitchell_div, div_bounds),
-    "drum-mul": (drum_mul, drum_bounds),
-    "realm-mul": (realm_mul, None),
-    "float-mul": (float_mul_spec, None),
-    "float-div": (float_div_spec, None),
-    "exp": (exp_spec, None),
-}

@@ -120,14 +120,14 @@ def run_cli(tmp_path, text, *extra, name="e.toml"):
      "units = ['exact-mul']\n[constraint]\nmax_drop = 1", "'aaaaaaaaaaaaaaaaa...aaaaaaaaaaaaaaaaaa' is not an existing file"),
     # a grid value of the wrong kind is an error, not a combination the unit refuses
     ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul', 'mitchell-mul']\nwidth = ['4']\n[constraint]\nmax_drop = 1",
-     "group[0]: width must be an integer in 2..24, not '4'"),
+     "group[0]: ExactMulParams.width must be an integer in 2..32, not '4'"),
     ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul', 'mitchell-mul']\nwidth = [4, nan]\n[constraint]\nmax_drop = 1",
-     "group[0]: width must be an integer in 2..24, not nan"),
+     "group[0]: ExactMulParams.width must be an integer in 2..32, not nan"),
     ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['mitchell-mul']\nwidth = [4]\nkeep_bits = ['two']\n[constraint]\nmax_drop = 1",
      "group[0]: MitchellMulParams.keep_bits must be None or an integer in 0..2, not 'two'"),
     ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\nwidth = [25]\n[constraint]\nmax_drop = 1",
-     "group[0]: every combination of the grid is refused by its unit, e.g. width must be an "
-     "integer in 2..24, not 25"),
+     "group[0]: every combination of the grid is refused by its unit, e.g. width must be at "
+     "most 24 for ONNX products (the int64 sums), not 25"),
     ("[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['softmax']\nout_fmt = 'Q1.7'\n[constraint]\nmax_drop = 1",
      "group[0]: SoftmaxParams.out_fmt must be a FixedFormat, not 'Q1.7'"),
     # a choice's own selector would override the group's

@@ -82,7 +82,6 @@ def test_error_bounds_are_proved(formal):
 
 def test_a_wrong_bound_is_refuted(formal, monkeypatch):
     """The bound query can fail: the 8/9 bound tightened to 9/10 (false: 3 x 3 -> 8)."""
-    from hwsim.sim import formal_spec
 
     def too_tight(z3, params, inputs, outputs):
         n = params.width
@@ -90,8 +89,9 @@ def test_a_wrong_bound_is_refuted(formal, monkeypatch):
                    z3.ZeroExt(6, outputs["p"]))
         return z3.UGE(10 * p, 9 * a * b)
 
-    monkeypatch.setitem(formal_spec.SPECS, "mitchell-mul", (formal_spec.mitchell_mul, too_tight))
-    r = formal.prove(MUL, MitchellMulParams(width=6), property="bounds")
+    import dataclasses
+    mul = dataclasses.replace(MUL, formal=dataclasses.replace(MUL.formal, bounds=too_tight))
+    r = formal.prove(mul, MitchellMulParams(width=6), property="bounds")
     assert r.status == "counterexample"
     a, b, p = r.counterexample["a"], r.counterexample["b"], r.values["rtl_p"]
     assert 10 * p < 9 * a * b  # the counterexample really violates the tightened bound
@@ -206,12 +206,32 @@ def test_a_valid_chain_that_skips_a_register_fails(formal, tmp_path):
 # -- API contract ---------------------------------------------------------------------------
 
 def test_units_without_a_specification_are_refused(formal):
+    import re
+
     from hwsim.performer import PerformerParams
-    with pytest.raises(ValueError, match=r"^hwsim prove has no specification for unit performer "
-                                         r"yet \(proved units: mitchell-mul, mitchell-div, drum-mul, "
-                                         r"realm-mul, float-mul, float-div, "
-                                         r"exp, softmax, attention\)$"):
+    from hwsim.units import REGISTRY
+    # the proved units are the registry's formal traits: whole units, then by sub-block
+    assert set(formal.proved_units()) == {n for n, s in REGISTRY.items() if s.formal}
+    assert formal.subblock_units() == ["softmax", "attention"]
+    assert formal.proved_units()[-2:] == ["softmax", "attention"]
+    listed = re.escape(", ".join(formal.proved_units()))
+    with pytest.raises(ValueError, match=rf"^hwsim prove has no specification for unit performer "
+                                         rf"yet \(proved units: {listed}\)$"):
         formal.prove(get_unit("performer"), PerformerParams())
+
+
+@pytest.mark.parametrize("unit", ["exp", "realm-mul", "float-mul", "float-div"])
+def test_a_unit_without_bounds_says_so(unit):
+    """``--property bounds`` on a unit with no documented bounds: one line naming what it
+    has (was: 'NoneType' object is not callable)."""
+    from hwsim.cli import main
+    from hwsim.sim import formal
+    spec = get_unit(unit)
+    assert formal.unit_properties(spec) == ("equivalence",)
+    with pytest.raises(ValueError, match=rf"^prove: unit {unit} has no error bounds to prove "
+                                         rf"\(its properties: equivalence\)$"):
+        formal.prove(spec, spec.params_cls(), property="bounds")
+    assert main(["prove", unit, "--property", "bounds"]) == 2
 
 
 def test_a_verilog_file_without_the_units_ports_is_refused(formal, tmp_path):

@@ -125,9 +125,8 @@ def test_fixed_matmul_sign_magnitude_products(params):
     lo, hi = -(1 << (params.width - 1)), 1 << (params.width - 1)
     qa, qb = rng.integers(lo, hi, (2, 5, 9)), rng.integers(lo, hi, (2, 9, 4))
     qa[0, 0, 0] = lo
-    kind = "drum" if isinstance(params, DrumMulParams) else "realm"
-    model = drum_mul if kind == "drum" else realm_mul
-    got = FixedMatmul(kind, params.width, unit=params).products(qa, qb)
+    model = drum_mul if isinstance(params, DrumMulParams) else realm_mul
+    got = FixedMatmul(params).products(qa, qb)
     want = np.zeros((2, 5, 4))
     for g_, i, j, t in np.ndindex(2, 5, 4, 9):
         a, b = int(qa[g_, i, t]), int(qb[g_, t, j])
@@ -135,16 +134,22 @@ def test_fixed_matmul_sign_magnitude_products(params):
     assert np.array_equal(got, want)
 
 
-def test_fixed_matmul_unit_mismatches_are_refused():
-    from hwsim.hooks import FixedMatmul
-    with pytest.raises(TypeError, match=r"^FixedMatmul.unit must be a DrumMulParams for "
-                                        r"multiplier 'drum', not None$"):
-        FixedMatmul("drum", 8)
-    with pytest.raises(ValueError, match=r"^FixedMatmul.unit.width must equal width \(8\), not 6$"):
-        FixedMatmul("realm", 8, unit=RealmMulParams(width=6))
-    with pytest.raises(ValueError, match=r"^FixedMatmul.unit applies to the drum and realm "
-                                         r"multipliers only, not 'exact'$"):
-        FixedMatmul("exact", 8, unit=RealmMulParams(width=8))
+@pytest.mark.parametrize("unit, width", [("mitchell-mul", 6), ("mitchell-mul", 12),
+                                         ("exact-mul", 9), ("exact-mul", 16)])
+def test_product_kernels_equal_the_models_sums(unit, width):
+    """A product unit's fast kernel (its registry ``Product.kernel``) against the generic
+    path that sums the unit's model (the path a unit without a kernel takes: a table of
+    signed products up to 11 bits, the model beyond)."""
+    from hwsim.hooks import _model_products, fixed_matmul
+    from hwsim.units import get_unit
+    f = fixed_matmul(unit, width)
+    rng = np.random.default_rng(width)
+    lo, hi = -(1 << (width - 1)), 1 << (width - 1)
+    qa, qb = rng.integers(lo, hi, (3, 4, 17)), rng.integers(lo, hi, (3, 17, 5))
+    qa[0, 0, :] = lo
+    want = _model_products(qa, qb, f.params, get_unit(unit))
+    assert np.abs(want).max() > 0
+    assert np.array_equal(f.products(qa, qb), want.astype(np.float64))
 
 
 def test_per_tensor_weights_block_mode_and_fixed_formats(digits_onnx):
@@ -289,7 +294,7 @@ def test_none_is_the_missing_null_in_assignments():
     ({"assign": [{"unit": "realm-mul", "width": 8, "keep_bits": 9}]},
      r"^A: assign\[0\]: RealmMulParams.keep_bits must be an integer in 1..7, not 9$"),
     ({"assign": [{"op": "Softmax", "unit": "mitchell-mul"}]},
-     r"^A: assign\[0\]: unit mitchell-mul cannot run Softmax \(units for Softmax: softmax, exp\)$"),
+     r"^A: assign\[0\]: unit mitchell-mul cannot run Softmax \(units for Softmax: exp, softmax\)$"),
     ({"assign": [{"op": "Relu", "unit": "mitchell-mul"}]},
      r"^A: assign\[0\]\.op: hwsim units implement MatMul, Gemm, Conv, Softmax, not 'Relu'$"),
     ({"assign": [{"op": ["MatMul", "Relu"], "unit": "exact-mul"}]},
@@ -302,7 +307,8 @@ def test_none_is_the_missing_null_in_assignments():
     ({"assign": [{"unit": "softmax", "length": 4}]},
      r"^A: assign\[0\]: softmax length comes from the model's rows; remove it$"),
     ({"assign": [{"unit": "exact-mul", "keep_bits": 3}]},
-     r"^A: assign\[0\]: exact-mul takes only width, not 'keep_bits'$"),
+     r"^A: assign\[0\]: ExactMulParams has no parameter 'keep_bits' \(parameters: width, "
+     r"signed, stages\)$"),
     ({"assign": {"unit": "exact-mul"}}, r"^A: assign must be an array of tables"),
     ({"calibration": {"mode": "dynamic"}},
      r"^A: calibration.mode must be one of static, block, not 'dynamic'$"),

@@ -128,51 +128,60 @@ def test_block_quantize_is_half_an_lsb_per_vector():
 @pytest.mark.parametrize("width, keep", [(4, None), (8, None), (8, 3), (12, 0), (16, None)])
 def test_fixed_matmul_mitchell_is_the_sum_of_model_products(width, keep):
     from hwsim.mitchell import mitchell_mul
-    from hwsim.hooks import FixedMatmul, block_quantize
+    from hwsim.hooks import block_quantize, fixed_matmul
     rng = np.random.default_rng(width)
     a, b = rng.normal(size=(2, 3, 7, 19)), rng.normal(size=(2, 3, 19, 5))
-    f = FixedMatmul("mitchell", width, keep)
+    f = fixed_matmul("mitchell-mul", width, keep_bits=keep)
     qa, fa = block_quantize(a, width, -1)
     qb, fb = block_quantize(b, width, -2)
-    want = mitchell_mul(qa[..., :, :, None], qb[..., None, :, :], f.mul_params).sum(-2)
+    want = mitchell_mul(qa[..., :, :, None], qb[..., None, :, :], f.params).sum(-2)
     np.testing.assert_array_equal(f(a, b), np.ldexp(want.astype(np.float64), -(fa + fb)))
 
 
 @pytest.mark.parametrize("width", [6, 16, 24])  # 24: past float64's exact range, int path
 def test_fixed_matmul_exact_is_the_integer_dot_product(width):
-    from hwsim.hooks import FixedMatmul, block_quantize
+    from hwsim.hooks import block_quantize, fixed_matmul
     rng = np.random.default_rng(width)
     a, b = rng.normal(size=(9, 300)), rng.normal(size=(300, 4))
     qa, fa = block_quantize(a, width, -1)
     qb, fb = block_quantize(b, width, -2)
     want = [[sum(int(x) * int(y) for x, y in zip(qa[i], qb[:, j])) for j in range(4)]
             for i in range(9)]
-    got = FixedMatmul("exact", width)(a, b)
+    got = fixed_matmul("exact-mul", width)(a, b)
     assert np.array_equal(np.ldexp(got, fa + fb), np.array(want, dtype=np.float64))
 
 
 def test_mitchell_dot_products_of_positive_operands_keep_the_8_9_bound():
     """Every Mitchell product is in [8/9, 1] of the exact one; a sum of non-negative terms
     keeps the same bound."""
-    from hwsim.hooks import FixedMatmul
+    from hwsim.hooks import fixed_matmul
     rng = np.random.default_rng(5)
     a, b = rng.uniform(0, 3, size=(40, 64)), rng.uniform(0, 3, size=(64, 30))
-    got = FixedMatmul("mitchell", 10)(a, b)
-    exact = FixedMatmul("exact", 10)(a, b)
+    got = fixed_matmul("mitchell-mul", 10)(a, b)
+    exact = fixed_matmul("exact-mul", 10)(a, b)
     r = got / exact
     assert r.min() >= 8 / 9 and r.max() <= 1
 
 
 def test_fixed_matmul_rejects_bad_configurations():
-    from hwsim.hooks import FixedMatmul
-    with pytest.raises(ValueError, match="multiplier must be one of exact, mitchell, drum, realm, not 'fast'"):
-        FixedMatmul("fast")
-    with pytest.raises(ValueError, match="width must be an integer in 2..24, not 40"):
-        FixedMatmul("exact", 40)
-    with pytest.raises(ValueError, match="keep_bits applies to the mitchell multiplier only"):
-        FixedMatmul("exact", 8, 3)
+    from hwsim.exact_mul import ExactMulParams
+    from hwsim.exp import ExpParams
+    from hwsim.hooks import FixedMatmul, fixed_matmul
+    from hwsim.mitchell import MitchellMulParams
+    with pytest.raises(ValueError, match=r"^unknown unit 'fast' \(units: "):
+        fixed_matmul("fast", 8)
+    with pytest.raises(TypeError, match=r"^FixedMatmul.params must be the Params of a product "
+                                        r"unit \(mitchell-mul, exact-mul, drum-mul, realm-mul\), not ExpParams"):
+        FixedMatmul(ExpParams())
+    with pytest.raises(ValueError, match=r"^FixedMatmul.width must be an integer in 2..24, not 30$"):
+        fixed_matmul("exact-mul", 30)
+    with pytest.raises(ValueError, match=r"^FixedMatmul.params.signed must be True for "
+                                         r"mitchell-mul products, not False$"):
+        FixedMatmul(MitchellMulParams(width=8))
+    with pytest.raises(ValueError, match=r"^ExactMulParams has no parameter 'keep_bits'"):
+        fixed_matmul("exact-mul", 8, keep_bits=3)
     with pytest.raises(ValueError, match="cannot multiply shapes"):
-        FixedMatmul("exact", 8)(np.ones((2, 3)), np.ones((4, 2)))
+        FixedMatmul(ExactMulParams(signed=True))(np.ones((2, 3)), np.ones((4, 2)))
 
 
 def test_softmax_unit_hook_is_the_unit_on_rounded_scores():

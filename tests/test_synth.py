@@ -110,11 +110,11 @@ def test_baseline_only_where_one_exists():
 @pytest.mark.hdl
 def test_synth_pareto_lists_every_family_with_lut4_and_mred(tools, tmp_path, capsys,
                                                             monkeypatch):
-    from hwsim import cost_report
+    from hwsim import cost_report, units
     monkeypatch.setattr(cost_report, "FRONT_WIDTHS", (4,))
-    monkeypatch.setattr(cost_report, "FRONT_KEEP", (None, 1))
-    monkeypatch.setattr(cost_report, "FRONT_DRUM_K", (3, 5))
-    monkeypatch.setattr(cost_report, "FRONT_REALM", ((2, 1, 1), (4, 0, 1)))
+    monkeypatch.setattr(units, "FRONT_KEEP", (None, 1))
+    monkeypatch.setattr(units, "FRONT_DRUM_K", (3, 5))
+    monkeypatch.setattr(units, "FRONT_REALM", ((2, 1, 1), (4, 0, 1)))
     out = tmp_path / "front.json"
     assert main(["synth", "--pareto", "--json", str(out), "-o", str(tmp_path), "--db",
                  str(tmp_path / "db.sqlite")]) == 0

@@ -90,19 +90,18 @@ class Choice:
     def label(self) -> str:
         f = {k: v for k, v in self.fields.items()
              if k == "width" or v != _defaults(self.unit).get(k)}
-        short = {"exact-mul": "exact", "mitchell-mul": "mitchell"}.get(self.unit, self.unit)
+        from hwsim.units import get_unit
+        short = get_unit(self.unit).short
         parts = [f"{short}{f.pop('width')}" if "width" in f else short]
         parts += [f"{k}={_fmt_value(v)}" for k, v in sorted(f.items())]
         return " ".join(parts)
 
 
 def _defaults(unit: str) -> dict:
-    """The unit's Params defaults as rule values (signed products: ``signed`` true)."""
-    if unit == "exact-mul":
-        return {}
+    """The unit's Params defaults as rule values, with the fields the graph sets."""
     from hwsim.units import get_unit
-    d = get_unit(unit).params_cls().to_dict()
-    return d | {"signed": True} if unit == "mitchell-mul" else d
+    spec = get_unit(unit)
+    return spec.params_cls().to_dict() | spec.fixed
 
 
 def _fmt_value(v) -> str:
@@ -194,15 +193,18 @@ def _number(t, key, where, source, default, lo, hi, integer=False):
     return v
 
 
-#: units ``hwsim run`` takes that explore cannot price (no signed RTL)
-UNPRICED = {"drum-mul", "realm-mul"}
+def _unpriced(unit: str) -> str | None:
+    """Why explore cannot price ``unit`` (its registry ``graph`` role says), or ``None``."""
+    from hwsim.units import REGISTRY
+    spec = REGISTRY.get(unit)
+    return None if spec is None else getattr(spec.graph, "unpriced", None)
 
 
 def _choices(g: dict, where: str, source: str, dropped: list) -> tuple:
-    from hwsim.graph.assign import UNITS_BY_OP, parse_assignment
-    # DRUM and REALM run on ONNX products in sign-magnitude form, but only their unsigned
-    # RTL exists: a price would leave out the sign handling, so explore does not offer them
-    all_units = sorted({u for us in UNITS_BY_OP.values() for u in us} - UNPRICED)
+    from hwsim.graph.assign import parse_assignment, units_by_op
+    # a unit whose RTL is not what the graph runs (an unsigned unit on signed operands in
+    # sign-magnitude form) would be priced without its sign handling: explore leaves it out
+    all_units = sorted({u for us in units_by_op().values() for u in us if not _unpriced(u)})
     raw: list[dict] = []
     units = g.get("units")
     axes = {k: v for k, v in g.items() if k not in ("name", "op", "node", "instances",
@@ -214,10 +216,9 @@ def _choices(g: dict, where: str, source: str, dropped: list) -> tuple:
             raise _bad(source, f"{where}.units must be a non-empty list of unit names, not "
                                f"{short_repr(units)}")
         for u in units:
-            if u in UNPRICED:
-                raise _bad(source, f"{where}.units: explore cannot price {u} (only its "
-                                   f"unsigned RTL exists; hwsim run takes it); units: "
-                                   f"{', '.join(all_units)}")
+            if _unpriced(u):
+                raise _bad(source, f"{where}.units: explore cannot price {u} ({_unpriced(u)}); "
+                                   f"units: {', '.join(all_units)}")
             if u not in all_units:
                 raise _bad(source, f"{where}.units: unknown unit {u!r} (units: "
                                    f"{', '.join(all_units)})")
@@ -248,10 +249,9 @@ def _choices(g: dict, where: str, source: str, dropped: list) -> tuple:
         c = {k: (None if isinstance(v, str) and v.lower() == "none" and k != "unit" else v)
              for k, v in c.items()}
         c = {k: v for k, v in c.items() if v is not None}
-        if isinstance(c.get("unit"), str) and c["unit"] in UNPRICED:
-            raise _bad(source, f"{where}: explore cannot price {c['unit']} (only its unsigned "
-                               f"RTL exists; hwsim run takes it); units: "
-                               f"{', '.join(all_units)}")
+        if isinstance(c.get("unit"), str) and _unpriced(c["unit"]):
+            raise _bad(source, f"{where}: explore cannot price {c['unit']} "
+                               f"({_unpriced(c['unit'])}); units: {', '.join(all_units)}")
         for key in ("op", "node"):
             if i >= grid_count and key in c:
                 raise _bad(source, f"{where}.choice[{i - grid_count}] must hold a unit and its "
@@ -261,9 +261,7 @@ def _choices(g: dict, where: str, source: str, dropped: list) -> tuple:
             a = parse_assignment({"assign": [c]}, f"{where}.choice[{i - grid_count}]")
         except (TypeError, ValueError) as e:
             reason = str(e).split(": ", 2)[-1]
-            wrong_kind = isinstance(e, TypeError) or (
-                c.get("unit") == "exact-mul" and "width" in c and not is_int(c["width"]))
-            if i < grid_count and wrong_kind:  # not a combination: a value of no use
+            if i < grid_count and isinstance(e, TypeError):  # not a combination: a value of no use
                 raise _bad(source, f"{where}: {reason}") from None
             if i < grid_count:  # a grid combination the unit refuses (keep_bits >= width)
                 dropped.append(reason)
@@ -284,10 +282,9 @@ def _has_field(unit: str, name: str) -> bool:
     import dataclasses
 
     from hwsim.units import get_unit
-    if unit == "exact-mul":
-        return name == "width"
-    fields = {f.name for f in dataclasses.fields(get_unit(unit).params_cls)}
-    return name in fields and name not in ("signed", "length")
+    spec = get_unit(unit)
+    fields = {f.name for f in dataclasses.fields(spec.params_cls)}
+    return name in fields and name not in spec.fixed and name != getattr(spec.graph, "length", None)
 
 
 def _is_file(path: str) -> bool:
@@ -323,7 +320,8 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
             if not _is_file(p):
                 raise _bad(source, f"workload.{k} {short_repr(w[k])} is not an existing file")
     cal = _table(doc, "calibration", source)
-    from hwsim.graph.assign import UNITS_BY_OP, parse_assignment
+    from hwsim.graph.assign import parse_assignment, units_by_op
+    UNITS_BY_OP = units_by_op()
     try:
         parse_assignment({"calibration": cal}, f"{source}: calibration")
     except (TypeError, ValueError) as e:

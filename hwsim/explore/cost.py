@@ -4,11 +4,10 @@ The cost model (stated in docs/explore.md):
 
 * each choice's unit is synthesised by :func:`hwsim.synth.synthesize` (``yosys
   synth_ice40``; with ``fmax``, nextpnr-ice40 on the registered wrapper), cached in the
-  synthesis database by the Verilog's hash as ``hwsim synth`` caches it. ``mitchell-mul``
-  is the signed Mitchell multiplier (ONNX operands are signed); ``exact-mul`` the exact
-  signed multiplier of that width (the Mitchell multiplier's synthesis baseline);
-  ``softmax`` the softmax unit with ``length`` the longest row its nodes see; ``exp`` the
-  exp unit;
+  synthesis database by the Verilog's hash as ``hwsim synth`` caches it. A product unit
+  runs with the fields the graph sets (``signed``: ONNX operands are signed, so
+  ``mitchell-mul`` and ``exact-mul`` are the signed multipliers); a row unit (softmax)
+  with its row length the longest row its nodes see (at most the unit's ``max_length``);
 * **area** = sum over groups of LUT4(choice) x the group's ``instances``;
 * **LUT-ops** (an energy proxy) = sum over the group's nodes of the operations one row of
   data executes there (multiply-accumulates of a MatMul / Gemm / Conv, exponentials of a
@@ -68,18 +67,15 @@ def node_ops(graph, feeds: dict, names) -> dict:
 def _unit(choice, length: int):
     """``(spec, params, baseline)`` to synthesise for a choice."""
     from hwsim.graph.assign import parse_assignment
-    from hwsim.mitchell import MitchellMulParams
     from hwsim.units import get_unit
-    if choice.unit == "exact-mul":
-        w = choice.fields["width"]
-        return get_unit("mitchell-mul"), MitchellMulParams(width=w, signed=True), True
+    spec = get_unit(choice.unit)
     params = parse_assignment({"assign": [choice.rule()]}, "choice").rules[0].params
-    if choice.unit == "softmax":
+    field = getattr(spec.graph, "length", None)
+    if field is not None:
         import dataclasses
-
-        from hwsim.softmax import MAX_LENGTH
-        params = dataclasses.replace(params, length=max(2, min(length, MAX_LENGTH)))
-    return get_unit(choice.unit), params, False
+        n = max(2, min(length, spec.graph.max_length or length))
+        params = dataclasses.replace(params, **{field: n})
+    return spec, params, False
 
 
 def price(choices_with_length, *, fmax: bool, db, progress: bool = False) -> dict:

@@ -96,7 +96,8 @@ def to_toml(doc: dict, header: str = "") -> str:
 
 def resolve_space(cfg: ExploreConfig, out: Path, *, db, progress: bool) -> Space:
     from hwsim.explore.workloads import resolve
-    from hwsim.graph.assign import UNITS_BY_OP
+    from hwsim.graph.assign import units_by_op
+    UNITS_BY_OP = units_by_op()
     from hwsim.graph.evaluate import load_data
     from hwsim.graph.model import load
     model, data = resolve(cfg.workload, out)

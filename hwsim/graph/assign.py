@@ -19,18 +19,17 @@ An assignment is a list of rules (the ``[[assign]]`` tables of the TOML file ``h
     [formats]              # optional: fixed formats for named tensors (fraction bits)
     "hidden" = 5
 
-Units by op type:
+Units by op type: every registered unit whose ``graph`` role names the op
+(:func:`hwsim.units.units_by_op`; ``hwsim units`` lists them).
 
-* ``MatMul``, ``Gemm``, ``Conv`` (Conv through im2col, one matrix product per group):
-  ``mitchell-mul`` (``MitchellMulParams`` fields ``width``, ``keep_bits``; products are
-  signed, so ``signed`` is true), ``drum-mul`` (``DrumMulParams``: ``width``, ``k``),
-  ``realm-mul`` (``RealmMulParams``: ``width``, ``keep_bits``, ``m``, ``q``) or ``exact-mul``
-  (exact fixed-point products, ``width`` only). Operands are signed ``width``-bit fixed
-  point; DRUM and REALM are unsigned units and run in sign-magnitude form,
-  ``sgn(a) sgn(b) U(|a|, |b|)`` with ``U`` at the operand width; products are summed exactly
-  and scaled back to float (:class:`hwsim.hooks.FixedMatmul` /
-  :class:`hwsim.hooks.StaticMatmul`). QDQ nodes run the unit at the width their integer codes
-  need (the rule's other fields kept).
+* ``MatMul``, ``Gemm``, ``Conv`` (Conv through im2col, one matrix product per group): the
+  product units (:class:`hwsim.units.Product`: exact, Mitchell, DRUM, REALM, ...), any
+  Params field of the unit (``width`` at most 24). Operands are signed ``width``-bit fixed
+  point: a unit with a ``signed`` field runs signed (the field must stay true); an unsigned
+  unit runs in sign-magnitude form, ``sgn(a) sgn(b) U(|a|, |b|)`` with ``U`` at the
+  operand width; products are summed exactly and scaled back to float
+  (:class:`hwsim.hooks.FixedMatmul` / :class:`hwsim.hooks.StaticMatmul`). QDQ nodes run the
+  unit at the width their integer codes need (the rule's other fields kept).
 
   *static* mode (default): every activation operand gets one power-of-two format for the
   whole tensor, chosen on the calibration rows: ``frac = width - 1 - e`` with ``2**e`` the
@@ -40,8 +39,9 @@ Units by op type:
   Conv's output channels) or one for the tensor, from their own max |w|. A ``[formats]``
   entry fixes a tensor's fraction bits instead. *block* mode: block floating point, one
   exponent per row of the left and per column of the right operand, at run time.
-* ``Softmax``: ``softmax`` (``SoftmaxParams`` fields; ``length`` comes from each call) or
-  ``exp`` (the exp unit's exponentials, normalised in float) — :mod:`hwsim.hooks`.
+* ``Softmax``: the row units (:class:`hwsim.units.RowOp`): ``softmax`` (``SoftmaxParams``
+  fields; ``length`` comes from each call) or ``exp`` (the exp unit's exponentials,
+  normalised in float) — :mod:`hwsim.hooks`.
 
 Deterministic: calibration reads the first ``rows`` rows, no random draw.
 """
@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,23 +58,19 @@ import numpy as np
 from hwsim._check import is_int, short_repr
 from hwsim.graph.model import Graph, ModelError
 from hwsim.graph import ops
+from hwsim.units import Product, get_unit, units_by_op
 
-__all__ = ["Rule", "Assignment", "parse_assignment", "UNITS_BY_OP", "build_impl",
+__all__ = ["Rule", "Assignment", "parse_assignment", "units_by_op", "build_impl",
            "calibrate", "MATMUL_OPS"]
 
-MATMUL_OPS = ("MatMul", "Gemm", "Conv")
-MATMUL_UNITS = ("mitchell-mul", "exact-mul", "drum-mul", "realm-mul")
-#: unsigned multiplier units, run in sign-magnitude form on the signed operands
-_UNSIGNED = {"drum-mul": "drum", "realm-mul": "realm"}
-#: op type -> the units that can implement it
-UNITS_BY_OP = {**{op: MATMUL_UNITS for op in MATMUL_OPS}, "Softmax": ("softmax", "exp")}
+MATMUL_OPS = Product.ops
 MODES, METHODS, WEIGHTS = ("static", "block"), ("maxabs", "percentile"), ("per-channel", "per-tensor")
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One ``[[assign]]`` rule: ``op`` and ``node`` select, ``unit`` and ``params`` say what
-    runs there (``params``: the unit's Params, or ``{"width": w}`` for ``exact-mul``)."""
+    """One ``[[assign]]`` rule: ``op`` and ``node`` select, ``unit`` and ``params`` (the
+    unit's Params) say what runs there."""
 
     unit: str
     params: object
@@ -88,9 +85,10 @@ class Rule:
         op = None if self.op is None else (self.op[0] if len(self.op) == 1 else list(self.op))
         d = {k: v for k, v in (("op", op), ("node", self.node)) if v is not None}
         d["unit"] = self.unit
-        p = self.params if isinstance(self.params, dict) else self.params.to_dict()
-        if self.unit == "softmax":
-            p = {k: v for k, v in p.items() if k != "length"}   # each call's row length
+        p = self.params.to_dict()
+        length = getattr(get_unit(self.unit).graph, "length", None)
+        if length is not None:
+            p.pop(length)   # each call's row length
         return d | p
 
 
@@ -121,30 +119,19 @@ class Assignment:
 
 
 def _rule_params(where: str, unit: str, fields: dict):
-    if unit == "exact-mul":
-        extra = sorted(set(fields) - {"width", "signed"})
-        if extra:
-            raise ValueError(f"{where}: exact-mul takes only width, not {extra[0]!r}")
-        w = fields.get("width", 8)
-        if not is_int(w) or not 2 <= w <= 24:
-            raise ValueError(f"{where}: width must be an integer in 2..24, not {short_repr(w)}")
-        if fields.get("signed", True) is not True:
-            raise ValueError(f"{where}: ONNX operands are signed; signed must be true")
-        return {"width": int(w)}
-    from hwsim.units import get_unit
     spec = get_unit(unit)
-    if unit == "mitchell-mul":
-        if fields.get("signed", True) is not True:
-            raise ValueError(f"{where}: ONNX operands are signed; signed must be true, "
-                             f"not {short_repr(fields['signed'])}")
-        fields = {**fields, "signed": True}
-    if unit == "softmax" and "length" in fields:
-        raise ValueError(f"{where}: softmax length comes from the model's rows; remove it")
-    if unit in _UNSIGNED and "signed" in fields:
+    for k, v in spec.fixed.items():
+        if k in fields and fields[k] != v:
+            raise ValueError(f"{where}: ONNX operands are signed; {k} must be "
+                             f"{json.dumps(v)}, not {short_repr(fields[k])}")
+    length = getattr(spec.graph, "length", None)
+    if length is not None and length in fields:
+        raise ValueError(f"{where}: {unit} {length} comes from the model's rows; remove it")
+    if getattr(spec.graph, "sign_magnitude", False) and "signed" in fields:
         raise ValueError(f"{where}: {unit} has no parameter 'signed' (it is unsigned and runs "
                          f"in sign-magnitude form on the signed operands)")
-    p = spec.params_cls.from_dict({k: v for k, v in fields.items()})
-    if unit in MATMUL_UNITS and p.width > 24:
+    p = spec.params_cls.from_dict({**fields, **spec.fixed})
+    if isinstance(spec.graph, Product) and p.width > 24:
         raise ValueError(f"{where}: width must be at most 24 for ONNX products (the int64 "
                          f"sums), not {p.width}")
     return p
@@ -165,7 +152,8 @@ def parse_assignment(doc: dict, where: str = "--assign") -> Assignment:
     if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
         raise TypeError(f"{where}: assign must be an array of tables ([[assign]]), not "
                         f"{short_repr(raw)}")
-    units = sorted({u for us in UNITS_BY_OP.values() for u in us})
+    by_op = units_by_op()
+    units = sorted({u for us in by_op.values() for u in us})
     for i, r in enumerate(raw):
         at = f"{where}: assign[{i}]"
         if "unit" not in r:
@@ -185,12 +173,12 @@ def parse_assignment(doc: dict, where: str = "--assign") -> Assignment:
                 raise TypeError(f"{at}.op must be an op type or a list of op types, not "
                                 f"{short_repr(op)}")
             for o in ops_:
-                if o not in UNITS_BY_OP:
+                if o not in by_op:
                     raise ValueError(f"{at}.op: hwsim units implement "
-                                     f"{', '.join(UNITS_BY_OP)}, not {o!r}")
-                if unit not in UNITS_BY_OP[o]:
+                                     f"{', '.join(by_op)}, not {o!r}")
+                if unit not in by_op[o]:
                     raise ValueError(f"{at}: unit {unit} cannot run {o} (units for {o}: "
-                                     f"{', '.join(UNITS_BY_OP[o])})")
+                                     f"{', '.join(by_op[o])})")
             op = tuple(ops_)
         # "none" stands for TOML's missing null, as in sweeps and explore (keep_bits = "none")
         fields = {k: None if isinstance(v, str) and v.lower() == "none" else v
@@ -238,11 +226,12 @@ def parse_assignment(doc: dict, where: str = "--assign") -> Assignment:
 def assigned_nodes(graph: Graph, assignment: Assignment) -> dict:
     """``{node name: Rule}`` of the nodes some rule matches (op types a unit can run)."""
     out = {}
+    by_op = units_by_op()
     for n in graph.nodes:
-        if n.key not in UNITS_BY_OP:
+        if n.key not in by_op:
             continue
         for r in assignment.rules:
-            if r.matches(n) and r.unit in UNITS_BY_OP[n.key]:
+            if r.matches(n) and r.unit in by_op[n.key]:
                 out[n.name] = r
                 break
     return out
@@ -252,8 +241,6 @@ def _engine(rule: Rule, width: int | None = None, where: str = ""):
     """The rule's :class:`hwsim.hooks.FixedMatmul`; ``width`` (QDQ codes) replaces the
     rule's operand width."""
     from hwsim.hooks import FixedMatmul
-    if rule.unit == "exact-mul":
-        return FixedMatmul("exact", max(width or rule.params["width"], 2))
     p = rule.params
     if width is not None and width != p.width:
         try:
@@ -261,9 +248,7 @@ def _engine(rule: Rule, width: int | None = None, where: str = ""):
         except (TypeError, ValueError) as e:
             raise ModelError(f"{where}: the unit runs at the QDQ codes' {width} bits, and "
                              f"then {e}") from None
-    if rule.unit == "mitchell-mul":
-        return FixedMatmul("mitchell", p.width, p.keep_bits)
-    return FixedMatmul(_UNSIGNED[rule.unit], p.width, unit=p)
+    return FixedMatmul(p)
 
 
 def _operands(node) -> tuple[str, str]:
@@ -285,7 +270,7 @@ def calibrate(graph: Graph, assignment: Assignment, feeds: dict, nodes: dict) ->
     env = graph.run(cal_feeds, keep=True)
     fracs = {}
     for name, rule in matmuls.items():
-        width = (rule.params["width"] if isinstance(rule.params, dict) else rule.params.width)
+        width = rule.params.width
         node = graph.node(name)
         for t in _operands(node):
             if t in assignment.formats:
@@ -436,8 +421,7 @@ def _matmul_impl(node, rule: Rule, assignment: Assignment, fracs: dict):
 
 
 def _softmax_impl(node, rule: Rule, opset: int):
-    from hwsim.hooks import ExpSoftmax, SoftmaxHook
-    hook = SoftmaxHook(rule.params) if rule.unit == "softmax" else ExpSoftmax(rule.params)
+    hook = get_unit(rule.unit).row_hook(rule.params)
 
     def f(inputs, attrs, env):
         x = inputs[0]
@@ -472,9 +456,10 @@ def unmatched_rules(graph: Graph, assignment: Assignment) -> list[str]:
     """One line per rule that matches no node of the model (a typo, or a generic file with
     rules for ops this model does not have): ``hwsim run`` prints them as warnings."""
     out = []
-    ops_here = sorted({n.op_type for n in graph.nodes if n.key in UNITS_BY_OP})
+    by_op = units_by_op()
+    ops_here = sorted({n.op_type for n in graph.nodes if n.key in by_op})
     for i, r in enumerate(assignment.rules):
-        if not any(r.matches(n) and n.key in UNITS_BY_OP and r.unit in UNITS_BY_OP[n.key]
+        if not any(r.matches(n) and n.key in by_op and r.unit in by_op[n.key]
                    for n in graph.nodes):
             op = None if r.op is None else "/".join(r.op)
             out.append(f"assign[{i}] (op={op}, node={r.node}, unit={r.unit}) matches no node "

@@ -41,9 +41,15 @@ def whiten(x: np.ndarray, mu: np.ndarray, w: np.ndarray, params: dict) -> np.nda
     c = np.asarray(x, np.float64) - mu
     if params["arithmetic"] == "float":
         return c @ w
-    from hwsim.hooks import FixedMatmul
-    keep = params["keep_bits"] if params["arithmetic"] == "mitchell" else None
-    return FixedMatmul(params["arithmetic"], params["width"], keep)(c, w)
+    return _products(params)(c, w)
+
+
+def _products(params: dict):
+    """The study's ``arithmetic`` (``exact`` / ``mitchell``) as a block-FP matrix product
+    on that product unit (``keep_bits``: Mitchell's)."""
+    from hwsim.hooks import fixed_matmul
+    keep = {"keep_bits": params["keep_bits"]} if params["arithmetic"] == "mitchell" else {}
+    return fixed_matmul(f"{params['arithmetic']}-mul", params["width"], **keep)
 
 
 def check(params: dict) -> None:
@@ -52,9 +58,7 @@ def check(params: dict) -> None:
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 384:
         raise ValueError(f"bert-whitening: k must be an integer in 1..384, not {k!r}")
     if params["arithmetic"] != "float":
-        from hwsim.hooks import FixedMatmul
-        FixedMatmul(params["arithmetic"], params["width"],
-                    params["keep_bits"] if params["arithmetic"] == "mitchell" else None)
+        _products(params)
     E.check_data("bert-whitening", params)
 
 

@@ -64,7 +64,7 @@ def _softmax_hook(params: dict):
 
 
 def _matmul(params: dict, which: str):
-    from hwsim.hooks import FixedMatmul, FloatMatmul
+    from hwsim.hooks import FloatMatmul, fixed_matmul
     kind = params[which]
     if kind == "float":
         return None
@@ -73,8 +73,8 @@ def _matmul(params: dict, which: str):
         if kind == "lmul":
             raise ValueError(f"{which} = lmul needs a float product_format "
                              f"({', '.join(PRODUCT_FORMATS[1:])}), not bfp")
-        return FixedMatmul(kind, params["product_bits"],
-                           params["keep_bits"] if kind == "mitchell" else None)
+        keep = {"keep_bits": params["keep_bits"]} if kind == "mitchell" else {}
+        return fixed_matmul(f"{kind}-mul", params["product_bits"], **keep)
     from hwsim.float_mul import FloatMethod, FloatMulParams, FloatType
     if params["keep_bits"] is not None:
         raise ValueError(f"keep_bits applies to product_format = bfp only, not {fmt}")
