@@ -555,3 +555,45 @@ def get_unit(name: str) -> UnitSpec:
         return REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown unit {name!r} (units: {', '.join(REGISTRY)})") from None
+
+
+def register(spec: UnitSpec) -> UnitSpec:
+    """Add a unit to the registry (a plug-in's module calls this when it is imported); every
+    layer above, from ``hwsim units`` to explore and ``hwsim prove``, then offers it."""
+    if not isinstance(spec, UnitSpec):
+        raise TypeError(f"register: spec must be a UnitSpec, not {spec!r}")
+    if spec.name in REGISTRY:
+        raise ValueError(f"register: a unit named {spec.name!r} is registered already")
+    if any(s.params_cls is spec.params_cls for s in REGISTRY.values()):
+        raise ValueError(f"register: {spec.params_cls.__name__} is the Params of a registered "
+                         f"unit already")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    """Remove a registered unit (tests that register a plug-in clean up with this)."""
+    get_unit(name)
+    del REGISTRY[name]
+
+
+#: the environment variable naming plug-in modules (comma-separated) to import at start-up
+PLUGINS_ENV = "HWSIM_PLUGINS"
+
+
+def _load_plugins() -> None:
+    """Import the modules ``HWSIM_PLUGINS`` names; each registers its units. A module that
+    cannot be imported is one warning line on stderr, and hwsim goes on without it (the
+    variable also reaches the simulators' Python, so a bench sees the same units)."""
+    import os
+    import sys
+    for name in (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(",")):
+        if name:
+            try:
+                importlib.import_module(name)
+            except Exception as e:    # noqa: BLE001 - any failure of a user's module
+                print(f"hwsim: warning: {PLUGINS_ENV}: plug-in {name!r} was not loaded "
+                      f"({type(e).__name__}: {e})", file=sys.stderr)
+
+
+_load_plugins()
