@@ -1062,6 +1062,10 @@ def main(argv=None) -> int:
     except UsageError as e:
         print(f"hwsim: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `hwsim units | head`: the reader is gone, nothing to report
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141
     except OSError as e:  # an output that failed late (a full disk), a file that vanished
         where = f"{e.filename}: " if e.filename else ""
         print(f"hwsim: error: {where}{e.strerror or e}", file=sys.stderr)

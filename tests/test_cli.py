@@ -163,3 +163,13 @@ def test_prove_cli_proves_and_rejects_a_mutant(capsys, tmp_path):
     code, out, _ = run(capsys, "prove", "mitchell-mul", "--width", "6", "--verilog", str(v),
                        "--no-replay")
     assert code == 1 and out.startswith("counterexample: mitchell-mul") and "inputs: a=" in out
+
+
+def test_a_closed_pipe_is_not_an_error():
+    """``hwsim units | head -1``: the reader leaves early; no error line, no traceback."""
+    import subprocess
+    p = subprocess.Popen([sys.executable, "-m", "hwsim.cli", "units"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.close()     # before hwsim writes: its first write meets a closed pipe
+    err = p.stderr.read()
+    assert p.wait() == 141 and err == b""
