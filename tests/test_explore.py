@@ -222,7 +222,7 @@ OK = "[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\n[constra
     (["--scheduler", ""], "--scheduler must be an address (tcp://host:port), not ''"),
     (["--json", "{out}"], "--json must be a file outside what explore writes in"),
     (["--json", "{out}/results.sqlite"], "--json must be a file outside what explore writes"),
-    (["--json", "{tmp}/link.json"], "--json must be a regular file (not a link or device)"),
+    (["--json", "{tmp}/cfg-link.json"], "is the CONFIG file"),
     (["--db", "/dev/null"], "--db must be a regular file, not '/dev/null'"),
     (["--config", "/dev/zero"], "CONFIG '/dev/zero' must be a file, not a device"),
 ])
@@ -234,12 +234,14 @@ def test_bad_option_is_one_line_exit_2_before_any_work(tmp_path, capsys, args, m
     args = [a.format(out=out, tmp=tmp_path) for a in args]
     config = tmp_path / "e.toml"
     config.write_text(OK)
+    (tmp_path / "cfg-link.json").symlink_to(config)   # a link to an input is refused
     if args[0] == "--config":
         config, args = args[1], []
     assert main(["explore", str(config), "-o", str(out), *args]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
     assert not (out.exists() and list(out.iterdir())) and not (tmp_path / "target.json").exists()
+    assert (tmp_path / "e.toml").read_text() == OK
 
 
 def test_unreachable_scheduler_is_one_line_exit_2(tmp_path, capsys):
@@ -336,10 +338,13 @@ def test_explore_digits_best_design_reproduces_with_hwsim_run_and_resumes(tmp_pa
                  "--no-attribution"]) == 0
     assert json.loads((tmp_path / "run.json").read_text())["accuracy"] == best["metric"]
 
-    # a second run serves every design from results.sqlite and finds the same
+    # a second run serves every design from results.sqlite and finds the same; --json
+    # through a link (as /dev/stdout is one) writes the link's target, the link stays
+    (tmp_path / "r2.json").symlink_to(tmp_path / "r2-target.json")
     assert run_cli(tmp_path, text, "-o", str(out), "--jobs", "1", "--db", str(synth_db),
                    "--json", str(tmp_path / "r2.json")) == 0
-    r2 = json.loads((tmp_path / "r2.json").read_text())
+    assert (tmp_path / "r2.json").is_symlink()
+    r2 = json.loads((tmp_path / "r2-target.json").read_text())
     assert r2["computed"] == 0 and r2["best"] == r["best"] and r2["front"] == r["front"]
 
 
