@@ -873,21 +873,33 @@ def build_parser() -> argparse.ArgumentParser:
                                     "next to the exact baseline", _options(synth_options),
                       required=False)
     s.add_argument("--pareto", action="store_true",
-                   help="instead of one unit: every multiplier family (Mitchell, Mitch-w "
-                        "keep_bits 6..1, DRUM k 3..8, REALM, exact) at widths 8/12/16, LUT4 "
-                        "against "
-                        "MRED, the front plotted")
-    s.add_argument("--json", dest="front_json", metavar="FILE",
-                   help="with --pareto: the points as JSON (unit, params, LUT4, MRED)")
-    s.add_argument("-o", "--output", dest="front_out", default=None, metavar="DIR",
-                   help="with --pareto: where multiplier_front.png goes (default .)")
-    s.add_argument("--db", dest="front_db", default=None, metavar="FILE",
-                   help="with --pareto: the synthesis cache (default: the user cache)")
-    # None defaults: an option given before a unit's name is told apart from no option
-    s.add_argument("--fmax", dest="front_fmax", action=argparse.BooleanOptionalAction,
-                   default=None, help="with --pareto: also place and route for Fmax "
-                                     "(default off)")
+                   help="instead of one unit: the multiplier front, as hwsim front")
+
+    def front_options(q, prefix: str):
+        q.add_argument("--json", dest="front_json", metavar="FILE",
+                       help=f"{prefix}the points as JSON (unit, params, LUT4, MRED)")
+        q.add_argument("-o", "--output", dest="front_out", default=None, metavar="DIR",
+                       help=f"{prefix}where multiplier_front.png goes (default .)")
+        q.add_argument("--db", dest="front_db", default=None, metavar="FILE",
+                       help=f"{prefix}the synthesis cache (default: the user cache)")
+        # None defaults: an option given before a unit's name is told apart from no option
+        q.add_argument("--fmax", dest="front_fmax", action=argparse.BooleanOptionalAction,
+                       default=None, help=f"{prefix}also place and route for Fmax "
+                                          f"(default off)")
+
+    front_options(s, "with --pareto: ")
     s.set_defaults(func=cmd_synth)
+
+    from hwsim.cost_report import FRONT_WIDTHS
+    from hwsim.units import front_units
+    families = ", ".join(f"{x.front.family}" + (f" over {x.front.knob_name}"
+                                               if x.front.knob_name else "")
+                         for x in front_units())
+    about = (f"the multiplier front: every multiplier family ({families}) at widths "
+             f"{'/'.join(map(str, FRONT_WIDTHS))}, iCE40 LUT4 against MRED, the front plotted")
+    s = sub.add_parser("front", help=about, description=about, allow_abbrev=False)
+    front_options(s, "")
+    s.set_defaults(func=cmd_synth_front)
 
     def prove_options(q):
         q.add_argument("--verilog", metavar="FILE",
@@ -903,14 +915,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default on)")
 
     def properties(spec):
+        if spec.formal is None:
+            return ". No formal specification yet: the unit is verified in simulation"
         how = " (by sub-block)" if spec.formal.subblocks else ""
         return f". Properties{how}: {', '.join(spec.formal.properties)}"
 
     s = _unit_command(sub, "prove", "formal proof (yosys + z3): the RTL equals the unit's "
                                     "bit-vector specification for all inputs",
-                      _options(prove_options),
-                      specs=[x for x in REGISTRY.values() if x.formal is not None],
-                      note=properties)
+                      _options(prove_options), note=properties)
     s.set_defaults(func=cmd_prove)
 
     s = sub.add_parser("sweep", help="run a study over a grid of parameters and seeds "

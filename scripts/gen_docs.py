@@ -128,6 +128,33 @@ def gen_units(arg: str, doc: Path, docs_dir: Path) -> list[str]:
     return _table(["unit", "what", "parameters (defaults)"], rows)
 
 
+def gen_roles(arg: str, doc: Path, docs_dir: Path) -> list[str]:
+    """What each unit is to the layers above it (its registry traits)."""
+    from hwsim.units import REGISTRY
+    rows = []
+    for spec in REGISTRY.values():
+        g = spec.graph
+        if g is None:
+            graph = "-"
+        else:
+            graph = "/".join(g.ops)
+            if getattr(g, "sign_magnitude", False):
+                graph += " (sign-magnitude)"
+        unpriced = getattr(g, "unpriced", None)
+        explore = "-" if g is None else ("no: " + unpriced if unpriced else "yes")
+        front = "-" if spec.front is None else spec.front.family
+        f = spec.formal
+        if f is None:
+            formal = "- (simulation)"
+        elif f.subblocks:
+            formal = "equivalence, by sub-block"
+        else:
+            formal = ", ".join(f.properties)
+        rows.append([f"`{spec.name}`", graph, explore, front, formal])
+    return _table(["unit", "runs in a model (ONNX ops)", "explore prices it", "front family",
+                   "`hwsim prove`"], rows)
+
+
 #: write-ups of studies that have no docs/studies/<name>.md
 STUDY_WRITEUPS = {
     "unit-error": "(used by sweeps)",
@@ -356,6 +383,7 @@ def gen_enum(arg: str, doc: Path, docs_dir: Path) -> list[str]:
 
 GENERATORS = {
     "units": gen_units,
+    "roles": gen_roles,
     "studies": gen_studies,
     "cli-commands": gen_cli_commands,
     "cli-options": gen_cli_options,

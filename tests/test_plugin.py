@@ -114,7 +114,7 @@ def test_the_plugin_is_synthesised_and_on_the_front(plugin, tmp_path, monkeypatc
     monkeypatch.setattr(units, "FRONT_REALM", ((2, 1, 1),))
     front = tmp_path / "front.json"
     capsys.readouterr()
-    assert main(["synth", "--pareto", "--json", str(front), "-o", str(tmp_path), "--db", db]) == 0
+    assert main(["front", "--json", str(front), "-o", str(tmp_path), "--db", db]) == 0
     pts = [p for p in json.loads(front.read_text()) if p["unit"] == "trunc-mul"]
     assert [p["params"]["t"] for p in pts] == [1, 2]
     assert all(p["lut4"] > 0 and p["mred"] > 0 for p in pts)

@@ -116,7 +116,7 @@ def test_synth_pareto_lists_every_family_with_lut4_and_mred(tools, tmp_path, cap
     monkeypatch.setattr(units, "FRONT_DRUM_K", (3, 5))
     monkeypatch.setattr(units, "FRONT_REALM", ((2, 1, 1), (4, 0, 1)))
     out = tmp_path / "front.json"
-    assert main(["synth", "--pareto", "--json", str(out), "-o", str(tmp_path), "--db",
+    assert main(["front", "--json", str(out), "-o", str(tmp_path), "--db",
                  str(tmp_path / "db.sqlite")]) == 0
     text = capsys.readouterr().out
     pts = json.loads(out.read_text())
@@ -139,6 +139,10 @@ def test_synth_pareto_lists_every_family_with_lut4_and_mred(tools, tmp_path, cap
     assert all(t["mred"] > full[t["params"]["width"]]["mred"] for t in trunc)
     assert (tmp_path / "multiplier_front.png").stat().st_size > 10_000
     assert "| exact-mul | 4 | - |" in text and "on the front" in text
+    # hwsim synth --pareto is the same command (from the cache now)
+    assert main(["synth", "--pareto", "--json", str(tmp_path / "p.json"), "-o", str(tmp_path),
+                 "--db", str(tmp_path / "db.sqlite")]) == 0
+    assert json.loads((tmp_path / "p.json").read_text()) == pts
     assert main(["synth", "--pareto", "mitchell-mul", "--no-fmax"]) == 2
     assert "takes no unit" in capsys.readouterr().err
     assert main(["synth"]) == 2

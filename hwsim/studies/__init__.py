@@ -87,8 +87,8 @@ class Study:
 
 STUDIES: dict[str, Study] = {s.name: s for s in [
     Study("unit-error", "error metrics (and optional iCE40 LUT4s) of one unit configuration "
-                        "(mitchell-mul, mitchell-div, drum-mul, realm-mul, exp; every field of its "
-                        "Params)",
+                        "(a unit with scalar operands, as hwsim characterize takes; every field "
+                        "of its Params)",
           {"unit": "mitchell-mul", "samples": 100_000, "synth": False},
           "hwsim.studies.unit_error", open_params=True),
     Study("digits-mlp", "sklearn digits MLP inference with every product through a multiplier "
