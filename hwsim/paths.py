@@ -14,6 +14,13 @@ import os
 from pathlib import Path
 
 
+def cache_dir() -> Path:
+    """hwsim's per-user cache (the results database, simulator builds): platformdirs' user
+    cache directory, ``$XDG_CACHE_HOME/hwsim`` or ``~/.cache/hwsim`` on Linux."""
+    import platformdirs
+    return Path(platformdirs.user_cache_dir("hwsim", appauthor=False))
+
+
 def _os_errors_refused(check):
     """An ``OSError`` while looking at the path (a name over the system's limit, a directory
     that may not be entered, a link loop) becomes the check's one-line ``ValueError``."""

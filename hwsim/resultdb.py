@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import time
 from pathlib import Path
@@ -32,8 +31,8 @@ RESULT_COLUMNS = ("key", "kind", "spec", "value", "created")
 
 
 def default_path() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "hwsim" / "results.sqlite"
+    from hwsim.paths import cache_dir
+    return cache_dir() / "results.sqlite"
 
 
 def canonical(spec: dict) -> str:

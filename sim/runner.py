@@ -118,8 +118,8 @@ def default_simulator() -> str:
 
 
 def default_build_root() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "hwsim" / "build"
+    from hwsim.paths import cache_dir
+    return cache_dir() / "build"
 
 
 def run_bench(spec: UnitSpec, params, *, sim: str = "icarus", vectors: int | None = None,

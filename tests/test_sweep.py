@@ -307,3 +307,13 @@ def test_a_failing_task_is_one_line_exit_1(tmp_path, capsys, monkeypatch):
                         "signed=False, stages=0, synth=False, unit='mitchell-mul', width=4; "
                         "seed 0) failed: ZeroDivisionError: boom\n"), err
     assert "Traceback" not in err
+
+
+def test_the_cache_is_under_xdg_cache_home(monkeypatch, tmp_path):
+    """The results database and the simulator builds live in the user cache directory
+    (platformdirs: $XDG_CACHE_HOME/hwsim on Linux)."""
+    from hwsim.resultdb import default_path
+    from hwsim.sim.runner import default_build_root
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_path() == tmp_path / "hwsim" / "results.sqlite"
+    assert default_build_root() == tmp_path / "hwsim" / "build"
