@@ -55,6 +55,7 @@ from pathlib import Path
 import hwsim
 from hwsim._check import short_repr
 from hwsim.resultdb import ResultDB, canonical
+from hwsim.schema import Schema
 
 __all__ = ["SweepConfig", "SweepError", "load_config", "parse_config", "run_sweep",
            "sweep_rows", "export_csv", "plot_sweep", "check_output_dir", "check_output_file",
@@ -108,13 +109,9 @@ def parse_config(data: dict, source: str = "<config>") -> SweepConfig:
     ``source``."""
     from hwsim.studies import STUDIES, get_study
 
-    def bad(msg):
-        return SweepError(f"{source}: {msg}")
-
-    known_keys = {"study", "seeds", "metrics", "fixed", "grid", "points", "skip_invalid"}
-    extra = sorted(set(data) - known_keys)
-    if extra:
-        raise bad(f"unknown key {extra[0]!r} (keys: {', '.join(sorted(known_keys))})")
+    sc = Schema(source, SweepError)
+    bad = sc.bad
+    sc.keys(data, ("study", "seeds", "metrics", "fixed", "grid", "points", "skip_invalid"))
     if "study" not in data:
         raise bad(f"missing key 'study' (studies: {', '.join(STUDIES)})")
     if not isinstance(data["study"], str):
@@ -138,14 +135,8 @@ def parse_config(data: dict, source: str = "<config>") -> SweepConfig:
     skip = data.get("skip_invalid", False)
     if not isinstance(skip, bool):
         raise bad(f"skip_invalid must be true or false, not {short_repr(skip)}")
-    fixed = data.get("fixed", {})
-    grid = data.get("grid", {})
-    listed = data.get("points", [])
-    for name, table in (("fixed", fixed), ("grid", grid)):
-        if not isinstance(table, dict):
-            raise bad(f"[{name}] must be a table, not {short_repr(table)}")
-    if not isinstance(listed, list) or not all(isinstance(p, dict) for p in listed):
-        raise bad(f"points must be an array of tables ([[points]]), not {short_repr(listed)}")
+    fixed, grid = sc.table(data, "fixed"), sc.table(data, "grid")
+    listed = sc.tables(data, "points")
     for k, v in grid.items():
         if not isinstance(v, list) or not v:
             raise bad(f"grid.{k} must be a non-empty list, not {short_repr(v)}")

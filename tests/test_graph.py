@@ -317,7 +317,7 @@ def test_none_is_the_missing_null_in_assignments():
     ({"calibration": {"rows": 0}}, r"^A: calibration.rows must be an integer >= 1, not 0$"),
     ({"calibration": {"bits": 0}}, r"^A: calibration has no key 'bits'"),
     ({"formats": {"x": "Q4.4"}}, r"^A: formats must map tensor names to fraction bits"),
-    ({"extra": {}}, r"^A: unknown table 'extra'"),
+    ({"extra": {}}, r"^A: the file has no key 'extra' \(keys: assign, calibration, formats\)$"),
 ])
 def test_bad_assignments(doc, msg):
     with pytest.raises((ValueError, TypeError), match=msg):

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from hwsim.cli import main
+from hwsim.studies.unit_error import SUPPORTED
 from hwsim.sweep import load_config, run_sweep, sweep_rows
 from rtl import require_module
 
@@ -136,12 +137,11 @@ def test_cli_sweep_writes_csv_and_plots_and_resumes(tmp_path, capsys):
     ('study = "unit-error"\n[fixed]\nsynth = "no"',
      "s.toml: unit-error: synth must be true or false, not 'no'"),
     ('study = "unit-error"\n[fixed]\nunit = "softmax"',
-     "s.toml: unit-error: unit must be one of mitchell-mul, mitchell-div, drum-mul, realm-mul, "
-     "float-mul, float-div, exp, not 'softmax'"),
+     f"s.toml: unit-error: unit must be one of {', '.join(SUPPORTED)}, not 'softmax'"),
     ('study = "unit-error"\n[grid]\nwidth = ["8"]',
      "s.toml: MitchellMulParams.width must be an integer in 2..32, not '8'"),
-    ('study = "unit-error"\nrepeat = 3', "s.toml: unknown key 'repeat' (keys: fixed, grid, "
-                                         "metrics, points, seeds, skip_invalid, study)"),
+    ('study = "unit-error"\nrepeat = 3', "s.toml: the file has no key 'repeat' (keys: study, "
+                                         "seeds, metrics, fixed, grid, points, skip_invalid)"),
     ('study = "unit-error"\n[grid]\nwidth = [4]\nkeep_bits = [3]',
      "s.toml: MitchellMulParams.keep_bits must be None or an integer in 0..2, not 3 (at width=4, "
      "keep_bits=3; skip_invalid = true drops such points)"),

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hwsim._check import is_int, short_repr
+from hwsim.schema import Schema
 
 __all__ = ["ExploreError", "ExploreConfig", "Group", "Choice", "Constraint", "load_config",
            "parse_config", "METRICS", "METHODS", "OBJECTIVES", "BUILTIN"]
@@ -164,33 +165,7 @@ class ExploreConfig:
 
 
 def _bad(source, msg):
-    return ExploreError(f"{source}: {msg}")
-
-
-def _table(doc, key, source, required=False) -> dict:
-    v = doc.get(key)
-    if v is None:
-        if required:
-            raise _bad(source, f"needs a [{key}] table")
-        return {}
-    if not isinstance(v, dict):
-        raise _bad(source, f"{key} must be a table ([{key}]), not {short_repr(v)}")
-    return v
-
-
-def _known(t: dict, keys, where: str, source: str) -> None:
-    extra = sorted(set(t) - set(keys))
-    if extra:
-        raise _bad(source, f"{where} has no key {extra[0]!r} (keys: {', '.join(keys)})")
-
-
-def _number(t, key, where, source, default, lo, hi, integer=False):
-    v = t.get(key, default)
-    ok = is_int(v) if integer else (isinstance(v, (int, float)) and not isinstance(v, bool))
-    if not ok or not lo <= v <= hi:
-        kind = "an integer" if integer else "a number"
-        raise _bad(source, f"{where}.{key} must be {kind} in {lo}..{hi}, not {short_repr(v)}")
-    return v
+    return Schema(source, ExploreError).bad(msg)
 
 
 def _unpriced(unit: str) -> str | None:
@@ -295,20 +270,17 @@ def _is_file(path: str) -> bool:
 
 
 def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
-    _known(doc, ("workload", "calibration", "group", "constraint", "cost", "search"),
-           "the file", source)
-    w = _table(doc, "workload", source, required=True)
+    sc = Schema(source, ExploreError)
+    sc.keys(doc, ("workload", "calibration", "group", "constraint", "cost", "search"))
+    w = sc.table(doc, "workload", required=True)
     if "builtin" in w:
-        name = w["builtin"]
-        if not isinstance(name, str) or name not in BUILTIN:
-            raise _bad(source, f"workload.builtin must be one of {', '.join(BUILTIN)}, not "
-                               f"{short_repr(name)}")
-        _known(w, ("builtin", *BUILTIN[name]), "workload", source)
+        name = sc.choice(w, "builtin", "workload", tuple(BUILTIN))
+        sc.keys(w, ("builtin", *BUILTIN[name]), "workload")
         workload = {"builtin": name, **BUILTIN[name], **{k: v for k, v in w.items() if k != "builtin"}}
         if "sentences" in workload:
-            _number(workload, "sentences", "workload", source, 60, 3, 600, integer=True)
+            sc.number(workload, "sentences", "workload", 60, 3, 600, integer=True)
     else:
-        _known(w, ("model", "data"), "workload", source)
+        sc.keys(w, ("model", "data"), "workload")
         for k in ("model", "data"):
             if not isinstance(w.get(k), str) or not w[k]:
                 raise _bad(source, f"workload needs builtin = \"digits\" / \"minilm\", or model "
@@ -319,7 +291,7 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
         for k, p in workload.items():
             if not _is_file(p):
                 raise _bad(source, f"workload.{k} {short_repr(w[k])} is not an existing file")
-    cal = _table(doc, "calibration", source)
+    cal = sc.table(doc, "calibration")
     from hwsim.graph.assign import parse_assignment, units_by_op
     UNITS_BY_OP = units_by_op()
     try:
@@ -356,7 +328,7 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
         if node is not None and (not isinstance(node, str) or not node):
             raise _bad(source, f"{where}.node must be a non-empty fnmatch pattern, not "
                                f"{short_repr(node)}")
-        inst = _number(g, "instances", where, source, 1, 1, 1 << 20, integer=True)
+        inst = sc.number(g, "instances", where, 1, 1, 1 << 20, integer=True)
         dropped: list = []
         choices = _choices(g, where, source, dropped)
         units = sorted({c.unit for c in choices})
@@ -373,19 +345,16 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
             warnings.append(f"group {name!r}: {len(dropped)} grid combination(s) the unit "
                             f"refuses were left out, e.g. {dropped[0]}")
 
-    c = _table(doc, "constraint", source, required=True)
-    _known(c, ("metric", "output", "min", "max_drop"), "constraint", source)
-    metric = c.get("metric", "accuracy")
-    if metric not in METRICS:
-        raise _bad(source, f"constraint.metric must be one of {', '.join(METRICS)}, not "
-                           f"{short_repr(metric)}")
+    c = sc.table(doc, "constraint", required=True)
+    sc.keys(c, ("metric", "output", "min", "max_drop"), "constraint")
+    metric = sc.choice(c, "metric", "constraint", METRICS, "accuracy")
     if ("min" in c) == ("max_drop" in c):
         raise _bad(source, "constraint needs exactly one of min (an absolute floor) and "
                            "max_drop (how far below the float model)")
     lo, hi = (0, 100) if metric == "accuracy" else (0, 2)
-    mn = (_number(c, "min", "constraint", source, 0, 0 if metric == "accuracy" else -1, 1)
+    mn = (sc.number(c, "min", "constraint", 0, 0 if metric == "accuracy" else -1, 1)
           if "min" in c else None)
-    drop = _number(c, "max_drop", "constraint", source, 0, lo, hi) if "max_drop" in c else None
+    drop = sc.number(c, "max_drop", "constraint", 0, lo, hi) if "max_drop" in c else None
     output = c.get("output")
     if output is not None and (metric == "accuracy" or not isinstance(output, str)
                                or not output):
@@ -393,19 +362,15 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
                            f"argmax_agreement, not {short_repr(output)} for {metric}")
     constraint = Constraint(metric, output, mn, drop)
 
-    cost = _table(doc, "cost", source)
-    _known(cost, ("objective", "fmax"), "cost", source)
-    objective = cost.get("objective", "area")
-    if objective not in OBJECTIVES:
-        raise _bad(source, f"cost.objective must be one of {', '.join(OBJECTIVES)}, not "
-                           f"{short_repr(objective)}")
+    cost = sc.table(doc, "cost")
+    sc.keys(cost, ("objective", "fmax"), "cost")
+    objective = sc.choice(cost, "objective", "cost", OBJECTIVES, "area")
     fmax = cost.get("fmax", True)
     if not isinstance(fmax, bool):
         raise _bad(source, f"cost.fmax must be true or false, not {short_repr(fmax)}")
 
-    s = _table(doc, "search", source)
-    _known(s, ("methods", "budget", "seeds", "batch", "temperature", "cooling"), "search",
-           source)
+    s = sc.table(doc, "search")
+    sc.keys(s, ("methods", "budget", "seeds", "batch", "temperature", "cooling"), "search")
     methods = s.get("methods", list(METHODS))
     methods = [methods] if isinstance(methods, str) else methods
     if not isinstance(methods, list) or not methods or any(m not in METHODS for m in methods):
@@ -421,11 +386,11 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
         source=source, workload=workload, calibration=cal, groups=tuple(groups),
         constraint=constraint, objective=objective, fmax=fmax,
         methods=tuple(dict.fromkeys(methods)),
-        budget=int(_number(s, "budget", "search", source, 40, 1, MAX_BUDGET, integer=True)),
+        budget=int(sc.number(s, "budget", "search", 40, 1, MAX_BUDGET, integer=True)),
         seeds=tuple(dict.fromkeys(int(x) for x in seeds)),
-        batch=int(_number(s, "batch", "search", source, 4, 1, 256, integer=True)),
-        temperature=float(_number(s, "temperature", "search", source, 0.05, 1e-6, 1e6)),
-        cooling=float(_number(s, "cooling", "search", source, 0.95, 0.01, 1.0)),
+        batch=int(sc.number(s, "batch", "search", 4, 1, 256, integer=True)),
+        temperature=float(sc.number(s, "temperature", "search", 0.05, 1e-6, 1e6)),
+        cooling=float(sc.number(s, "cooling", "search", 0.95, 0.01, 1.0)),
         warnings=tuple(warnings))
 
 

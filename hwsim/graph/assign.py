@@ -58,6 +58,7 @@ import numpy as np
 from hwsim._check import is_int, short_repr
 from hwsim.graph.model import Graph, ModelError
 from hwsim.graph import ops
+from hwsim.schema import Schema
 from hwsim.units import Product, get_unit, units_by_op
 
 __all__ = ["Rule", "Assignment", "parse_assignment", "units_by_op", "build_impl",
@@ -143,15 +144,10 @@ def parse_assignment(doc: dict, where: str = "--assign") -> Assignment:
     from hwsim.units import REGISTRY
     if not isinstance(doc, dict):
         raise TypeError(f"{where}: must be a TOML table, not {short_repr(doc)}")
-    unknown = sorted(set(doc) - {"assign", "calibration", "formats"})
-    if unknown:
-        raise ValueError(f"{where}: unknown table {unknown[0]!r} (tables: assign, calibration, "
-                         f"formats)")
+    sc = Schema(where, ValueError, TypeError)
+    sc.keys(doc, ("assign", "calibration", "formats"))
     rules = []
-    raw = doc.get("assign", [])
-    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
-        raise TypeError(f"{where}: assign must be an array of tables ([[assign]]), not "
-                        f"{short_repr(raw)}")
+    raw = sc.tables(doc, "assign")
     by_op = units_by_op()
     units = sorted({u for us in by_op.values() for u in us})
     for i, r in enumerate(raw):
@@ -189,32 +185,15 @@ def parse_assignment(doc: dict, where: str = "--assign") -> Assignment:
             msg = str(e)
             raise type(e)(msg if msg.startswith(at) else f"{at}: {msg}") from None
         rules.append(Rule(unit=unit, params=params, op=op, node=node))
-    cal = doc.get("calibration", {})
-    if not isinstance(cal, dict):
-        raise TypeError(f"{where}: calibration must be a table, not {short_repr(cal)}")
-    bad = sorted(set(cal) - {"mode", "method", "percentile", "weights", "rows"})
-    if bad:
-        raise ValueError(f"{where}: calibration has no key {bad[0]!r} (keys: mode, method, "
-                         f"percentile, weights, rows)")
-    kw = {}
-    for key, choices in (("mode", MODES), ("method", METHODS), ("weights", WEIGHTS)):
-        if key in cal:
-            if cal[key] not in choices:
-                raise ValueError(f"{where}: calibration.{key} must be one of "
-                                 f"{', '.join(choices)}, not {short_repr(cal[key])}")
-            kw[key] = cal[key]
+    cal = sc.table(doc, "calibration")
+    sc.keys(cal, ("mode", "method", "percentile", "weights", "rows"), "calibration")
+    kw = {key: sc.choice(cal, key, "calibration", choices)
+          for key, choices in (("mode", MODES), ("method", METHODS), ("weights", WEIGHTS))
+          if key in cal}
     if "percentile" in cal:
-        p = cal["percentile"]
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 50 <= p <= 100:
-            raise ValueError(f"{where}: calibration.percentile must be a number in 50..100, "
-                             f"not {short_repr(p)}")
-        kw["percentile"] = float(p)
+        kw["percentile"] = float(sc.number(cal, "percentile", "calibration", None, 50, 100))
     if "rows" in cal:
-        n = cal["rows"]
-        if not is_int(n) or n < 1:
-            raise ValueError(f"{where}: calibration.rows must be an integer >= 1, not "
-                             f"{short_repr(n)}")
-        kw["rows"] = int(n)
+        kw["rows"] = int(sc.number(cal, "rows", "calibration", None, 1, None, integer=True))
     formats = doc.get("formats", {})
     if not isinstance(formats, dict) or not all(is_int(v) and -64 <= v <= 64
                                                 for v in formats.values()):
