@@ -281,11 +281,11 @@ def test_outputs_never_replace_inputs_and_bad_paths_are_one_line(capsys, tmp_pat
     assert victim.read_text() == "keep" and json.loads(plain.read_text())["metrics"]["n"] == 256
     assert sorted(p.name for p in tmp_path.glob("*.tmp")) == ["plain.json.tmp"]
     # an OSError after the checks (a full disk, a vanished directory) is one line, exit 1
-    import hwsim.cli
+    import hwsim.cli.units
 
     def full(params_cls):
         raise OSError(28, "No space left on device", str(tmp_path / "r.json"))
-    monkeypatch.setattr(hwsim.cli, "unit_summary_lines", full)
+    monkeypatch.setattr(hwsim.cli.units, "unit_summary_lines", full)
     assert main(["units"]) == 1
     assert capsys.readouterr().err == (f"hwsim: error: {tmp_path / 'r.json'}: No space left on "
                                        f"device\n")

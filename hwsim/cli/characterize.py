@@ -1,0 +1,99 @@
+"""``hwsim characterize UNIT``: error metrics over every input or a seeded sample."""
+
+from __future__ import annotations
+
+import sys
+
+from hwsim.characterize import MAX_SAMPLES
+from hwsim.cli.common import (
+    CHARACTERIZE_EXHAUSTIVE_DEFAULT_BITS,
+    DEFAULT_SAMPLES,
+    MAX_INPUT_VALUES,
+    UsageError,
+    jobs_option,
+    options,
+    path_check,
+    seed_option,
+    unit_and_params,
+    unit_command,
+    values_per_vector,
+    write_json,
+)
+from hwsim.paths import check_output_file
+from hwsim.tables import format_metrics_table
+
+
+def _characterize_distributions(spec, params, args):
+    import importlib
+    import inspect
+
+    if args.exhaustive:
+        raise UsageError(f"{spec.name} has no exhaustive mode; give --samples COUNT "
+                         f"(vectors per input distribution)")
+    module, func = spec.characterizer.split(":")
+    run = getattr(importlib.import_module(module), func)
+    kwargs = {"seed": args.seed}
+    if args.samples is not None:
+        default = inspect.signature(run).parameters["samples"].default
+        limit = MAX_INPUT_VALUES // (16 * values_per_vector(spec, params))
+        if not 1 <= args.samples <= limit:
+            raise UsageError(f"--samples must be an integer in 1..{limit} for "
+                             f"{params.top_name} (default {default}), not {args.samples}")
+        kwargs["samples"] = args.samples
+    try:
+        c = run(params, **kwargs)
+    except (TypeError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    print(c.summary(params))
+    print(c.table())
+    if args.json:
+        write_json(args.json, c.to_dict())
+    return 0
+
+
+def cmd_characterize(args):
+    from hwsim.characterize import MAX_CHARACTERIZE_INPUT_BITS, characterize
+    spec, params = unit_and_params(args)
+    if args.json:
+        path_check(check_output_file, args.json, "--json")
+    if args.exhaustive and args.samples is not None:
+        raise UsageError("give --exhaustive or --samples, not both")
+    if spec.characterizer:
+        return _characterize_distributions(spec, params, args)
+    samples = args.samples
+    if samples is not None and not 1 <= samples <= MAX_SAMPLES:
+        raise UsageError(f"--samples must be an integer in 1..{MAX_SAMPLES}, not {samples}")
+    if (not args.exhaustive and samples is None
+            and params.input_bits > CHARACTERIZE_EXHAUSTIVE_DEFAULT_BITS):
+        samples = DEFAULT_SAMPLES
+    if samples is None and params.input_bits > MAX_CHARACTERIZE_INPUT_BITS:
+        raise UsageError(f"--exhaustive is limited to {MAX_CHARACTERIZE_INPUT_BITS} input bits, "
+                         f"and {params.top_name} has {params.input_bits}; use --samples COUNT")
+    try:
+        c = characterize(spec, params, samples=samples, seed=args.seed, jobs=args.jobs,
+                         progress=sys.stderr.isatty())
+    except (TypeError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    print(f"{params.top_name}: {c.mode} over {c.metrics.n} inputs in {c.seconds:.1f} s")
+    print(format_metrics_table([(params.top_name, c.metrics.to_dict())]))
+    if args.json:
+        write_json(args.json, c.to_dict())
+    return 0
+
+
+def add(sub) -> None:
+    """``hwsim characterize UNIT [params] [--exhaustive | --samples N]``."""
+    def characterize_options(q):
+        q.add_argument("--exhaustive", action="store_true",
+                       help="every input combination (up to 32 input bits; the default up to 24)")
+        q.add_argument("--samples", type=int, metavar="COUNT",
+                       help="seeded uniform random inputs (default 1000000 above 24 input "
+                            "bits); softmax, attention, performer: vectors per input "
+                            "distribution (default: the unit's own)")
+        q.add_argument("--seed", type=seed_option, default=0, help="random seed (default 0)")
+        q.add_argument("--jobs", type=jobs_option, default=2, help="threads (default 2)")
+        q.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+
+    s = unit_command(sub, "characterize", "error metrics over all inputs or a seeded sample",
+                      options(characterize_options))
+    s.set_defaults(func=cmd_characterize)

@@ -1,0 +1,185 @@
+"""What every ``hwsim`` command shares: the one-line usage error, the argparse
+subclass that raises it, option parsers, the path checks that run before any work, the
+JSON writer and the per-unit sub-command builder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from hwsim.options import add_unit_options, params_from_args
+from hwsim.paths import check_output_file, write_text_atomic
+from hwsim.units import REGISTRY, get_unit
+
+#: defaults when no vector / sample count is given: exhaustive up to these many input bits
+#: (two 8-bit operands for verification, two 12-bit operands for characterisation)
+VERIFY_EXHAUSTIVE_DEFAULT_BITS = 16
+CHARACTERIZE_EXHAUSTIVE_DEFAULT_BITS = 24
+DEFAULT_SAMPLES = 1_000_000
+#: random draws are bounded by memory: at most this many input values (int64) per run
+MAX_INPUT_VALUES = 1 << 28
+MAX_SEED = 2 ** 32 - 1
+MAX_JOBS = 256
+
+
+class UsageError(Exception):
+    """Bad usage: reported as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors in hwsim's words (exit 2, no usage block)."""
+
+    def error(self, message):
+        raise UsageError(reword(message))
+
+
+def reword(message: str) -> str:
+    m = re.match(r"argument (UNIT|NAME): invalid choice: '([^']*)'", message)
+    if m:
+        if m.group(1) == "UNIT":
+            return f"unknown unit {m.group(2)!r} (units: {', '.join(REGISTRY)})"
+        from hwsim.studies import STUDIES
+        return f"unknown study {m.group(2)!r} (studies: {', '.join(STUDIES)})"
+    m = re.match(r"argument ([^:]+): (.*)", message, re.S)
+    if m:
+        opt = m.group(1).split("/")[0]
+        text = m.group(2)
+        return f"{opt} {text}" if text.startswith("must") else f"{opt}: {text}"
+    return message
+
+
+def int_option(name: str, lo: int, hi: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer in {lo}..{hi}, "
+                                             f"not {text!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be an integer in {lo}..{hi}, not {v}")
+        return v
+    parse.__name__ = name
+    return parse
+
+
+seed_option = int_option("seed", 0, MAX_SEED)
+jobs_option = int_option("jobs", 1, MAX_JOBS)
+#: nextpnr placements per unit with ``hwsim synth --seeds`` (each takes seconds to minutes)
+MAX_PNR_SEEDS = 32
+pnr_seeds_option = int_option("seeds", 1, MAX_PNR_SEEDS)
+#: the longest ``--timeout`` (``hwsim synth``: per tool call; ``hwsim prove``: the solver): a day
+MAX_TIMEOUT = 86_400
+
+
+def seconds_option(text: str) -> float:
+    """``--timeout``: a number of seconds in (0, MAX_TIMEOUT]."""
+    try:
+        v = float(text)
+    except ValueError:
+        v = None
+    if v is None or not 0 < v <= MAX_TIMEOUT:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be a number of seconds in (0, {MAX_TIMEOUT}], "
+                                         f"not {text!r}")
+    return v
+
+
+seconds_option.__name__ = "timeout"
+
+
+def path_check(check, path, option: str, *args):
+    try:
+        return check(path, option, *args)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def unit_and_params(args):
+    spec = get_unit(args.unit)
+    try:
+        params = params_from_args(spec.params_cls, args)
+    except (TypeError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    return spec, params
+
+
+def values_per_vector(spec, params) -> int:
+    """Input values (int64) one vector of ``spec`` holds, from its corner vectors."""
+    v = spec.vectors(params, 0, 0)
+    return max(1, sum(int(a[0].size) if a.ndim > 1 else 1 for a in v.values()))
+
+
+def write_json(path, data, option: str = "--json") -> None:
+    """Write ``data`` atomically (:func:`hwsim.paths.write_text_atomic`) as strict JSON: a
+    NaN or infinite number (an undefined metric) is written as null."""
+    text = json.dumps(json_finite(data), indent=2, allow_nan=False) + "\n"
+    path_check(lambda p, o: write_text_atomic(p, text, o), path, option)
+    print(f"wrote {path}")
+
+
+def json_finite(x):
+    import math
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: json_finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_finite(v) for v in x]
+    return x
+
+
+def check_files_in(out: Path, names) -> None:
+    """The files a command will write in ``-o DIR`` can be written: none is a directory
+    (found after the work, it would leave the outputs half written)."""
+    for name in names:
+        if (out / name).is_dir():
+            raise UsageError(f"-o/--output {str(out)!r}: {name} there is a directory; remove "
+                             f"it or give another directory")
+
+
+def db_path(option_value):
+    """The results file a ``--db`` value names (None for 'none')."""
+    from hwsim.resultdb import default_path
+    if option_value == "none":
+        return None
+    return option_value if option_value is not None else default_path()
+
+
+def open_db(path):
+    """The synthesis cache at ``path`` (None: the default), refusing what is not one."""
+    import sqlite3
+
+    from hwsim.resultdb import ResultDB
+    if path is not None:
+        path_check(check_output_file, path, "--db")
+    try:
+        return ResultDB(path)
+    except sqlite3.DatabaseError as e:
+        raise UsageError(f"--db {str(path)!r} is not a hwsim results database ({e}); give "
+                         f"another file or 'none'") from None
+
+
+def unit_command(sub, name: str, help: str, common: argparse.ArgumentParser,
+                  required: bool = True, specs=None, note=lambda spec: ""):
+    """``hwsim NAME UNIT [unit options] [command options]``: one sub-parser per unit of
+    ``specs`` (default: every registered unit); ``note(spec)`` ends its description."""
+    specs = list(REGISTRY.values()) if specs is None else specs
+    s = sub.add_parser(name, help=help, description=help)
+    units = s.add_subparsers(dest="unit", metavar="UNIT", required=required,
+                             parser_class=Parser,
+                             help=f"one of: {', '.join(x.name for x in specs)} (hwsim {name} "
+                                  f"UNIT --help lists its options)")
+    for spec in specs:
+        u = units.add_parser(spec.name, help=spec.summary, parents=[common],
+                             description=f"hwsim {name} {spec.name}: {spec.summary}{note(spec)}",
+                             allow_abbrev=False)
+        add_unit_options(u, spec.params_cls)
+    return s
+
+
+def options(*adders) -> argparse.ArgumentParser:
+    p = Parser(add_help=False, allow_abbrev=False)
+    for add in adders:
+        add(p)
+    return p

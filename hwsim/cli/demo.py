@@ -1,0 +1,23 @@
+"""``hwsim demo``: the main job on built-in defaults, DIR/report.md with plots."""
+
+from __future__ import annotations
+
+from hwsim.cli.common import jobs_option, path_check
+from hwsim.paths import check_output_dir
+
+
+def cmd_demo(args):
+    from hwsim.demo import run_demo
+    out = path_check(check_output_dir, args.output, "-o/--output")
+    return run_demo(out, sim=args.sim, jobs=args.jobs)
+
+
+def add(sub) -> None:
+    """``hwsim demo [-o DIR]``."""
+    s = sub.add_parser("demo", help="generate, verify and characterise default units; "
+                                    "write DIR/report.md with plots", allow_abbrev=False)
+    s.add_argument("-o", "--output", default="out", metavar="DIR", help="output directory")
+    s.add_argument("--sim", choices=["icarus", "verilator"],
+                   help="simulator (default: Icarus when present: fastest to build)")
+    s.add_argument("--jobs", type=jobs_option, default=2, help="threads (default 2)")
+    s.set_defaults(func=cmd_demo)

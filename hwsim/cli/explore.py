@@ -1,0 +1,113 @@
+"""``hwsim explore CONFIG.toml``: the cheapest per-layer units that keep an accuracy
+floor, priced by synthesis."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from hwsim.cli.common import UsageError, jobs_option, open_db, path_check, write_json
+from hwsim.paths import check_not_input, check_output_dir, check_output_file, same_file
+
+#: what ``hwsim explore -o DIR`` writes in DIR
+EXPLORE_FILES = ("results.sqlite", "designs.csv", "best.toml", "report.md", "front.png",
+                 "search.png")
+
+
+def cmd_explore(args):  # empty paths are refused by main()
+    out = path_check(check_output_dir, args.output, "-o/--output")
+    if args.json is not None:
+        js = path_check(check_output_file, args.json, "--json")
+        # a link or a device (/dev/stdout) is written through, as every command's --json
+        if (same_file(js, out) or any(same_file(js, out / n) for n in EXPLORE_FILES)
+                or (args.emit is not None and same_file(js.absolute().parent, args.emit))):
+            where = f"{str(out)!r}" + (f" and --emit {args.emit!r}" if args.emit else "")
+            raise UsageError(f"--json must be a file outside what explore writes in {where}, "
+                             f"not {args.json!r}")
+        path_check(check_not_input, js, "--json",
+                    {"CONFIG": args.config, "--db": None if args.db == "none" else args.db})
+    if args.db not in (None, "none") and Path(args.db).exists() and not Path(args.db).is_file():
+        raise UsageError(f"--db must be a regular file, not {args.db!r}")
+    if args.emit is not None:
+        path_check(check_output_dir, args.emit, "--emit")
+    try:
+        from hwsim.explore.config import ExploreError, load_config
+        from hwsim.explore.run import emit_units, explore, format_summary, write_outputs
+        from hwsim.graph.model import ModelError
+    except ImportError as e:
+        raise UsageError(f"hwsim explore needs the ml extra ({e.name} is missing): "
+                         f"pip install 'hwsim[ml]'") from None
+    from hwsim import synth
+    from hwsim.sweep import SweepError, check_scheduler
+    try:
+        cfg = load_config(args.config)
+    except ExploreError as e:
+        raise UsageError(str(e)) from None
+    for w in cfg.warnings:
+        print(f"hwsim: warning: {w}", file=sys.stderr)
+    if args.json is not None:  # nor a workload file the configuration names
+        path_check(check_not_input, args.json, "--json",
+                    {f"workload.{k}": v for k, v in cfg.workload.items()
+                     if k in ("model", "data") and isinstance(v, str)})
+    if args.scheduler is not None:  # before --emit and --db make anything
+        try:
+            check_scheduler(args.scheduler)
+        except SweepError as e:
+            raise UsageError(str(e)) from None
+    if args.emit is not None:
+        try:
+            Path(args.emit).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"--emit {args.emit!r} cannot be created ({e.strerror or e})") from None
+    db = open_db(args.db) if args.db != "none" else None
+    try:
+        result, space = explore(cfg, out, jobs=args.jobs, scheduler=args.scheduler, db=db,
+                                progress=sys.stderr.isatty())
+    except (ExploreError, ModelError, SweepError) as e:
+        raise UsageError(str(e)) from None
+    except synth.SynthToolNotFound as e:
+        raise UsageError(str(e)) from None
+    except synth.SynthError as e:
+        print(f"hwsim: synthesis failed: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if db is not None:
+            db.close()
+    print(format_summary(result))
+    for p in write_outputs(result, cfg, out):
+        print(f"wrote {p}")
+    if args.json is not None:
+        write_json(args.json, result)
+    if result["best"] is None:
+        return 1
+    if args.emit is not None:
+        files = emit_units(result, cfg, space, Path(args.emit))
+        print(f"wrote {len(files)} files to {args.emit} (the best design's units and cost.md)")
+    return 0
+
+
+def add(sub) -> None:
+    """``hwsim explore CONFIG.toml [-o DIR] [--json FILE] [--emit DIR]``."""
+    s = sub.add_parser("explore", help="the cheapest per-layer units that keep an accuracy "
+                                       "floor, priced by synthesis", allow_abbrev=False,
+                       description="hwsim explore: search per-group unit choices (multiplier "
+                                   "kind, width, Mitch-w truncation, softmax variant) on an "
+                                   "ONNX model or a built-in one, under an accuracy floor, "
+                                   "priced by yosys/nextpnr; sampling, random and greedy "
+                                   "searches at equal budget. See docs/explore.md.")
+    s.add_argument("config", metavar="CONFIG.toml", help="workload, [[group]] search space, "
+                                                       "[constraint], [cost], [search] "
+                                                       "(see examples/explore_digits.toml)")
+    s.add_argument("-o", "--output", default="explore", metavar="DIR",
+                   help="results.sqlite (resumable), designs.csv, best.toml, report.md, "
+                        "plots (default explore)")
+    s.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    s.add_argument("--emit", metavar="DIR",
+                   help="write the Verilog, sidecars and cost table of the best design's units")
+    s.add_argument("--jobs", type=jobs_option, default=2, help="local worker processes (default 2)")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="evaluate designs on this Dask distributed scheduler instead")
+    s.add_argument("--db", default=None, metavar="FILE",
+                   help="synthesis cache (default: the user cache, as hwsim synth; 'none': "
+                        "no cache)")
+    s.set_defaults(func=cmd_explore)

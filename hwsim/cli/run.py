@@ -1,0 +1,103 @@
+"""``hwsim run MODEL.onnx``: a user's ONNX model with chosen ops on hwsim units,
+against onnxruntime."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hwsim.cli.common import UsageError, check_files_in, path_check, write_json
+from hwsim.paths import (
+    check_not_input,
+    check_output_dir,
+    check_output_file,
+    parse_toml,
+    read_text_file,
+)
+
+#: what ``hwsim run -o DIR`` writes in DIR (hwsim.graph.evaluate.write_report)
+RUN_REPORT_FILES = ("report.md", "attribution.png")
+
+
+def cmd_run(args):
+    from hwsim.paths import check_input_file
+    path_check(check_input_file, args.model, "MODEL")
+    path_check(check_input_file, args.data, "--data")
+    if args.reference is not None:
+        path_check(check_input_file, args.reference, "--reference")
+    inputs = {"MODEL": args.model, "--data": args.data, "--assign": args.assign,
+              "--reference": args.reference}
+    try:  # the models' external weights are inputs too
+        from hwsim.studies.onnx_model import external_files
+        for opt in ("MODEL", "--reference"):
+            if inputs[opt] is not None:
+                inputs |= {f"{opt} weights": str(f) for f in external_files(inputs[opt])}
+    except ImportError:
+        pass  # without the ml extra the command stops below with its install hint
+    if args.output is not None:
+        out = path_check(check_output_dir, args.output, "-o/--output")
+        check_files_in(out, RUN_REPORT_FILES)
+        for name in RUN_REPORT_FILES:
+            path_check(check_not_input, out / name, "-o/--output", inputs)
+        inputs |= {f"-o/--output {name}": out / name for name in RUN_REPORT_FILES}
+    if args.json is not None:
+        path_check(check_output_file, args.json, "--json")
+        path_check(check_not_input, args.json, "--json", inputs)
+    try:
+        from hwsim.graph.assign import Assignment, parse_assignment
+        from hwsim.graph.evaluate import format_summary, run_model, write_report
+        from hwsim.graph.model import ModelError
+    except ImportError as e:
+        raise UsageError(f"hwsim run needs the ml extra ({e.name} is missing): "
+                         f"pip install 'hwsim[ml]'") from None
+    assignment = Assignment()
+    if args.assign is not None:
+        text = path_check(read_text_file, args.assign, "--assign")
+        doc = path_check(parse_toml, text, f"--assign {args.assign}")
+        try:
+            assignment = parse_assignment(doc, f"--assign {args.assign}")
+        except (TypeError, ValueError) as e:
+            raise UsageError(str(e)) from None
+    from tqdm import tqdm
+    def progress(items):
+        return tqdm(items, desc="attribution", unit="node", leave=False,
+                    disable=not sys.stderr.isatty())
+    try:
+        r = run_model(args.model, args.data, assignment, attribution=args.attribution,
+                      progress=progress, reference=args.reference)
+    except ModelError as e:
+        raise UsageError(str(e)) from None
+    for w in r.get("warnings", []):
+        print(f"hwsim: warning: {w}", file=sys.stderr)
+    print(format_summary(r))
+    if args.json is not None:
+        write_json(args.json, r)
+    if args.output is not None:
+        print(f"wrote {write_report(r, Path(args.output))}")
+    return 0
+
+
+def add(sub) -> None:
+    """``hwsim run MODEL.onnx --data FILE.npz [--assign FILE.toml]``."""
+    s = sub.add_parser("run", help="run an ONNX model with chosen ops on hwsim units, "
+                                   "against onnxruntime", allow_abbrev=False,
+                       description="hwsim run: a user's ONNX model (float or QDQ) with the ops "
+                                   "an assignment file names on hwsim units, the rest float; "
+                                   "metrics against onnxruntime's float run, per-node "
+                                   "attribution. See docs/onnx.md.")
+    s.add_argument("model", metavar="MODEL.onnx", help="the ONNX model file")
+    s.add_argument("--data", required=True, metavar="FILE.npz",
+                   help="inputs by graph input name (axis 0 = rows), optional 'labels' "
+                        "(one integer class per row)")
+    s.add_argument("--assign", metavar="FILE.toml",
+                   help="[[assign]] rules (op, node pattern, unit, unit parameters), "
+                        "[calibration], [formats]; default: everything float")
+    s.add_argument("--reference", metavar="FLOAT.onnx",
+                   help="compare against onnxruntime running this model instead (same inputs "
+                        "and outputs), e.g. the float model a QDQ model was quantised from")
+    s.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    s.add_argument("-o", "--output", metavar="DIR", help="write DIR/report.md with plots")
+    s.add_argument("--attribution", action=argparse.BooleanOptionalAction, default=True,
+                   help="each assigned node alone on its unit, the rest float (default on)")
+    s.set_defaults(func=cmd_run)

@@ -1,0 +1,19 @@
+"""``hwsim units``: every registered unit, its summary and its parameters."""
+
+from __future__ import annotations
+
+from hwsim.options import unit_summary_lines
+from hwsim.units import REGISTRY
+
+
+def cmd_units(args):
+    for spec in REGISTRY.values():
+        print(f"{spec.name:14} {spec.summary}")
+        print("\n".join(unit_summary_lines(spec.params_cls)))
+    return 0
+
+
+def add(sub) -> None:
+    """``hwsim units``."""
+    s = sub.add_parser("units", help="list units and their parameters")
+    s.set_defaults(func=cmd_units)
