@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim._check import broadcast, check_bool, check_int, int_operand
-from hwsim.params import UnitParams
+from hwsim.params import MultiplierParams
 
 __all__ = ["ExactMulParams", "exact_mul", "MAX_STAGES"]
 
@@ -25,7 +25,7 @@ MAX_STAGES = 8
 
 
 @dataclass(frozen=True)
-class ExactMulParams(UnitParams):
+class ExactMulParams(MultiplierParams):
     """Exact multiplier parameters.
 
     Parameters
@@ -48,21 +48,6 @@ class ExactMulParams(UnitParams):
         check_int("ExactMulParams", "width", self.width, 2, 32)
         check_bool("ExactMulParams", "signed", self.signed)
         check_int("ExactMulParams", "stages", self.stages, 0, MAX_STAGES)
-
-    @property
-    def out_width(self) -> int:
-        return 2 * self.width
-
-    @property
-    def input_bits(self) -> int:
-        return 2 * self.width
-
-    @property
-    def in_range(self) -> tuple[int, int]:
-        """Operand range ``[lo, hi)``."""
-        if self.signed:
-            return -(1 << (self.width - 1)), 1 << (self.width - 1)
-        return 0, 1 << self.width
 
     @property
     def top_name(self) -> str:

@@ -49,7 +49,7 @@ from hwsim._check import (
     as_array, broadcast, check_bool, check_int, int_operand, is_int, real_operand,
 )
 from hwsim.float_mul import FloatMethod, FloatType, float_bits
-from hwsim.params import UnitParams
+from hwsim.params import MultiplierParams, UnitParams
 
 __all__ = [
     "MitchellMulParams", "MitchellDivParams", "mitchell_mul", "mitchell_div",
@@ -76,7 +76,7 @@ def _check_keep_bits(owner: str, keep_bits, width: int):
 
 
 @dataclass(frozen=True)
-class MitchellMulParams(UnitParams):
+class MitchellMulParams(MultiplierParams):
     """Mitchell multiplier parameters.
 
     Parameters
@@ -104,21 +104,6 @@ class MitchellMulParams(UnitParams):
         check_bool("MitchellMulParams", "signed", self.signed)
         _check_keep_bits("MitchellMulParams", self.keep_bits, self.width)
         check_int("MitchellMulParams", "stages", self.stages, 0, MAX_STAGES)
-
-    @property
-    def out_width(self) -> int:
-        return 2 * self.width
-
-    @property
-    def input_bits(self) -> int:
-        return 2 * self.width
-
-    @property
-    def in_range(self) -> tuple[int, int]:
-        """Operand range ``[lo, hi)``."""
-        if self.signed:
-            return -(1 << (self.width - 1)), 1 << (self.width - 1)
-        return 0, 1 << self.width
 
     @property
     def top_name(self) -> str:

@@ -129,21 +129,13 @@ def _decode(owner: str, default, value):
     return value
 
 
-class UnsignedMulParams(UnitParams):
-    """Ports of an unsigned ``width`` x ``width`` -> ``2 * width`` multiplier (a mixin for
-    Params dataclasses with ``width`` and ``stages`` fields); ``top_name`` is
-    ``<stem>_u<width>``, the parts of :meth:`_name_parts`, then ``_p<stages>`` if pipelined."""
+class MultiplierParams(UnitParams):
+    """Ports of a ``width`` x ``width`` -> ``2 * width`` multiplier (a mixin for Params
+    dataclasses with ``width`` and ``signed``): operands unsigned ``[0, 2**width)`` or two's
+    complement ``[-2**(width-1), 2**(width-1))``, the product 2 ``width`` bits."""
 
     width: int
-    stages: int
-
-    def _name_parts(self) -> tuple[str, ...]:
-        return ()
-
-    @property
-    def signed(self) -> bool:
-        """Always ``False`` (the exact baseline and the vector generators read this)."""
-        return False
+    signed: bool
 
     @property
     def out_width(self) -> int:
@@ -156,7 +148,26 @@ class UnsignedMulParams(UnitParams):
     @property
     def in_range(self) -> tuple[int, int]:
         """Operand range ``[lo, hi)``."""
+        if self.signed:
+            return -(1 << (self.width - 1)), 1 << (self.width - 1)
         return 0, 1 << self.width
+
+
+class UnsignedMulParams(MultiplierParams):
+    """An unsigned :class:`MultiplierParams` (a mixin for Params dataclasses with ``width``
+    and ``stages`` fields); ``top_name`` is ``<stem>_u<width>``, the parts of
+    :meth:`_name_parts`, then ``_p<stages>`` if pipelined."""
+
+    width: int
+    stages: int
+
+    def _name_parts(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def signed(self) -> bool:
+        """Always ``False`` (the exact baseline and the vector generators read this)."""
+        return False
 
     @property
     def top_name(self) -> str:

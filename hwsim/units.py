@@ -201,22 +201,17 @@ def _pairs(params, count, seed):
     return {"a": a, "b": b}
 
 
-def _mul_model(params, v):
-    return {"p": mitchell_mul(v["a"], v["b"], params)}
+def multiplier(fn) -> tuple[Callable, Callable]:
+    """``(model, real)`` of an integer multiplier unit whose bit-exact function is
+    ``fn(a, b, params) -> p``: the model on ports a, b -> p; the real values, the product and
+    the exact ``a * b``, over every input."""
+    def model(params, v):
+        return {"p": fn(v["a"], v["b"], params)}
 
-
-def _mul_real(params, v):
-    p = mitchell_mul(v["a"], v["b"], params).astype(np.float64)
-    return p, v["a"].astype(np.float64) * v["b"].astype(np.float64)
-
-
-def _exact_model(params, v):
-    return {"p": exact_mul(v["a"], v["b"], params)}
-
-
-def _exact_real(params, v):
-    p = exact_mul(v["a"], v["b"], params).astype(np.float64)
-    return p, v["a"].astype(np.float64) * v["b"].astype(np.float64)
+    def real(params, v):
+        return (fn(v["a"], v["b"], params).astype(np.float64),
+                v["a"].astype(np.float64) * v["b"].astype(np.float64))
+    return model, real
 
 
 def _mitchell_products(params, qa, qb):
@@ -228,15 +223,6 @@ def _mitchell_products(params, qa, qb):
 FRONT_KEEP = (None, 6, 4, 3, 2, 1)
 FRONT_DRUM_K = (3, 4, 5, 6, 7, 8)
 FRONT_REALM = ((3, 0, 1), (3, 2, 2), (4, 2, 2), (5, 3, 3))
-
-
-def _drum_model(params, v):
-    return {"p": drum_mul(v["a"], v["b"], params)}
-
-
-def _drum_real(params, v):
-    p = drum_mul(v["a"], v["b"], params).astype(np.float64)
-    return p, v["a"].astype(np.float64) * v["b"].astype(np.float64)
 
 
 def _float_pairs(params, count, seed):
@@ -274,15 +260,6 @@ def _float_mul_real(params, v):
 
 def _float_div_real(params, v):
     return _float_real(params, v, divide=True)
-
-
-def _realm_model(params, v):
-    return {"p": realm_mul(v["a"], v["b"], params)}
-
-
-def _realm_real(params, v):
-    p = realm_mul(v["a"], v["b"], params).astype(np.float64)
-    return p, v["a"].astype(np.float64) * v["b"].astype(np.float64)
 
 
 def _div_model(params, v):
@@ -431,7 +408,7 @@ REGISTRY: dict[str, UnitSpec] = {
     spec.name: spec for spec in [
         UnitSpec("mitchell-mul", MitchellMulParams, "hwsim.hdl.mitchell:MitchellMultiplier",
                  "hwsim.sim.tb_mitchell_mul", "Mitchell logarithmic multiplier (log2 p ~ k + x)",
-                 _pairs, _mul_model, _mul_real, baseline="hwsim.hdl.exact:ExactMultiplier",
+                 _pairs, *multiplier(mitchell_mul), baseline="hwsim.hdl.exact:ExactMultiplier",
                  exhaustive_kernel="hwsim.characterize_kernels:mul_exhaustive",
                  graph=Product(kernel=_mitchell_products), fixed={"signed": True},
                  label="mitchell",
@@ -442,7 +419,7 @@ REGISTRY: dict[str, UnitSpec] = {
                  formal=Formal(_FS + "mitchell_mul", _FS + "mul_bounds", wide=_mitchell_mul_wide)),
         UnitSpec("exact-mul", ExactMulParams, "hwsim.hdl.exact:ExactMultiplier",
                  "hwsim.sim.tb_exact_mul", "exact integer multiplier, the baseline of every product",
-                 _pairs, _exact_model, _exact_real,
+                 _pairs, *multiplier(exact_mul),
                  graph=Product(kernel="hwsim.exact_mul:exact_products"), fixed={"signed": True},
                  label="exact",
                  front=Front("exact", lambda w: [ExactMulParams(width=w)], marker="k", exact=True),
@@ -460,7 +437,7 @@ REGISTRY: dict[str, UnitSpec] = {
         UnitSpec("drum-mul", DrumMulParams, "hwsim.hdl.drum:DrumMultiplier",
                  "hwsim.sim.tb_drum_mul",
                  "DRUM multiplier: k-bit unbiased segments of each operand (Hashemi et al. 2015)",
-                 _pairs, _drum_model, _drum_real, baseline="hwsim.hdl.exact:ExactMultiplier",
+                 _pairs, *multiplier(drum_mul), baseline="hwsim.hdl.exact:ExactMultiplier",
                  graph=Product(sign_magnitude=True, unpriced=_UNSIGNED_RTL),
                  front=Front("DRUM", lambda w: [DrumMulParams(width=w, k=k)
                                                 for k in FRONT_DRUM_K if k < w],
@@ -470,7 +447,7 @@ REGISTRY: dict[str, UnitSpec] = {
                  "hwsim.sim.tb_realm_mul",
                  "REALM-style log multiplier: truncated fractions + per-segment correction "
                  "table (Saadat et al. 2020)",
-                 _pairs, _realm_model, _realm_real, baseline="hwsim.hdl.exact:ExactMultiplier",
+                 _pairs, *multiplier(realm_mul), baseline="hwsim.hdl.exact:ExactMultiplier",
                  graph=Product(sign_magnitude=True, unpriced=_UNSIGNED_RTL),
                  front=Front("REALM", lambda w: [RealmMulParams(width=w, keep_bits=t, m=m, q=q)
                                                  for t, m, q in FRONT_REALM if t < w],

@@ -12,7 +12,7 @@ import numpy as np
 
 from hwsim._check import check_int, int_operand
 from hwsim.params import UnsignedMulParams
-from hwsim.units import Formal, Front, Product, UnitSpec, register
+from hwsim.units import Formal, Front, Product, UnitSpec, multiplier, register
 from hwsim.vectors import operand_pairs
 
 
@@ -46,15 +46,6 @@ def _pairs(params, count, seed):
     return {"a": a, "b": b}
 
 
-def _model(params, v):
-    return {"p": trunc_mul(v["a"], v["b"], params)}
-
-
-def _real(params, v):
-    return (trunc_mul(v["a"], v["b"], params).astype(np.float64),
-            v["a"].astype(np.float64) * v["b"].astype(np.float64))
-
-
 def formal_spec(z3, params, inputs):
     n, mask = params.width, (1 << params.width) - (1 << params.t)
     a, b = inputs["a"] & mask, inputs["b"] & mask
@@ -64,7 +55,7 @@ def formal_spec(z3, params, inputs):
 SPEC = register(UnitSpec(
     "trunc-mul", TruncMulParams, "trunc_mul_hdl:TruncMultiplier", "trunc_mul_tb",
     "toy plug-in: operands with their low t bits cleared, multiplied exactly",
-    _pairs, _model, _real, baseline="hwsim.hdl.exact:ExactMultiplier",
+    _pairs, *multiplier(trunc_mul), baseline="hwsim.hdl.exact:ExactMultiplier",
     graph=Product(sign_magnitude=True),
     front=Front("truncated (plug-in)", lambda w: [TruncMulParams(width=w, t=t) for t in (1, 2)],
                 knob=lambda d: d["t"], knob_name="t", marker="v"),
