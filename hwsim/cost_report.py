@@ -27,10 +27,6 @@ COST_TABLE = [
     ("mitchell-div", MitchellDivParams(width=8, frac_bits=8)),
     ("mitchell-div", MitchellDivParams(width=16, frac_bits=8)),
 ]
-#: Pareto front of the multiplier: widths x Mitch-w truncation
-PARETO_WIDTHS = (4, 8, 12, 16)
-PARETO_KEEP = (None, 4, 2)
-PARETO_SAMPLES = 200_000
 
 
 def cost_rows(configs=COST_TABLE, *, fmax: bool = True, db=None):
@@ -96,26 +92,6 @@ def unit_cost_table(configs=UNIT_COSTS, *, db=None) -> list[str]:
     return lines
 
 
-def pareto_points(*, db=None, jobs: int = 2):
-    """``[(width, keep_bits, MRED, LUT4)]`` for the Mitchell multiplier (exhaustive MRED up
-    to 12 bits, a seeded sample beyond) and ``[(width, LUT4)]`` of the exact multiplier."""
-    from hwsim.characterize import characterize
-    from hwsim.synth import synthesize
-    spec = get_unit("mitchell-mul")
-    points, exact = [], []
-    for w in PARETO_WIDTHS:
-        for k in PARETO_KEEP:
-            if k is not None and k > w - 2:
-                continue
-            p = MitchellMulParams(width=w, keep_bits=k)
-            samples = None if w <= 12 else PARETO_SAMPLES
-            m = characterize(spec, p, samples=samples, seed=0, jobs=jobs).metrics
-            points.append((w, k, m.mred, synthesize(spec, p, fmax=False, db=db).lut4))
-        exact.append((w, synthesize(spec, MitchellMulParams(width=w), fmax=False, baseline=True,
-                                    db=db).lut4))
-    return points, exact
-
-
 #: ``hwsim front``: the widths of the area-error front
 FRONT_WIDTHS = (8, 12, 16)
 #: exhaustive MRED up to this many operand bits, a seeded sample beyond
@@ -170,31 +146,6 @@ def front_table(points: list[dict]) -> list[str]:
                      f"{p['lut4']} | {fm} | {100 * p['mred']:.2f} % | "
                      f"{'yes' if i not in dominated else ''} |")
     return lines
-
-
-def cost_section(out, jobs: int = 2) -> list[str]:
-    """The demo report's cost section: the Pareto plot, or why it is missing."""
-    from hwsim import plots
-    from hwsim.resultdb import ResultDB
-    from hwsim.synth import SynthToolNotFound, find_tool, tool_version
-    try:
-        yosys = tool_version(find_tool("yosys"))
-    except SynthToolNotFound as e:
-        return ["## Cost (iCE40)", "", f"Skipped: {e}.", ""]
-    with ResultDB() as db:
-        points, exact = pareto_points(db=db, jobs=jobs)
-    plots.pareto(out / "mul_pareto.png", points, exact)
-    lines = ["## Cost (iCE40): accuracy against area", "",
-             f"LUT4 counts from `yosys synth_ice40` ({yosys}), combinational units, no DSP; "
-             f"MRED exhaustive up to 12 bits, {PARETO_SAMPLES:,} seeded pairs beyond. "
-             "Results are cached in `~/.cache/hwsim/results.sqlite`; `hwsim synth` adds Fmax "
-             "and docs/cost.md has the full table.", "",
-             "| width | keep_bits | MRED | LUT4 | exact LUT4 |", "|---|---|---|---|---|"]
-    exact_of = dict(exact)
-    for w, k, mred, lut in points:
-        lines.append(f"| {w} | {'-' if k is None else k} | {100 * mred:.2f} % | {lut} | "
-                     f"{exact_of[w]} |")
-    return lines + ["", "![Pareto](mul_pareto.png)", ""]
 
 
 if __name__ == "__main__":

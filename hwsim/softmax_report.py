@@ -1,27 +1,14 @@
-"""Exp and softmax sections of the demo report: tables, facts and plots.
-
-Each function returns Markdown lines (and writes its PNGs into ``out``); ``hwsim demo``
-strings them together. The tables in ``docs/units/exp.md`` and ``docs/units/softmax.md``
-come from the same functions (``python -m hwsim.softmax_report``).
-"""
+"""The softmax and exp tables of ``docs/units/softmax.md`` and ``docs/units/exp.md``:
+``python -m hwsim.softmax_report`` prints them (Markdown lines from each function)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import numpy as np
 
-from hwsim.exp import ExpMethod, ExpParams, exp_fixed, exp_real, taylor_minimizer, taylor_poly
+from hwsim.exp import ExpMethod, taylor_minimizer, taylor_poly
 from hwsim.fixed import FixedFormat
-from hwsim.characterize import characterize, characterize_softmax
+from hwsim.characterize import characterize_softmax
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
-from hwsim.units import get_unit
-
-#: the exp units compared: every method at the default formats (Q4.8 -> UQ12.12, base e)
-EXP_VARIANTS = [ExpParams(method=ExpMethod.LUT, lut_bits=6), ExpParams(method=ExpMethod.LUT, lut_bits=8),
-                ExpParams(method=ExpMethod.PWL, segments=4), ExpParams(method=ExpMethod.PWL, segments=16),
-                ExpParams(method=ExpMethod.MITCHELL), ExpParams(method=ExpMethod.IBERT),
-                ExpParams(method=ExpMethod.TAYLOR, order=4), ExpParams(method=ExpMethod.TAYLOR, order=8)]
 
 #: published even-order Taylor minima (t*, f_n(t*)), 3 and 4 decimals
 TAYLOR_MINIMA = {2: (-1.0, 0.5), 4: (-1.596, 0.2704), 6: (-2.181, 0.1493), 8: (-2.759, 0.0833)}
@@ -59,29 +46,6 @@ def taylor_facts() -> list[tuple[str, str, str, bool]]:
     return rows
 
 
-def exp_section(out: Path, jobs: int = 2) -> list[str]:
-    from hwsim import plots
-    from hwsim.tables import format_metrics_table
-    spec = get_unit("exp")
-    rows, curves = [], []
-    for p in EXP_VARIANTS:
-        c = characterize(spec, p, jobs=jobs)
-        rows.append((f"`{p.top_name}`", c.metrics.to_dict()))
-        x = np.arange(*p.in_range)
-        exact = exp_real(x, p)
-        keep = (exact >= 2.0 ** -6) & (exact <= p.out_fmt.max_raw * p.out_fmt.lsb)
-        rel = p.out_fmt.to_float(exp_fixed(x[keep], p)) / exact[keep] - 1
-        curves.append((p.top_name, p.in_fmt.to_float(x[keep]), rel))
-    plots.relative_error_curves(out / "exp_relative_error.png", curves,
-                                "exp units: relative error (inputs with e**x >= 2**-6)", "x")
-    return ["## Exp units", "",
-            "Every method at the default formats (input Q4.8, output UQ12.12, base e), "
-            "exhaustive over all 4096 inputs whose exact result fits the output. MAE/WCE in "
-            "real units; MRED is dominated by the smallest outputs, where one output LSB is a "
-            "large relative step.", "", format_metrics_table(rows), "",
-            "![exp relative error](exp_relative_error.png)", ""]
-
-
 def softmax_table(out_frac: int = 15, samples: int = 4000, seed: int = 0) -> list[str]:
     lines = ["| variant | module | max abs error | mean abs error | KL | argmax flips | "
              "sum of p |", "|---|---|---|---|---|---|---|"]
@@ -105,27 +69,14 @@ def lut_sweep(samples: int = 2000, seed: int = 0) -> dict:
             for name, ps in series.items()}
 
 
-def softmax_section(out: Path) -> list[str]:
-    from hwsim import plots
-    sweep = lut_sweep()
-    plots.lut_sweep(out / "softmax_lut_sweep.png", sweep)
-    lines = ["## Softmax units", "",
-             "All variants at 16-bit outputs (UQ1.15), length 8, logits Q4.4, against the exact "
-             "float64 softmax over 5 seeded logit distributions (uniform, N(0, s^2) for s = 0.5, "
-             "1, 2, 4), 4,000 vectors each. KL = mean KL(exact || approx renormalised); argmax "
-             "flips = vectors whose top class changes.", "", *softmax_table(), "",
-             "8-bit outputs (UQ1.7): where flips appear.", "", *softmax_table(out_frac=7), "",
-             "### Table sizes: where the probabilities stop summing to about 1", "",
-             "| index bits | " + " | ".join(sweep) + " |", "|---" * (len(sweep) + 1) + "|"]
+def lut_sweep_table(samples: int = 2000, seed: int = 0) -> list[str]:
+    """The range of the output sums against table index bits (:func:`lut_sweep`)."""
+    sweep = lut_sweep(samples, seed)
+    lines = ["| index bits | " + " | ".join(sweep) + " |", "|---" * (len(sweep) + 1) + "|"]
     bits = next(iter(sweep.values()))[0]
     for i, b in enumerate(bits):
         cells = [f"[{m[i].sum_min:.3f}, {m[i].sum_max:.3f}]" for _, m in sweep.values()]
         lines.append(f"| {b} | " + " | ".join(cells) + " |")
-    lines += ["", "Two-pass softmax divides by the sum of the very exp values it outputs, so any "
-              "exp table keeps the sum within L output LSBs of 1. The online form rescales its "
-              "running sum with the same coarse exp, so small exp tables break normalisation; a "
-              "small reciprocal table scales every probability by the same wrong factor.", "",
-              "![LUT sweep](softmax_lut_sweep.png)", ""]
     return lines
 
 
@@ -133,3 +84,5 @@ if __name__ == "__main__":  # regenerate the tables in docs/units/
     print("\n".join(softmax_table()))
     print()
     print("\n".join(softmax_table(out_frac=7)))
+    print()
+    print("\n".join(lut_sweep_table()))

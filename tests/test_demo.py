@@ -137,14 +137,14 @@ def check_report(out, yosys: bool, z3: bool) -> None:
 
 def test_demo_refuses_outputs_in_the_way(tmp_path, capsys):
     """A directory where the report goes, or a file where a directory goes: one line,
-    exit 1, before any work (nothing else written)."""
+    exit 2 (bad usage), before any work (nothing else written)."""
     (tmp_path / "out" / "report.md").mkdir(parents=True)
-    assert main(["demo", "-o", str(tmp_path / "out")]) == 1
+    assert main(["demo", "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "report.md" in err and "is a directory" in err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.md"]
     (tmp_path / "out2").mkdir()
     (tmp_path / "out2" / "explore").write_text("mine")
-    assert main(["demo", "-o", str(tmp_path / "out2")]) == 1
+    assert main(["demo", "-o", str(tmp_path / "out2")]) == 2
     assert "is not a directory" in capsys.readouterr().err
     assert (tmp_path / "out2" / "explore").read_text() == "mine"

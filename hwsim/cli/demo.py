@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from hwsim.cli.common import jobs_option, path_check
+from hwsim.cli.common import UsageError, jobs_option, path_check
 from hwsim.paths import check_output_dir
 
 
 def cmd_demo(args):
-    from hwsim.demo import run_demo
+    from hwsim.demo import check_outputs, run_demo
     out = path_check(check_output_dir, args.output, "-o/--output")
+    try:
+        check_outputs(out)     # a directory or file in the way: bad usage, before the work
+    except OSError as e:
+        raise UsageError(f"-o/--output: {e.filename}: {e.strerror}") from None
     return run_demo(out, sim=args.sim, jobs=args.jobs)
 
 
 def add(sub) -> None:
     """``hwsim demo [-o DIR]``."""
-    s = sub.add_parser("demo", help="generate, verify and characterise default units; "
-                                    "write DIR/report.md with plots", allow_abbrev=False)
+    s = sub.add_parser("demo", help="the question hwsim answers, on built-in defaults: a model "
+                                    "on approximate units, the cheapest per-layer design, the "
+                                    "multiplier front, proofs; DIR/report.md with plots",
+                       allow_abbrev=False)
     s.add_argument("-o", "--output", default="out", metavar="DIR", help="output directory")
     s.add_argument("--sim", choices=["icarus", "verilator"],
                    help="simulator (default: Icarus when present: fastest to build)")
