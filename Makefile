@@ -36,8 +36,10 @@ demo: setup
 test: setup
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=30
 
+# The tiers (markers applied in tests/conftest.py): models, Params, CLI, fuzz, the Amaranth
+# simulations and the quick proofs; no Icarus/Verilator, no synthesis, nothing slow.
 test-fast: setup
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup -m "not hdl and not slow"
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup -m "not sim and not synth and not slow"
 
 bench: setup
 	$(PY) benchmarks/run.py

@@ -30,7 +30,7 @@ def require_module(name: str, extra: str):
 def require_prover():
     """z3 and yosys for ``hwsim.sim.formal`` (else skip with the install hint; CI fails)."""
     require_module("z3", "proof")
-    from hwsim.synth import SynthToolNotFound, find_tool
+    from hwsim.eval.synth import SynthToolNotFound, find_tool
     try:
         find_tool("yosys")
     except SynthToolNotFound as e:
@@ -60,21 +60,25 @@ def sim_params():
     for sim in SIMULATORS:
         try:
             simulator_env(sim)
-            marks = [pytest.mark.hdl]
+            marks = [pytest.mark.sim]
         except SimulatorNotFound as e:  # in CI the test runs and fails on the missing tool
-            marks = [pytest.mark.hdl] + ([] if IN_CI else [pytest.mark.skip(reason=str(e))])
+            marks = [pytest.mark.sim] + ([] if IN_CI else [pytest.mark.skip(reason=str(e))])
         out.append(pytest.param(sim, marks=marks, id=sim))
     return out
 
 
-def sim_matrix(configs, only: set[str], sim_limited: str = "verilator"):
+def sim_matrix(configs, only: set[str], sim_limited: str = "verilator", skip: set[str] = frozenset()):
     """(params, sim) pytest params: every configuration on every simulator, except that
-    ``sim_limited`` (slow to build) runs only the configurations whose top name is in ``only``."""
+    ``sim_limited`` (slow to build) runs only the configurations whose top name is in ``only``,
+    and the other simulator skips the top names in ``skip`` (configurations a formal test
+    proves from the same Verilog text: simulating them again only re-checks the proof)."""
     out = []
     for p in configs:
         for sim in sim_params():
             name = sim.values[0]
             if name == sim_limited and p.top_name not in only:
+                continue
+            if name != sim_limited and p.top_name in skip:
                 continue
             out.append(pytest.param(p, name, marks=sim.marks, id=f"{p.top_name}-{name}"))
     return out

@@ -133,11 +133,12 @@ def run_all(sim: str, build) -> list[tuple[str, int, int, str]]:
     return results
 
 
+@pytest.mark.unit("float-mul", "float-div")
 @pytest.mark.parametrize("sim", sim_params())
 def test_every_float_design(sim, tmp_path, record_property):
     t0 = time.perf_counter()
     results = run_all(sim, tmp_path)
-    record_property("float_rtl", [(sim, *r[:3]) for r in results])
+    record_property("float_rtl", [(sim, *r[:3], spec.name) for (spec, _), r in zip(DESIGNS, results)])
     print(f"{sim}: {sum(r[1] for r in results)} vectors over {len(results)} designs in "
           f"{time.perf_counter() - t0:.1f} s")
     bad = [r for r in results if r[2]]
@@ -151,7 +152,8 @@ COCOTB = [(MUL, FloatMulParams(fmt=FloatType.E5M2, method=FloatMethod.LMUL, stag
           (DIV, FloatDivParams(fmt=FloatType.E5M2, stages=1), 0)]
 
 
-@pytest.mark.hdl
+@pytest.mark.sim
+@pytest.mark.unit(sim="icarus")
 @pytest.mark.parametrize("spec,params,count", COCOTB, ids=[c[1].top_name for c in COCOTB])
 def test_cocotb_bench_pipelined(spec, params, count, tmp_path, record_bench):
     """The cocotb bench (``hwsim verify``) on Icarus, pipelined, with idle input cycles."""

@@ -42,6 +42,7 @@ def test_float_mul_is_proved(formal, params):
     assert formal.format_result(r).startswith(f"proved: float-mul {params.top_name} == ")
 
 
+@pytest.mark.unit("float-div")
 @pytest.mark.parametrize("fmt", list(FloatType), ids=lambda f: f.value)
 def test_float_div_is_proved(formal, fmt):
     r = formal.prove(DIV, FloatDivParams(fmt=fmt))
