@@ -1,6 +1,7 @@
-"""Exported Performer feature-map Verilog against the model, exact equality: batched stream
-testbench with corners + 2,000 random vectors on Verilator (150 on Icarus), and the cocotb
-stream bench with corners + 50 vectors on both simulators."""
+"""Exported Performer feature-map Verilog against the model, exact equality (the unit has no
+proof): batched stream testbench with corners + 3,000 random vectors on Verilator for both
+configurations (150 on Icarus for the orthogonal one: Icarus runs the 64-feature one at
+~4 vectors/s), and the cocotb stream bench with corners + 50 vectors on Icarus."""
 
 import pytest
 
@@ -16,15 +17,15 @@ CONFIGS = [PerformerParams(), PerformerParams(dim=16, features=64, kind=FeatureK
 ALL = {p.top_name for p in CONFIGS}
 
 
-@pytest.mark.parametrize("params,sim", sim_matrix(CONFIGS, ALL))
+@pytest.mark.parametrize("params,sim", sim_matrix(CONFIGS, ALL, skip={CONFIGS[1].top_name}))
 def test_performer_batched(params, sim, tmp_path, record_bench):
-    n = 2_000 if sim == "verilator" else 150
+    n = 3_000 if sim == "verilator" else 150
     r = run_batched(PERF, params, sim=sim, vectors=n, seed=6, build_root=tmp_path)
     record_bench(r)
     assert r.vectors == n + CORNERS and r.mismatches == 0, r.examples
 
 
-@pytest.mark.parametrize("params,sim", sim_matrix(CONFIGS[:1], ALL))
+@pytest.mark.parametrize("params,sim", sim_matrix(CONFIGS[:1], set()))
 def test_performer_cocotb_stream(params, sim, tmp_path, record_bench):
     r = run_and_check(PERF, params, sim, 50, 1, tmp_path, record_bench)
     assert r.vectors == 50 + CORNERS
