@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from hwsim import MitchellMulParams, mitchell_mul
-from hwsim.characterize import characterize
+from hwsim.eval.characterize import characterize
 from hwsim.metrics import accumulate, empty_stats
 from hwsim.units import get_unit
 
@@ -74,7 +74,7 @@ def bench_minilm_products(sentences: int = 60) -> list[tuple]:
     8-bit unit, block floating point: against the float numpy forward (goal <= 5x for
     Mitchell) and against onnxruntime's float run of the ONNX export (same length groups)."""
     try:
-        from hwsim.hooks import fixed_matmul
+        from hwsim.eval.hooks import fixed_matmul
         from hwsim.studies import minilm_onnx
         from hwsim.studies.minilm import Arithmetic
         from hwsim.studies.minilm_eval import model
@@ -145,7 +145,7 @@ def main() -> int:
     # 2. exhaustive characterisation: compiled kernel vs numpy model path, per pair
     rows_a = np.arange(1000, 1064)
     stats, hist = empty_stats()
-    from hwsim import characterize_kernels
+    from hwsim.eval import characterize_kernels
     characterize_kernels.mul_exhaustive(p16, rows_a[:1], stats, hist, 2)  # compile
     t_kernel = best_of(lambda: characterize_kernels.mul_exhaustive(p16, rows_a, stats, hist, 2))
 

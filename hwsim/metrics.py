@@ -1,5 +1,5 @@
 """Error metrics of an approximation against exact values (characterisation of a whole unit
-is in :mod:`hwsim.characterize`).
+is in :mod:`hwsim.eval.characterize`).
 
 Metrics (DESIGN.md section 7) of an approximation ``approx`` of ``exact``, with
 ``e = approx - exact``:

@@ -96,7 +96,7 @@ def mul_elementwise(a: np.ndarray, b: np.ndarray, params) -> np.ndarray | None:
     return None if bad else out.reshape(a.shape)
 
 
-# -- Mitchell matrix product (hwsim.hooks) --------------------------------
+# -- Mitchell matrix product (hwsim.eval.hooks) --------------------------------
 
 @numba.njit(parallel=True, cache=True)
 def _mitchell_matmul(a, bt, n1, keep_mask, out):

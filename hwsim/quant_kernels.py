@@ -1,4 +1,4 @@
-"""Compiled (numba) block quantisation: the fast path of :func:`hwsim.hooks.block_quantize`.
+"""Compiled (numba) block quantisation: the fast path of :func:`hwsim.eval.hooks.block_quantize`.
 
 Depends on nothing else in hwsim. The semantics are the hook's (and ``tests/test_minilm.py``
 compares both paths): per row, ``2**e`` the smallest power of two above the row's peak

@@ -54,7 +54,7 @@ from pathlib import Path
 
 import hwsim
 from hwsim._check import short_repr
-from hwsim.resultdb import ResultDB, canonical
+from hwsim.eval.resultdb import ResultDB, canonical
 from hwsim.schema import Schema
 
 __all__ = ["SweepConfig", "SweepError", "load_config", "parse_config", "run_sweep",
@@ -629,7 +629,7 @@ def _label(v):
 def plot_sweep(cfg: SweepConfig, rows: list[dict], out_dir) -> list[Path]:
     """Metric against each swept parameter (mean over seeds, one line per combination of the
     other swept parameters), and accuracy against cost where a cost column exists."""
-    from hwsim import plots
+    from hwsim.render import plots
     out_dir = Path(out_dir)
     swept = cfg.swept()
     metrics = list(cfg.metrics or sorted({k for r in rows for k, v in r["metrics"].items()

@@ -78,7 +78,7 @@ def _existing_rows(text: str) -> dict:
 def _write_table(path: Path, rows):
     """Rewrite the table: the proofs just run replace their rows, the others stay (so
     ``--only`` refreshes part of the table); rows follow the order of PROOFS."""
-    from hwsim.tables import markdown_table
+    from hwsim.render.tables import markdown_table
     import z3
     text = path.read_text()
     table = _existing_rows(text)

@@ -99,7 +99,7 @@ def _z3():
 
 
 def _yosys() -> list[str]:
-    from hwsim.synth import SynthToolNotFound, find_tool
+    from hwsim.eval.synth import SynthToolNotFound, find_tool
     try:
         return find_tool("yosys")
     except SynthToolNotFound as e:

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from hwsim.cli import main
-from hwsim.demo import published_facts
+from hwsim.reports.demo import published_facts
 from hwsim.units import REGISTRY
 
 
@@ -131,7 +131,7 @@ def test_every_unit_parameter_is_its_own_option():
     import enum
 
     from hwsim.cli import build_parser
-    from hwsim.options import option_name, params_from_args
+    from hwsim.cli.options import option_name, params_from_args
     from hwsim.units import REGISTRY
     parser = build_parser()
     for cmd in ("verilog", "verify", "characterize", "synth"):

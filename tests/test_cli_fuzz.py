@@ -10,7 +10,7 @@ import pytest
 
 from hwsim.cli import main
 from hwsim.fixed import FixedFormat
-from hwsim.options import option_name
+from hwsim.cli.options import option_name
 from hwsim.units import REGISTRY
 
 #: values no option of that kind accepts, or that are at the edges of what it might
@@ -206,7 +206,7 @@ def test_outputs_never_replace_inputs_and_bad_paths_are_one_line(capsys, tmp_pat
     cfg.write_text(text)
     out = tmp_path / "o"
     out.mkdir()
-    from hwsim.resultdb import ResultDB
+    from hwsim.eval.resultdb import ResultDB
     ResultDB(out / "results.sqlite").close()
     foreign = tmp_path / "foreign.db"
     con = sqlite3.connect(foreign)

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from hwsim.cli import main
-from hwsim.synth import SynthToolNotFound, find_tool
+from hwsim.eval.synth import SynthToolNotFound, find_tool
 from hwsim.units import front_units
 from rtl import require_sim
 

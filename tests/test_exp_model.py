@@ -246,6 +246,6 @@ def test_params_round_trip_json():
 
 
 def test_report_taylor_facts_hold():
-    from hwsim.softmax_report import taylor_facts
+    from hwsim.reports.softmax import taylor_facts
     facts = taylor_facts()
     assert len(facts) == 5 and all(holds for *_, holds in facts)

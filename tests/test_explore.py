@@ -60,7 +60,7 @@ def digits(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def synth_db(tmp_path_factory):
-    from hwsim.synth import SynthToolNotFound, find_tool
+    from hwsim.eval.synth import SynthToolNotFound, find_tool
     try:
         find_tool("yosys")
     except SynthToolNotFound as e:
@@ -442,7 +442,7 @@ def test_dask_cluster_gives_the_front_of_the_local_pool(tmp_path, digits, synth_
     distributed = require_module("dask.distributed", "cluster")
     from hwsim.explore.config import load_config
     from hwsim.explore.run import explore
-    from hwsim.resultdb import ResultDB
+    from hwsim.eval.resultdb import ResultDB
     p = tmp_path / "e.toml"
     p.write_text(config(digits, search='methods = ["sampling"]\nbudget = 8\nseeds = [3]'))
     cfg = load_config(p)
@@ -460,7 +460,7 @@ def test_dask_cluster_gives_the_front_of_the_local_pool(tmp_path, digits, synth_
 def test_softmax_group_is_searched_and_priced_with_its_row_length(tmp_path, digits, synth_db):
     from hwsim.explore.config import load_config
     from hwsim.explore.run import explore
-    from hwsim.resultdb import ResultDB
+    from hwsim.eval.resultdb import ResultDB
     p = tmp_path / "e.toml"
     p.write_text(f"""[workload]
 {digits}

@@ -1,5 +1,5 @@
 """The float encoder (``hwsim.float_mul.float_encode``) and the float-unit matmul hook
-(``hwsim.hooks.FloatMatmul``) against independent recomputations: numpy's float16 and
+(``hwsim.eval.hooks.FloatMatmul``) against independent recomputations: numpy's float16 and
 ml_dtypes' float8 conversions, a bf16 round-to-nearest-even written on float32 bits, and a
 scalar loop of ``float_mul`` calls with a sequential float32 sum."""
 
@@ -15,7 +15,7 @@ from rtl import require_module
 from hwsim.float_mul import (
     FloatMethod, FloatMulParams, FloatType, float_encode, float_mul, float_values,
 )
-from hwsim.hooks import FloatMatmul
+from hwsim.eval.hooks import FloatMatmul
 
 
 # -- the encoder -----------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def test_unsigned_units_run_in_sign_magnitude(digits_onnx, rule, params):
 def test_fixed_matmul_sign_magnitude_products(params):
     """The hook's products for both operand signs (the table path up to 12 bits, the model
     beyond) against a scalar loop, including the most negative code."""
-    from hwsim.hooks import FixedMatmul
+    from hwsim.eval.hooks import FixedMatmul
     rng = np.random.default_rng(3)
     lo, hi = -(1 << (params.width - 1)), 1 << (params.width - 1)
     qa, qb = rng.integers(lo, hi, (2, 5, 9)), rng.integers(lo, hi, (2, 9, 4))
@@ -140,7 +140,7 @@ def test_product_kernels_equal_the_models_sums(unit, width):
     """A product unit's fast kernel (its registry ``Product.kernel``) against the generic
     path that sums the unit's model (the path a unit without a kernel takes: a table of
     signed products up to 11 bits, the model beyond)."""
-    from hwsim.hooks import _model_products, fixed_matmul
+    from hwsim.eval.hooks import _model_products, fixed_matmul
     from hwsim.units import get_unit
     f = fixed_matmul(unit, width)
     rng = np.random.default_rng(width)

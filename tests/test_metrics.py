@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hwsim import MitchellDivParams, MitchellMulParams
-from hwsim.characterize import characterize
+from hwsim.eval.characterize import characterize
 from hwsim.metrics import error_metrics
 from hwsim.units import get_unit
 from hwsim.vectors import operand_pairs

@@ -110,7 +110,7 @@ def test_hooks_see_every_layer_and_head(short_minilm):
 # -- unit hooks -------------------------------------------------------------------------------
 
 def test_block_quantize_is_half_an_lsb_per_vector():
-    from hwsim.hooks import block_quantize
+    from hwsim.eval.hooks import block_quantize
     rng = np.random.default_rng(1)
     x = rng.normal(size=(50, 33)) * np.exp(rng.normal(size=(50, 1)) * 4)
     x[3] = 0.0
@@ -128,7 +128,7 @@ def test_block_quantize_is_half_an_lsb_per_vector():
 @pytest.mark.parametrize("width, keep", [(4, None), (8, None), (8, 3), (12, 0), (16, None)])
 def test_fixed_matmul_mitchell_is_the_sum_of_model_products(width, keep):
     from hwsim.mitchell import mitchell_mul
-    from hwsim.hooks import block_quantize, fixed_matmul
+    from hwsim.eval.hooks import block_quantize, fixed_matmul
     rng = np.random.default_rng(width)
     a, b = rng.normal(size=(2, 3, 7, 19)), rng.normal(size=(2, 3, 19, 5))
     f = fixed_matmul("mitchell-mul", width, keep_bits=keep)
@@ -140,7 +140,7 @@ def test_fixed_matmul_mitchell_is_the_sum_of_model_products(width, keep):
 
 @pytest.mark.parametrize("width", [6, 16, 24])  # 24: past float64's exact range, int path
 def test_fixed_matmul_exact_is_the_integer_dot_product(width):
-    from hwsim.hooks import block_quantize, fixed_matmul
+    from hwsim.eval.hooks import block_quantize, fixed_matmul
     rng = np.random.default_rng(width)
     a, b = rng.normal(size=(9, 300)), rng.normal(size=(300, 4))
     qa, fa = block_quantize(a, width, -1)
@@ -154,7 +154,7 @@ def test_fixed_matmul_exact_is_the_integer_dot_product(width):
 def test_mitchell_dot_products_of_positive_operands_keep_the_8_9_bound():
     """Every Mitchell product is in [8/9, 1] of the exact one; a sum of non-negative terms
     keeps the same bound."""
-    from hwsim.hooks import fixed_matmul
+    from hwsim.eval.hooks import fixed_matmul
     rng = np.random.default_rng(5)
     a, b = rng.uniform(0, 3, size=(40, 64)), rng.uniform(0, 3, size=(64, 30))
     got = fixed_matmul("mitchell-mul", 10)(a, b)
@@ -166,7 +166,7 @@ def test_mitchell_dot_products_of_positive_operands_keep_the_8_9_bound():
 def test_fixed_matmul_rejects_bad_configurations():
     from hwsim.exact_mul import ExactMulParams
     from hwsim.exp import ExpParams
-    from hwsim.hooks import FixedMatmul, fixed_matmul
+    from hwsim.eval.hooks import FixedMatmul, fixed_matmul
     from hwsim.mitchell import MitchellMulParams
     with pytest.raises(ValueError, match=r"^unknown unit 'fast' \(units: "):
         fixed_matmul("fast", 8)
@@ -187,7 +187,7 @@ def test_fixed_matmul_rejects_bad_configurations():
 def test_softmax_unit_hook_is_the_unit_on_rounded_scores():
     from hwsim.fixed import FixedFormat, Overflow, Rounding
     from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams, softmax_fixed
-    from hwsim.hooks import SoftmaxHook, softmax_params_for
+    from hwsim.eval.hooks import SoftmaxHook, softmax_params_for
     p = softmax_params_for(12, in_fmt=FixedFormat(7, 5), form=SoftmaxForm.ONLINE,
                            normalizer=Normalizer.MITCHELL_DIV)
     hook = SoftmaxHook(p)
@@ -203,7 +203,7 @@ def test_softmax_unit_hook_is_the_unit_on_rounded_scores():
 def test_exp_softmax_normalises_hardware_exponentials():
     from hwsim.exp import ExpParams, exp_fixed
     from hwsim.fixed import FixedFormat, Rounding
-    from hwsim.hooks import ExpSoftmax
+    from hwsim.eval.hooks import ExpSoftmax
     ep = ExpParams(in_fmt=FixedFormat(8, 5), out_fmt=FixedFormat(1, 11, signed=False))
     s = np.random.default_rng(3).normal(0, 4, size=(5, 7))
     p = ExpSoftmax(ep)(s)
@@ -217,7 +217,7 @@ def test_exp_softmax_normalises_hardware_exponentials():
 
 def test_performer_hook_is_favor_plus_and_converges_to_softmax():
     from hwsim.performer import FeatureKind, linear_attention
-    from hwsim.hooks import PerformerAttention
+    from hwsim.eval.hooks import PerformerAttention
     rng = np.random.default_rng(4)
     d = 8
     q, k, v = (rng.normal(0, 0.5, size=(1, 2, 6, d)) for _ in range(3))
@@ -240,7 +240,7 @@ def test_performer_hook_is_favor_plus_and_converges_to_softmax():
 
 
 def test_performer_fixed_features_are_close_to_float_ones():
-    from hwsim.hooks import PerformerAttention
+    from hwsim.eval.hooks import PerformerAttention
     rng = np.random.default_rng(6)
     q, k, v = (rng.normal(0, 1, size=(1, 3, 10, 32)) for _ in range(3))
     f = PerformerAttention(128)(q, k, v)
@@ -452,7 +452,7 @@ def test_example_sweep_config_is_valid():
 def test_attention_head_hook_is_the_head_unit_on_rounded_inputs():
     from hwsim.attention import AttentionParams, attention_fixed
     from hwsim.fixed import FixedFormat, Overflow, Rounding
-    from hwsim.hooks import AttentionHeadHook
+    from hwsim.eval.hooks import AttentionHeadHook
     p = AttentionParams(length=32, dim=4, in_fmt=FixedFormat(3, 5), out_fmt=FixedFormat(3, 9))
     rng = np.random.default_rng(8)
     q, k, v = (rng.normal(0, 1.5, size=(2, 3, 7, 4)) for _ in range(3))

@@ -44,7 +44,7 @@ def test_int64_sum_when_the_int32_sum_could_overflow():
 @pytest.mark.parametrize("width", [2, 8, 12, 24])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_compiled_block_quantize_equals_the_numpy_steps(width, dtype):
-    from hwsim.hooks import block_quantize, block_quantize_numpy
+    from hwsim.eval.hooks import block_quantize, block_quantize_numpy
     rng = np.random.default_rng(width)
     x = (rng.normal(size=(4, 7, 9)) * 10.0 ** rng.integers(-6, 6, (4, 7, 1))).astype(dtype)
     x[0, 0] = 0                                        # a zero row

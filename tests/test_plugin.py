@@ -91,7 +91,7 @@ def test_the_plugin_is_proved_and_a_wrong_spec_is_refuted(plugin, capsys, monkey
 
 
 def _yosys():
-    from hwsim.synth import SynthToolNotFound, find_tool
+    from hwsim.eval.synth import SynthToolNotFound, find_tool
     try:
         find_tool("yosys")
     except SynthToolNotFound as e:
@@ -101,7 +101,8 @@ def _yosys():
 @pytest.mark.hdl
 def test_the_plugin_is_synthesised_and_on_the_front(plugin, tmp_path, monkeypatch, capsys):
     _yosys()
-    from hwsim import cost_report, units
+    from hwsim import units
+    from hwsim.reports import cost as cost_report
     db = str(tmp_path / "db.sqlite")
     out = tmp_path / "s.json"
     assert main(["synth", "trunc-mul", "--width", "6", "--no-fmax", "--db", db,

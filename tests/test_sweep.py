@@ -93,9 +93,14 @@ def test_local_pool_and_dask_cluster_give_identical_rows(tmp_path):
     cfg = load_config(write(tmp_path, SMALL_CONFIG))
     assert len(cfg.tasks()) == 10
     run_sweep(cfg, tmp_path / "pool.sqlite", jobs=2)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        r = run_sweep(cfg, tmp_path / "dask.sqlite", scheduler=cluster.scheduler_address)
+    saved = dict(os.environ)   # dask's nanny sets OMP_NUM_THREADS=1 ... in this process
+    try:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster:
+            r = run_sweep(cfg, tmp_path / "dask.sqlite", scheduler=cluster.scheduler_address)
+    finally:   # later tests' subprocesses (docs transcripts) must see the user's threads
+        os.environ.clear()
+        os.environ.update(saved)
     assert r["computed"] == 10
     pool = strip_time(sweep_rows(cfg, tmp_path / "pool.sqlite"))
     dask = strip_time(sweep_rows(cfg, tmp_path / "dask.sqlite"))
@@ -312,7 +317,7 @@ def test_a_failing_task_is_one_line_exit_1(tmp_path, capsys, monkeypatch):
 def test_the_cache_is_under_xdg_cache_home(monkeypatch, tmp_path):
     """The results database and the simulator builds live in the user cache directory
     (platformdirs: $XDG_CACHE_HOME/hwsim on Linux)."""
-    from hwsim.resultdb import default_path
+    from hwsim.eval.resultdb import default_path
     from hwsim.sim.runner import default_build_root
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_path() == tmp_path / "hwsim" / "results.sqlite"

@@ -5,10 +5,10 @@ import shutil
 
 import pytest
 
-from hwsim import synth
+from hwsim.eval import synth
 from hwsim.cli import main
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams
-from hwsim.resultdb import ResultDB
+from hwsim.eval.resultdb import ResultDB
 from hwsim.softmax import SoftmaxParams
 from hwsim.units import get_unit
 from rtl import skip_unless_ci
@@ -110,7 +110,8 @@ def test_baseline_only_where_one_exists():
 @pytest.mark.hdl
 def test_synth_pareto_lists_every_family_with_lut4_and_mred(tools, tmp_path, capsys,
                                                             monkeypatch):
-    from hwsim import cost_report, units
+    from hwsim import units
+    from hwsim.reports import cost as cost_report
     monkeypatch.setattr(cost_report, "FRONT_WIDTHS", (4,))
     monkeypatch.setattr(units, "FRONT_KEEP", (None, 1))
     monkeypatch.setattr(units, "FRONT_DRUM_K", (3, 5))
@@ -129,7 +130,7 @@ def test_synth_pareto_lists_every_family_with_lut4_and_mred(tools, tmp_path, cap
     for p in pts:
         assert p["lut4"] > 0 and (p["mred"] == 0) == (p["unit"] == "exact-mul")
         if p["unit"] != "exact-mul":  # MRED re-measured from the params the JSON gives
-            from hwsim.characterize import characterize
+            from hwsim.eval.characterize import characterize
             spec = get_unit(p["unit"])
             params = spec.params_cls.from_dict(p["params"])
             # (the same pairs; threads sum in another order: equal to float rounding)
@@ -150,7 +151,7 @@ def test_synth_pareto_lists_every_family_with_lut4_and_mred(tools, tmp_path, cap
 
 
 def test_unit_cost_table_reports_a_failed_synthesis_as_a_row(monkeypatch):
-    from hwsim import cost_report
+    from hwsim.reports import cost as cost_report
     from hwsim.exp import ExpParams
 
     def fake(spec, params, **kw):

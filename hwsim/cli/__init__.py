@@ -3,7 +3,7 @@ each with ``add(sub)`` building its parser and the ``cmd_*`` function it runs), 
 parts in :mod:`hwsim.cli.common`.
 
 Each unit command (verilog, verify, characterize, synth, prove) takes the unit as a sub-command
-whose options are generated from that unit's Params (``hwsim.options``): ``hwsim verify
+whose options are generated from that unit's Params (``hwsim.cli.options``): ``hwsim verify
 softmax --help`` lists softmax's parameters with softmax's defaults. Exit codes: 0 success,
 1 failed verification (mismatches) or failed tool run, 2 bad usage (one line ``hwsim: error:
 ...``, no traceback). Paths the user names are checked before any work starts.
@@ -18,7 +18,7 @@ import importlib
 import sys
 
 from hwsim.cli.common import Parser, UsageError
-from hwsim.options import option_name
+from hwsim.cli.options import option_name
 from hwsim.units import REGISTRY
 
 __all__ = ["main", "build_parser", "COMMANDS"]
@@ -64,8 +64,12 @@ def _unknown_option(args, extra: list[str]) -> str:
     return f"unrecognized arguments: {' '.join(extra)} (see {where} --help)"
 
 
-@functools.lru_cache(maxsize=1)
 def _parser() -> argparse.ArgumentParser:
+    return _parser_for(tuple(REGISTRY))  # a unit registered since is in the next parser
+
+
+@functools.lru_cache(maxsize=2)
+def _parser_for(units: tuple) -> argparse.ArgumentParser:
     return build_parser()  # argparse parsers keep no state between parses
 
 

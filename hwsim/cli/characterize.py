@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from hwsim.characterize import MAX_SAMPLES
+from hwsim.eval.characterize import MAX_SAMPLES
 from hwsim.cli.common import (
     CHARACTERIZE_EXHAUSTIVE_DEFAULT_BITS,
     DEFAULT_SAMPLES,
@@ -20,7 +20,7 @@ from hwsim.cli.common import (
     write_json,
 )
 from hwsim.paths import check_output_file
-from hwsim.tables import format_metrics_table
+from hwsim.render.tables import format_metrics_table
 
 
 def _characterize_distributions(spec, params, args):
@@ -52,7 +52,7 @@ def _characterize_distributions(spec, params, args):
 
 
 def cmd_characterize(args):
-    from hwsim.characterize import MAX_CHARACTERIZE_INPUT_BITS, characterize
+    from hwsim.eval.characterize import MAX_CHARACTERIZE_INPUT_BITS, characterize
     spec, params = unit_and_params(args)
     if args.json:
         path_check(check_output_file, args.json, "--json")

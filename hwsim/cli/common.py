@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from hwsim.options import add_unit_options, params_from_args
+from hwsim.cli.options import add_unit_options, params_from_args
 from hwsim.paths import check_output_file, write_text_atomic
 from hwsim.units import REGISTRY, get_unit
 
@@ -140,7 +140,7 @@ def check_files_in(out: Path, names) -> None:
 
 def db_path(option_value):
     """The results file a ``--db`` value names (None for 'none')."""
-    from hwsim.resultdb import default_path
+    from hwsim.eval.resultdb import default_path
     if option_value == "none":
         return None
     return option_value if option_value is not None else default_path()
@@ -150,7 +150,7 @@ def open_db(path):
     """The synthesis cache at ``path`` (None: the default), refusing what is not one."""
     import sqlite3
 
-    from hwsim.resultdb import ResultDB
+    from hwsim.eval.resultdb import ResultDB
     if path is not None:
         path_check(check_output_file, path, "--db")
     try:

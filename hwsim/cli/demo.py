@@ -7,7 +7,7 @@ from hwsim.paths import check_output_dir
 
 
 def cmd_demo(args):
-    from hwsim.demo import check_outputs, run_demo
+    from hwsim.reports.demo import check_outputs, run_demo
     out = path_check(check_output_dir, args.output, "-o/--output")
     try:
         check_outputs(out)     # a directory or file in the way: bad usage, before the work

@@ -37,7 +37,7 @@ def cmd_explore(args):  # empty paths are refused by main()
     except ImportError as e:
         raise UsageError(f"hwsim explore needs the ml extra ({e.name} is missing): "
                          f"pip install 'hwsim[ml]'") from None
-    from hwsim import synth
+    from hwsim.eval import synth
     from hwsim.sweep import SweepError, check_scheduler
     try:
         cfg = load_config(args.config)

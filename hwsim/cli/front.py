@@ -11,7 +11,9 @@ from hwsim.paths import check_not_input, check_output_dir, check_output_file
 
 
 def cmd_synth_front(args):
-    from hwsim import cost_report, plots, synth
+    from hwsim.reports import cost as cost_report
+    from hwsim.render import plots
+    from hwsim.eval import synth
     out = path_check(check_output_dir, args.front_out or ".", "-o/--output")
     if args.front_json:
         path_check(check_output_file, args.front_json, "--json")
@@ -52,7 +54,7 @@ def front_options(q, prefix: str):
 
 def add(sub) -> None:
     """``hwsim front [--json FILE] [-o DIR] [--db FILE] [--fmax]``."""
-    from hwsim.cost_report import FRONT_WIDTHS
+    from hwsim.reports.cost import FRONT_WIDTHS
     from hwsim.units import front_units
     families = ", ".join(f"{x.front.family}" + (f" over {x.front.knob_name}"
                                                if x.front.knob_name else "")

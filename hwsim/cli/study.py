@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hwsim.cli.common import Parser, UsageError, jobs_option, path_check
 from hwsim.paths import check_output_dir, read_text_file, replace_text
-from hwsim.tables import first_table
+from hwsim.render.tables import first_table
 
 #: study parameters that name a file the user gives on the command line
 STUDY_FILE_OPTIONS = {

@@ -21,12 +21,12 @@ from hwsim.cli.common import (
 )
 from hwsim.cli.front import cmd_synth_front, front_options
 from hwsim.paths import check_not_input, check_output_dir, check_output_file
-from hwsim.tables import format_cost_table, markdown_table
+from hwsim.render.tables import format_cost_table, markdown_table
 from hwsim.units import REGISTRY
 
 
 def cmd_synth(args):
-    from hwsim import synth
+    from hwsim.eval import synth
     if args.pareto:
         if args.unit is not None:
             raise UsageError("hwsim synth --pareto takes no unit: it synthesises every "
@@ -130,7 +130,7 @@ def cmd_synth(args):
 
 def add(sub) -> None:
     """``hwsim synth UNIT [params] [--target ...] [--seeds N]``, and ``--pareto``."""
-    from hwsim.synth import TOOL_TIMEOUT as synth_timeout  # standard library only
+    from hwsim.eval.synth import TOOL_TIMEOUT as synth_timeout  # standard library only
 
     def synth_options(q):
         q.add_argument("--target", default="ice40", help="synthesis target (ice40)")

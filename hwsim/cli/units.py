@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hwsim.options import unit_summary_lines
+from hwsim.cli.options import unit_summary_lines
 from hwsim.units import REGISTRY
 
 

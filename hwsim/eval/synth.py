@@ -164,7 +164,7 @@ def synthesize(spec, params, *, target: str = "ice40", fmax: bool = True, baseli
                timeout: float = TOOL_TIMEOUT) -> SynthResult:
     """Cost of ``params``' unit (or of its exact baseline with ``baseline=True``).
 
-    ``db``: a :class:`hwsim.resultdb.ResultDB` to read cached results from and write to.
+    ``db``: a :class:`hwsim.eval.resultdb.ResultDB` to read cached results from and write to.
     ``seed``: nextpnr's placement seed (Fmax moves by several per cent with it alone).
     ``timeout``: seconds each tool call may take; past it the tool is killed and
     :class:`SynthError` raised (nextpnr runs for very long on some designs and seeds).

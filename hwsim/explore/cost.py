@@ -2,7 +2,7 @@
 
 The cost model (stated in docs/explore.md):
 
-* each choice's unit is synthesised by :func:`hwsim.synth.synthesize` (``yosys
+* each choice's unit is synthesised by :func:`hwsim.eval.synth.synthesize` (``yosys
   synth_ice40``; with ``fmax``, nextpnr-ice40 on the registered wrapper), cached in the
   synthesis database by the Verilog's hash as ``hwsim synth`` caches it. A product unit
   runs with the fields the graph sets (``signed``: ONNX operands are signed, so
@@ -82,7 +82,7 @@ def price(choices_with_length, *, fmax: bool, db, progress: bool = False) -> dic
     """``{(choice, length): UnitCost}`` for every distinct (choice, softmax row length)."""
     from tqdm.auto import tqdm
 
-    from hwsim.synth import synthesize
+    from hwsim.eval.synth import synthesize
     todo = list(dict.fromkeys(choices_with_length))
     out = {}
     for choice, length in tqdm(todo, desc="synthesis", unit="unit", disable=not progress):

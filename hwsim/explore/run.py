@@ -380,7 +380,7 @@ def summarize(cfg, space, ev, uniform, traces) -> dict:
 
 def write_outputs(result: dict, cfg: ExploreConfig, out: Path) -> list[Path]:
     """designs.csv, best.toml, report.md, front.png, search.png in ``out``."""
-    from hwsim import plots
+    from hwsim.render import plots
     written = []
     names = [g.name for g in cfg.groups]
     p = out / "designs.csv"

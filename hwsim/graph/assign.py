@@ -28,7 +28,7 @@ Units by op type: every registered unit whose ``graph`` role names the op
   point: a unit with a ``signed`` field runs signed (the field must stay true); an unsigned
   unit runs in sign-magnitude form, ``sgn(a) sgn(b) U(|a|, |b|)`` with ``U`` at the
   operand width; products are summed exactly and scaled back to float
-  (:class:`hwsim.hooks.FixedMatmul` / :class:`hwsim.hooks.StaticMatmul`). QDQ nodes run the
+  (:class:`hwsim.eval.hooks.FixedMatmul` / :class:`hwsim.eval.hooks.StaticMatmul`). QDQ nodes run the
   unit at the width their integer codes need (the rule's other fields kept).
 
   *static* mode (default): every activation operand gets one power-of-two format for the
@@ -41,7 +41,7 @@ Units by op type: every registered unit whose ``graph`` role names the op
   exponent per row of the left and per column of the right operand, at run time.
 * ``Softmax``: the row units (:class:`hwsim.units.RowOp`): ``softmax`` (``SoftmaxParams``
   fields; ``length`` comes from each call) or ``exp`` (the exp unit's exponentials,
-  normalised in float) — :mod:`hwsim.hooks`.
+  normalised in float) — :mod:`hwsim.eval.hooks`.
 
 Deterministic: calibration reads the first ``rows`` rows, no random draw.
 """
@@ -217,9 +217,9 @@ def assigned_nodes(graph: Graph, assignment: Assignment) -> dict:
 
 
 def _engine(rule: Rule, width: int | None = None, where: str = ""):
-    """The rule's :class:`hwsim.hooks.FixedMatmul`; ``width`` (QDQ codes) replaces the
+    """The rule's :class:`hwsim.eval.hooks.FixedMatmul`; ``width`` (QDQ codes) replaces the
     rule's operand width."""
-    from hwsim.hooks import FixedMatmul
+    from hwsim.eval.hooks import FixedMatmul
     p = rule.params
     if width is not None and width != p.width:
         try:
@@ -267,7 +267,7 @@ def calibrate(graph: Graph, assignment: Assignment, feeds: dict, nodes: dict) ->
 
 
 def _frac(peak, width):
-    from hwsim.hooks import frac_for_peak
+    from hwsim.eval.hooks import frac_for_peak
     return frac_for_peak(peak, width)
 
 
@@ -369,7 +369,7 @@ def _qdq_impl(graph: Graph, node, rule: Rule, deq):
 
 
 def _matmul_impl(node, rule: Rule, assignment: Assignment, fracs: dict):
-    from hwsim.hooks import StaticMatmul
+    from hwsim.eval.hooks import StaticMatmul
     engine = _engine(rule)
     a_name, b_name = _operands(node)
     if assignment.mode == "block":

@@ -209,7 +209,7 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
 
 def format_summary(r: dict) -> str:
     """The headline table printed by ``hwsim run`` (its warnings go to stderr)."""
-    from hwsim.tables import markdown_table
+    from hwsim.render.tables import markdown_table
     lines = []
     against = ("" if r.get("reference_model", r["model"]) == r["model"]
                else f" running {r['reference_model']}")
@@ -230,7 +230,7 @@ def format_summary(r: dict) -> str:
 
 def write_report(r: dict, out: Path) -> Path:
     """``out/report.md`` (and ``out/attribution.png`` when there is an attribution)."""
-    from hwsim.tables import markdown_table
+    from hwsim.render.tables import markdown_table
     out.mkdir(parents=True, exist_ok=True)
     lines = ["# hwsim run", "", format_summary(r), ""]
     if r["assigned"]:
@@ -245,7 +245,7 @@ def write_report(r: dict, out: Path) -> Path:
                   markdown_table(["tensor", "frac"], sorted(r["formats"].items())), ""]
     att = r.get("attribution")
     if att:
-        from hwsim.plots import attribution_bars
+        from hwsim.render.plots import attribution_bars
         attribution_bars(out / "attribution.png", att)
         lines += ["## Per-node attribution", "",
                   f"Each assigned node alone on its unit, the rest float: {att['metric']} "

@@ -27,7 +27,7 @@ def format_metrics_table(rows: list[tuple[str, dict]]) -> str:
 
 
 def format_cost_table(results) -> str:
-    """``hwsim.synth.SynthResult`` rows: LUT4, CARRY, DFF, generic cells, Fmax."""
+    """``hwsim.eval.synth.SynthResult`` rows: LUT4, CARRY, DFF, generic cells, Fmax."""
     return markdown_table(
         ["module", "LUT4", "CARRY", "DFF", "generic cells", "Fmax [MHz]"],
         [[r.top, r.lut4, r.carry, r.dff, r.generic_cells,

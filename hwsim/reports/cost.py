@@ -1,8 +1,8 @@
 """Cost tables and accuracy-vs-cost (Pareto) data for the report and ``docs/cost.md``.
 
-Every number comes from :func:`hwsim.synth.synthesize` (cached in the results database, so a
-second run is instant) and, for accuracy, from :func:`hwsim.characterize.characterize`.
-``python -m hwsim.cost_report`` prints the tables of ``docs/cost.md``.
+Every number comes from :func:`hwsim.eval.synth.synthesize` (cached in the results database, so a
+second run is instant) and, for accuracy, from :func:`hwsim.eval.characterize.characterize`.
+``python -m hwsim.reports.cost`` prints the tables of ``docs/cost.md``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ COST_TABLE = [
 
 def cost_rows(configs=COST_TABLE, *, fmax: bool = True, db=None):
     """``[(unit, params, SynthResult, exact SynthResult)]``."""
-    from hwsim.synth import synthesize
+    from hwsim.eval.synth import synthesize
     rows = []
     for unit, params in configs:
         spec = get_unit(unit)
@@ -80,7 +80,7 @@ def unit_cost_table(configs=UNIT_COSTS, *, db=None) -> list[str]:
     """The units' cost table; a unit whose synthesis fails or times out (nextpnr can take
     more than half an hour on a nearly full HX8K) gets a row saying so instead of ending the
     table."""
-    from hwsim.synth import SynthError, synthesize
+    from hwsim.eval.synth import SynthError, synthesize
     lines = ["| unit | LUT4 | CARRY | DFF | Fmax [MHz] |", "|---|---|---|---|---|"]
     for unit, params in configs:
         try:
@@ -105,12 +105,12 @@ def multiplier_front(*, db=None, jobs: int = 2, widths=None,
     (default FRONT_WIDTHS), each unit's ``front.variants(width)``, as
     ``{"unit", "params", "top", "lut4", "fmax_mhz", "mred", "mred_inputs"}`` (MRED over every
     input pair up to FRONT_EXHAUSTIVE_BITS-bit operands, FRONT_SAMPLES seeded pairs beyond;
-    an exact family's is 0, not measured). Costs from :func:`hwsim.synth.synthesize`
+    an exact family's is 0, not measured). Costs from :func:`hwsim.eval.synth.synthesize`
     (cached)."""
     from tqdm.auto import tqdm
 
-    from hwsim.characterize import characterize
-    from hwsim.synth import synthesize
+    from hwsim.eval.characterize import characterize
+    from hwsim.eval.synth import synthesize
     widths = FRONT_WIDTHS if widths is None else widths
     todo = [(spec, p) for spec in front_units() for w in widths
             for p in spec.front.variants(w)]
@@ -149,7 +149,7 @@ def front_table(points: list[dict]) -> list[str]:
 
 
 if __name__ == "__main__":
-    from hwsim.resultdb import ResultDB
+    from hwsim.eval.resultdb import ResultDB
     with ResultDB() as db:
         print("\n".join(cost_table(cost_rows(db=db))))
         print()

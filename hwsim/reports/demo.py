@@ -13,7 +13,7 @@ the unit cost?* ``DIR/report.md`` opens with what was found, then four short sec
    exhaustive RTL simulation of the Mitchell multiplier when a simulator is installed.
 
 A section whose tools or extras are missing says so in one line; the others still run.
-Synthesis results are cached in the results database (``hwsim.resultdb.default_path``).
+Synthesis results are cached in the results database (``hwsim.eval.resultdb.default_path``).
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def explore_section(out: Path, jobs: int, db) -> Section:
         from hwsim.explore.config import parse_config
         from hwsim.explore.run import explore, write_outputs
         from hwsim.paths import parse_toml, replace_text
-        from hwsim.synth import SynthToolNotFound
+        from hwsim.eval.synth import SynthToolNotFound
     except ImportError as e:
         return s.skip(f"needs the ml extra ({e.name} is missing): pip install 'hwsim[ml]'.")
     config = out / "explore.toml"
@@ -279,9 +279,9 @@ def explore_section(out: Path, jobs: int, db) -> Section:
 # -- 3. the multiplier front ----------------------------------------------------------------
 
 def front_section(out: Path, jobs: int, db) -> Section:
-    from hwsim import plots
-    from hwsim.cost_report import front_table, multiplier_front
-    from hwsim.synth import SynthToolNotFound, find_tool, tool_version
+    from hwsim.render import plots
+    from hwsim.reports.cost import front_table, multiplier_front
+    from hwsim.eval.synth import SynthToolNotFound, find_tool, tool_version
     from hwsim.units import front_units
     s = Section(f"3. What each multiplier costs: the {FRONT_WIDTH}-bit front")
     try:
@@ -398,7 +398,7 @@ def check_outputs(out: Path) -> None:
 
 def run_demo(out: Path, sim: str | None = None, jobs: int = 2) -> int:
     from hwsim.paths import replace_text
-    from hwsim.resultdb import ResultDB, default_path
+    from hwsim.eval.resultdb import ResultDB, default_path
 
     t0 = time.perf_counter()
     check_outputs(out)

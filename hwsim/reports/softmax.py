@@ -1,5 +1,5 @@
 """The softmax and exp tables of ``docs/units/softmax.md`` and ``docs/units/exp.md``:
-``python -m hwsim.softmax_report`` prints them (Markdown lines from each function)."""
+``python -m hwsim.reports.softmax`` prints them (Markdown lines from each function)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from hwsim.exp import ExpMethod, taylor_minimizer, taylor_poly
 from hwsim.fixed import FixedFormat
-from hwsim.characterize import characterize_softmax
+from hwsim.eval.characterize import characterize_softmax
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
 
 #: published even-order Taylor minima (t*, f_n(t*)), 3 and 4 decimals

@@ -8,7 +8,7 @@ similarity is the cosine of the ``y``.
 The encoder is the float MiniLM; the whitening transform is the part under study: ``mu`` is
 subtracted in float, then ``(x - mu) W`` runs in ``arithmetic`` = ``float``, or block floating
 point with exact or Mitchell products of ``width`` bits
-(:class:`hwsim.hooks.FixedMatmul`). ``mu`` and ``W`` are fitted on the
+(:class:`hwsim.eval.hooks.FixedMatmul`). ``mu`` and ``W`` are fitted on the
 study's own sentences (and, with an STS file, on the STS sentences for the STS metric).
 
 Metrics: ``spearman`` / ``nn_agreement`` of the whitened embeddings against the float
@@ -47,7 +47,7 @@ def whiten(x: np.ndarray, mu: np.ndarray, w: np.ndarray, params: dict) -> np.nda
 def _products(params: dict):
     """The study's ``arithmetic`` (``exact`` / ``mitchell``) as a block-FP matrix product
     on that product unit (``keep_bits``: Mitchell's)."""
-    from hwsim.hooks import fixed_matmul
+    from hwsim.eval.hooks import fixed_matmul
     keep = {"keep_bits": params["keep_bits"]} if params["arithmetic"] == "mitchell" else {}
     return fixed_matmul(f"{params['arithmetic']}-mul", params["width"], **keep)
 
@@ -99,7 +99,7 @@ def default_sweep(quick: bool = False) -> dict:
 
 
 def report(rows: list[dict], out) -> list[str]:
-    from hwsim import plots
+    from hwsim.render import plots
     ks = sorted({r["params"]["k"] for r in rows})
     lines = ["## bert-whitening: whitened MiniLM embeddings in fixed point", "",
              f"BERT-whitening fitted on {E.sentence_counts(rows)} {E.corpus_label(rows)} sentences, "

@@ -169,7 +169,7 @@ def _stats(rows, **match):
 
 
 def report(rows: list[dict], out) -> list[str]:
-    from hwsim import plots
+    from hwsim.render import plots
     seeds = sorted({r["seed"] for r in rows})
     fl = _stats(rows, multiplier="float")
     lines = ["## digits-mlp: a digits MLP through hwsim multipliers", "",

@@ -16,7 +16,7 @@ where an :class:`Arithmetic` hook substitutes an hwsim unit model.
 
 Batching: sentences are grouped by token count, so no batch ever holds padding and no
 attention mask is needed; a sentence's embedding does not depend on which other sentences
-are encoded with it (the hooks in :mod:`hwsim.hooks` keep that property:
+are encoded with it (the hooks in :mod:`hwsim.eval.hooks` keep that property:
 they scale per vector, never per batch).
 """
 

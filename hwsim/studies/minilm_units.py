@@ -9,16 +9,16 @@ One configuration replaces, in all 6 layers and 12 heads of all-MiniLM-L6-v2
   or nothing (``float``);
 * the attention products Q K^T and P V (``products``) and/or every dense layer (``linear``) by
   block-floating-point exact or Mitchell products of ``product_bits`` bits
-  (``product_format = "bfp"``, :class:`hwsim.hooks.FixedMatmul`), or by the float multiplier
+  (``product_format = "bfp"``, :class:`hwsim.eval.hooks.FixedMatmul`), or by the float multiplier
   unit (``product_format`` = ``fp32`` / ``bf16`` / ``fp16`` / ``e4m3`` / ``e5m2``; products
-  ``exact`` / ``mitchell`` / ``lmul``; :class:`hwsim.hooks.FloatMatmul`, sums in float32)
+  ``exact`` / ``mitchell`` / ``lmul``; :class:`hwsim.eval.hooks.FloatMatmul`, sums in float32)
   with operands scaled by powers of two (``float_scale``: ``tensor`` = one scale per
   attention matrix, i.e. per sentence and head, and in dense layers per token and per
   weight column, because the dense hook sees a batch's tokens as one matrix and a
   sentence's result must not depend on its batch; ``vector`` = per row / column everywhere;
   ``none``);
 * or each whole head (``head`` = ``exact`` / ``mitchell``) by the fixed-point attention head
-  unit (:class:`hwsim.hooks.AttentionHeadHook`, the model of the verified RTL
+  unit (:class:`hwsim.eval.hooks.AttentionHeadHook`, the model of the verified RTL
   head): Q, K, V in ``Q5.(head_bits-5)`` (MiniLM's reach ±8.7), 1/sqrt(32) with 12 fraction
   bits, the two-pass softmax configured by the softmax parameters, outputs Q4.12; at most 32
   tokens (``max_tokens <= 32``).
@@ -47,7 +47,7 @@ def _softmax_hook(params: dict):
     from hwsim.exp import ExpMethod, ExpParams
     from hwsim.fixed import FixedFormat
     from hwsim.softmax import Normalizer, SoftmaxForm
-    from hwsim.hooks import ExpSoftmax, SoftmaxHook, softmax_params_for
+    from hwsim.eval.hooks import ExpSoftmax, SoftmaxHook, softmax_params_for
     kind = params["softmax"]
     if kind == "float":
         return None
@@ -64,7 +64,7 @@ def _softmax_hook(params: dict):
 
 
 def _matmul(params: dict, which: str):
-    from hwsim.hooks import FloatMatmul, fixed_matmul
+    from hwsim.eval.hooks import FloatMatmul, fixed_matmul
     kind = params[which]
     if kind == "float":
         return None
@@ -106,7 +106,7 @@ def head_params(params: dict):
 def arithmetic(params: dict):
     from hwsim.studies.minilm import Arithmetic
     if params["head"] != "none":
-        from hwsim.hooks import AttentionHeadHook
+        from hwsim.eval.hooks import AttentionHeadHook
         return Arithmetic(attention=AttentionHeadHook(head_params(params)),
                           linear=_matmul(params, "linear"))
     return Arithmetic(softmax=_softmax_hook(params), attention_products=_matmul(params, "products"),
@@ -118,7 +118,7 @@ def check(params: dict) -> None:
     for k in ("products", "linear"):
         check_choice("minilm-units", params, k, PRODUCTS)
     check_choice("minilm-units", params, "product_format", PRODUCT_FORMATS)
-    from hwsim.hooks import FLOAT_SCALES
+    from hwsim.eval.hooks import FLOAT_SCALES
     check_choice("minilm-units", params, "float_scale", FLOAT_SCALES)
     check_choice("minilm-units", params, "head", HEADS)
     if params["head"] != "none":
@@ -215,7 +215,7 @@ def _mean(rows, metric, **match):
 
 
 def report(rows: list[dict], out) -> list[str]:
-    from hwsim import plots
+    from hwsim.render import plots
     n = max(r["metrics"].get("n_sentences", r["params"]["sentences"]) for r in rows)
     lines = ["## minilm-units: MiniLM through hardware softmax and multipliers", "",
              f"all-MiniLM-L6-v2 in numpy on {n} {E.corpus_label(rows)} sentences (fewer where a table "
@@ -341,7 +341,7 @@ def _float_tables(rows: list[dict]) -> list[str]:
                   "nearest even into the format "
                   "(subnormals flushed to zero, e4m3 saturating at ±448), multiplied by the "
                   "float-mul unit's bit-exact model (`hwsim.float_mul.float_mul`), decoded and "
-                  "summed in float32 in k order (`hwsim.hooks.FloatMatmul`).", "",
+                  "summed in float32 in k order (`hwsim.eval.hooks.FloatMatmul`).", "",
                   "| format | multiplier | cos (min) | ρ | NN |", "|---|---|---|---|---|"]
         for f, k, m in found:
             lines.append(f"| {_FMT_LABEL[f]} | {_METHOD_LABEL[k]} | "

@@ -52,7 +52,7 @@ def default_sweep(quick: bool = False) -> dict:
 
 
 def report(rows: list[dict], out) -> list[str]:
-    from hwsim import plots
+    from hwsim.render import plots
     lines = ["## mitchell-training: training without multiplications", "",
              "The digits MLP (64-32-10, Adam) trained with every multiplication inside its matrix "
              "products (forward and backward) done by adding float bit patterns, against float64 "

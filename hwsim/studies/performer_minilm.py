@@ -4,7 +4,7 @@ Every head of the chosen ``layers`` (``"all"`` or one index 0..5) computes
 ``phi(Q) (phi(K)^T V) / (phi(Q) phi(K)^T 1)`` with ``features`` = m positive random features
 (``kind``: i.i.d., orthogonal, orthogonal with chi-quantile norms; the seed draws omega and the
 sentence sample) instead of ``softmax(Q K^T / sqrt(d)) V``
-(:class:`hwsim.hooks.PerformerAttention`). ``feature_frac``: ``None`` for
+(:class:`hwsim.eval.hooks.PerformerAttention`). ``feature_frac``: ``None`` for
 float features, or the fraction bits of features from the LUT exp unit. The pretrained weights
 expect softmax attention, so fidelity is expected to drop; the study measures how far, and how
 it moves with m = d .. 8d (d = 32 per head).
@@ -23,7 +23,7 @@ LAYER_CHOICES = ("all", "0", "1", "2", "3", "4", "5")
 
 def attention(params: dict, seed: int):
     from hwsim.performer import FeatureKind
-    from hwsim.hooks import PerformerAttention
+    from hwsim.eval.hooks import PerformerAttention
     layers = None if str(params["layers"]) == "all" else (int(params["layers"]),)
     return PerformerAttention(features=params["features"], kind=FeatureKind(params["kind"]),
                               seed=seed, feature_frac=params["feature_frac"], layers=layers)
@@ -66,7 +66,7 @@ def _stats(rows, metric, **match):
 
 
 def report(rows: list[dict], out) -> list[str]:
-    from hwsim import plots
+    from hwsim.render import plots
     seeds = sorted({r["seed"] for r in rows})
     feats = sorted({r["params"]["features"] for r in rows})
     lines = ["## performer-minilm: FAVOR+ in place of MiniLM's softmax attention", "",

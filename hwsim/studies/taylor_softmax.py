@@ -39,7 +39,7 @@ def default_sweep(quick: bool = False) -> dict:
 
 
 def report(rows: list[dict], out) -> list[str]:
-    from hwsim import plots
+    from hwsim.render import plots
     from hwsim.exp import taylor_minimizer
     lines = ["## taylor-softmax: Taylor softmax as the output layer", "",
              "The digits MLP (64-32-10) trained and evaluated with the even-order Taylor softmax "

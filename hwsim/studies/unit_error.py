@@ -8,7 +8,7 @@ for mitchell-mul; formats as tables (``in_fmt = {int_bits = 4, frac_bits = 8}``)
 their values (``method = "pwl"``). The task's parameters are ``unit``, ``samples``,
 ``synth`` and ``Params.to_dict()``, so a Params field added later is sweepable (and part of
 the cache key) without touching this study. ``synth = true`` adds the iCE40 LUT4 count
-(``hwsim.synth``, cached), which gives sweeps a cost column and a Pareto plot.
+(``hwsim.eval.synth``, cached), which gives sweeps a cost column and a Pareto plot.
 
 Softmax, attention and performer take whole vectors, not operands, and report per-
 distribution tables (``hwsim characterize softmax``); this study refuses them.
@@ -59,7 +59,7 @@ def normalize(point: dict) -> dict:
     ``TypeError`` / ``ValueError`` naming the parameter (the Params class names its own)."""
     own = {**OWN, **{k: v for k, v in point.items() if k in OWN}}
     spec = _unit(own["unit"])
-    from hwsim.characterize import MAX_SAMPLES
+    from hwsim.eval.characterize import MAX_SAMPLES
     if not is_int(own["samples"]) or not 1 <= own["samples"] <= MAX_SAMPLES:
         raise (ValueError if is_int(own["samples"]) else TypeError)(
             f"unit-error: samples must be an integer in 1..{MAX_SAMPLES}, "
@@ -88,13 +88,13 @@ def unit_params(params: dict):
 
 
 def run(params: dict, seed: int) -> dict:
-    from hwsim.characterize import characterize
+    from hwsim.eval.characterize import characterize
     spec, p = unit_params(params)
     c = characterize(spec, p, samples=params["samples"], seed=seed)
     out = {k: v for k, v in c.metrics.to_dict().items() if k in METRICS}
     if params.get("synth"):
-        from hwsim.resultdb import ResultDB
-        from hwsim.synth import synthesize
+        from hwsim.eval.resultdb import ResultDB
+        from hwsim.eval.synth import synthesize
         with ResultDB() as db:
             out["lut4"] = synthesize(spec, p, fmax=False, db=db).lut4
     return out

@@ -109,7 +109,7 @@ def default_sweep(quick: bool = False) -> dict:
 
 
 def report(rows: list[dict], out) -> list[str]:
-    from hwsim import plots
+    from hwsim.render import plots
     r0 = rows[0]["params"]
     lines = ["## zo-training: gradients where the arithmetic has none", "",
              f"The digits MLP (64-{r0['hidden']}-10) with a Mitchell forward pass "

@@ -1,0 +1,1 @@
+"""How results look: Markdown tables and matplotlib figures, for every report and command."""
