@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from amaranth.back import verilog
 from amaranth.hdl import Shape
@@ -11,7 +12,9 @@ from amaranth.lib.wiring import Flow
 
 import hwsim
 from hwsim.paths import replace_text
-from hwsim.units import UnitSpec
+
+if TYPE_CHECKING:   # the HDL layer needs only the spec's fields, not the registry module
+    from hwsim.units import UnitSpec
 
 
 def ports(component) -> dict[str, dict]:
