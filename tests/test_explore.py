@@ -539,3 +539,41 @@ def test_constraint_the_workload_cannot_meet_is_refused_before_pricing(
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()  # no empty output directory left behind
+
+
+def test_a_unit_whose_place_and_route_fails_keeps_its_area(monkeypatch):
+    """With fmax = true, a unit whose nextpnr run fails is priced by its yosys counts (Fmax
+    unknown) with one warning, instead of ending the search."""
+    from hwsim.eval import synth
+    from hwsim.explore.config import Choice
+    from hwsim.explore.cost import price
+    calls = []
+
+    def fake(spec, params, *, fmax, baseline, db):
+        calls.append((params.top_name, fmax))
+        if fmax and params.width == 5:
+            raise synth.SynthError("nextpnr-ice40 of x timed out after 9 s: ...")
+        return synth.SynthResult(top=params.top_name, target="ice40", seconds=1.0, yosys="y",
+                                 nextpnr="n" if fmax else None, lut4=10 * params.width, carry=0,
+                                 dff=0, ram=0, generic_cells=1,
+                                 fmax_mhz=100.0 if fmax else None)
+    monkeypatch.setattr(synth, "synthesize", fake)
+    choices = [Choice.of("mitchell-mul", {"width": w, "signed": True}) for w in (4, 5)]
+    warned = []
+    got = price([(c, 0) for c in choices], fmax=True, db=None, warn=warned.append)
+    assert [(u.lut4, u.fmax_mhz) for u in got.values()] == [(40, 100.0), (50, None)]
+    assert calls[-2:] == [("mitchell_mul_s5", True), ("mitchell_mul_s5", False)]
+    assert len(warned) == 1 and warned[0].startswith("mitchell5") and "Fmax unknown" in warned[0]
+    with pytest.raises(synth.SynthError):      # without place and route there is no fallback
+        monkeypatch.setattr(synth, "synthesize", lambda *a, **k: (_ for _ in ()).throw(
+            synth.SynthError("yosys failed")))
+        price([(choices[0], 0)], fmax=False, db=None)
+
+
+def test_fmax_is_off_unless_asked(tmp_path):
+    """No objective needs Fmax: explore places and routes only with fmax = true."""
+    from hwsim.explore.config import parse_config
+    doc = {"workload": {"builtin": "digits"}, "group": [{"units": ["exact-mul"]}],
+           "constraint": {"max_drop": 1}}
+    assert parse_config(doc).fmax is False
+    assert parse_config({**doc, "cost": {"fmax": True}}).fmax is True

@@ -30,7 +30,7 @@
 
     [cost]
     objective = "area"            # "area" (sum LUT4 x instances) or "lut-ops" (sum ops x LUT4)
-    fmax = true                   # place and route for Fmax (false: yosys only, faster)
+    fmax = false                  # true: also place and route each unit for Fmax (slower)
 
     [search]
     methods = ["sampling", "random", "greedy"]
@@ -365,7 +365,7 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
     cost = sc.table(doc, "cost")
     sc.keys(cost, ("objective", "fmax"), "cost")
     objective = sc.choice(cost, "objective", "cost", OBJECTIVES, "area")
-    fmax = cost.get("fmax", True)
+    fmax = cost.get("fmax", False)   # no objective needs Fmax: only reported when asked
     if not isinstance(fmax, bool):
         raise _bad(source, f"cost.fmax must be true or false, not {short_repr(fmax)}")
 

@@ -78,16 +78,29 @@ def _unit(choice, length: int):
     return spec, params, False
 
 
-def price(choices_with_length, *, fmax: bool, db, progress: bool = False) -> dict:
-    """``{(choice, length): UnitCost}`` for every distinct (choice, softmax row length)."""
+def price(choices_with_length, *, fmax: bool, db, progress: bool = False,
+          warn=None) -> dict:
+    """``{(choice, length): UnitCost}`` for every distinct (choice, softmax row length).
+
+    With ``fmax``, a unit whose place and route fails (:class:`hwsim.eval.synth.SynthError`)
+    keeps its yosys counts (the area objectives need nothing else) with Fmax unknown, and
+    ``warn`` gets one line saying so: one unit does not take the search down."""
     from tqdm.auto import tqdm
 
-    from hwsim.eval.synth import synthesize
+    from hwsim.eval.synth import SynthError, synthesize
     todo = list(dict.fromkeys(choices_with_length))
     out = {}
     for choice, length in tqdm(todo, desc="synthesis", unit="unit", disable=not progress):
         spec, params, baseline = _unit(choice, length)
-        r = synthesize(spec, params, fmax=fmax, baseline=baseline, db=db)
+        try:
+            r = synthesize(spec, params, fmax=fmax, baseline=baseline, db=db)
+        except SynthError as e:
+            if not fmax:
+                raise
+            r = synthesize(spec, params, fmax=False, baseline=baseline, db=db)
+            if warn is not None:
+                warn(f"{choice.label}: place and route failed, Fmax unknown "
+                     f"({str(e).splitlines()[0]})")
         out[(choice, length)] = UnitCost(r.top, r.lut4, r.dff, r.fmax_mhz)
     return out
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,7 +137,8 @@ def resolve_space(cfg: ExploreConfig, out: Path, *, db, progress: bool) -> Space
                 raise ExploreError(f"{cfg.source}: group {g.name!r}: {c.label} must suit the "
                                    f"model's softmax rows (length {length}): {e}") from None
     priced = price([(c, lengths[k]) for k, g in enumerate(cfg.groups) for c in g.choices],
-                   fmax=cfg.fmax, db=db, progress=progress)
+                   fmax=cfg.fmax, db=db, progress=progress,
+                   warn=lambda w: print(f"hwsim: warning: {w}", file=sys.stderr))
     unit_costs = [[priced[(c, lengths[k])] for c in g.choices] for k, g in enumerate(cfg.groups)]
     return Space(cfg, model, data, nodes, ops, lengths, unit_costs)
 
