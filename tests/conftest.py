@@ -35,8 +35,15 @@ TOOL_BY_MODULE = [(re.compile(r"test_.*_rtl$"), "sim"),
                   (re.compile(r"test_formal(_.*)?$|test_prove_all$"), "formal")]
 #: the modules whose ``hdl`` tests run yosys / nextpnr rather than a simulator
 SYNTH_MODULES = {"test_synth"}
-#: (module, test-name regex): long-running tests outside the sim / synth tiers
+#: (module, test-name regex): long-running tests outside the sim / synth tiers (20-45 s each
+#: measured on two busy cores; the explore tests share one xdist group, so one worker)
 SLOW = [
+    ("test_explore", r"test_dask_cluster_gives_the_front_of_the_local_pool$"),
+    ("test_explore", r"test_softmax_group_is_searched_and_priced_with_its_row_length$"),
+    ("test_explore", r"test_sigkill_then_resume_reevaluates_nothing_stored$"),
+    ("test_explore", r"test_explore_digits_best_design_reproduces_with_hwsim_run_and_resumes$"),
+    ("test_explore", r"test_bad_data_or_metric_for_the_model_is_one_line_exit_2\["),
+    ("test_docs", r"test_fast_transcripts$"),
 ]
 
 
