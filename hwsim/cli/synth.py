@@ -67,10 +67,12 @@ def cmd_synth(args):
                       f"{' with place and route' if args.fmax else ''}"
                       f"{f' (seed {seed})' if args.seeds > 1 else ''} ...", file=sys.stderr)
                 try:
-                    runs[seed] = synth.synthesize(spec, params, target=args.target,
-                                                  fmax=args.fmax, baseline=baseline, db=db,
-                                                  seed=seed, work_dir=work_dir,
-                                                  timeout=args.timeout)
+                    # one seed: a stalled router moves on to the next seed (the result
+                    # says which); --seeds N: each seed is itself or a failure
+                    runs[seed] = synth.synthesize(
+                        spec, params, target=args.target, fmax=args.fmax, baseline=baseline,
+                        db=db, seed=seed, work_dir=work_dir, timeout=args.timeout,
+                        **({} if args.seeds == 1 else {"tries": 1}))
                 except synth.SynthError as e:
                     if args.seeds == 1:
                         raise
@@ -117,7 +119,7 @@ def cmd_synth(args):
                      if args.seeds > 1 else f", {medians[0] / medians[1]:.2f}x its Fmax")
         print(line)
     r = results[0]
-    seeds = f"seeds 1..{args.seeds}" if args.seeds > 1 else f"seed {synth.PNR_SEED}"
+    seeds = f"seeds 1..{args.seeds}" if args.seeds > 1 else seeds_used(results)
     print(f"tools: {r.yosys}; {r.nextpnr or 'no place and route (--no-fmax)'}; "
           f"iCE40 {' '.join(synth.DEVICE)}, {seeds}")
     if args.json:
@@ -126,6 +128,17 @@ def cmd_synth(args):
                                 for top, runs in zip(results, by_seed)
                                 for seed, r in runs.items()])
     return 0
+
+
+def seeds_used(results) -> str:
+    """The tools line's seeds: ``seed 1``, or per module when a seed was abandoned or the
+    modules' seeds differ (``seed 2 for m (seed 1 abandoned: router not converging), ...``)."""
+    if len({r.seed for r in results}) == 1 and not any(r.abandoned for r in results):
+        return f"seed {results[0].seed}"
+    return ", ".join(
+        f"seed {r.seed} for {r.top}" + (" (" + ", ".join(
+            f"seed {s} abandoned: {why.split(':')[0]}" for s, why in r.abandoned) + ")"
+            if r.abandoned else "") for r in results)
 
 
 def add(sub) -> None:
@@ -145,8 +158,10 @@ def add(sub) -> None:
                             "cent; default 1)")
         q.add_argument("--timeout", type=seconds_option, default=synth_timeout, metavar="S",
                        help=f"seconds each yosys / nextpnr run may take (default "
-                            f"{synth_timeout}); with --seeds a seed that fails or times out "
-                            f"is reported and the others are kept")
+                            f"{synth_timeout}); a nextpnr run whose router stops converging "
+                            f"is stopped before that and the next seed tried (the seed used "
+                            f"is reported); with --seeds a seed that fails, stalls or times "
+                            f"out is reported and the others are kept")
         q.add_argument("--db", default=None, metavar="FILE",
                        help="results cache (default ~/.cache/hwsim/results.sqlite; 'none' to "
                             "skip)")
