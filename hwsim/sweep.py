@@ -356,7 +356,7 @@ def _exclusive(db_path: Path):
 
 
 def run_sweep(cfg: SweepConfig, db_path, *, jobs: int = 1, scheduler: str | None = None,
-              progress: bool = False) -> dict:
+              progress: bool = False, desc: str | None = None) -> dict:
     """Run every task of ``cfg`` not yet in ``db_path`` for the current code; returns counts
     ``{"tasks", "cached", "computed", "seconds", "fingerprint"}``.
 
@@ -367,7 +367,7 @@ def run_sweep(cfg: SweepConfig, db_path, *, jobs: int = 1, scheduler: str | None
     or interrupt they are killed before this returns."""
     t0 = time.perf_counter()
     with SweepRunner(db_path, jobs=jobs, scheduler=scheduler) as runner:
-        _, computed = runner.run(cfg.study, cfg.tasks(), progress=progress)
+        _, computed = runner.run(cfg.study, cfg.tasks(), progress=progress, desc=desc)
         total = len(cfg.tasks())
     return {"tasks": total, "cached": total - computed, "computed": computed,
             "seconds": time.perf_counter() - t0, "fingerprint": runner.code}
@@ -422,13 +422,14 @@ class SweepRunner:
     def run(self, study: str, tasks, *, progress: bool = False, desc: str | None = None
             ) -> tuple[list[dict], int]:
         """The rows of ``tasks`` (``(params, seed)`` pairs), in their order, each stored
-        before this returns; and how many were computed (the rest were stored)."""
-        from tqdm.auto import tqdm
+        before this returns; and how many were computed (the rest were stored). With
+        ``progress``, a bar (:func:`hwsim.progress.bar`) named ``desc`` (default the study)."""
+        from hwsim.progress import bar as progress_bar
         tasks = list(tasks)
         rows = [self.stored(study, p, s) for p, s in tasks]
         todo = [(p, s) for (p, s), r in zip(tasks, rows) if r is None]
-        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="task",
-                   desc=desc or study, disable=not progress)
+        bar = progress_bar(len(tasks), initial=len(tasks) - len(todo), unit="task",
+                           desc=desc or study, show=progress)
         code, fresh = self.code, {}
 
         def store(row):

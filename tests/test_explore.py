@@ -18,6 +18,7 @@ import pytest
 from hwsim.cli import main
 from hwsim.explore.config import parse_config
 from hwsim.explore.search import Outcome, greedy, random_search, sampling
+from hwsim.progress import is_progress_line
 from rtl import require_module, skip_unless_ci
 
 pytestmark = pytest.mark.xdist_group("explore")
@@ -348,6 +349,27 @@ def test_explore_digits_best_design_reproduces_with_hwsim_run_and_resumes(tmp_pa
     assert r2["computed"] == 0 and r2["best"] == r["best"] and r2["front"] == r["front"]
 
 
+def test_piped_explore_shows_progress_lines_and_no_terminal_codes(tmp_path, digits, synth_db):
+    """stderr to a file (CI logs, nohup): one plain line per stage and per interval, with
+    counts and elapsed time; no carriage return or escape sequence in either stream."""
+    cfg = tmp_path / "e.toml"
+    cfg.write_text(config(digits, search='methods = ["random", "greedy"]\nbudget = 3\n'
+                                         'seeds = [0]'))
+    with open(tmp_path / "out.txt", "w") as out, open(tmp_path / "err.txt", "w") as err:
+        r = subprocess.run([sys.executable, "-m", "hwsim.cli", "explore", str(cfg), "-o",
+                            str(tmp_path / "o"), "--jobs", "1", "--db", str(synth_db)],
+                           stdout=out, stderr=err, timeout=600)
+    err = (tmp_path / "err.txt").read_text()
+    assert r.returncode == 0, err
+    for stage in ("synthesis: 6/6 units", "the dearest design: 1/1 task",
+                  "uniform designs: 5/5 tasks", "random seed 0: 3/3 designs",
+                  "greedy seed 0: 3/3 designs"):
+        assert any(ln.startswith(f"hwsim: explore: {stage} (100%), ") and " elapsed, done" in ln
+                   for ln in err.splitlines()), (stage, err)
+    text = err + (tmp_path / "out.txt").read_text()
+    assert "\r" not in text and "\x1b" not in text
+
+
 def test_infeasible_floor_says_so_and_exits_1(tmp_path, capsys, digits, synth_db):
     text = config(digits, "min = 1.0", 'methods = ["random"]\nbudget = 3')
     assert run_cli(tmp_path, text, "-o", str(tmp_path / "out"), "--jobs", "1", "--db",
@@ -401,8 +423,9 @@ def test_bad_data_or_metric_for_the_model_is_one_line_exit_2(tmp_path, capsys, d
                             'metric = "argmax_agreement"\noutput = "label"\nmin = 0.5')
     assert run_cli(tmp_path, text, "-o", str(tmp_path / "out"), "--jobs", "1", "--db",
                    str(synth_db)) == 2
-    err = capsys.readouterr().err
-    assert message in err and len(err.strip().splitlines()) == 1, err
+    err = capsys.readouterr().err  # found after pricing: the progress lines come first
+    lines = [ln for ln in err.strip().splitlines() if not is_progress_line(ln)]
+    assert message in err and len(lines) == 1, err
 
 
 def rows(db):

@@ -1,6 +1,7 @@
 """The sweep engine: configs, resume after SIGKILL, local pool vs Dask, export."""
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -82,6 +83,27 @@ def test_sigkill_midway_then_resume_computes_each_task_once(tmp_path):
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     rows = sweep_rows(load_config(cfg), db)
     assert len({(r["params"]["width"], r["params"]["keep_bits"]) for r in rows}) == 40
+
+
+def test_piped_sweep_shows_progress_lines_and_no_terminal_codes(tmp_path):
+    """stderr to a file (CI logs, nohup): the stage's lines with counts and elapsed time, no
+    carriage return or escape sequence in either stream; a rerun serves every task."""
+    cfg = write(tmp_path, SMALL_CONFIG)
+    cmd = [sys.executable, "-m", "hwsim.cli", "sweep", str(cfg), "-o", str(tmp_path / "o"),
+           "--jobs", "2", "--no-plots"]
+    for run, first in ((1, "0/10 tasks (0%), 0:00 elapsed"),
+                       (2, "10/10 tasks (100%), 0:00 elapsed, done")):
+        with open(tmp_path / "out.txt", "w") as out, open(tmp_path / "err.txt", "w") as err:
+            r = subprocess.run(cmd, stdout=out, stderr=err, timeout=300)
+        err = (tmp_path / "err.txt").read_text()
+        assert r.returncode == 0, err
+        lines = [ln for ln in err.splitlines() if ln.startswith("hwsim: sweep unit-error: ")]
+        assert lines[0] == f"hwsim: sweep unit-error: {first}", err
+        assert re.fullmatch(r"hwsim: sweep unit-error: 10/10 tasks \(100%\), \d+:\d\d "
+                            r"elapsed, done", lines[-1]), err
+        assert len(lines) >= 2 if run == 1 else len(lines) == 1  # one more per 10 s
+        text = err + (tmp_path / "out.txt").read_text()
+        assert "\r" not in text and "\x1b" not in text
 
 
 def strip_time(rows):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from hwsim.eval.characterize import MAX_SAMPLES
 from hwsim.cli.common import (
     CHARACTERIZE_EXHAUSTIVE_DEFAULT_BITS,
@@ -71,7 +69,7 @@ def cmd_characterize(args):
                          f"and {params.top_name} has {params.input_bits}; use --samples COUNT")
     try:
         c = characterize(spec, params, samples=samples, seed=args.seed, jobs=args.jobs,
-                         progress=sys.stderr.isatty())
+                         progress=True)
     except (TypeError, ValueError) as e:
         raise UsageError(str(e)) from None
     print(f"{params.top_name}: {c.mode} over {c.metrics.n} inputs in {c.seconds:.1f} s")

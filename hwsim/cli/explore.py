@@ -62,7 +62,7 @@ def cmd_explore(args):  # empty paths are refused by main()
     db = open_db(args.db) if args.db != "none" else None
     try:
         result, space = explore(cfg, out, jobs=args.jobs, scheduler=args.scheduler, db=db,
-                                progress=sys.stderr.isatty())
+                                progress=True)
     except (ExploreError, ModelError, SweepError) as e:
         raise UsageError(str(e)) from None
     except synth.SynthToolNotFound as e:

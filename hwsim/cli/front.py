@@ -22,7 +22,7 @@ def cmd_synth_front(args):
     db = open_db(args.front_db) if args.front_db != "none" else None
     try:
         pts = cost_report.multiplier_front(db=db, fmax=bool(args.front_fmax),
-                                           progress=sys.stderr.isatty())
+                                           progress=True)
     except synth.SynthToolNotFound as e:
         raise UsageError(str(e)) from None
     except synth.SynthError as e:

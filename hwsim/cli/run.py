@@ -59,10 +59,10 @@ def cmd_run(args):
             assignment = parse_assignment(doc, f"--assign {args.assign}")
         except (TypeError, ValueError) as e:
             raise UsageError(str(e)) from None
-    from tqdm import tqdm
+    from hwsim.progress import track
+
     def progress(items):
-        return tqdm(items, desc="attribution", unit="node", leave=False,
-                    disable=not sys.stderr.isatty())
+        return track(items, desc="run: attribution", unit="node", leave=False)
     try:
         r = run_model(args.model, args.data, assignment, attribution=args.attribution,
                       progress=progress, reference=args.reference)

@@ -56,7 +56,8 @@ def cmd_study(args):
     out.mkdir(parents=True, exist_ok=True)
     print(f"{study.name}: {len(cfg.tasks())} tasks -> {out}", file=sys.stderr)
     try:
-        r = run_sweep(cfg, out / "results.sqlite", jobs=args.jobs, progress=sys.stderr.isatty())
+        r = run_sweep(cfg, out / "results.sqlite", jobs=args.jobs, progress=True,
+                      desc=f"study {study.name}")
     except BaseException as e:
         if created and not any(out.iterdir()):
             out.rmdir()

@@ -52,7 +52,7 @@ def cmd_sweep(args):
           f"-> {db}", file=sys.stderr)
     try:
         r = run_sweep(cfg, db, jobs=args.jobs, scheduler=args.scheduler,
-                      progress=sys.stderr.isatty())
+                      progress=True, desc=f"sweep {cfg.study}")
         rows = sweep_rows(cfg, db, fingerprint=r.get("fingerprint"))
         print(f"{r['tasks']} tasks: {r['cached']} already stored, {r['computed']} computed "
               f"in {r['seconds']:.1f} s")

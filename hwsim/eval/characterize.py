@@ -54,7 +54,7 @@ def characterize(spec, params, *, samples: int | None = None, seed: int = 0, job
     2**32): with a compiled kernel when the unit has one (the Mitchell units do), else chunk
     by chunk through the numpy model. ``jobs`` threads share the work of a compiled kernel.
     """
-    from tqdm.auto import tqdm
+    from hwsim.progress import bar as progress_bar
 
     t0 = time.perf_counter()
     stats, hist = empty_stats()
@@ -72,8 +72,8 @@ def characterize(spec, params, *, samples: int | None = None, seed: int = 0, job
         rows = np.arange(lo, hi)
         per_row = (hi - lo) ** (len(ops) - 1)
         chunk = max(1, (1 << 22) // per_row)  # about 4M combinations per chunk
-        bar = tqdm(total=rows.size, unit="row", desc=f"{params.top_name} exhaustive",
-                   disable=not progress, leave=False)
+        bar = progress_bar(rows.size, unit="row", desc=f"characterize: {params.top_name} "
+                           f"exhaustive", show=progress, leave=False)
         for start in range(0, rows.size, chunk):
             first = rows[start:start + chunk]
             if kernel is not None:
@@ -91,8 +91,8 @@ def characterize(spec, params, *, samples: int | None = None, seed: int = 0, job
         check_int("characterize", "samples", samples, 1)
         rng = np.random.default_rng(seed)
         done = 0
-        bar = tqdm(total=samples, unit="input", desc=f"{params.top_name} sampled",
-                   disable=not progress, leave=False)
+        bar = progress_bar(samples, unit="input", desc=f"characterize: {params.top_name} "
+                           f"sampled", show=progress, leave=False)
         while done < samples:
             n = min(1 << 22, samples - done)
             vec = {k: rng.integers(lo, hi, n, dtype=np.int64) for k in ops}

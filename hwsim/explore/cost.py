@@ -85,12 +85,11 @@ def price(choices_with_length, *, fmax: bool, db, progress: bool = False,
     With ``fmax``, a unit whose place and route fails (:class:`hwsim.eval.synth.SynthError`)
     keeps its yosys counts (the area objectives need nothing else) with Fmax unknown, and
     ``warn`` gets one line saying so: one unit does not take the search down."""
-    from tqdm.auto import tqdm
-
     from hwsim.eval.synth import SynthError, synthesize
+    from hwsim.progress import track
     todo = list(dict.fromkeys(choices_with_length))
     out = {}
-    for choice, length in tqdm(todo, desc="synthesis", unit="unit", disable=not progress):
+    for choice, length in track(todo, desc="explore: synthesis", unit="unit", show=progress):
         spec, params, baseline = _unit(choice, length)
         try:
             r = synthesize(spec, params, fmax=fmax, baseline=baseline, db=db)

@@ -149,6 +149,7 @@ class Evaluator:
     def __init__(self, space: Space, runner, metric_key: str | None, floor: float | None,
                  ref: float, bar=None):
         self.space, self.runner, self.bar = space, runner, bar
+        self.best = None  # the lowest feasible cost the current search found (for its bar)
         self.metric_key, self.floor, self.ref = metric_key, floor, ref
         self.rows: dict = {}     # design -> metrics row
         self.start = None        # where sampling and greedy begin (None: the dearest design)
@@ -161,13 +162,16 @@ class Evaluator:
         return {"model": self.space.model, "data": self.space.data,
                 "assignment": json.dumps(self.space.assignment(design), sort_keys=True)}
 
-    def rows_for(self, designs) -> list[dict]:
+    def rows_for(self, designs, progress: str | None = None) -> list[dict]:
+        """The metrics rows of ``designs``, evaluated where not yet known; ``progress``: a
+        stage name to show their evaluation under (:func:`hwsim.progress.bar`)."""
         from hwsim.studies import get_study
         todo = [d for d in designs if d not in self.rows]
         if todo:
             study = get_study(STUDY)
             tasks = [(study.normalize(self.params(d)), 0) for d in todo]
-            rows, computed = self.runner.run(STUDY, tasks)
+            rows, computed = self.runner.run(STUDY, tasks, progress=progress is not None,
+                                             desc=progress)
             self.computed += computed
             for d, r in zip(todo, rows):
                 self.rows[d] = r["metrics"]
@@ -188,12 +192,12 @@ class Evaluator:
         self.rows_for(designs)
         outs = [self.outcome(d) for d in designs]
         if self.bar is not None:
-            self.bar.update(len(designs))
             best = [o.cost for o in outs if o.feasible]
             if best:
-                self.bar.best = min(best + ([self.bar.best] if self.bar.best is not None else []))
+                self.best = min(best + ([self.best] if self.best is not None else []))
                 self.bar.set_postfix_str(f"best feasible {self.space.cfg.objective} "
-                                         f"{self.bar.best:g}")
+                                         f"{self.best:g}")
+            self.bar.update(len(designs))
         return outs
 
 
@@ -263,10 +267,9 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
             db=None, progress: bool = False) -> tuple[dict, Space]:
     """Run ``cfg``'s searches; returns the result dict (the ``--json`` content) and the
     resolved space."""
-    from tqdm.auto import tqdm
-
     from hwsim.graph.evaluate import load_data, predictions, reference_outputs
     from hwsim.graph.model import load
+    from hwsim.progress import bar as progress_bar
     from hwsim.sweep import SweepRunner
     if scheduler is not None:
         _check_scheduler(scheduler)
@@ -287,7 +290,7 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
         ev = Evaluator(space, runner, None, None, 1.0)
         uniform = uniform_designs(cfg)
         top = tuple(o[0] for o in ev.order)
-        first = ev.rows_for([top])[0]
+        first = ev.rows_for([top], progress="explore: the dearest design" if progress else None)[0]
         ev.metric_key = _metric_key(cfg, first, graph.outputs)
         if math.isnan(ev.metric(top)):
             raise ExploreError(f"{cfg.source}: constraint.metric {ev.metric_key} must be defined "
@@ -301,7 +304,8 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
         ev.ref = ref
         ev.floor = c.min if c.min is not None else ref - (
             c.max_drop / 100 if c.metric == "accuracy" else c.max_drop)
-        ev.rows_for(list(uniform.values()))
+        ev.rows_for(list(uniform.values()),
+                    progress="explore: uniform designs" if progress else None)
         # sampling and greedy start from the cheapest uniform design meeting the floor
         ok = [d for d in uniform.values() if ev.outcome(d).feasible]
         ev.start = min(ok, key=lambda d: (ev.outcome(d).cost, -ev.outcome(d).metric)) if ok else None
@@ -309,9 +313,9 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
         for method in cfg.methods:
             # greedy draws nothing at random: one run stands for every seed
             for seed in (cfg.seeds[:1] if method == "greedy" else cfg.seeds):
-                bar = tqdm(total=cfg.budget, desc=f"{method} seed {seed}", unit="design",
-                           disable=not progress)
-                bar.best = None
+                bar = progress_bar(cfg.budget, desc=f"explore: {method} seed {seed}",
+                                   unit="design", show=progress)
+                ev.best = None
                 ev.bar = bar
                 traces.append(SEARCHES[method](ev, cfg.budget, seed, batch=cfg.batch,
                                                temperature=cfg.temperature,

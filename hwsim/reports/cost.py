@@ -107,15 +107,14 @@ def multiplier_front(*, db=None, jobs: int = 2, widths=None,
     input pair up to FRONT_EXHAUSTIVE_BITS-bit operands, FRONT_SAMPLES seeded pairs beyond;
     an exact family's is 0, not measured). Costs from :func:`hwsim.eval.synth.synthesize`
     (cached)."""
-    from tqdm.auto import tqdm
-
     from hwsim.eval.characterize import characterize
     from hwsim.eval.synth import synthesize
+    from hwsim.progress import track
     widths = FRONT_WIDTHS if widths is None else widths
     todo = [(spec, p) for spec in front_units() for w in widths
             for p in spec.front.variants(w)]
     out = []
-    for spec, p in tqdm(todo, desc="front", unit="unit", disable=not progress):
+    for spec, p in track(todo, desc="front", unit="unit", show=progress):
         if spec.front.exact:
             mred, n = 0.0, None
         else:

@@ -91,10 +91,6 @@ def _log(msg: str):
     print(msg, file=sys.stderr, flush=True)
 
 
-def _progress() -> bool:
-    return sys.stderr.isatty()
-
-
 def published_facts() -> list[tuple[str, str, str, bool]]:
     """(fact, expected, measured, holds) rows of the Mitchell papers' numbers; each is a test
     (``tests/test_cli.py``)."""
@@ -224,7 +220,7 @@ def explore_section(out: Path, jobs: int, db) -> Section:
     config = out / "explore.toml"
     cfg = parse_config(parse_toml(EXPLORE_TOML, str(config)), str(config.name))
     try:
-        result, _space = explore(cfg, out / "explore", jobs=jobs, db=db, progress=_progress())
+        result, _space = explore(cfg, out / "explore", jobs=jobs, db=db, progress=True)
     except SynthToolNotFound as e:
         return s.skip(f"{e}.")
     replace_text(config, EXPLORE_TOML)
@@ -289,7 +285,7 @@ def front_section(out: Path, jobs: int, db) -> Section:
     except SynthToolNotFound as e:
         return s.skip(f"{e}.")
     points = multiplier_front(db=db, jobs=jobs, widths=(FRONT_WIDTH,), fmax=False,
-                              progress=_progress())
+                              progress=True)
     plots.multiplier_front(out / "multiplier_front.png", points)
     families = ", ".join(sp.front.family for sp in front_units())
     s.lines += [f"Every multiplier family of the registry ({families}), unsigned "

@@ -219,8 +219,8 @@ class MiniLM:
             by_len.setdefault(len(t), []).append(i)
         batches = [idx[j:j + batch_size] for _, idx in sorted(by_len.items())
                    for j in range(0, len(idx), batch_size)]
-        from tqdm import tqdm
-        for idx in tqdm(batches, desc="MiniLM", unit="batch", disable=not progress, leave=False):
+        from hwsim.progress import track
+        for idx in track(batches, desc="MiniLM", unit="batch", show=progress, leave=False):
             h = self.forward(np.stack([ids[i] for i in idx]), arith)
             out[idx] = h.mean(axis=1)
         norm = np.linalg.norm(out, axis=1, keepdims=True)
