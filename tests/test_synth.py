@@ -181,10 +181,12 @@ def test_seed_reaches_nextpnr_and_the_cache_key_only_off_the_default(monkeypatch
     monkeypatch.setattr(synth, "find_tool", lambda name: [name])
     monkeypatch.setattr(synth, "tool_version", lambda cmd: f"{cmd[0]} 1")
 
-    def one(name, verilog, ports, clocked, work, fmax, yosys, nextpnr, seed, timeout):
+    def one(name, verilog, ports, clocked, work, fmax, yosys, nextpnr, seed, timeout, tries,
+            log):
         calls.append(seed)
         timeouts.append(timeout)
-        return {"lut4": 1, "carry": 0, "dff": 0, "ram": 0, "generic_cells": 2, "fmax_mhz": 9.0}
+        return {"lut4": 1, "carry": 0, "dff": 0, "ram": 0, "generic_cells": 2, "fmax_mhz": 9.0,
+                "seed": seed if fmax else None, "abandoned": ()}
     monkeypatch.setattr(synth, "_synth_one", one)
     p = MitchellMulParams(width=4)
     assert synth.synthesize(MUL, p, db=DB()).seed == synth.PNR_SEED
