@@ -175,8 +175,8 @@ def gen_studies(arg: str, doc: Path, docs_dir: Path) -> list[str]:
             writeup = f"[{rel}]({rel})"
         else:
             writeup = "-"
-        rows.append([f"`{study.name}`", study.summary, writeup])
-    return _table(["study", "what", "write-up"], rows)
+        rows.append([f"`{study.name}`", study.summary, study.headline, writeup])
+    return _table(["study", "what", "its numbers", "write-up"], rows)
 
 
 def _subparsers(parser: argparse.ArgumentParser):

@@ -18,7 +18,7 @@ from hwsim.cli.common import (
     write_json,
 )
 from hwsim.paths import check_output_file
-from hwsim.render.tables import format_metrics_table
+from hwsim.render.tables import METRICS_CAPTION, format_metrics_table
 
 
 def _characterize_distributions(spec, params, args):
@@ -73,6 +73,7 @@ def cmd_characterize(args):
     except (TypeError, ValueError) as e:
         raise UsageError(str(e)) from None
     print(f"{params.top_name}: {c.mode} over {c.metrics.n} inputs in {c.seconds:.1f} s")
+    print(METRICS_CAPTION)
     print(format_metrics_table([(params.top_name, c.metrics.to_dict())]))
     if args.json:
         write_json(args.json, c.to_dict())

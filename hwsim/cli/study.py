@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hwsim.cli.common import Parser, UsageError, jobs_option, path_check
 from hwsim.paths import check_output_dir, read_text_file, replace_text
-from hwsim.render.tables import first_table
+from hwsim.render.tables import caption_first_table, first_table
 
 #: study parameters that name a file the user gives on the command line
 STUDY_FILE_OPTIONS = {
@@ -70,7 +70,7 @@ def cmd_study(args):
     # the rows this run stored: a source edited meanwhile changes code_fingerprint()
     rows = sweep_rows(cfg, out / "results.sqlite", fingerprint=r["fingerprint"])
     export_csv(rows, out / "results.csv")
-    lines = mod.report(rows, out)
+    lines = caption_first_table(mod.report(rows, out), study.headline)
     report = replace_text(out / "report.md", "\n".join(lines) + "\n")
     headline = first_table(lines)
     if headline:

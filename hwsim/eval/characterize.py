@@ -209,7 +209,9 @@ def characterize_softmax(params, *, samples: int = 10_000, seed: int = 0) -> Sof
 
 def format_distribution_table(rows: list[tuple[str, DistributionMetrics]]) -> str:
     cols = ["n", "max_abs", "mean_abs", "kl", "flip_rate", "sum_min", "sum_max"]
-    out = ["| logits | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 1)]
+    names = ["vectors", "max abs error", "mean abs error", "KL [nats]", "top-class flip rate",
+             "min sum", "max sum"]  # of the probabilities (DistributionMetrics)
+    out = ["| logits | " + " | ".join(names) + " |", "|" + "---|" * (len(cols) + 1)]
     for name, m in rows:
         d = m.to_dict()
         out.append(f"| {name} | {d['n']} | " + " | ".join(f"{d[c]:.4g}" for c in cols[1:]) + " |")

@@ -33,6 +33,9 @@ class Study:
     summary: str
     params: dict[str, Any]
     module: str  # "hwsim.studies.<x>": defines run(params, seed) -> dict and check(params)
+    #: what the study's headline numbers are, metric and unit: the caption of its report's
+    #: first table (printed above it by ``hwsim study``); without a report, its metric columns
+    headline: str = ""
     extra: str | None = None  # the pip extra it needs, for the error message
     notes: dict = field(default_factory=dict)
     #: the module defines ``param_names()`` and ``normalize(point)`` (parameters beyond
@@ -90,24 +93,31 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
                         "(a unit with scalar operands, as hwsim characterize takes; every field "
                         "of its Params)",
           {"unit": "mitchell-mul", "samples": 100_000, "synth": False},
-          "hwsim.studies.unit_error", open_params=True),
+          "hwsim.studies.unit_error", open_params=True,
+          headline="per task: MRED and max RED (fractions of |exact|), MAE, WCE and bias "
+                   "(output units); with synth = true, iCE40 LUT4"),
     Study("digits-mlp", "sklearn digits MLP inference with every product through a multiplier "
                         "model (fixed-point exact, Mitchell, Gaussian error, float bit trick)",
           {"multiplier": "mitchell", "width": 8, "keep_bits": None, "layers": "all",
            "hidden": 32, "epochs": 30},
-          "hwsim.studies.digits_mlp", extra="ml"),
+          "hwsim.studies.digits_mlp", extra="ml",
+          headline="test accuracy [%], mean ± std over seeds, by operand width"),
     Study("mitchell-training", "train the digits MLP with every product by the float bit trick "
                                "(fp32 / bf16) against float training (Mogami)",
           {"arithmetic": "fp32-trick", "hidden": 32, "epochs": 20},
-          "hwsim.studies.mitchell_training", extra="ml"),
+          "hwsim.studies.mitchell_training", extra="ml",
+          headline="final test accuracy [%], mean ± std over seeds, then per seed"),
     Study("taylor-softmax", "the even-order Taylor softmax (orders 2..8) as the MLP's output layer",
           {"output": "taylor", "order": 4, "hidden": 32, "epochs": 30},
-          "hwsim.studies.taylor_softmax", extra="ml"),
+          "hwsim.studies.taylor_softmax", extra="ml",
+          headline="test accuracy [%], mean ± std over seeds, by output layer"),
     Study("zo-training", "train through a Mitchell forward pass: zeroth-order estimator vs "
                          "straight-through vs float backprop at equal evaluations",
           {"method": "zo", "width": 8, "budget": 6000, "directions": 16, "epsilon": 0.05,
            "hidden": 16},
-          "hwsim.studies.zo_training", extra="ml"),
+          "hwsim.studies.zo_training", extra="ml",
+          headline="test accuracy [%] through the Mitchell forward pass, mean ± std over "
+                   "seeds (the float forward's beside it), by training method"),
     Study("minilm-units", "the pretrained MiniLM sentence encoder with hardware softmax / exp "
                           "units and exact, Mitchell or L-Mul products (block floating point "
                           "or fp32/bf16/fp16/fp8 float units): embedding fidelity to float",
@@ -115,21 +125,37 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
            "in_fmt": "Q7.5", "lut_bits": 6, "products": "float", "linear": "float",
            "product_bits": 8, "keep_bits": None, "product_format": "bfp",
            "float_scale": "tensor", "head": "none", "head_bits": 12,
-           **MINILM_DATA}, "hwsim.studies.minilm_units", extra="ml"),
+           **MINILM_DATA}, "hwsim.studies.minilm_units", extra="ml",
+          headline="cosine to the float encoder's embeddings, mean (min) / Spearman ρ of all "
+                   "pairwise similarities / nearest-neighbour agreement (fraction), by softmax "
+                   "variant and output bits"),
     Study("bert-whitening", "BERT-whitening of MiniLM embeddings (keep k of 384 dims) applied in "
                             "fixed point / with Mitchell products: ranking fidelity",
-          {"k": 128, "arithmetic": "float", "width": 8, "keep_bits": None, **MINILM_DATA}, "hwsim.studies.bert_whitening", extra="ml"),
+          {"k": 128, "arithmetic": "float", "width": 8, "keep_bits": None, **MINILM_DATA},
+          "hwsim.studies.bert_whitening", extra="ml",
+          headline="Spearman ρ of all pairwise cosine similarities against the float "
+                   "full-dimension embeddings (in brackets: against float whitening at the same "
+                   "k), mean over seeds, by kept dimensions k"),
     Study("onnx", "a user's ONNX model (float or QDQ) with its products / softmax on hwsim "
                   "units, against onnxruntime (model, data, products, width, ...)",
-          ONNX_PARAMS, "hwsim.studies.onnx_model", extra="ml", open_params=True),
+          ONNX_PARAMS, "hwsim.studies.onnx_model", extra="ml", open_params=True,
+          headline="per task, against onnxruntime: accuracy and float_accuracy (fractions) "
+                   "with labels, delta_points [percentage points]; the first class output's "
+                   "cosine, argmax agreement (fraction), Spearman ρ"),
     Study("onnx-design", "a user's ONNX model under one full assignment (model, data, "
                          "assignment as JSON): the designs hwsim explore evaluates",
           {"model": "", "data": "", "assignment": "{}"}, "hwsim.studies.onnx_design",
-          extra="ml", open_params=True),
+          extra="ml", open_params=True,
+          headline="per task, against onnxruntime: accuracy and float_accuracy (fractions) "
+                   "with labels; per output <name>.cosine, <name>.argmax_agreement "
+                   "(fraction), <name>.spearman"),
     Study("performer-minilm", "MiniLM with each head's softmax attention replaced by FAVOR+ "
                               "random features (m, feature kind, feature bits), untuned",
           {"features": 64, "kind": "orthogonal", "feature_frac": None, "layers": "all",
-           **MINILM_DATA}, "hwsim.studies.performer_minilm", extra="ml"),
+           **MINILM_DATA}, "hwsim.studies.performer_minilm", extra="ml",
+          headline="cosine to the float encoder's embeddings, Spearman ρ of all pairwise "
+                   "similarities (mean ± std over omega seeds), nearest-neighbour agreement "
+                   "(fraction), by random features m"),
 ]}
 
 
