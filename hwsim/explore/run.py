@@ -419,9 +419,15 @@ def _fmt(v, digits=4):
     return "-" if v is None else (f"{v:.{digits}g}" if isinstance(v, float) else str(v))
 
 
+#: the unit of each objective's cost (hwsim.explore.config.OBJECTIVES), for the headline
+OBJECTIVE_UNITS = {"area": "LUT4", "lut-ops": "LUT4 x ops/row"}
+
+
 def format_summary(result: dict) -> str:
-    """The headline lines printed by ``hwsim explore``."""
+    """The headline lines printed by ``hwsim explore``: costs with their unit, the metric by
+    its name (``metric_key``)."""
     obj = result["objective"]
+    unit = OBJECTIVE_UNITS.get(obj, "")
     lines = [f"{result['evaluations']} designs evaluated ({result['computed']} computed now), "
              f"floor: {result['constraint']} = {result['floor']:.6g}"]
     b, u = result["best"], result["uniform_best"]
@@ -430,16 +436,16 @@ def format_summary(result: dict) -> str:
         lines.append(f"no feasible design; best {result['metric_key']} reached was "
                      f"{r['metric']:.6g} ({', '.join(f'{k}: {v}' for k, v in r['design'].items())})")
         return "\n".join(lines)
-    lines.append(f"best: {obj} {b['cost']:g}, {result['metric_key']} {b['metric']:.6g}: "
+    lines.append(f"best: {obj} {b['cost']:g} {unit}, {result['metric_key']} {b['metric']:.6g}: "
                  + ", ".join(f"{k}: {v}" for k, v in b["design"].items()))
     if u is not None:
-        lines.append(f"cheapest uniform meeting the floor: {u['label']}, {obj} {u['cost']:g}, "
+        lines.append(f"cheapest uniform meeting the floor: {u['label']}, {obj} {u['cost']:g} {unit}, "
                      f"{result['metric_key']} {u['metric']:.6g}; best / uniform = "
                      f"{b['cost'] / u['cost']:.3f}")
     else:
         lines.append("no uniform assignment meets the floor")
     for m, c in result["comparison"].items():
-        lines.append(f"  {m:9s} best {obj} over {c['runs']} seed(s): mean "
+        lines.append(f"  {m:9s} best {obj} [{unit}] over {c['runs']} seed(s): mean "
                      f"{_fmt(c['mean_best_cost'])}, range {_fmt(c['min_best_cost'])}.."
                      f"{_fmt(c['max_best_cost'])}, feasible in {c['feasible_runs']}, "
                      f"{c['mean_evaluations']:.0f} evaluations each")
