@@ -338,8 +338,13 @@ def float_div(a, b, params: FloatDivParams) -> np.ndarray:
 
 
 def float_values(bits, fmt: FloatType) -> np.ndarray:
-    """float64 values of bit patterns (exact; subnormals with their true value, NaN, +-inf)."""
-    x = np.asarray(bits, dtype=np.int64)
+    """float64 values of bit patterns (exact; subnormals with their true value, NaN, +-inf).
+
+    Raises ``TypeError`` for a non-FloatType ``fmt`` or non-integer ``bits`` (a float is not a
+    pattern) and ``ValueError`` for patterns outside ``[0, 2**W)``, as :func:`float_mul`."""
+    _check_fmt("float_values", fmt)
+    x = int_operand("float_values", "bits", bits, 0, 1 << fmt.bits,
+                    f"for {fmt.value} bit patterns")
     m = fmt.man_bits
     mag = x & (fmt.sign_bit - 1)
     e, f = mag >> m, mag & ((1 << m) - 1)

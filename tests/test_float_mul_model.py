@@ -291,3 +291,19 @@ def test_bad_input(make, exc, msg):
 def test_core_refuses_a_non_mitchell_divider():
     with pytest.raises(ValueError, match=r"^float_bits: the divider is Mitchell only, not exact$"):
         float_bits(np.array([1]), np.array([1]), FloatType.BF16, FloatMethod.EXACT, divide=True)
+
+
+@pytest.mark.parametrize("bits, fmt, err, msg", [
+    (256, FloatType.E4M3, ValueError,
+     r"^float_values: bits has values outside \[0, 256\) for e4m3 bit patterns \(first: 256\)$"),
+    (0x13F80, FloatType.BF16, ValueError,
+     r"^float_values: bits has values outside \[0, 65536\) for bf16 bit patterns \(first: 81792\)$"),
+    (-1, FloatType.E4M3, ValueError, r"^float_values: bits has values outside \[0, 256\)"),
+    (1.5, FloatType.BF16, TypeError, r"^float_values: bits must be integers, not dtype float64$"),
+    (0x3F80, "bf16", TypeError, r"^float_values.fmt must be a FloatType"),
+])
+def test_float_values_refuses_what_is_not_a_pattern(bits, fmt, err, msg):
+    """Out-of-range or non-integer patterns were masked or truncated into a wrong value
+    (256 in e4m3 read as 0.0, 1.5 in bf16 as 9.18e-41); now refused as float_mul does."""
+    with pytest.raises(err, match=msg):
+        float_values(bits, fmt)
