@@ -307,3 +307,28 @@ def test_float_values_refuses_what_is_not_a_pattern(bits, fmt, err, msg):
     (256 in e4m3 read as 0.0, 1.5 in bf16 as 9.18e-41); now refused as float_mul does."""
     with pytest.raises(err, match=msg):
         float_values(bits, fmt)
+
+
+@pytest.mark.parametrize("fmt", [FloatType.E5M2, FloatType.FP16])
+def test_lmul_overflows_are_counted_not_fatal(fmt, capsys):
+    """L-Mul's offset can carry a product whose exact value is finite past the largest
+    finite value: characterisation counts those inputs and measures the others (was: exit 2,
+    'approx has non-finite values')."""
+    import math
+
+    from hwsim.cli import main
+    from hwsim.eval.characterize import characterize
+    spec = get_unit("float-mul")
+    params = FloatMulParams(fmt=fmt, method=FloatMethod.LMUL)
+    exhaustive = fmt is FloatType.E5M2
+    c = characterize(spec, params, samples=None if exhaustive else 200_000, seed=3)
+    rng = np.random.default_rng(3)
+    v = ({"a": np.repeat(np.arange(256), 256), "b": np.tile(np.arange(256), 256)} if exhaustive
+         else {k: rng.integers(0, 1 << fmt.bits, 200_000, dtype=np.int64) for k in ("a", "b")})
+    approx, exact = spec.real(params, v)
+    bad = ~np.isfinite(approx)
+    assert np.isfinite(exact).all() and c.overflows == int(bad.sum()) > 0
+    assert c.metrics.n == int((~bad).sum()) and math.isfinite(c.metrics.mred)
+    assert main(["characterize", "float-mul", "--method", "lmul", "--fmt", fmt.value,
+                 "--samples", "100000"]) == 0
+    assert "overflow to inf" in capsys.readouterr().out

@@ -73,6 +73,9 @@ def cmd_characterize(args):
     except (TypeError, ValueError) as e:
         raise UsageError(str(e)) from None
     print(f"{params.top_name}: {c.mode} over {c.metrics.n} inputs in {c.seconds:.1f} s")
+    if c.overflows:
+        print(f"{c.overflows:,} more inputs overflow to inf (or NaN) where the exact result is "
+              f"finite: counted, not in the metrics")
     print(METRICS_CAPTION)
     print(format_metrics_table([(params.top_name, c.metrics.to_dict())]))
     if args.json:

@@ -28,6 +28,9 @@ class Characterization:
     seconds: float
     seed: int | None = None
     hist: np.ndarray = field(default=None, repr=False)
+    #: inputs whose approximation is not finite (an overflow to +-inf, a NaN) where the exact
+    #: value is finite: counted here, left out of ``metrics`` (no finite error measures them)
+    overflows: int = 0
 
     @property
     def hist_edges(self) -> np.ndarray:
@@ -35,7 +38,19 @@ class Characterization:
 
     def to_dict(self) -> dict:
         return {"unit": self.unit, "params": self.params, "mode": self.mode, "seed": self.seed,
-                "seconds": round(self.seconds, 3), "metrics": self.metrics.to_dict()}
+                "seconds": round(self.seconds, 3), "metrics": self.metrics.to_dict(),
+                "overflows": self.overflows}
+
+
+def _accumulate_finite(stats, hist, approx, exact) -> int:
+    """:func:`hwsim.metrics.accumulate` over the inputs whose approximation is finite;
+    returns how many were not (the unit's ``real`` gives finite exact values only)."""
+    ok = np.isfinite(approx)
+    if ok.all():
+        accumulate(stats, hist, approx, exact)
+        return 0
+    accumulate(stats, hist, approx[ok], exact[ok])
+    return int(ok.size - np.count_nonzero(ok))
 
 
 #: exhaustive characterisation is limited to 2**32 input combinations (two 16-bit operands)
@@ -58,6 +73,7 @@ def characterize(spec, params, *, samples: int | None = None, seed: int = 0, job
 
     t0 = time.perf_counter()
     stats, hist = empty_stats()
+    overflows = 0
     lo, hi = params.in_range
     ops = spec.operands
     if samples is None:
@@ -81,7 +97,7 @@ def characterize(spec, params, *, samples: int | None = None, seed: int = 0, job
             else:
                 grids = np.meshgrid(first, *[np.arange(lo, hi)] * (len(ops) - 1), indexing="ij")
                 approx, exact = spec.real(params, {k: g.ravel() for k, g in zip(ops, grids)})
-                accumulate(stats, hist, approx, exact)
+                overflows += _accumulate_finite(stats, hist, approx, exact)
             bar.update(first.size)
         bar.close()
         mode = "exhaustive"
@@ -97,7 +113,7 @@ def characterize(spec, params, *, samples: int | None = None, seed: int = 0, job
             n = min(1 << 22, samples - done)
             vec = {k: rng.integers(lo, hi, n, dtype=np.int64) for k in ops}
             approx, exact = spec.real(params, vec)
-            accumulate(stats, hist, approx, exact)
+            overflows += _accumulate_finite(stats, hist, approx, exact)
             done += n
             bar.update(n)
         bar.close()
@@ -105,7 +121,7 @@ def characterize(spec, params, *, samples: int | None = None, seed: int = 0, job
         used_seed = seed
     return Characterization(unit=spec.name, params=params.to_dict(), mode=mode,
                             metrics=finalize(stats), seconds=time.perf_counter() - t0,
-                            seed=used_seed, hist=hist)
+                            seed=used_seed, hist=hist, overflows=overflows)
 
 
 # -- probability vectors (softmax) -------------------------------------------------------------
