@@ -369,6 +369,6 @@ def synthesize(spec, params, *, target: str = "ice40", fmax: bool = True, baseli
                          yosys=versions["yosys"], nextpnr=versions["nextpnr"], **counts)
     if db is not None:
         db.put(key_of(seed), result.to_dict())
-        if result.seed != seed:  # the seed that produced it, asked for directly, is the same run
+        if fmax and result.seed != seed:  # that seed asked for directly: the same run
             db.put(key_of(result.seed), result.to_dict() | {"abandoned": ()})
     return result
