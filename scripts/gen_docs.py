@@ -18,7 +18,8 @@ KIND is one of:
 * ``enum MODULE.CLASS``: an enum's members, values and member docstrings or comments.
 
 Transcripts are ``console`` blocks between ``<!-- transcript -->`` (or
-``<!-- transcript slow -->`` for commands that take more than ~20 s) and
+``<!-- transcript slow -->`` for commands that take more than ~20 s, ``<!-- transcript
+manual -->`` for minutes-long ones the tests never run: ``--manual`` reruns them) and
 ``<!-- end transcript -->``. Each ``$ COMMAND`` line runs in a scratch directory with the
 repository's ``examples/`` and ``scripts/`` linked in; the transcripts of one document share
 that directory and run in order, so a later one can use a file an earlier one wrote. The lines
@@ -547,23 +548,30 @@ def _scratch(tmp: Path) -> dict[str, str]:
 
 
 def run_transcripts(docs_dir: Path, write: bool, slow: bool, only: str | None = None,
-                    log=None, fill: bool = False) -> list[str]:
-    """Rerun the transcripts (the slow ones only with ``slow``); returns one line per stale
-    command. With ``write`` the expected outputs are replaced by the new ones."""
+                    log=None, fill: bool = False, manual: bool = False) -> list[str]:
+    """Rerun the transcripts (the slow ones only with ``slow``, the manual ones, minutes
+    each and never run by the tests, only with ``manual``, which implies ``slow``); returns
+    one line per stale command. With ``write`` the expected outputs are replaced by the new
+    ones."""
+    slow = slow or manual
+
+    def skipped(opts: list) -> bool:
+        return ("slow" in opts and not slow) or ("manual" in opts and not manual)
+
     problems: list[str] = []
     for path in _docs(docs_dir):
         text = path.read_text()
         blocks = list(TRANSCRIPT.finditer(text))
         if only and only not in str(path):
             continue
-        if not blocks or not any(slow or "slow" not in b.group("opts").split() for b in blocks):
+        if not blocks or all(skipped(b.group("opts").split()) for b in blocks):
             continue
         out, pos, changed = [], 0, False
         with tempfile.TemporaryDirectory(prefix="hwsim-docs-") as tmp:
             env = _scratch(Path(tmp))
             for m in blocks:
                 where = f"{path.relative_to(docs_dir.parent)}:{_line_of(text, m.start())}"
-                if "slow" in m.group("opts").split() and not slow:
+                if skipped(m.group("opts").split()):
                     continue
                 try:
                     head, commands, tail = parse_transcript(m.group("body"))
@@ -611,6 +619,9 @@ def main(argv=None) -> int:
     p.add_argument("--transcripts", action="store_true",
                    help="also rerun the transcripts (the fast ones; --slow adds the others)")
     p.add_argument("--slow", action="store_true", help="with --transcripts: the slow ones too")
+    p.add_argument("--manual", action="store_true",
+                   help="with --transcripts: the manual ones too (minutes each; the tests "
+                        "never run them), and the slow ones")
     p.add_argument("--only", metavar="TEXT",
                    help="with --transcripts: only documents whose path contains TEXT")
     p.add_argument("--fill", action="store_true",
@@ -622,7 +633,7 @@ def main(argv=None) -> int:
     problems = update_generated(args.docs, write=not args.check)
     if args.transcripts:
         problems += run_transcripts(args.docs, write=not args.check, slow=args.slow,
-                                    only=args.only, fill=args.fill,
+                                    only=args.only, fill=args.fill, manual=args.manual,
                                     log=lambda s: print(s, file=sys.stderr, flush=True))
     for line in problems:
         print(line)
