@@ -12,6 +12,7 @@ import pytest
 from hwsim import MitchellDivParams, MitchellMulParams, mitchell_mul
 from hwsim.attention import AttentionParams, Multiplier
 from hwsim.drum import DrumMulParams
+from hwsim.exact_mul import ExactMulParams
 from hwsim.realm import RealmMulParams
 from hwsim.float_mul import FloatDivParams, FloatMethod, FloatMulParams, FloatType
 from hwsim.performer import FeatureKind, PerformerParams
@@ -32,6 +33,8 @@ LINT_CONFIGS = [("mitchell-mul", MitchellMulParams(width=w, signed=s, keep_bits=
 LINT_CONFIGS += [("mitchell-div", MitchellDivParams(width=w, frac_bits=f, keep_bits=k, stages=st))
                  for w, f, k, st in ((8, 8, None, 0), (2, 0, None, 2), (2, 32, 0, 0),
                                      (8, 0, 3, 1), (32, 32, None, 2), (32, 0, 0, 0))]
+LINT_CONFIGS += [("exact-mul", ExactMulParams(width=w, signed=s, stages=st))
+                 for w, s, st in ((8, False, 0), (2, True, 2), (32, True, 0), (32, False, 1))]
 LINT_CONFIGS += [("drum-mul", DrumMulParams(width=w, k=k, stages=st))
                  for w, k, st in ((8, 6, 0), (4, 2, 3), (4, 4, 0), (16, 6, 1), (24, 2, 0),
                                   (24, 24, 2))]
