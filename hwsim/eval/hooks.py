@@ -13,7 +13,7 @@ not depend on the sentences batched with it.
   smallest power of two above the vector's peak magnitude (round to nearest even, saturate:
   only a value rounded up to ``2**e`` saturates). Every product is a registered product
   unit's (:class:`hwsim.units.Product`): a signed unit's model (exact, Mitchell with
-  ``signed=True``), or an unsigned unit's (DRUM, REALM) in sign-magnitude form,
+  ``signed=True``), or an unsigned unit's (``sign_magnitude``) in sign-magnitude form,
   ``sgn(a) sgn(b) U(|a|, |b|)`` with ``U`` at the operand width (a magnitude is at most
   ``2**(width-1)``, so it fits); summed exactly in int64 and scaled back in float64.
 * :class:`FloatMatmul` (``attention_products`` / ``linear``): ``a @ b`` in a float format
@@ -145,7 +145,7 @@ class FixedMatmul:
     """``a @ b`` with block-floating-point operands, every product by a product unit.
 
     ``params``: the Params of a registered unit whose ``graph`` role is
-    :class:`hwsim.units.Product` (exact, Mitchell, DRUM, REALM, ...), its ``width`` the
+    :class:`hwsim.units.Product` (``hwsim units`` lists them), its ``width`` the
     operand width, 2..24 (the int64 sum holds ``k * 2**(2 width - 2)`` for any k below
     2**15); :func:`fixed_matmul` builds it from a unit name. ``a`` is ``(..., n, k)``, ``b``
     is ``(..., k, m)`` (leading axes broadcast); the result is float64 ``(..., n, m)``.

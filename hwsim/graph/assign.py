@@ -23,7 +23,7 @@ Units by op type: every registered unit whose ``graph`` role names the op
 (:func:`hwsim.units.units_by_op`; ``hwsim units`` lists them).
 
 * ``MatMul``, ``Gemm``, ``Conv`` (Conv through im2col, one matrix product per group): the
-  product units (:class:`hwsim.units.Product`: exact, Mitchell, DRUM, REALM, ...), any
+  product units (:class:`hwsim.units.Product`; ``hwsim units`` lists them), any
   Params field of the unit (``width`` at most 24). Operands are signed ``width``-bit fixed
   point: a unit with a ``signed`` field runs signed (the field must stay true); an unsigned
   unit runs in sign-magnitude form, ``sgn(a) sgn(b) U(|a|, |b|)`` with ``U`` at the
