@@ -50,17 +50,25 @@ LINT_WAIVER_MESSAGES = ("Procedural assignment to declaration with initial value
 def to_verilog(spec: UnitSpec, params, component=None, name: str | None = None) -> str:
     """Verilog text of the unit's top module, named ``name`` (default ``params.top_name``).
 
-    The text carries no inline ``verilator lint_off`` comments (rule names differ between
-    Verilator versions, and an unknown one is an error): the waivers are in the Verilator
-    configuration file :func:`to_vlt` writes beside it.
+    Modules the component instantiates without describing them (the registry's ``sources``
+    trait, e.g. a user's circuit) come first, as given. The text carries no inline
+    ``verilator lint_off`` comments (rule names differ between Verilator versions, and an
+    unknown one is an error): the waivers are in the Verilator configuration file
+    :func:`to_vlt` writes beside it.
     """
+    own = component is None or isinstance(component, spec.hdl_class())
     component = component if component is not None else spec.component(params)
     name = name or params.top_name
     body = verilog.convert(component, name=name, emit_src=False)
     header = [f"// {name}: hwsim {spec.name} {params.to_json()}",
               f"// Lint waivers are in {name}.vlt, to be passed first: "
               f"verilator --lint-only -Wall {name}.vlt {name}.v"]
-    return "\n".join(header) + "\n" + body
+    # modules the component instantiates (a user's circuit: spec.sources), not a baseline's
+    sources = spec.source_text(params) if own else ""
+    if sources:
+        header.append(f"// The modules {name} instantiates, as given, then {name} itself")
+        sources = sources if sources.endswith("\n") else sources + "\n"
+    return "\n".join(header) + "\n" + sources + body
 
 
 def to_vlt(name: str) -> str:

@@ -22,6 +22,7 @@ from hwsim.mitchell import MitchellDivParams, MitchellMulParams, mitchell_div, m
 from hwsim.drum import DrumMulParams, drum_mul
 from hwsim.realm import RealmMulParams, realm_mul
 from hwsim.exact_mul import ExactMulParams, exact_mul
+from hwsim.circuit_mul import CircuitMulParams, circuit_mul
 from hwsim.float_mul import (
     FloatDivParams, FloatMulParams, float_div, float_mul, float_pairs, float_values,
 )
@@ -143,6 +144,9 @@ class UnitSpec:
     label: the short name of the unit in explore's design labels (default: ``name``).
     front: the unit's family on the multiplier front (:class:`Front`) or ``None``.
     formal: how ``hwsim prove`` proves it (:class:`Formal`) or ``None``.
+    sources: ``"module:function"`` ``(params) -> str``, Verilog text of modules the unit's
+        component instantiates but does not describe (a user's own circuit), written before
+        the component's module wherever its Verilog is exported; ``None``: none.
     """
 
     name: str
@@ -164,6 +168,7 @@ class UnitSpec:
     label: str | None = None
     front: Front | None = None
     formal: Formal | None = None
+    sources: str | Callable | None = None
 
     def hdl_class(self):
         return _load(self.hdl)
@@ -185,6 +190,10 @@ class UnitSpec:
         """The :class:`Product` kernel as a callable, or ``None``."""
         k = self.graph.kernel if isinstance(self.graph, Product) else None
         return None if k is None else _resolve(k)
+
+    def source_text(self, params) -> str:
+        """The ``sources`` trait's Verilog text for ``params`` (``""``: none)."""
+        return "" if self.sources is None else _resolve(self.sources)(params)
 
     def row_hook(self, params):
         """The :class:`RowOp` hook built on ``params``."""
@@ -223,6 +232,20 @@ def _mitchell_products(params, qa, qb):
 FRONT_KEEP = (None, 6, 4, 3, 2, 1)
 FRONT_DRUM_K = (3, 4, 5, 6, 7, 8)
 FRONT_REALM = ((3, 0, 1), (3, 2, 2), (4, 2, 2), (5, 3, 3))
+#: hwsim's reference circuits on the front (hwsim.circuits), as fractions of the width:
+#: truncated t / width; broken-array (hbl / width, vbl / width)
+FRONT_TRUNC = (0.5, 0.75)
+FRONT_BAM = ((0.25, 1.0), (0.25, 1.25))
+
+
+def _circuit_front(width: int) -> list:
+    from hwsim.circuit_mul import front_circuits
+    return front_circuits(width, FRONT_TRUNC, FRONT_BAM)
+
+
+def _circuit_knob(d: dict) -> str:
+    """A circuit's module name (the reference circuits' names carry their knobs)."""
+    return d["top"] or "reference"
 
 
 def _float_pairs(params, count, seed):
@@ -426,6 +449,16 @@ REGISTRY: dict[str, UnitSpec] = {
                  formal=Formal(_FS + "exact_mul", wide=lambda: [
                      (ExactMulParams(width=w, signed=sg), "equivalence", 900)
                      for sg in (False, True) for w in (16, 32)])),
+        UnitSpec("circuit-mul", CircuitMulParams, "hwsim.hdl.circuit_mul:CircuitMultiplier",
+                 "hwsim.sim.tb_circuit_mul",
+                 "a multiplier circuit brought as Verilog (combinational); its gate netlist "
+                 "is the model",
+                 _pairs, *multiplier(circuit_mul), baseline="hwsim.hdl.exact:ExactMultiplier",
+                 sources="hwsim.circuit_mul:circuit_source",
+                 graph=Product(kernel="hwsim.circuit_mul:circuit_products"),
+                 label="circuit",
+                 front=Front("circuits (truncated / broken-array)", _circuit_front,
+                             knob=_circuit_knob, knob_name="circuit", marker="D")),
         UnitSpec("mitchell-div", MitchellDivParams, "hwsim.hdl.mitchell:MitchellDivider",
                  "hwsim.sim.tb_mitchell_div", "Mitchell logarithmic divider, N+F-bit quotient",
                  _pairs, _div_model, _div_real, baseline="hwsim.hdl.exact:ExactDivider",

@@ -191,7 +191,7 @@ def test_unit_help_shows_the_units_own_defaults(capsys, unit):
     text = " ".join(capsys.readouterr().out.split())
     for f in dataclasses.fields(spec.params_cls):
         d = f.default
-        shown = d.value if isinstance(d, enum.Enum) else d
+        shown = d.value if isinstance(d, enum.Enum) else ("empty" if d == "" else d)
         assert option_name(f.name) in text
         assert f"(default {shown})" in text, (unit, f.name, shown)
     others = {f.name for s in REGISTRY.values() for f in dataclasses.fields(s.params_cls)}

@@ -29,7 +29,8 @@ NUMPY_INTS = (np.int8, np.uint8, np.int16, np.int64, np.uint64)
 
 
 def field_kind(f: dataclasses.Field) -> str:
-    """``int``, ``bool``, ``optional_int``, ``format`` or ``enum``, from the default's type."""
+    """``int``, ``bool``, ``optional_int``, ``format``, ``enum`` or ``text`` (a path, a module
+    name: circuit-mul's), from the default's type."""
     d = f.default
     if isinstance(d, bool):
         return "bool"
@@ -41,6 +42,8 @@ def field_kind(f: dataclasses.Field) -> str:
         return "format"
     if isinstance(d, enum.Enum):
         return "enum"
+    if isinstance(d, str):
+        return "text"
     raise AssertionError(f"{f.name}: field kind not covered by this test ({f.type!r})")
 
 

@@ -3,7 +3,7 @@
 Every Params field becomes one option (``keep_bits`` -> ``--keep-bits``) with the field's own
 default and the help text of its entry in the class docstring's ``Parameters`` section, so
 ``hwsim verify softmax --help`` shows softmax's options and softmax's defaults. Options are
-parsed into the type of the field's default (integer, bool flag, ``FixedFormat``, enum); the
+parsed into the type of the field's default (integer, bool flag, ``FixedFormat``, enum, text); the
 Params class then validates the values and its message is the one the user sees.
 """
 
@@ -102,16 +102,27 @@ def describe_option(field: dataclasses.Field, doc: str) -> tuple[str, str]:
         meta, kind = "|".join(str(v.value) for v in type(d)), ""
     elif isinstance(d, bool):
         meta, kind = None, ""
+    elif isinstance(d, str):
+        meta, kind = field.name.upper(), "text"
     else:
         meta, kind = "N", "integer" + (" or none" if d is None else "")
     text = doc.rstrip(".") or kind or field.name
-    return meta, f"{text} (default {_default_text(d)})".replace("%", "%%")
+    default = "empty" if d == "" else _default_text(d)
+    return meta, f"{text} (default {default})".replace("%", "%%")
 
 
 def add_unit_options(parser: argparse.ArgumentParser, params_cls) -> None:
     """One option per field of ``params_cls``; values land in ``args.param_<field>``
     (``None`` when not given, so the Params class applies its own default)."""
     docs = param_docs(params_cls)
+    # a unit's own parameter wins over a command option of the same name in its sub-parser
+    # (circuit-mul's --verilog FILE, the circuit, over hwsim prove's --verilog, a file to
+    # prove instead of the export: for that unit the two are one file); the command's option
+    # then reads None
+    taken = {option_name(f.name) for f in dataclasses.fields(params_cls)}
+    shadowed = {a.dest for opt, a in parser._option_string_actions.items() if opt in taken}
+    parser.conflict_handler = "resolve"
+    parser.set_defaults(**dict.fromkeys(shadowed))
     g = parser.add_argument_group(f"{params_cls.__name__} (unit parameters)")
     for f in dataclasses.fields(params_cls):
         meta, text = describe_option(f, docs.get(f.name, ""))
@@ -126,6 +137,9 @@ def add_unit_options(parser: argparse.ArgumentParser, params_cls) -> None:
         elif isinstance(d, enum.Enum):
             g.add_argument(option_name(f.name), dest=dest, default=None, metavar=meta,
                            help=text, type=_enum_parser(type(d)))
+        elif isinstance(d, str):
+            g.add_argument(option_name(f.name), dest=dest, default=None, metavar=meta,
+                           help=text)
         else:
             g.add_argument(option_name(f.name), dest=dest, default=None, metavar=meta,
                            help=text, type=_int_or_none if d is None else _int)
