@@ -1,4 +1,4 @@
-"""Float multipliers (Mitchell, L-Mul, exact) and the Mitchell float divider in Amaranth 0.5.
+"""Float multipliers (Mitchell, L-Mul bit-pattern add and literal formula, exact) and the Mitchell float divider in Amaranth 0.5.
 
 The components implement ``hwsim.float_mul`` bit for bit. The datapath of every method is
 
@@ -7,6 +7,8 @@ The components implement ``hwsim.float_mul`` bit for bit. The datapath of every 
 2. a signed magnitude ``u``, W+3 bits:
 
    * mitchell / lmul: one adder, ``|A| + |B| + (offset - ONE)`` with a constant;
+   * lmul-paper: the significand sum ``S = 2**M + F_a + F_b + offset``, normalised by its
+     top bit ``n`` (one dropped bit, a tie: rounded to even), then ``u`` as for exact;
    * divider: ``|A| - |B| + ONE``;
    * exact: the (M+1) x (M+1) significand product ``P``, normalised by its top bit ``n``,
      rounded to nearest even (guard bit and sticky OR of the dropped bits; the rounded
@@ -63,6 +65,22 @@ def _exact_u(m: Module, ma: Value, mb: Value, fmt: FloatType, width: int) -> Val
     return u
 
 
+def _lmul_paper_u(m: Module, ma: Value, mb: Value, fmt: FloatType, width: int) -> Value:
+    """``u`` of L-Mul's literal formula ``(1 + x + y + 2**-l(m)) * 2**(ea+eb)``, rounded."""
+    man = fmt.man_bits
+    ssum = Signal(man + 2, name="sig_sum")  # < 3 * 2**M
+    m.d.comb += ssum.eq(Cat(ma[:man], Const(1, 1)) + mb[:man] + lmul_offset(fmt))
+    n = ssum[man + 1]
+    q = Mux(n, ssum[1:], ssum[:man + 1])
+    rounded = Signal(man + 2, name="sig_rounded")
+    m.d.comb += rounded.eq(q + (n & ssum[0] & q[0]))
+    exp_sum = ma[man:] + mb[man:] + n
+    u = Signal(signed(width), name="u")
+    m.d.comb += u.eq(Cat(Const(0, man), exp_sum) + rounded
+                     + Const(-(fmt.one + (1 << man)), signed(width)))
+    return u
+
+
 def float_datapath(m: Module, a: Value, b: Value, fmt: FloatType, method: FloatMethod,
                    divide: bool, pipe: Pipeline) -> Value:
     """The W-bit result pattern of ``a``, ``b`` (module docstring), through ``pipe``'s one cut."""
@@ -80,6 +98,8 @@ def float_datapath(m: Module, a: Value, b: Value, fmt: FloatType, method: FloatM
 
     if method is FloatMethod.EXACT and not divide:
         u = _exact_u(m, ma, mb, fmt, uw)
+    elif method is FloatMethod.LMUL_PAPER and not divide:
+        u = _lmul_paper_u(m, ma, mb, fmt, uw)
     else:
         u = Signal(signed(uw), name="u")
         if divide:

@@ -26,7 +26,15 @@ Magnitude of a normal x normal product (``method``):
   ``m == 4`` and 4 for ``m > 4``: L-Mul (Luo and Sun, "Addition is All You Need for
   Energy-efficient Language Models", arXiv:2410.00907, 2024), whose mantissa is
   ``1 + x + y + 2**-l(m)``; the offset is added in the mantissa field, so it carries into the
-  exponent like the fields themselves;
+  exponent like the fields themselves (the sum as L-Mul hardware forms it);
+* ``lmul-paper``: the paper's formula read literally, ``(1 + x + y + 2**-l(m)) * 2**(ea+eb)``
+  rounded to the format: the significand ``S = 2**M + F_a + F_b + 2**(M - l(M))`` (in
+  ``[2**M, 3 * 2**M)``), ``n = S >= 2**(M+1)``; ``q = S >> n`` rounded to nearest, ties to
+  even, on the ``n`` dropped bit; ``u = ((E_a + E_b - bias + n) << M) + q - 2**M``. Without a
+  mantissa carry (``F_a + F_b + offset < 2**M``) it equals ``lmul``; with one, ``lmul`` reads
+  the carried sum as ``(x + y + 2**-l(m)) * 2**(ea+eb+1)`` (the fraction field wraps) and the
+  formula as ``(1 + x + y + 2**-l(m)) * 2**(ea+eb)`` -- the two agree only when
+  ``x + y + 2**-l(m) = 1`` exactly;
 * ``exact``: the correctly rounded product. With ``s = 2**M + F`` per operand,
   ``P = s_a * s_b`` (in ``[2**2M, 2**(2M+2))``), ``n = P >= 2**(2M+1)``; ``q = P >> (M + n)``
   rounded to nearest, ties to even, on the ``M + n`` dropped bits (``q`` may become
@@ -144,7 +152,12 @@ class FloatMethod(enum.Enum):
     MITCHELL = "mitchell"
     """``|A| + |B| - ONE``: Mitchell's approximation (product / exact in [8/9, 1])."""
     LMUL = "lmul"
-    """``|A| + |B| - ONE + 2**(M - l(M))``: L-Mul (Luo and Sun, arXiv:2410.00907)."""
+    """``|A| + |B| - ONE + 2**(M - l(M))``: L-Mul (Luo and Sun, arXiv:2410.00907) as hardware
+    adds the bit patterns (a mantissa carry goes into the exponent)."""
+    LMUL_PAPER = "lmul-paper"
+    """The L-Mul paper's formula read literally: ``(1 + x + y + 2**-l(m)) * 2**(ea+eb)``,
+    normalised and rounded to nearest even; differs from ``lmul`` where the mantissa sum
+    carries."""
     EXACT = "exact"
     """The product rounded to nearest even: the cost and accuracy baseline."""
 
@@ -210,8 +223,9 @@ class FloatMulParams(_FloatPatternParams):
     fmt:
         The float format of both operands and the product.
     method:
-        mitchell (add the patterns), lmul (add the patterns and L-Mul's offset) or exact
-        (rounded to nearest even); same special-case rules for all three.
+        mitchell (add the patterns), lmul (add the patterns and L-Mul's offset, as hardware
+        does), lmul-paper (L-Mul's formula 1 + x + y + 2^-l(m) read literally, rounded) or
+        exact (rounded to nearest even); same special-case rules for all.
     stages:
         Pipeline register stages (latency in cycles), 0..8; 0 is combinational.
     """
@@ -230,7 +244,7 @@ class FloatMulParams(_FloatPatternParams):
         check_int("FloatMulParams", "stages", self.stages, 0, MAX_STAGES)
 
     def _name_parts(self) -> tuple[str, ...]:
-        return (self.fmt.value, self.method.value)
+        return (self.fmt.value, self.method.value.replace("-", "_"))
 
 
 @dataclass(frozen=True)
@@ -281,6 +295,17 @@ def _exact_magnitude(ma: np.ndarray, mb: np.ndarray, fmt: FloatType) -> np.ndarr
     return (((ma >> m) + (mb >> m) - fmt.bias + n) << m) + q - (1 << m)
 
 
+def _lmul_paper_magnitude(ma: np.ndarray, mb: np.ndarray, fmt: FloatType) -> np.ndarray:
+    """``u`` of ``(1 + x + y + 2**-l(m)) * 2**(ea+eb)`` rounded (module docstring)."""
+    m = fmt.man_bits
+    frac = (1 << m) - 1
+    s = (1 << m) + (ma & frac) + (mb & frac) + lmul_offset(fmt)  # < 3 * 2**M
+    n = s >> (m + 1)
+    q = s >> n
+    q = q + (n & s & (q & 1))  # the dropped bit is a tie: round to even
+    return (((ma >> m) + (mb >> m) - fmt.bias + n) << m) + q - (1 << m)
+
+
 def float_bits(a: np.ndarray, b: np.ndarray, fmt: FloatType, method: FloatMethod,
                divide: bool = False) -> np.ndarray:
     """The unit's result patterns for int64 operand patterns already checked to lie in
@@ -301,6 +326,8 @@ def float_bits(a: np.ndarray, b: np.ndarray, fmt: FloatType, method: FloatMethod
     else:
         if method is FloatMethod.EXACT:
             u = _exact_magnitude(ma, mb, fmt)
+        elif method is FloatMethod.LMUL_PAPER:
+            u = _lmul_paper_magnitude(ma, mb, fmt)
         else:
             u = ma + mb - fmt.one + (lmul_offset(fmt) if method is FloatMethod.LMUL else 0)
         nan = a_nan | b_nan | (a_zero & b_inf) | (a_inf & b_zero)

@@ -301,6 +301,24 @@ def _float_exact_magnitude(z3, ma, mb, fmt, v: int):
     return ((ea + eb - fmt.bias + n) << mm) + q - one_m
 
 
+def _float_lmul_paper_magnitude(z3, ma, mb, fmt):
+    """``u`` of ``(1 + x + y + 2**-l(m)) * 2**(ea+eb)`` rounded to nearest even
+    (``hwsim.float_mul``'s lmul-paper): ``S = 2**M + F_a + F_b + offset``, ``n = S >= 2**(M+1)``,
+    ``q = S >> n`` plus one when the dropped bit is set and ``q`` is odd."""
+    from hwsim.float_mul import lmul_offset
+    mm = fmt.man_bits
+    frac = (1 << mm) - 1
+    s = (1 << mm) + (ma & frac) + (mb & frac) + lmul_offset(fmt)
+    v = ma.size()
+    one, zero = z3.BitVecVal(1, v), z3.BitVecVal(0, v)
+    carry = s >= (1 << (mm + 1))
+    n = z3.If(carry, one, zero)
+    q = z3.If(carry, z3.LShR(s, 1), s)
+    q = q + z3.If(z3.And(carry, (s & 1) == 1, (q & 1) == 1), one, zero)
+    ea, eb = z3.LShR(ma, mm), z3.LShR(mb, mm)
+    return ((ea + eb - fmt.bias + n) << mm) + q - (1 << mm)
+
+
 def _float_result(z3, fmt, sign, u, v: int):
     """A normal result ``u`` (signed v bits): below ``2**M`` flushes to ``+-0``, above the
     largest finite pattern becomes ``+-inf`` (e4m3: ``+-448``), else ``sign | u``."""
@@ -330,6 +348,8 @@ def float_mul_spec(z3, params, inputs: dict) -> dict:
     sign = sa ^ sb
     if params.method is FloatMethod.EXACT:
         u = _float_exact_magnitude(z3, ma, mb, fmt, v)
+    elif params.method is FloatMethod.LMUL_PAPER:
+        u = _float_lmul_paper_magnitude(z3, ma, mb, fmt)
     else:
         u = ma + mb - fmt.one
         if params.method is FloatMethod.LMUL:

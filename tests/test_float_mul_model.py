@@ -174,7 +174,7 @@ def test_special_classes_named(fmt):
         assert mul(0, two, meth) == 0 and mul(s, two, meth) == s  # +-0
         assert mul(sub, two, meth) == 0 and mul(sub | s, two, meth) == s  # subnormal in = 0
         assert mul(nan, one, meth) == nan and mul(s | nan, one, meth) == nan
-        assert mul(one, s | one, meth) == s | (one + (lmul_offset(fmt) if meth is FloatMethod.LMUL else 0))
+        assert mul(one, s | one, meth) == s | (one + (lmul_offset(fmt) if meth in (FloatMethod.LMUL, FloatMethod.LMUL_PAPER) else 0))
         # overflow: the largest finite squared
         assert mul(fmt.max_finite, fmt.max_finite, meth) == fmt.huge
         assert mul(fmt.max_finite, s | fmt.max_finite, meth) == s | fmt.huge
@@ -205,9 +205,11 @@ def test_lmul_offsets():
     assert {f: lmul_offset(f) for f in FloatType} == {
         FloatType.FP32: 1 << 19, FloatType.BF16: 8, FloatType.FP16: 64,
         FloatType.E4M3: 1, FloatType.E5M2: 1}
-    # bf16 1.5 x 1.5: Mitchell 2.0 (0x4000), L-Mul 2 * (1 + 2**-4) = 2.125 (0x4008), exact 2.25
+    # bf16 1.5 x 1.5: Mitchell 2.0 (0x4000), L-Mul 2 * (1 + 2**-4) = 2.125 (0x4008), the
+    # paper's formula 1 + 0.5 + 0.5 + 2**-4 = 2.0625 (0x4004), exact 2.25
     p = {meth: int(float_mul(0x3FC0, 0x3FC0, FloatMulParams(method=meth))) for meth in FloatMethod}
-    assert p == {FloatMethod.MITCHELL: 0x4000, FloatMethod.LMUL: 0x4008, FloatMethod.EXACT: 0x4010}
+    assert p == {FloatMethod.MITCHELL: 0x4000, FloatMethod.LMUL: 0x4008,
+                 FloatMethod.LMUL_PAPER: 0x4004, FloatMethod.EXACT: 0x4010}
 
 
 @pytest.mark.parametrize("divide", [False, True])
@@ -265,7 +267,7 @@ def test_params_names_round_trip():
     (lambda: FloatMulParams(fmt="bf16"), TypeError,
      r"^FloatMulParams\.fmt must be a FloatType \(fp32, bf16, fp16, e4m3, e5m2\), not 'bf16'$"),
     (lambda: FloatMulParams(method="lmul"), TypeError,
-     r"^FloatMulParams\.method must be a FloatMethod \(mitchell, lmul, exact\), not 'lmul'$"),
+     r"^FloatMulParams\.method must be a FloatMethod \(mitchell, lmul, lmul-paper, exact\), not 'lmul'$"),
     (lambda: FloatMulParams(stages=9), ValueError,
      r"^FloatMulParams\.stages must be an integer in 0\.\.8, not 9$"),
     (lambda: FloatDivParams(fmt=FloatFormat.BF16), TypeError,

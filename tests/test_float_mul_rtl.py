@@ -1,6 +1,6 @@
 """Exported float-mul / float-div Verilog in Icarus Verilog and Verilator against the models.
 
-Vectors, per simulator, for every method (mitchell, lmul, exact) and the divider:
+Vectors, per simulator, for every method (mitchell, lmul, lmul-paper, exact) and the divider:
 
 * e4m3 and e5m2: exhaustive, all 2**16 pairs;
 * fp16: a structured subset of 2**16 pairs, every (sign, exponent field, mantissa in

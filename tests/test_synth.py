@@ -68,7 +68,8 @@ def test_cli_synth_table_and_json(tools, tmp_path, capsys):
 
 def test_missing_tools_and_bad_target_are_usage_errors(capsys, monkeypatch):
     assert main(["synth", "mitchell-mul", "--target", "ecp5"]) == 2
-    assert capsys.readouterr().err == "hwsim: error: --target must be one of ice40, not 'ecp5'\n"
+    assert capsys.readouterr().err == ("hwsim: error: --target must be one of ice40, osu018, "
+                                       "osu035, osu050, cmos, not 'ecp5'\n")
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert main(["synth", "mitchell-mul", "--db", "none"]) == 2
     err = capsys.readouterr().err.splitlines()[-1]

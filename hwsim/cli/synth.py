@@ -42,13 +42,20 @@ def cmd_synth(args):
         raise UsageError(f"{given[0]} before the unit's name is a --pareto option; a unit's "
                          f"own options go after its name (hwsim synth {args.unit} --help)")
     spec, params = unit_and_params(args)
-    if args.target not in synth.TARGETS:
-        raise UsageError(f"--target must be one of {', '.join(synth.TARGETS)}, not {args.target!r}")
+    from hwsim.cli.synth_cells import check_stream_options, cmd_synth_cells
+    from hwsim.eval.targets import get_target
+    try:
+        target = get_target(args.target)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    check_stream_options(args, target)
     if args.json:
         path_check(check_output_file, args.json, "--json")
         path_check(check_not_input, args.json, "--json", {"--db": db_path(args.db)})
     if args.keep:
         path_check(check_output_dir, args.keep, "--keep")
+    if not target.fpga:  # a standard-cell library or CMOS gates (hwsim.eval.targets)
+        return cmd_synth_cells(args, spec, params, target)
     if args.seeds > 1 and not args.fmax:
         raise UsageError("--seeds N needs place and route; drop --no-fmax")
     with_baseline = args.baseline and spec.baseline is not None
@@ -146,7 +153,12 @@ def add(sub) -> None:
     from hwsim.eval.synth import TOOL_TIMEOUT as synth_timeout  # standard library only
 
     def synth_options(q):
-        q.add_argument("--target", default="ice40", help="synthesis target (ice40)")
+        from hwsim.cli.synth_cells import add_cell_options
+        from hwsim.eval.targets import DEFAULT_TARGET, TARGETS
+        q.add_argument("--target", default=DEFAULT_TARGET, metavar="|".join(TARGETS),
+                       help="cost target (default ice40): " + "; ".join(
+                           f"{t.name}: {t.summary}" for t in TARGETS.values()))
+        add_cell_options(q)
         q.add_argument("--fmax", action=argparse.BooleanOptionalAction, default=True,
                        help="place and route a registered wrapper for Fmax (default on)")
         q.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
