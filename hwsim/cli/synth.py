@@ -156,8 +156,9 @@ def add(sub) -> None:
         from hwsim.cli.synth_cells import add_cell_options
         from hwsim.eval.targets import DEFAULT_TARGET, TARGETS
         q.add_argument("--target", default=DEFAULT_TARGET, metavar="|".join(TARGETS),
-                       help="cost target (default ice40): " + "; ".join(
-                           f"{t.name}: {t.summary}" for t in TARGETS.values()))
+                       help=f"cost target (default {DEFAULT_TARGET}; the others: "
+                            f"{', '.join(t for t in TARGETS if t != DEFAULT_TARGET)}; "
+                            f"docs/cost.md)")
         add_cell_options(q)
         q.add_argument("--fmax", action=argparse.BooleanOptionalAction, default=True,
                        help="place and route a registered wrapper for Fmax (default on)")
