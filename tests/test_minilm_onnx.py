@@ -65,12 +65,14 @@ def test_float_graph_matches_onnxruntime_and_sentence_transformers(minilm):
     assert cos.min() >= 0.99999, cos.min()
 
 
-def test_unpadded_rows_are_the_numpy_encoders_bits(minilm):
+def test_unpadded_rows_are_the_numpy_encoders_rows(minilm):
+    """The float path is onnxruntime's kernels, not numpy's: equal to the numpy encoder to
+    float32 rounding (1e-5 relative, the float-path contract), no longer bit for bit."""
     from hwsim.studies import minilm_onnx
     m, g = minilm
     sents = _same_length(m, 6)
-    assert np.array_equal(g.run(minilm_onnx.feeds(m, sents))["sentence_embedding"],
-                          m.encode(sents))
+    got = g.run(minilm_onnx.feeds(m, sents))["sentence_embedding"]
+    assert _float_path_error({"e": got}, {"e": m.encode(sents)}) <= 1e-5
 
 
 def test_units_compute_the_minilm_units_studys_bits(minilm):
@@ -94,6 +96,25 @@ def test_units_compute_the_minilm_units_studys_bits(minilm):
     feeds = minilm_onnx.feeds(m, sents)
     impl, nodes, _ = build_impl(g, a, feeds)
     assert len(nodes) == 6 * 9
-    got = g.run(feeds, impl)["sentence_embedding"]
-    assert np.array_equal(got, want)
-    assert not np.array_equal(got, m.encode(sents))
+    env = g.run(feeds, impl, keep=True)
+    got = env["sentence_embedding"]
+    # the float ops between the units are onnxruntime's (LayerNorm, Gelu, Add: last-ulp
+    # differences from numpy's), so the encoder's and the graph's units see inputs a float32
+    # rounding apart; the units' own bits are pinned node by node in tests/test_graph.py,
+    # and here each assigned MatMul is the study's Mitchell product of its actual inputs
+    from hwsim.eval.hooks import FixedMatmul
+    from hwsim.mitchell import MitchellMulParams
+    engine = FixedMatmul(MitchellMulParams(width=8, signed=True))
+    for name in ("layer0.scores", "layer3.ff1", "layer5.context"):
+        n = g.node(name)
+        assert np.array_equal(env[n.outputs[0]],
+                              np.asarray(engine(env[n.inputs[0]], env[n.inputs[1]]),
+                                         dtype=np.float32)), name
+    def cos(x, y):
+        x, y = x.astype(np.float64), y.astype(np.float64)
+        return (x * y).sum(1) / (np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1))
+    # a float32 rounding apart at an 8-bit block quantiser's rounding point moves one code,
+    # which moves an embedding far less than the units do: at most a tenth of the units'
+    # smallest effect on a sentence (measured: 1 - cosine 3.6e-5 against 1.0e-2)
+    far = m.encode(sents)
+    assert (1 - cos(got, want)).max() <= 0.1 * (1 - cos(got, far)).min()

@@ -324,7 +324,7 @@ def _qdq_impl(graph: Graph, node, rule: Rule, deq):
         axis = d.attrs.get("axis", 1) % max(q.ndim, 1)
         c = q.astype(np.int64)
         if zp is not None:
-            c = c - ops._qshape(zp, q, axis).astype(np.int64)
+            c = c - ops.qshape(zp, q, axis).astype(np.int64)
         return c, scale
 
     def out_scale(sa, sb, m: int):

@@ -2,11 +2,11 @@
 
 :func:`run_model` loads the model and the data, runs
 
-1. the float reference: ONNX Runtime (CPU), an independent implementation;
+1. the float reference: ONNX Runtime (CPU)
    (of ``reference``, e.g. the float model a QDQ model came from, when given);
-2. hwsim's own float path (:class:`hwsim.graph.model.Graph`, no unit): it must equal
-   onnxruntime's run of the same model to a relative 1e-5 (``float_path_error``: max |hwsim - ort| / max |ort| over
-   every output), which shows the interpreter is the model before any unit is blamed;
+2. hwsim's float path (:class:`hwsim.graph.model.Graph`, no unit), which is that same ONNX
+   Runtime session, so ``float_path_error`` (max |hwsim - ort| / max |ort| over every
+   output) is 0 by construction: every difference after it is the units';
 3. the assigned run (:mod:`hwsim.graph.assign`), and with ``attribution`` each assigned node
    alone on its unit, the rest float;
 
@@ -29,7 +29,7 @@ import numpy as np
 from hwsim.graph.assign import Assignment, build_impl, unmatched_rules
 from hwsim.graph.model import Graph, ModelError, load
 
-__all__ = ["load_data", "reference_outputs", "output_metrics", "run_model", "format_summary",
+__all__ = ["load_data", "reference_outputs", "tensor_outputs", "output_metrics", "run_model", "format_summary",
            "write_report"]
 
 FLOAT_PATH_TOLERANCE = 1e-5
@@ -69,20 +69,38 @@ def load_data(path, graph: Graph, what: str = "--data") -> tuple[dict, np.ndarra
 
 
 def reference_outputs(graph: Graph, feeds: dict) -> dict:
-    """ONNX Runtime's outputs (CPU, all graph optimisations off so that it computes the
-    graph as written)."""
-    import onnxruntime as ort
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    opts.log_severity_level = 4  # fatal only: a failure is reported below in one line
-    try:
-        sess = ort.InferenceSession(graph.model.SerializeToString(), opts,
-                                    providers=["CPUExecutionProvider"])
-        outs = sess.run(graph.outputs, feeds)
-    except Exception as e:  # onnxruntime's own exception types
-        raise ModelError(f"onnxruntime cannot run {graph.source}: "
-                         f"{str(e).strip().splitlines()[0][:300]}") from None
-    return dict(zip(graph.outputs, outs))
+    """ONNX Runtime's outputs (CPU, graph optimisations off so that it computes the graph as
+    written): the session :meth:`Graph.run` uses for the float path, so hwsim's float path
+    is this run (``float_path_error`` 0 by construction). Outputs that are sequences of maps
+    (skl2onnx's ZipMap) become ``[rows, classes]`` arrays (:func:`tensor_outputs`)."""
+    return tensor_outputs(graph, graph.run(feeds))
+
+
+def tensor_outputs(graph: Graph, outs: dict) -> dict:
+    """The outputs as arrays: a sequence of maps (ZipMap: one ``{class: probability}`` per
+    row) becomes a ``[rows, classes]`` float32 array, columns in the order of the ZipMap's
+    class labels; any other non-tensor output is refused in one line."""
+    out = {}
+    for k, v in outs.items():
+        if isinstance(v, list) and (not v or isinstance(v[0], dict)):
+            node = graph.producer.get(k)
+            keys = None
+            if node is not None:
+                keys = node.attrs.get("classlabels_int64s") or node.attrs.get("classlabels_strings")
+            if keys is None:
+                keys = list(v[0]) if v else []
+            try:
+                v = np.array([[row[c] for c in keys] for row in v], dtype=np.float32).reshape(len(v), len(keys))
+            except (KeyError, TypeError, ValueError):
+                raise ModelError(f"{graph.source}: output {k} is a sequence of maps whose keys "
+                                 f"are not its ZipMap's class labels; export without ZipMap "
+                                 f"(skl2onnx: options={{'zipmap': False}})") from None
+        elif not isinstance(v, np.ndarray):
+            raise ModelError(f"{graph.source}: output {k} is a {type(v).__name__}, not a tensor; "
+                             f"hwsim run compares tensor outputs (skl2onnx classifiers: "
+                             f"options={{'zipmap': False}})")
+        out[k] = v
+    return out
 
 
 def _is_float(a) -> bool:
@@ -91,6 +109,12 @@ def _is_float(a) -> bool:
 
 def output_metrics(got: np.ndarray, ref: np.ndarray) -> dict:
     """The per-output metrics of the module docstring (hwsim run's JSON contract)."""
+    if np.asarray(ref).dtype.kind not in "biuf":   # string labels: agreement only
+        g, r = np.asarray(got), np.asarray(ref)
+        if g.shape != r.shape:
+            raise ModelError(f"output shapes differ: {list(g.shape)} vs reference {list(r.shape)}")
+        return {"cosine": None, "max_abs_error": None, "argmax_agreement": None,
+                "agreement": float((g == r).mean()) if r.size else 1.0}
     g, r = np.asarray(got, dtype=np.float64), np.asarray(ref, dtype=np.float64)
     if g.shape != r.shape:
         raise ModelError(f"output shapes differ: {list(g.shape)} vs reference {list(r.shape)}")
@@ -165,9 +189,9 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
                              f"({', '.join(graph.outputs)}), not "
                              f"({', '.join(rgraph.inputs)}) and ({', '.join(rgraph.outputs)})")
         ref = reference_outputs(rgraph, rgraph.check_feeds(feeds))
-    hw_float = graph.run(feeds)
+    hw_float = own     # the float path is this very ONNX Runtime session (Graph.run)
     impl, nodes, fracs = build_impl(graph, assignment, feeds)
-    got = graph.run(feeds, impl)
+    got = tensor_outputs(graph, graph.run(feeds, impl)) if impl else own
     n = next((v.shape[0] for v in feeds.values() if v.ndim), 1)
     result = {
         "model": graph.source,
@@ -201,7 +225,7 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
         for name, rule in (progress(items) if progress else items):
             one_impl, _, _ = build_impl(graph, assignment.only(name, rule), feeds, fracs)
             rows.append({"node": name, "op": graph.node(name).op_type, "unit": rule.unit,
-                         "metric": metric(graph.run(feeds, one_impl))})
+                         "metric": metric(tensor_outputs(graph, graph.run(feeds, one_impl)))})
         result["attribution"] = {"metric": name_m, "float": metric(ref), "nodes": rows}
     result["seconds"] = time.perf_counter() - t0
     return result
@@ -220,6 +244,9 @@ def format_summary(r: dict) -> str:
         lines.append(f"accuracy {100 * r['accuracy']:.2f} % (float {100 * r['float_accuracy']:.2f} %)")
     rows = []
     for k, m in r["outputs"].items():
+        if m["cosine"] is None:    # a string output: the share of equal values
+            rows.append([k, "-", "-", f"{m['agreement']:.4f} (equal)", "-"])
+            continue
         rows.append([k, f"{m['cosine']:.6f}", f"{m['max_abs_error']:.4g}",
                      "-" if m["argmax_agreement"] is None else f"{m['argmax_agreement']:.4f}",
                      f"{m['spearman']:.5f}" if "spearman" in m else "-"])
@@ -255,5 +282,6 @@ def write_report(r: dict, out: Path) -> Path:
                                   for x in att["nodes"]]), "",
                   "![attribution](attribution.png)", ""]
     path = out / "report.md"
-    path.write_text("\n".join(lines))
+    from hwsim.paths import replace_text
+    replace_text(path, "\n".join(lines))  # whole or not at all
     return path
