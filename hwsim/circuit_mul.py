@@ -244,8 +244,9 @@ def _netlist(c: _Circuit, width: int):
         try:
             data = netlist.map_to_cells(c.text, c.top)
             net = netlist.Netlist.from_yosys(data, c.top, netlist.CellLibrary.yosys_gates())
-        except ValueError as e:
-            raise ValueError(f"{c.where}: {e}") from None
+        except ValueError as e:   # yosys read the text from a file of its own: name none
+            msg = re.sub(r"\S*hwsim-netlist-[^/\s]*/design\.v:?", "line ", str(e))
+            raise ValueError(f"{c.where}: {msg}") from None
         _NETLISTS[key] = net
     return net
 
@@ -294,7 +295,7 @@ def circuit_mul(a, b, params: CircuitMulParams) -> np.ndarray:
     a, b = broadcast("circuit_mul", a=a, b=b)
     mask = (1 << params.width) - 1
     if params.input_bits <= TABLE_BITS:
-        return _table(params)[a & mask, b & mask]
+        return _table(params).ravel()[((a & mask) << params.width) | (b & mask)]
     return _to_value(_evaluate(params, a & mask, b & mask), params)
 
 
