@@ -41,17 +41,22 @@ def cmd_synth_cells(args, spec, params, target) -> int:
         raise UsageError(f"--seeds is an iCE40 place-and-route option; target {target.name} "
                          f"has no placement")
     stream = None
-    try:
+    try:  # what the user typed first, then the tools
+        if args.stream is not None:
+            latency = getattr(spec.component(params), "latency", 0)
+            if latency:
+                stages = f"{latency} register stage" + "s" * (latency > 1)
+                raise ValueError(f"--stream: energy per operation is measured on combinational "
+                                 f"units; {params.top_name} has {stages} (give --stages 0)")
+            stream = streams.operand_stream(
+                spec, params, args.stream,
+                stdcell.STREAM_OPS if args.ops is None else args.ops,
+                1 if args.stream_seed is None else args.stream_seed)
         if target.cells:
             target.library_path()
         stdcell.find_tool("yosys")
         if target.cells:
             stdcell.find_sta()
-        if args.stream is not None:
-            stream = streams.operand_stream(
-                spec, params, args.stream,
-                stdcell.STREAM_OPS if args.ops is None else args.ops,
-                1 if args.stream_seed is None else args.stream_seed)
     except (TargetUnavailable, SynthToolNotFound, ValueError) as e:
         raise UsageError(str(e)) from None
     if args.json and stream is not None and stream["seed"] is None:

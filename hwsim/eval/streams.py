@@ -10,9 +10,10 @@
   operation, in the order the hardware sees them (toggles are counted between consecutive
   operations).
 
-The generated streams need an integer unit (Params with an integer ``width`` and, optionally,
-``signed``); a file works for any unit whose operand ports are named in it, its values
-checked by the unit's own model (whose one-line error names the rule and the value).
+``uniform`` draws each operand port's codes over ``params.in_range``; ``small`` needs
+integer operands (Params with a ``width`` field); a file works for any unit with scalar
+operand ports, one array per port, its values checked by the unit's own model (whose
+one-line error names the rule and the value).
 """
 
 from __future__ import annotations
@@ -27,29 +28,34 @@ STREAMS = ("uniform", "small")
 MAX_OPERATIONS = 10_000_000
 
 
-def _int_operands(spec, params, kind: str) -> tuple[int, bool]:
-    width = getattr(params, "width", None)
-    if spec.operands != ("a", "b") or isinstance(width, bool) or not isinstance(width, int):
-        raise ValueError(f"--stream {kind}: {spec.name} has no integer operands a, b with a "
-                         f"width; give --stream FILE.npz with its operand codes")
-    return width, bool(getattr(params, "signed", False))
+def _int_operands(spec, params, kind: str) -> None:
+    """``small`` draws magnitudes: the operands must be integers of a ``width`` field (float
+    units' codes are bit patterns, whose magnitude as an integer means nothing)."""
+    import dataclasses
+    if "width" not in {f.name for f in dataclasses.fields(params)}:
+        raise ValueError(f"--stream {kind}: {spec.name}'s operands are not integers of a width "
+                         f"field; give --stream uniform or FILE.npz with its operand codes")
 
 
 def generate(spec, params, kind: str, count: int, seed: int) -> dict[str, np.ndarray]:
-    """``count`` seeded operations of stream ``kind`` (``uniform`` / ``small``) as
-    ``{"a": int64, "b": int64}``."""
+    """``count`` seeded operations of stream ``kind`` (``uniform`` / ``small``): one int64
+    array per operand port (``spec.operands``), codes in ``params.in_range``."""
     if kind not in STREAMS:
         raise ValueError(f"--stream must be one of {', '.join(STREAMS)} or a .npz file, "
                          f"not {kind!r}")
-    width, signed = _int_operands(spec, params, kind)
+    if not spec.operands:
+        raise ValueError(f"--stream {kind}: {spec.name} has no scalar operand ports to stream")
+    if kind == "small":
+        _int_operands(spec, params, kind)
     rng = np.random.default_rng(seed)
-    lo, hi = (-(1 << (width - 1)), 1 << (width - 1)) if signed else (0, 1 << width)
+    lo, hi = params.in_range
     out = {}
     for port in spec.operands:
         if kind == "uniform":
             out[port] = rng.integers(lo, hi, count, dtype=np.int64)
         else:
-            bits = width - 1 if signed else width
+            signed = lo < 0
+            bits = (hi - 1).bit_length()
             mag = np.minimum(np.floor(np.exp2(rng.random(count) * bits)).astype(np.int64),
                              hi - 1)
             if signed:
