@@ -222,7 +222,7 @@ OK = "[workload]\nbuiltin = 'digits'\n[[group]]\nunits = ['exact-mul']\n[constra
     (["--json", ""], "--json must be a file name, not ''"),
     (["--scheduler", ""], "--scheduler must be an address (tcp://host:port), not ''"),
     (["--json", "{out}"], "--json must be a file outside what explore writes in"),
-    (["--json", "{out}/results.sqlite"], "--json must be a file outside what explore writes"),
+    (["--json", "{out}/results.sqlite"], "results.sqlite' is the results database file; give"),
     (["--json", "{tmp}/cfg-link.json"], "is the CONFIG file"),
     (["--db", "/dev/null"], "--db must be a regular file, not '/dev/null'"),
     (["--config", "/dev/zero"], "CONFIG '/dev/zero' must be a file, not a device"),

@@ -11,6 +11,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def _save(fig, path) -> Path:
+    """Write ``fig`` as a PNG to ``path`` whole or not at all (:func:`hwsim.paths.atomic_writer`),
+    and close it."""
+    from hwsim.paths import atomic_writer
+    try:
+        with atomic_writer(path, binary=True) as f:
+            fig.savefig(f, dpi=110, format="png")
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
 def sweep_lines(path: Path, param: str, metric: str, series: dict, numeric: bool,
                 logy: bool = False):
     """``metric`` against ``param``: ``{label: {param value: mean metric}}``, one line each."""
@@ -29,8 +41,7 @@ def sweep_lines(path: Path, param: str, metric: str, series: dict, numeric: bool
     if len(series) > 1:
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def sweep_pareto(path: Path, cost: str, metric: str, points):
@@ -50,8 +61,7 @@ def sweep_pareto(path: Path, cost: str, metric: str, points):
     ax.set_title(f"{metric} vs {cost}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def attribution_bars(path: Path, attribution: dict):
@@ -72,8 +82,7 @@ def attribution_bars(path: Path, attribution: dict):
     ax.set_title("each node alone on its unit, the rest float")
     ax.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def explore_front(path: Path, result: dict) -> Path:
@@ -105,8 +114,7 @@ def explore_front(path: Path, result: dict) -> Path:
     ax.set_title("hwsim explore: accuracy against cost (squares: uniform assignments)")
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
     return path
 
 
@@ -126,8 +134,7 @@ def explore_search(path: Path, result: dict) -> Path:
     ax.set_title("search progress at equal budget (one line per seed)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
     return path
 
 
@@ -173,6 +180,5 @@ def multiplier_front(path: Path, points: list[dict]) -> Path:
         ax.set_ylabel(f"MRED [%] (labels: {knobs})")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
     return path
