@@ -2,15 +2,18 @@
 
 Each check raises ``ValueError`` with one line naming the option, the rule and the path, so
 the CLI can report it (exit 2) before minutes of simulation or synthesis are spent; an
-output is also checked against the command's inputs (:func:`check_not_input`). Outputs are
-written whole or not at all (:func:`replace_text`), and TOML is parsed in one place
-(:func:`parse_toml`).
+output is also checked against the command's inputs (:func:`check_not_input`); a command's
+declared outputs against all its inputs and each other at once (:func:`check_outputs`).
+Outputs are written whole or not at all (:func:`atomic_writer`, :func:`replace_text`), and
+TOML is parsed in one place (:func:`parse_toml`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -117,6 +120,99 @@ def check_not_input(path, option: str, inputs: dict) -> Path:
     return p
 
 
+#: the files SQLite and hwsim's lock keep beside a database
+DATABASE_SIDECARS = ("-wal", "-shm", "-journal", ".lock")
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file (or set of files) a command writes.
+
+    ``path``: the file; with ``pattern`` the directory holding the files whose names are
+    known only after the work (a glob, ``"*_vs_*.png"``): the entries already there that
+    match are checked; ``tree=True``: a directory the command fills, inside which no input
+    may lie. ``option`` names it in a refusal (``-o/--output``), ``label`` when another
+    output is this one (``results database``; default the option), ``noun`` what to give
+    instead (``file name`` or ``directory``)."""
+
+    option: str
+    path: Path
+    pattern: str | None = None
+    tree: bool = False
+    label: str | None = None
+    noun: str = "file name"
+
+
+def output_files(option: str, path, label: str | None = None, database: bool = False,
+                 noun: str = "file name") -> list[Output]:
+    """``path`` as an :class:`Output` (none for ``None``); ``database=True`` adds the files
+    SQLite and hwsim keep beside it (:data:`DATABASE_SIDECARS`)."""
+    if path is None:
+        return []
+    path, label = Path(path), label or option
+    return [Output(option, path, label=label, noun=noun)] + (
+        [Output(option, Path(f"{path}{s}"), label=f"{label}'s {s}", noun=noun)
+         for s in DATABASE_SIDECARS] if database else [])
+
+
+def check_outputs(outputs: list[Output], inputs: dict) -> None:
+    """No output of ``outputs`` is one of ``inputs`` (``{label: path or None}``) or another
+    output: each is resolved (links followed, hard links by inode) and compared with every
+    input and every other output; an output directory's existing entries matching a
+    ``pattern``, and a ``tree``'s contents, too. A link in an output directory passes
+    (it is written through) only when its target is no input. ``ValueError``, one line,
+    naming the output's option, the path and the file it would replace (or the
+    ``OSError`` met looking at it: a name too long, a link loop)."""
+    where = outputs[0] if outputs else None
+    try:
+        for where in outputs:
+            os.path.realpath(where.path)
+            where.path.is_dir()
+        _check_outputs(outputs, {k: Path(v) for k, v in inputs.items() if v is not None})
+    except OSError as e:
+        name = e.filename or (where.path if where else "")
+        raise ValueError(f"{where.option if where else 'output'} {str(name)!r}: "
+                         f"{e.strerror or e}") from None
+
+
+def _check_outputs(outputs: list[Output], files: dict) -> None:
+    concrete: list[tuple[Output, Path]] = []
+    for o in outputs:
+        if o.pattern is None:
+            concrete.append((o, o.path))
+        elif o.path.is_dir():
+            concrete += [(o, p) for p in sorted(o.path.glob(o.pattern))]
+    for o in (o for o in outputs if o.tree):
+        root = os.path.realpath(o.path)
+        inside = [(label, p) for label, p in files.items()
+                  if os.path.commonpath([root, os.path.realpath(p)]) == root]
+        inside += [(f"{x.label} ({x.option})", p) for x, p in concrete
+                   if not x.tree and os.path.commonpath([root, os.path.realpath(p)]) == root]
+        if inside:
+            label, p = inside[0]
+            raise ValueError(f"{o.option} {str(o.path)!r} holds the {label} file "
+                             f"({str(p)!r}), and hwsim fills that directory; give another "
+                             f"directory")
+    for i, (o, p) in enumerate(concrete):
+        if o.tree:
+            continue
+        for label, q in files.items():
+            if same_file(p, q):
+                raise ValueError(_same(o, p, label, q))
+        for x, q in concrete[:i]:
+            if not x.tree and not (x.option == o.option and str(q) == str(p)) and same_file(p, q):
+                if q.is_symlink() and not p.is_symlink():  # the refusal names the link
+                    raise ValueError(_same(x, q, o.label or o.option, p))
+                raise ValueError(_same(o, p, x.label or x.option, q))
+
+
+def _same(o: Output, p: Path, label: str, q: Path) -> str:
+    how = ", through a link" if p.is_symlink() else ""
+    fix = "remove the link or give another" if how else "give another"
+    which = f" ({str(q)!r}{how})" if how or str(q) != str(p) else ""
+    return f"{o.option} {str(p)!r} is the {label} file{which}; {fix} {o.noun}"
+
+
 def same_file(a, b) -> bool:
     """``a`` and ``b`` name one file: the same inode when both exist (hard links too), else
     the same path once links and ``..`` are resolved (an output not written yet)."""
@@ -135,19 +231,31 @@ def write_text_atomic(path, text: str, option: str) -> Path:
 
 
 def replace_text(path, text: str) -> Path:
-    """Write ``text`` to ``path`` whole or not at all: beside it under a fresh name of its
-    own (never an existing file or a link planted there), then moved over it. A link or a
-    device (``/dev/stdout``) is written through instead, never replaced."""
+    """Write ``text`` to ``path`` whole or not at all (:func:`atomic_writer`)."""
+    with atomic_writer(path) as f:
+        f.write(text)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_writer(path, binary: bool = False):
+    """A file object whose contents replace ``path`` whole or not at all, when the ``with``
+    block ends without an exception: written beside it under a fresh name of its own (never
+    an existing file or a link planted there), then moved over it. A link or a device
+    (``/dev/stdout``) is written through instead, never replaced (the command's output
+    checks, :func:`check_outputs`, have refused a link to one of its inputs)."""
     import tempfile
     p = Path(path)
+    mode = "wb" if binary else "w"
+    kw = {} if binary else {"newline": ""}
     if p.is_symlink() or (p.exists() and not p.is_file()):
-        with open(p, "w", newline="") as f:
-            f.write(text)
-        return p
+        with open(p, mode, **kw) as f:
+            yield f
+        return
     fd, tmp = tempfile.mkstemp(dir=p.absolute().parent, prefix=f".{p.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
+        with os.fdopen(fd, mode, **kw) as f:
+            yield f
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it 0600; a plain open would not
         os.replace(tmp, p)
     except BaseException:
@@ -156,7 +264,6 @@ def replace_text(path, text: str) -> Path:
         except OSError:
             pass
         raise
-    return p
 
 
 def _read_umask() -> int:

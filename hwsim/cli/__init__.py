@@ -6,7 +6,10 @@ Each unit command (verilog, verify, characterize, synth, prove) takes the unit a
 whose options are generated from that unit's Params (``hwsim.cli.options``): ``hwsim verify
 softmax --help`` lists softmax's parameters with softmax's defaults. Exit codes: 0 success,
 1 failed verification (mismatches) or failed tool run, 2 bad usage (one line ``hwsim: error:
-...``, no traceback). Paths the user names are checked before any work starts.
+...``, no traceback). Paths the user names are checked before any work starts: each command
+module declares what a run reads and writes (``files(args)``, :class:`hwsim.cli.common.Files`),
+and ``main`` refuses, before the command runs, any output that is one of its inputs or
+another of its outputs (:func:`hwsim.cli.common.check_files`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import functools
 import importlib
 import sys
 
-from hwsim.cli.common import Parser, UsageError
+from hwsim.cli.common import Parser, UsageError, check_files
 from hwsim.cli.options import option_name
 from hwsim.units import REGISTRY
 
@@ -103,6 +106,7 @@ def main(argv=None) -> int:
         if extra:
             raise UsageError(_unknown_option(args, extra))
         _refuse_empty_paths(args)
+        check_files(args)  # the command's declared outputs against its inputs: before any work
         return args.func(args)
     except UsageError as e:
         print(f"hwsim: error: {e}", file=sys.stderr)

@@ -7,6 +7,7 @@ from hwsim.cli.common import (
     CHARACTERIZE_EXHAUSTIVE_DEFAULT_BITS,
     DEFAULT_SAMPLES,
     MAX_INPUT_VALUES,
+    Files,
     UsageError,
     jobs_option,
     options,
@@ -14,6 +15,7 @@ from hwsim.cli.common import (
     seed_option,
     unit_and_params,
     unit_command,
+    unit_files,
     values_per_vector,
     write_json,
 )
@@ -47,6 +49,11 @@ def _characterize_distributions(spec, params, args):
     if args.json:
         write_json(args.json, c.to_dict())
     return 0
+
+
+def files(args) -> Files:
+    """Reads the unit's files (a user's circuit); writes --json FILE."""
+    return unit_files(args).out("--json", args.json)
 
 
 def cmd_characterize(args):
@@ -98,4 +105,4 @@ def add(sub) -> None:
 
     s = unit_command(sub, "characterize", "error metrics over all inputs or a seeded sample",
                       options(characterize_options))
-    s.set_defaults(func=cmd_characterize)
+    s.set_defaults(func=cmd_characterize, files=files)

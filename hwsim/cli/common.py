@@ -1,16 +1,18 @@
 """What every ``hwsim`` command shares: the one-line usage error, the argparse
-subclass that raises it, option parsers, the path checks that run before any work, the
-JSON writer and the per-unit sub-command builder."""
+subclass that raises it, option parsers, the path checks that run before any work (among
+them the output policy: :class:`Files`, :func:`check_files`), the JSON writer and the
+per-unit sub-command builder."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwsim.cli.options import add_unit_options, params_from_args
-from hwsim.paths import check_output_file, write_text_atomic
+from hwsim.paths import Output, check_output_file, check_outputs, output_files, write_text_atomic
 from hwsim.units import REGISTRY, get_unit
 
 #: defaults when no vector / sample count is given: exhaustive up to these many input bits
@@ -93,6 +95,104 @@ def path_check(check, path, option: str, *args):
         return check(path, option, *args)
     except ValueError as e:
         raise UsageError(str(e)) from None
+
+
+@dataclass
+class Files:
+    """What one run of a command reads and writes, from its arguments: ``inputs``
+    ``{label: path or None}`` (configurations, models and their external weights, data,
+    assignments, corpora) and ``outputs`` (:class:`hwsim.paths.Output`: every file it
+    writes, plots, reports, sidecars, databases with their -wal/-shm/-journal/.lock).
+
+    Each command module declares ``files(args) -> Files`` and hands it to its parser
+    (``set_defaults(func=..., files=files)``); :func:`hwsim.cli.main` calls
+    :func:`check_files` with it before the command runs, so no output of any command
+    replaces one of its inputs or another of its outputs."""
+
+    inputs: dict = field(default_factory=dict)
+    outputs: list = field(default_factory=list)
+
+    def out(self, option: str, path, label: str | None = None, database: bool = False,
+            noun: str = "file name") -> Files:
+        """Add the file ``path`` (nothing for ``None``); ``database=True``: with its sidecars."""
+        self.outputs += output_files(option, path, label, database, noun)
+        return self
+
+    def out_dir(self, option: str, directory, names=(), patterns=(), databases=(),
+                trees=(), labels=None) -> Files:
+        """Add the files ``names`` (``databases``: with their sidecars) in ``directory``, the
+        existing entries matching each glob of ``patterns`` (names known after the work) and
+        the sub-directories ``trees`` the command fills (nothing for ``None``)."""
+        if directory is None:
+            return self
+        d, labels = Path(directory), labels or {}
+        for name in (*names, *databases):
+            self.out(option, d / name, labels.get(name, option), name in databases,
+                     "directory")
+        self.outputs += [Output(option, d, pattern=g, noun="directory") for g in patterns]
+        self.outputs += [Output(option, d / t, tree=True, noun="directory") for t in trees]
+        return self
+
+
+def check_files(args) -> None:
+    """Refuse (:class:`UsageError`, exit 2, before any work) a run whose outputs would
+    replace one of its inputs or one another: the command's ``files(args)`` declaration
+    checked by :func:`hwsim.paths.check_outputs`."""
+    declare = getattr(args, "files", None)
+    if declare is None:
+        raise RuntimeError(f"hwsim {args.command} declares no files (set_defaults(files=...))")
+    f = declare(args)
+    try:
+        check_outputs(f.outputs, f.inputs)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def loaded_once(args, load, errors):
+    """``load(args.config)``, read once per run (``files(args)`` and the command both need
+    it, and a pipe can be read only once): the result, or the error of ``errors`` it raised,
+    is kept on ``args``."""
+    if not hasattr(args, "_loaded_config"):
+        try:
+            args._loaded_config = load(args.config)
+        except errors as e:
+            args._loaded_config = e
+    if isinstance(args._loaded_config, Exception):
+        raise args._loaded_config
+    return args._loaded_config
+
+
+def model_inputs(label: str, path) -> dict:
+    """``{label: path}`` and the external weight files an ONNX model at ``path`` names
+    (``"{label} weights"``); a model that cannot be read names none (the command says why)."""
+    import os
+    if path is None:
+        return {}
+    found = {label: path}
+    if not os.path.isfile(path):  # a device or a pipe would be read for ever: checked later
+        return found
+    try:
+        from hwsim.studies.onnx_model import external_files
+        weights = external_files(path)
+    except (ImportError, OSError, ValueError):  # no ml extra, unreadable: checked later
+        weights = []
+    if len(weights) == 1:
+        return found | {f"{label} weights": str(weights[0])}
+    return found | {f"{label} weights {w.name}": str(w) for w in weights}
+
+
+def unit_files(args) -> Files:
+    """The unit's own inputs: every Params value that names an existing file (a user's
+    circuit, ``--verilog FILE``), labelled by its option."""
+    import dataclasses
+    import os
+
+    from hwsim.cli.options import option_name
+    _spec, params = unit_and_params(args)
+    return Files({option_name(f.name): getattr(params, f.name)
+                  for f in dataclasses.fields(params)
+                  if isinstance(getattr(params, f.name), str)
+                  and os.path.isfile(getattr(params, f.name))})
 
 
 def unit_and_params(args):

@@ -6,12 +6,48 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from hwsim.cli.common import UsageError, jobs_option, open_db, path_check, write_json
+from hwsim.cli.common import (
+    Files,
+    UsageError,
+    db_path,
+    jobs_option,
+    loaded_once,
+    model_inputs,
+    open_db,
+    path_check,
+    write_json,
+)
 from hwsim.paths import check_not_input, check_output_dir, check_output_file, same_file
 
 #: what ``hwsim explore -o DIR`` writes in DIR
 EXPLORE_FILES = ("results.sqlite", "designs.csv", "best.toml", "report.md", "front.png",
                  "search.png")
+#: what ``hwsim explore --emit DIR`` writes in DIR: the units' files (named after their top
+#: modules) and the cost table
+EMIT_FILES, EMIT_PATTERNS = ("cost.md",), ("*.v", "*.json", "*.vlt")
+
+
+def files(args) -> Files:
+    """Reads CONFIG and the workload files it names (model with its external weights, data);
+    writes DIR's results database (with its sidecars and lock), designs, best assignment,
+    report and plots, --emit DIR's units and cost table, the synthesis cache (--db) and
+    --json FILE."""
+    inputs = {"CONFIG": args.config}
+    try:
+        from hwsim.explore.config import ExploreError, load_config
+        cfg = loaded_once(args, load_config, ExploreError)
+    except (ImportError, ExploreError):  # the command says why, before it writes anything
+        cfg = None
+    if cfg is not None and isinstance(cfg.workload.get("model"), str):
+        inputs |= model_inputs("workload.model", cfg.workload["model"])
+        inputs["workload.data"] = cfg.workload["data"]
+    db = None if args.db == "none" else db_path(args.db)
+    names = [n for n in EXPLORE_FILES if n != "results.sqlite"]
+    return (Files(inputs)
+            .out_dir("-o/--output", args.output, names=names, databases=("results.sqlite",),
+                     labels={"results.sqlite": "results database"})
+            .out_dir("--emit", args.emit, names=EMIT_FILES, patterns=EMIT_PATTERNS)
+            .out("--db", db, database=True).out("--json", args.json))
 
 
 def cmd_explore(args):  # empty paths are refused by main()
@@ -40,7 +76,7 @@ def cmd_explore(args):  # empty paths are refused by main()
     from hwsim.eval import synth
     from hwsim.sweep import SweepError, check_scheduler
     try:
-        cfg = load_config(args.config)
+        cfg = loaded_once(args, load_config, ExploreError)
     except ExploreError as e:
         raise UsageError(str(e)) from None
     for w in cfg.warnings:
@@ -110,4 +146,4 @@ def add(sub) -> None:
     s.add_argument("--db", default=None, metavar="FILE",
                    help="synthesis cache (default: the user cache, as hwsim synth; 'none': "
                         "no cache)")
-    s.set_defaults(func=cmd_explore)
+    s.set_defaults(func=cmd_explore, files=files)

@@ -6,8 +6,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hwsim.cli.common import UsageError, db_path, open_db, path_check, write_json
-from hwsim.paths import check_not_input, check_output_dir, check_output_file
+from hwsim.cli.common import Files, UsageError, db_path, open_db, path_check, write_json
+from hwsim.paths import check_output_dir, check_output_file
+
+#: what ``hwsim front -o DIR`` writes in DIR
+FRONT_FILES = ("multiplier_front.png",)
+
+
+def front_files(args) -> Files:
+    """The synthesis cache (--db, with its sidecars), DIR/multiplier_front.png, --json FILE;
+    no input."""
+    return (Files().out("--db", db_path(args.front_db), database=True)
+            .out_dir("-o/--output", args.front_out or ".", names=FRONT_FILES)
+            .out("--json", args.front_json))
 
 
 def cmd_synth_front(args):
@@ -17,8 +28,6 @@ def cmd_synth_front(args):
     out = path_check(check_output_dir, args.front_out or ".", "-o/--output")
     if args.front_json:
         path_check(check_output_file, args.front_json, "--json")
-        path_check(check_not_input, args.front_json, "--json",
-                    {"--db": db_path(args.front_db)})
     db = open_db(args.front_db) if args.front_db != "none" else None
     try:
         pts = cost_report.multiplier_front(db=db, fmax=bool(args.front_fmax),
@@ -33,7 +42,7 @@ def cmd_synth_front(args):
             db.close()
     print("\n".join(cost_report.front_table(pts)))
     out.mkdir(parents=True, exist_ok=True)
-    print(f"wrote {plots.multiplier_front(out / 'multiplier_front.png', pts)}")
+    print(f"wrote {plots.multiplier_front(out / FRONT_FILES[0], pts)}")
     if args.front_json:
         write_json(args.front_json, pts)
     return 0
@@ -63,4 +72,4 @@ def add(sub) -> None:
              f"{'/'.join(map(str, FRONT_WIDTHS))}, iCE40 LUT4 against MRED, the front plotted")
     s = sub.add_parser("front", help=about, description=about, allow_abbrev=False)
     front_options(s, "")
-    s.set_defaults(func=cmd_synth_front)
+    s.set_defaults(func=cmd_synth_front, files=front_files)

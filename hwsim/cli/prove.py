@@ -7,14 +7,22 @@ import argparse
 import sys
 
 from hwsim.cli.common import (
+    Files,
     UsageError,
     options,
     path_check,
     seconds_option,
     unit_and_params,
     unit_command,
+    unit_files,
 )
 from hwsim.paths import read_text_file
+
+
+def files(args) -> Files:
+    """Reads --verilog FILE and the unit's files; writes no file of the user's (the solver's
+    files are temporary)."""
+    return Files({**unit_files(args).inputs, "--verilog": args.verilog})
 
 
 def cmd_prove(args):
@@ -93,4 +101,4 @@ def add(sub) -> None:
     s = unit_command(sub, "prove", "formal proof (yosys + z3): the RTL equals the unit's "
                                     "bit-vector specification for all inputs",
                       options(prove_options), note=properties)
-    s.set_defaults(func=cmd_prove)
+    s.set_defaults(func=cmd_prove, files=files)

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hwsim.cli.common import UsageError, check_files_in, path_check, write_json
+from hwsim.cli.common import Files, UsageError, check_files_in, model_inputs, path_check, write_json
 from hwsim.paths import (
     check_not_input,
     check_output_dir,
@@ -18,6 +18,15 @@ from hwsim.paths import (
 
 #: what ``hwsim run -o DIR`` writes in DIR (hwsim.graph.evaluate.write_report)
 RUN_REPORT_FILES = ("report.md", "attribution.png")
+
+
+def files(args) -> Files:
+    """Reads MODEL and --reference (with their external weights), --data, --assign; writes
+    DIR/report.md and its plot, --json FILE."""
+    inputs = {**model_inputs("MODEL", args.model), "--data": args.data,
+              "--assign": args.assign, **model_inputs("--reference", args.reference)}
+    return (Files(inputs).out_dir("-o/--output", args.output, names=RUN_REPORT_FILES)
+            .out("--json", args.json))
 
 
 def cmd_run(args):
@@ -100,4 +109,4 @@ def add(sub) -> None:
     s.add_argument("-o", "--output", metavar="DIR", help="write DIR/report.md with plots")
     s.add_argument("--attribution", action=argparse.BooleanOptionalAction, default=True,
                    help="each assigned node alone on its unit, the rest float (default on)")
-    s.set_defaults(func=cmd_run)
+    s.set_defaults(func=cmd_run, files=files)

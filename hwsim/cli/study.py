@@ -6,7 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-from hwsim.cli.common import Parser, UsageError, jobs_option, path_check
+from hwsim.cli.common import Files, Parser, UsageError, jobs_option, path_check
 from hwsim.paths import check_output_dir, read_text_file, replace_text
 from hwsim.render.tables import caption_first_table, first_table
 
@@ -16,6 +16,16 @@ STUDY_FILE_OPTIONS = {
     "sts": "an STS-benchmark file (sts-test.csv or GLUE STS-B dev.tsv); adds Spearman "
            "against its gold scores",
 }
+
+
+def files(args) -> Files:
+    """Reads the file options given (--corpus, --sts); writes DIR/results.sqlite (with its
+    sidecars and lock), results.csv, report.md and the study's plots (DIR/*.png)."""
+    inputs = {f"--{opt}": getattr(args, opt, None) for opt in STUDY_FILE_OPTIONS}
+    return Files(inputs).out_dir("-o/--output", args.output or f"study-{args.name}",
+                                 names=("results.csv", "report.md"), patterns=("*.png",),
+                                 databases=("results.sqlite",),
+                                 labels={"results.sqlite": "results database"})
 
 
 def _study_files(study, args) -> dict:
@@ -97,4 +107,4 @@ def add(sub) -> None:
         for opt, text in STUDY_FILE_OPTIONS.items():
             if opt in study.params:
                 q.add_argument(f"--{opt}", metavar="FILE", help=text)
-        q.set_defaults(func=cmd_study)
+        q.set_defaults(func=cmd_study, files=files)

@@ -6,8 +6,43 @@ import argparse
 import sys
 from pathlib import Path
 
-from hwsim.cli.common import UsageError, jobs_option, path_check
-from hwsim.paths import check_not_input, check_output_dir, check_output_file
+from hwsim.cli.common import Files, UsageError, jobs_option, loaded_once, model_inputs, path_check
+from hwsim.paths import check_output_dir, check_output_file
+
+#: the names of the plots a sweep writes in DIR (hwsim.sweep.plot_sweep: metric_vs_param.png)
+PLOT_PATTERN = "*_vs_*.png"
+
+
+def files(args) -> Files:
+    """Reads CONFIG and the files its points name (a model with its external weights, data,
+    assignments); writes DIR/results.sqlite (with its sidecars and lock), the CSV
+    (DIR/results.csv or --export FILE) and DIR's plots."""
+    from hwsim.sweep import SweepError, load_config
+    try:
+        cfg = loaded_once(args, load_config, SweepError)
+    except SweepError:  # the command says why, before it writes anything
+        cfg = None
+    inputs = {"sweep configuration": args.config}
+    for point in cfg.points if cfg else ():
+        for k, v in point:
+            if isinstance(v, str) and v and _is_file(v):
+                inputs |= (model_inputs(f"sweep's {k}", v) if v.endswith(".onnx")
+                           else {f"sweep's {k}": v})
+    out = args.output or (f"sweep-{cfg.study}" if cfg else None)
+    f = Files(inputs).out_dir("-o/--output", out, databases=("results.sqlite",),
+                              labels={"results.sqlite": "results database"})
+    if args.export:
+        f.out("--export", args.export)
+    else:
+        f.out_dir("-o/--output", out, names=("results.csv",))
+    return f.out_dir("-o/--output", out if args.plots else None, patterns=(PLOT_PATTERN,))
+
+
+def _is_file(v: str) -> bool:
+    try:
+        return Path(v).is_file()
+    except OSError:  # a name too long: no file, and the study's check says so
+        return False
 
 
 def cmd_sweep(args):
@@ -26,21 +61,12 @@ def cmd_sweep(args):
     if args.export:
         path_check(check_output_file, args.export, "--export")
     try:
-        cfg = load_config(args.config)
+        cfg = loaded_once(args, load_config, SweepError)
     except SweepError as e:
         raise UsageError(str(e)) from None
     out = out or path_check(check_output_dir, f"sweep-{cfg.study}", "-o/--output")
-    db = out / "results.sqlite"
-    # the CSV (and the database) must not be the configuration or a file it names
-    inputs = {"sweep configuration": args.config,
-              **{f"sweep's {k}": v for point in cfg.points for k, v in point
-                 if isinstance(v, str) and v and Path(v).is_file()}}
+    db = out / "results.sqlite"  # it, the CSV and the plots checked against the inputs: files()
     csv = args.export or out / "results.csv"
-    path_check(check_not_input, csv, "--export" if args.export else "-o/--output",
-                {**inputs, "results database": db,
-                 **{f"results database's {s}": f"{db}{s}" for s in ("-wal", "-shm", "-journal",
-                                                                     ".lock")}})
-    path_check(check_not_input, db, "-o/--output", inputs)
     if args.scheduler is not None:
         try:
             check_scheduler(args.scheduler)
@@ -84,4 +110,4 @@ def add(sub) -> None:
     s.add_argument("--export", metavar="FILE", help="CSV file (default DIR/results.csv)")
     s.add_argument("--plots", action=argparse.BooleanOptionalAction, default=True,
                    help="metric-vs-parameter plots (and Pareto with a cost column)")
-    s.set_defaults(func=cmd_sweep)
+    s.set_defaults(func=cmd_sweep, files=files)

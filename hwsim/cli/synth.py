@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from hwsim.cli.common import (
+    Files,
     UsageError,
     db_path,
     open_db,
@@ -17,12 +18,34 @@ from hwsim.cli.common import (
     seconds_option,
     unit_and_params,
     unit_command,
+    unit_files,
     write_json,
 )
-from hwsim.cli.front import cmd_synth_front, front_options
+from hwsim.cli.front import cmd_synth_front, front_files, front_options
 from hwsim.paths import check_not_input, check_output_dir, check_output_file
 from hwsim.render.tables import format_cost_table, markdown_table
 from hwsim.units import REGISTRY
+
+
+def files(args) -> Files:
+    """The synthesis cache (--db, with its sidecars), --json FILE and the tool files of
+    --keep DIR (a directory per module, or per seed); reads the unit's files (a user's
+    circuit) and a --stream FILE.npz. --pareto: hwsim front's."""
+    if args.pareto:
+        return front_files(args)
+    if args.unit is None:
+        return Files()
+    spec, params = unit_and_params(args)
+    modules = [params.top_name] + (["exact_" + params.top_name]
+                                   if args.baseline and spec.baseline is not None else [])
+    keep = modules if args.seeds == 1 else [f"seed{s}" for s in range(1, args.seeds + 1)]
+    f = unit_files(args)
+    if getattr(args, "stream", None) is not None:
+        from hwsim.eval.streams import STREAMS
+        if args.stream not in STREAMS:  # an operand stream of the user's (.npz)
+            f.inputs["--stream"] = args.stream
+    return (f.out("--db", db_path(args.db), database=True).out("--json", args.json)
+            .out_dir("--keep", args.keep, trees=keep))
 
 
 def cmd_synth(args):
@@ -188,4 +211,4 @@ def add(sub) -> None:
                    help="instead of one unit: the multiplier front, as hwsim front")
 
     front_options(s, "with --pareto: ")
-    s.set_defaults(func=cmd_synth)
+    s.set_defaults(func=cmd_synth, files=files)

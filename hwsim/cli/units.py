@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hwsim.cli.common import Files
 from hwsim.cli.options import unit_summary_lines
 from hwsim.units import REGISTRY
 
@@ -13,7 +14,12 @@ def cmd_units(args):
     return 0
 
 
+def files(args) -> Files:
+    """``hwsim units`` reads and writes no file."""
+    return Files()
+
+
 def add(sub) -> None:
     """``hwsim units``."""
     s = sub.add_parser("units", help="list units and their parameters")
-    s.set_defaults(func=cmd_units)
+    s.set_defaults(func=cmd_units, files=files)

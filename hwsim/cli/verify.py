@@ -8,12 +8,14 @@ from hwsim.cli.common import (
     MAX_INPUT_VALUES,
     MAX_SEED,
     VERIFY_EXHAUSTIVE_DEFAULT_BITS,
+    Files,
     UsageError,
     options,
     path_check,
     seed_option,
     unit_and_params,
     unit_command,
+    unit_files,
     values_per_vector,
 )
 from hwsim.paths import check_output_dir
@@ -43,6 +45,15 @@ def _parse_vectors(text: str | None, params, spec) -> int | None:
         raise UsageError(f"--vectors must be 'exhaustive' or a count in 0..{limit} for "
                          f"{params.top_name}, not {n}")
     return n
+
+
+def files(args) -> Files:
+    """Reads the unit's files (a user's circuit); writes the build directories --build-dir
+    DIR holds (one per simulator and bench)."""
+    _spec, params = unit_and_params(args)
+    return unit_files(args).out_dir("--build-dir", args.build_dir,
+                           trees=[f"{params.top_name}_{sim}{bench}" for sim in ("icarus", "verilator")
+                                  for bench in ("", "_batched")])
 
 
 def cmd_verify(args):
@@ -106,4 +117,4 @@ def add(sub) -> None:
 
     s = unit_command(sub, "verify", "run the Verilog in a simulator against the model",
                       options(verify_options))
-    s.set_defaults(func=cmd_verify)
+    s.set_defaults(func=cmd_verify, files=files)
