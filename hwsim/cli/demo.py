@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from hwsim.cli.common import UsageError, jobs_option, path_check
+from hwsim.cli.common import Files, UsageError, jobs_option, path_check
 from hwsim.paths import check_output_dir
+
+
+def files(args) -> Files:
+    """DIR/report.md, explore.toml, the front's plot, and the directories explore/ and build/
+    it fills; no input (the demo runs on built-in defaults)."""
+    from hwsim.reports.demo import OUTPUT_DIRS, OUTPUT_FILES
+    return Files().out_dir("-o/--output", args.output, names=OUTPUT_FILES, trees=OUTPUT_DIRS)
 
 
 def cmd_demo(args):
@@ -26,4 +33,4 @@ def add(sub) -> None:
     s.add_argument("--sim", choices=["icarus", "verilator"],
                    help="simulator (default: Icarus when present: fastest to build)")
     s.add_argument("--jobs", type=jobs_option, default=2, help="threads (default 2)")
-    s.set_defaults(func=cmd_demo)
+    s.set_defaults(func=cmd_demo, files=files)
