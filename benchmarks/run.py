@@ -112,6 +112,45 @@ def bench_minilm_products(sentences: int = 60) -> list[tuple]:
     return out
 
 
+def bench_netlist(pairs: int = 4_000_000) -> list[tuple]:
+    """The gate-netlist engine (hwsim.netlist) on an exact 16x16 multiplier mapped by yosys to
+    osu018 cells and to yosys' gates: evaluate (goal >= 10^7 pairs/s in gates, >= 10^6 on
+    osu018) and zero-delay toggles, against numpy's a*b on the same pairs."""
+    from hwsim.netlist import CellLibrary, Netlist, ToolNotFound, map_to_cells
+    lib = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
+    src = ("module mul16(input [15:0] a, input [15:0] b, output [31:0] o);\n"
+           "  assign o = a * b;\nendmodule\n")
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 1 << 16, pairs, dtype=np.uint64)
+    b = rng.integers(0, 1 << 16, pairs, dtype=np.uint64)
+    t_numpy = best_of(lambda: a * b)
+    out = []
+    for name, liberty, cells in [("yosys gates", None, CellLibrary.yosys_gates),
+                                 ("osu018 cells", lib, lambda: CellLibrary.from_liberty(lib))]:
+        try:
+            if liberty is not None and not liberty.is_file():
+                raise ToolNotFound(f"{liberty} is missing (apt-get install qflow-tech-osu018)")
+            nl = Netlist.from_yosys(map_to_cells(src, "mul16", liberty), "mul16", cells())
+        except ToolNotFound as e:
+            print(f"skipping the netlist benchmark on {name}: {e}", file=sys.stderr)
+            continue
+        ops = {"a": a, "b": b}
+        assert np.array_equal(nl.evaluate({"a": a[:4096], "b": b[:4096]})["o"], a[:4096] * b[:4096])
+        nl.toggles({"a": a[:4096], "b": b[:4096]})  # compile
+        t_eval = best_of(lambda nl=nl, ops=ops: nl.evaluate(ops))
+        t_tog = best_of(lambda nl=nl, ops=ops: nl.toggles(ops))
+        goal = "10^7" if liberty is None else "10^6"
+        out.append((f"netlist engine, exact 16x16 in {name} ({nl.instances} cells), evaluate "
+                    f"{pairs:,} pairs", f"{pairs / t_eval / 1e6:.1f} M pairs/s (goal >= {goal})",
+                    "numpy exact a*b", f"{pairs / t_numpy / 1e6:.0f} M pairs/s",
+                    f"{t_eval / t_numpy:.0f}x"))
+        out.append((f"netlist engine, exact 16x16 in {name}, zero-delay toggles of every net",
+                    f"{pairs / t_tog / 1e6:.1f} M ops/s",
+                    "the same netlist's evaluate", f"{pairs / t_eval / 1e6:.1f} M pairs/s",
+                    f"{t_tog / t_eval:.2f}x"))
+    return out
+
+
 def main() -> int:
     rows = []
     spec = get_unit("mitchell-mul")
@@ -198,6 +237,9 @@ def main() -> int:
     # 5. MiniLM forward with emulated hardware units vs the float numpy forward
     rows += bench_minilm()
     rows += bench_minilm_products()
+
+    # 5b. the gate-netlist engine (issue 28's toggles, issue 29's circuit models)
+    rows += bench_netlist()
 
     # 6. hwsim demo wall time (fresh synthesis cache, so the cost section synthesizes)
     import os
