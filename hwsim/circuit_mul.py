@@ -82,7 +82,7 @@ class CircuitMulParams(MultiplierParams):
         Two's complement operands and output.
     ports:
         Operand and output ports as A,B,O (empty: detected when the module has exactly two
-        N-bit inputs and one output).
+        N-bit inputs and one output; the operands in alphabetical order of their names).
     sha256:
         SHA-256 of the file (empty: computed; given: the file must still match it).
     """
@@ -209,7 +209,7 @@ def _check_circuit(key) -> _Circuit:
             raise ValueError(f"{_OWNER}.ports cannot be detected: {top} in {verilog!r} must have "
                              f"two {width}-bit inputs and one output (inputs: {shown or 'none'}; "
                              f"outputs: {len(outs)}); give ports=A,B,O")
-        (a, b), p = fit, next(iter(outs))
+        (a, b), p = sorted(fit, key=lambda n: (n.lower(), n)), next(iter(outs))
     extra = sorted(set(ins) - {a, b})
     if extra:
         raise ValueError(f"{_OWNER}.ports: {top} in {verilog!r} has inputs besides the operands "

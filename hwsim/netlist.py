@@ -4,7 +4,7 @@ One engine serves two needs: the switching activity of a unit's standard-cell ne
 operand stream (energy per operation, with OpenSTA), and the bit-exact model of a circuit a
 user brings as Verilog (it computes exactly what the mapped gates compute).
 
-* :func:`map_to_cells` runs yosys (``read_verilog; hierarchy; proc; flatten; opt; techmap``,
+* :func:`map_to_cells` runs yosys (``read_verilog; hierarchy; proc; flatten; memory; opt; techmap``,
   then ``dfflibmap`` + ``abc -liberty`` onto a Liberty library, or ``abc -g`` onto yosys'
   internal gates) and returns the mapped design as yosys' JSON (``write_json``). Internal
   names are enumerated (``rename -enumerate``), so the JSON's cell and net names are the ones
@@ -400,7 +400,7 @@ def map_to_cells(verilog: str | Path, top: str, liberty: Path | None = None,
             if not src.is_file():
                 raise ValueError(f"map_to_cells: {what} is not a file")
         read = f"read_verilog -sv {_script_path(src, 'verilog')}"
-        steps = [read, f"hierarchy -check -top {top}", "proc", "flatten", "opt", "techmap", "opt"]
+        steps = [read, f"hierarchy -check -top {top}", "proc", "flatten", "memory", "opt", "techmap", "opt"]
         if liberty is not None:
             lib = Path(liberty)
             if not lib.is_file():
