@@ -14,6 +14,8 @@ KIND is one of:
 * ``studies``: every study of ``hwsim.studies.STUDIES`` with its summary and write-up;
 * ``cli-commands``: the ``hwsim`` subcommands and their help (``hwsim.cli.build_parser()``);
 * ``cli-options COMMAND``: one subcommand's synopsis and options (flags, default, help);
+* ``cli-files``: what each subcommand reads and writes (its ``files(args)`` declaration, which
+  ``hwsim.cli.main`` checks before the command runs);
 * ``layers``: the import-linter contracts of ``pyproject.toml`` (layers, forbidden imports);
 * ``enum MODULE.CLASS``: an enum's members, values and member docstrings or comments.
 
@@ -193,6 +195,18 @@ def gen_cli_commands(arg: str, doc: Path, docs_dir: Path) -> list[str]:
     sub = _subparsers(_parser())
     rows = [[f"[`hwsim {a.dest}`](#hwsim-{a.dest})", a.help or ""] for a in sub._choices_actions]
     return _table(["command", "what"], rows)
+
+
+def gen_cli_files(arg: str, doc: Path, docs_dir: Path) -> list[str]:
+    def declaration(parser):  # a command's own, or its first sub-command's (one per study)
+        if parser.get_default("files") is not None:
+            return parser.get_default("files")
+        sub = _subparsers(parser)
+        return declaration(next(iter(sub.choices.values()))) if sub else None
+    sub = _subparsers(_parser())
+    rows = [[f"`hwsim {name}`", " ".join((declaration(p).__doc__ or "").split())]
+            for name, p in sub.choices.items()]
+    return _table(["command", "reads; writes"], rows)
 
 
 def _metavar(action) -> str:
@@ -388,6 +402,7 @@ GENERATORS = {
     "studies": gen_studies,
     "cli-commands": gen_cli_commands,
     "cli-options": gen_cli_options,
+    "cli-files": gen_cli_files,
     "layers": gen_layers,
     "enum": gen_enum,
 }

@@ -7,8 +7,8 @@ from hwsim.paths import check_output_dir
 
 
 def files(args) -> Files:
-    """DIR/report.md, explore.toml, the front's plot, and the directories explore/ and build/
-    it fills; no input (the demo runs on built-in defaults)."""
+    """Reads no file (the demo runs on built-in defaults); writes DIR/report.md, explore.toml,
+    the front's plot and the directories DIR/explore and DIR/build it fills."""
     from hwsim.reports.demo import OUTPUT_DIRS, OUTPUT_FILES
     return Files().out_dir("-o/--output", args.output, names=OUTPUT_FILES, trees=OUTPUT_DIRS)
 

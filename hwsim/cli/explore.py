@@ -28,10 +28,10 @@ EMIT_FILES, EMIT_PATTERNS = ("cost.md",), ("*.v", "*.json", "*.vlt")
 
 
 def files(args) -> Files:
-    """Reads CONFIG and the workload files it names (model with its external weights, data);
-    writes DIR's results database (with its sidecars and lock), designs, best assignment,
-    report and plots, --emit DIR's units and cost table, the synthesis cache (--db) and
-    --json FILE."""
+    """Reads CONFIG and the workload files it names (the model with its external weights, the
+    data); writes DIR's results database (with its sidecars and lock), designs.csv, best.toml,
+    report.md and plots, --emit DIR's units and cost.md, the synthesis cache (--db, with its
+    sidecars) and --json FILE."""
     inputs = {"CONFIG": args.config}
     try:
         from hwsim.explore.config import ExploreError, load_config

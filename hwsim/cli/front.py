@@ -14,8 +14,8 @@ FRONT_FILES = ("multiplier_front.png",)
 
 
 def front_files(args) -> Files:
-    """The synthesis cache (--db, with its sidecars), DIR/multiplier_front.png, --json FILE;
-    no input."""
+    """Reads no file of the user's; writes the synthesis cache (--db, with its sidecars),
+    DIR/multiplier_front.png and --json FILE."""
     return (Files().out("--db", db_path(args.front_db), database=True)
             .out_dir("-o/--output", args.front_out or ".", names=FRONT_FILES)
             .out("--json", args.front_json))

@@ -20,8 +20,8 @@ from hwsim.paths import read_text_file
 
 
 def files(args) -> Files:
-    """Reads --verilog FILE and the unit's files; writes no file of the user's (the solver's
-    files are temporary)."""
+    """Reads --verilog FILE and the unit's files (a user's circuit); writes no file (the
+    solver's are temporary)."""
     return Files({**unit_files(args).inputs, "--verilog": args.verilog})
 
 

@@ -28,9 +28,9 @@ from hwsim.units import REGISTRY
 
 
 def files(args) -> Files:
-    """The synthesis cache (--db, with its sidecars), --json FILE and the tool files of
-    --keep DIR (a directory per module, or per seed); reads the unit's files (a user's
-    circuit) and a --stream FILE.npz. --pareto: hwsim front's."""
+    """Reads the unit's files (a user's circuit) and a --stream FILE.npz; writes the
+    synthesis cache (--db, with its sidecars), --json FILE and the tool files of --keep DIR
+    (a directory per module, or per seed); with --pareto, what hwsim front does."""
     if args.pareto:
         return front_files(args)
     if args.unit is None:

@@ -15,7 +15,7 @@ def cmd_units(args):
 
 
 def files(args) -> Files:
-    """``hwsim units`` reads and writes no file."""
+    """Reads no file; writes none."""
     return Files()
 
 

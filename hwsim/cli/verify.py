@@ -48,8 +48,8 @@ def _parse_vectors(text: str | None, params, spec) -> int | None:
 
 
 def files(args) -> Files:
-    """Reads the unit's files (a user's circuit); writes the build directories --build-dir
-    DIR holds (one per simulator and bench)."""
+    """Reads the unit's files (a user's circuit); writes the build directories it fills in
+    --build-dir DIR (one per simulator and bench)."""
     _spec, params = unit_and_params(args)
     return unit_files(args).out_dir("--build-dir", args.build_dir,
                            trees=[f"{params.top_name}_{sim}{bench}" for sim in ("icarus", "verilator")
