@@ -125,6 +125,11 @@ class CircuitMulParams(MultiplierParams):
         object.__setattr__(self, "ports", ",".join(c.ports))
 
     @property
+    def stages(self) -> int:
+        """``0``: a circuit-mul is combinational (the exact baseline reads this)."""
+        return 0
+
+    @property
     def text(self) -> str:
         """The circuit's Verilog text (the file as read when the Params were made)."""
         return _checked(self).text
