@@ -303,3 +303,21 @@ def test_sweep_plot_link_to_the_config_is_refused(tmp_path, capsys):
     assert main(["sweep", str(cfg), "-o", str(tmp_path / "s4"), "--jobs", "1"]) == 0
     assert (tmp_path / "s4" / "mred_vs_width.png").is_symlink()
     assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_hard_link_to_an_input_is_refused_and_a_fresh_directory_is_not_made(tmp_path, capsys,
+                                                                              monkeypatch):
+    """A hard link is the same file by inode (no link to see in the directory)."""
+    monkeypatch.chdir(tmp_path)
+    text = 'study = "unit-error"\n[grid]\nwidth = [4]\n'
+    cfg = _text(tmp_path, "sw.toml", text)
+    (tmp_path / "o").mkdir()
+    os.link(cfg, tmp_path / "o" / "results.csv")
+    assert main(["sweep", str(cfg), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"hwsim: error: -o/--output {str(tmp_path / 'o' / 'results.csv')!r} is the "
+                   f"sweep configuration file ({str(cfg)!r}); give another directory\n")
+    assert cfg.read_text() == text and os.listdir(tmp_path / "o") == ["results.csv"]
+    # --export naming the configuration: refused before the default directory is made
+    assert main(["sweep", str(cfg), "--export", str(cfg)]) == 2
+    assert "--export" in capsys.readouterr().err and not (tmp_path / "sweep-unit-error").exists()
