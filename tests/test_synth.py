@@ -117,17 +117,20 @@ def test_synth_pareto_lists_every_family_with_lut4_and_mred(tools, tmp_path, cap
     monkeypatch.setattr(units, "FRONT_KEEP", (None, 1))
     monkeypatch.setattr(units, "FRONT_DRUM_K", (3, 5))
     monkeypatch.setattr(units, "FRONT_REALM", ((2, 1, 1), (4, 0, 1)))
+    monkeypatch.setattr(units, "FRONT_TRUNC", (0.5,))     # hwsim's truncated circuit, t = 2
+    monkeypatch.setattr(units, "FRONT_BAM", ())
     out = tmp_path / "front.json"
     assert main(["front", "--json", str(out), "-o", str(tmp_path), "--db",
                  str(tmp_path / "db.sqlite")]) == 0
     text = capsys.readouterr().out
     pts = json.loads(out.read_text())
     # Mitchell at 4 bits (full, keep_bits 1), DRUM with k below the width (k = 5 is not),
-    # REALM with keep_bits below the width (4 is not), exact
+    # REALM with keep_bits below the width (4 is not), the truncated circuit, exact
     assert [(p["unit"], p["params"]["width"], p["params"].get("keep_bits", p["params"].get("k")))
             for p in pts] == [
-        ("mitchell-mul", 4, None), ("mitchell-mul", 4, 1), ("drum-mul", 4, 3),
-        ("realm-mul", 4, 2), ("exact-mul", 4, None)]
+        ("mitchell-mul", 4, None), ("mitchell-mul", 4, 1), ("circuit-mul", 4, None),
+        ("drum-mul", 4, 3), ("realm-mul", 4, 2), ("exact-mul", 4, None)]
+    assert [p["params"]["top"] for p in pts if p["unit"] == "circuit-mul"] == ["mul4u_trunc2"]
     for p in pts:
         assert p["lut4"] > 0 and (p["mred"] == 0) == (p["unit"] == "exact-mul")
         if p["unit"] != "exact-mul":  # MRED re-measured from the params the JSON gives
