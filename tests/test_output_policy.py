@@ -102,6 +102,13 @@ def _stream(d: Path) -> Path:
     return d / "ops.npz"
 
 
+def _circuit(d: Path) -> list[str]:
+    """A user's multiplier circuit (its Verilog file an input of every unit command)."""
+    from hwsim.circuits import Circuit
+    v = _text(d, "mine.v", Circuit("broken-array", width=4, hbl=1, vbl=2).verilog())
+    return ["circuit-mul", "--verilog", str(v), "--width", "4"]
+
+
 def _text(d: Path, name: str, text: str) -> Path:
     (d / name).write_text(text)
     return d / name
@@ -118,20 +125,22 @@ def _study_with_files():
 
 SCENARIOS = {
     "units": [lambda d: ["units"]],
-    "verilog": [lambda d: ["verilog", "mitchell-mul", "--width", "4", "-o", str(d / "v")]],
-    "verify": [lambda d: ["verify", "mitchell-mul", "--width", "4", "--build-dir",
-                          str(d / "b")]],
-    "characterize": [lambda d: ["characterize", "mitchell-mul", "--width", "4", "--json",
-                                str(d / "c.json")]],
+    "verilog": [lambda d: ["verilog", "mitchell-mul", "--width", "4", "-o", str(d / "v")],
+                lambda d: ["verilog", *_circuit(d), "-o", str(d / "v")]],
+    "verify": [lambda d: ["verify", *_circuit(d), "--build-dir", str(d / "b")]],
+    "characterize": [lambda d: ["characterize", *_circuit(d), "--json", str(d / "c.json")]],
     "synth": [lambda d: ["synth", "mitchell-mul", "--width", "4", "--db", str(d / "s.sqlite"),
                          "--json", str(d / "s.json"), "--keep", str(d / "k"), "--target",
                          "osu018", "--stream", str(_stream(d))],
+              lambda d: ["synth", *_circuit(d), "--db", str(d / "s.sqlite"), "--json",
+                         str(d / "s.json"), "--keep", str(d / "k")],
               lambda d: ["synth", "--pareto", "--db", str(d / "s.sqlite"), "--json",
                          str(d / "f.json"), "-o", str(d / "f")]],
     "front": [lambda d: ["front", "--db", str(d / "s.sqlite"), "--json", str(d / "f.json"),
                          "-o", str(d / "f")]],
     "prove": [lambda d: ["prove", "mitchell-mul", "--width", "4", "--verilog",
-                         str(_text(d, "u.v", "module m; endmodule\n"))]],
+                         str(_text(d, "u.v", "module m; endmodule\n"))],
+              lambda d: ["prove", *_circuit(d)]],
     "sweep": [
         lambda d: ["sweep", str(_text(d, "sw.toml", (
             f'study = "onnx"\n[fixed]\nmodel = "{_model(d, "m.onnx")}"\n'
@@ -223,9 +232,10 @@ def test_every_output_as_a_link_to_every_input_is_refused(command, tmp_path, tra
                 path.unlink()
                 cases += 1
     # the scenarios give each command every input it can take (a unit command: the unit's
-    # own files, none for mitchell-mul)
+    # own files, a user's circuit; none for mitchell-mul)
     expected = {"run": 6 * 3, "explore": 4 * 20, "sweep": 4 * 7 + 1 * 7, "study": 2 * 8,
-                "synth": 1 * (5 + 1 + 2), "prove": 0}
+                "synth": 2 * (5 + 1 + 2), "verilog": 1 * 3, "verify": 1 * 4,
+                "characterize": 1 * 1, "prove": 0}
     assert cases == expected.get(command, 0), cases
 
 
