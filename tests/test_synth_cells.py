@@ -73,6 +73,7 @@ def test_area_is_yosys_stat_liberty_on_the_same_netlist_and_delay_leakage_positi
 
 
 @pytest.mark.synth
+@pytest.mark.slow  # 12-18 s on two busy cores
 def test_exact_16_bit_multiplier_is_larger_than_the_8_bit_one(cell_tools):
     r8 = stdcell.cell_cost(EXACT, EXACT.params(width=8), target="osu018")
     r16 = stdcell.cell_cost(EXACT, EXACT.params(width=16), target="osu018")
@@ -81,6 +82,7 @@ def test_exact_16_bit_multiplier_is_larger_than_the_8_bit_one(cell_tools):
 
 
 @pytest.mark.synth
+@pytest.mark.slow  # 12-18 s on two busy cores
 def test_energy_uniform_against_small_operands_and_the_printed_sta_command(cell_tools, tmp_path):
     """An unsigned exact multiplier on small (log-uniform) operands switches fewer nets than
     on uniform ones; the kept power.tcl reproduces the number with OpenSTA."""
@@ -126,6 +128,7 @@ def test_power_uses_the_given_activities(cell_tools, tmp_path):
 
 
 @pytest.mark.synth
+@pytest.mark.slow  # 12-18 s on two busy cores
 def test_cli_json_for_the_unit_and_its_baseline(cell_tools, tmp_path, capsys):
     out_json = tmp_path / "c.json"
     db = tmp_path / "db.sqlite"
@@ -295,3 +298,55 @@ def test_power_liberty_drops_only_combinational_timing_groups():
     inv, dff = out.split("cell (DFFPOSX1)")
     assert "timing" not in inv and "internal_power" in inv and 'function : "(!A)"' in inv
     assert "timing()" in dff
+
+
+def _pin_caps(liberty_text: str) -> dict:
+    """(cell, input pin) -> (min, max) of the pin's rise / fall capacitance (pF)."""
+    caps = {}
+    for cell in re.split(r"(?m)^\s*cell\s*\(", liberty_text)[1:]:
+        name = cell[:cell.index(")")].strip()
+        for m in re.finditer(r"pin\s*\((\w+)\)\s*\{(.*?)\n\s*\}", cell, re.S):
+            vals = [float(v) for v in re.findall(r"(?:rise_|fall_)capacitance\s*:\s*([0-9.eE+-]+)",
+                                                 m[2])]
+            if vals and re.search(r"direction\s*:\s*input", m[2]):
+                caps[(name, m[1])] = (min(vals), max(vals))
+    return caps
+
+
+@pytest.mark.synth
+def test_switching_power_is_half_c_v_squared_times_the_simulated_toggles(cell_tools, tmp_path):
+    """Each net's switching power in OpenSTA's report is 1/2 C V^2 x its toggles per operation
+    / period, C its load pins' capacitance (between the pins' smaller and larger of rise and
+    fall capacitance): OpenSTA used the simulated activity of every net, not its own."""
+    params = MITCHELL.params(width=6)
+    s = streams.operand_stream(MITCHELL, params, "uniform", 3000, seed=2)
+    r = stdcell.cell_cost(MITCHELL, params, target="osu018", stream=s, work_dir=tmp_path)
+    work = tmp_path / r.top
+    caps = _pin_caps(OSU018.library_path().read_text())
+    module = json.loads((work / "mapped.json").read_text())["modules"][r.top]
+    reg = set(re.findall(r"^\s*(\w+) \S+ \(\s*\n\s*\.CLK\(clk\)", (work / "wrapped.v").read_text(),
+                         re.M))
+    assert len(reg) == 1, reg                           # the wrapper's register cell
+    load = {}                                           # bit -> (C min, C max)
+    driver = {}                                         # bit -> "inst/PIN"
+    for inst, c in module["cells"].items():
+        for pin, bits in c["connections"].items():
+            if (c["type"], pin) not in caps:           # an output pin
+                driver[bits[0]] = f"{inst}/{pin}"
+            else:
+                lo, hi = caps[(c["type"], pin)]
+                old = load.get(bits[0], (0.0, 0.0))
+                load[bits[0]] = (old[0] + lo, old[1] + hi)
+    d_cap = caps[(reg.pop(), "D")]
+    for bit in module["ports"]["p"]["bits"]:           # each output bit drives a register's D
+        old = load.get(bit, (0.0, 0.0))
+        load[bit] = (old[0] + d_cap[0], old[1] + d_cap[1])
+    act = {m[1]: float(m[2]) for m in re.finditer(
+        r"sta::set_power_pin_activity \[get_pins \{dut/(\S+)\}\] (\S+) \S+",
+        (work / "power.tcl").read_text())}
+    v, period = 1.8, stdcell.POWER_CLOCK_NS * 1e-9
+    bounds = [sum(0.5 * load.get(b, (0.0, 0.0))[k] * 1e-12 * v * v * act[p] / period
+                  for b, p in driver.items()) for k in (0, 1)]
+    assert set(act) == set(driver.values())
+    assert bounds[0] * (1 - 1e-5) <= r.energy["switching_w"] <= bounds[1] * (1 + 1e-5)
+    assert bounds[0] > 0.5 * bounds[1]

@@ -29,7 +29,12 @@ target (:class:`hwsim.eval.targets.CostTarget` with a ``liberty`` file):
    groups (each cell output is then a start point that keeps the activity it is given, set
    with ``sta::set_power_pin_activity``) and every pin gets the slew the timing run computed
    for it (``set_assigned_transition``), so internal power is read from the library's tables
-   at the slews and loads of the real netlist. The script is ``power.tcl`` in the work
+   at the slews and loads of the real netlist. OpenSTA turns an activity per clock period
+   into a rate only on a pin whose instance sees a clock; without arcs, no arrival reaches a
+   cell inside the unit, and its pins would silently get the default input activity (0.1 per
+   second: nothing). So the copy of the library gives every combinational cell one more
+   input pin, :data:`POWER_CLOCK_PIN` (no capacitance, no power), and the power netlist
+   (``power_wrapped.v``) ties it to ``clk``. The script is ``power.tcl`` in the work
    directory (``--keep DIR``): ``cd DIR/<module> && sta -no_splash -exit power.tcl``
    reproduces the numbers.
 
@@ -165,18 +170,64 @@ def _strip_groups(text: str, group: str) -> str:
         i = j + 1
 
 
-def power_liberty(text: str) -> str:
-    """The Liberty text without the ``timing`` groups of its combinational cells (cells
-    without ``ff`` / ``latch``): OpenSTA then keeps the activity given to each cell output
-    instead of propagating its own estimate (see the module docstring). Areas, pin
-    capacitances, internal and leakage power are untouched."""
-    parts = re.split(r"(?m)^(?=\s*cell\s*\()", text)
+#: the input pin the power run's copy of the library adds to every combinational cell, tied
+#: to the clock: OpenSTA converts an activity per clock period to a rate only on a pin whose
+#: instance sees a clock, which a cell without timing arcs otherwise never does
+POWER_CLOCK_PIN = "HWSIM_CK"
+
+
+def _combinational_cells(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, name) of every ``cell`` group without ``ff`` / ``latch``."""
     out = []
-    for p in parts:
-        if re.match(r"\s*cell\s*\(", p) and not re.search(r"^\s*(ff|latch)\s*\(", p, re.M):
-            p = _strip_groups(p, "timing")
-        out.append(p)
+    starts = [m for m in re.finditer(r"(?m)^\s*cell\s*\(\s*\"?([\w$]+)\"?\s*\)", text)]
+    for k, m in enumerate(starts):
+        end = starts[k + 1].start() if k + 1 < len(starts) else len(text)
+        if not re.search(r"^\s*(ff|latch)\s*\(", text[m.start():end], re.M):
+            out.append((m.start(), end, m[1]))
+    return out
+
+
+def combinational_cell_names(text: str) -> set[str]:
+    return {name for _, _, name in _combinational_cells(text)}
+
+
+def power_liberty(text: str) -> str:
+    """The Liberty text for the power run: its combinational cells (no ``ff`` / ``latch``)
+    without their ``timing`` groups, so OpenSTA keeps the activity given to each cell output
+    instead of propagating its own estimate, and with an input pin :data:`POWER_CLOCK_PIN`
+    (no capacitance, no power) that the power netlist ties to the clock (see the module
+    docstring). Areas, pin capacitances, internal and leakage power are untouched."""
+    out, pos = [], 0
+    for start, end, _ in _combinational_cells(text):
+        cell = _strip_groups(text[start:end], "timing")
+        brace = cell.index("{") + 1
+        cell = (cell[:brace] + f"\n  pin({POWER_CLOCK_PIN}) {{\n    direction : input;\n"
+                f"    capacitance : 0;\n  }}" + cell[brace:])
+        out += [text[pos:start], cell]
+        pos = end
+    out.append(text[pos:])
     return "".join(out)
+
+
+def power_netlist(wrapped: str, top: str, combinational: set[str]) -> str:
+    """``wrapped.v`` (yosys' ``write_verilog`` of the wrapper and the mapped unit) with every
+    combinational cell of the unit tied to the clock by :data:`POWER_CLOCK_PIN`, through a
+    new unit port ``hwsim_ck`` that the wrapper drives with ``clk``."""
+    head = re.search(rf"(?m)^module {re.escape(top)}\((.*?)\);", wrapped, re.S)
+    if head is None:
+        raise SynthError(f"power netlist: no module {top} in wrapped.v")
+    end = wrapped.index("endmodule", head.end())
+    body = re.sub(r"(?m)^(\s+)([\w$]+) (\S+) \(\n",
+                  lambda m: (f"{m[1]}{m[2]} {m[3]} (\n{m[1]}  .{POWER_CLOCK_PIN}(hwsim_ck),\n"
+                             if m[2] in combinational else m[0]),
+                  wrapped[head.end():end])
+    unit = f"module {top}({head[1]}, hwsim_ck);\n  input hwsim_ck;" + body
+    text = wrapped[:head.start()] + unit + wrapped[end:]
+    text, n = re.subn(rf"(?m)^(\s+){re.escape(top)} dut \(\n", r"\1" + top +
+                      " dut (\n\\1  .hwsim_ck(clk),\n", text)
+    if n != 1:
+        raise SynthError(f"power netlist: no instance dut of {top} in wrapped.v")
+    return text
 
 
 # -- the flows -------------------------------------------------------------------------------
@@ -266,7 +317,8 @@ def power_script(lib_file: str, wrapper_ports: dict, net_activity, slews: dict,
     lines = [
         "# hwsim: energy per operation of the unit (the Combinational row of report_power)",
         f"# {ZERO_DELAY}; activity = toggles per operation, one operation per clock period",
-        f"read_liberty {lib_file}", "read_verilog wrapped.v", "link_design hwsim_synth_top",
+        f"read_liberty {lib_file}", "read_verilog power_wrapped.v",
+        "link_design hwsim_synth_top",
         f"create_clock -name clk -period {clock_ns} [get_ports clk]",
     ]
     for kind, obj, act, duty in net_activity:
@@ -288,7 +340,9 @@ def _energy(name, work, lib_text, lib_name, spec, params, operands, slews, sta, 
     data = json.loads((work / "mapped.json").read_text())
     power_lib = f"{Path(lib_name).stem}_power.lib"
     (work / power_lib).write_text(power_liberty(lib_text))
-    net = Netlist.from_yosys(data, name, CellLibrary.from_liberty(work / power_lib))
+    (work / "power_wrapped.v").write_text(power_netlist(
+        (work / "wrapped.v").read_text(), name, combinational_cell_names(lib_text)))
+    net = Netlist.from_yosys(data, name, CellLibrary.from_liberty(work / lib_name))
     inputs = {}
     for port, w in net.inputs.items():
         v = np.asarray(operands[port]).astype(np.int64)
