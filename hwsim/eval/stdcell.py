@@ -71,7 +71,7 @@ from hwsim.eval.synth import (
 from hwsim.eval.targets import CostTarget, TargetUnavailable, get_target
 
 #: part of the cache key: bump when the scripts, the wrapper or the power method change
-FLOW_VERSION = 1
+FLOW_VERSION = 2
 #: the clock the energy is stated at: one operation per cycle of this period (ns)
 POWER_CLOCK_NS = 10.0
 #: the clock period of the timing run (ns); the delay is this minus the worst slack
