@@ -17,7 +17,7 @@ from hwsim.cli.common import (
     path_check,
     write_json,
 )
-from hwsim.paths import check_not_input, check_output_dir, check_output_file, same_file
+from hwsim.paths import check_output_dir, check_output_file, same_file
 
 #: what ``hwsim explore -o DIR`` writes in DIR
 EXPLORE_FILES = ("results.sqlite", "designs.csv", "best.toml", "report.md", "front.png",
@@ -60,8 +60,6 @@ def cmd_explore(args):  # empty paths are refused by main()
             where = f"{str(out)!r}" + (f" and --emit {args.emit!r}" if args.emit else "")
             raise UsageError(f"--json must be a file outside what explore writes in {where}, "
                              f"not {args.json!r}")
-        path_check(check_not_input, js, "--json",
-                    {"CONFIG": args.config, "--db": None if args.db == "none" else args.db})
     if args.db not in (None, "none") and Path(args.db).exists() and not Path(args.db).is_file():
         raise UsageError(f"--db must be a regular file, not {args.db!r}")
     if args.emit is not None:
@@ -81,10 +79,6 @@ def cmd_explore(args):  # empty paths are refused by main()
         raise UsageError(str(e)) from None
     for w in cfg.warnings:
         print(f"hwsim: warning: {w}", file=sys.stderr)
-    if args.json is not None:  # nor a workload file the configuration names
-        path_check(check_not_input, args.json, "--json",
-                    {f"workload.{k}": v for k, v in cfg.workload.items()
-                     if k in ("model", "data") and isinstance(v, str)})
     if args.scheduler is not None:  # before --emit and --db make anything
         try:
             check_scheduler(args.scheduler)
