@@ -59,6 +59,16 @@ lint: setup
 	$(VENV)/bin/ruff check hwsim hdl sim tests benchmarks scripts
 	cd $(CURDIR) && $(VENV)/bin/lint-imports
 
+# The ONNX node suite (1,884 cases from the installed onnx) through hwsim's float path; rewrites
+# the table in docs/onnx.md. Run in parts (a few minutes each), merged at the end.
+SUITE_PARTS = 1 2 3 4 5 6 7 8
+.PHONY: onnx-suite
+onnx-suite: $(VENV)/.stamp
+	mkdir -p build/onnx-suite
+	for k in $(SUITE_PARTS); do $(PY) scripts/onnx_node_suite.py --part $$k/8 \
+	    --json build/onnx-suite/part$$k.json > /dev/null || true; done
+	$(PY) scripts/onnx_node_suite.py --from-json build/onnx-suite/part*.json --write docs/onnx.md
+
 # Rewrite the docs generated from the code (unit and study lists, option tables, the layer
 # diagram, enum members); `$(PY) scripts/gen_docs.py --check` lists stale blocks and
 # `--transcripts [--slow]` reruns the command transcripts in docs/ (tests/test_docs.py does both).

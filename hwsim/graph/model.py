@@ -413,6 +413,8 @@ class Graph:
             else:
                 try:
                     want = np.dtype(dtype)
+                    if want.type.__module__ != "numpy":   # ml_dtypes' bfloat16, float8 & co.
+                        raise TypeError(dtype)
                 except TypeError:
                     raise ModelError(f"{what}: input {k} is {dtype}, which an .npz file cannot "
                                      f"hold; hwsim runs inputs numpy has a type for") from None
@@ -440,7 +442,7 @@ class Graph:
 
 
 def _feed_type(v):
-    if isinstance(v, np.ndarray):
+    if isinstance(v, (np.ndarray, np.generic)):
         return ("tensor", v.dtype.str, v.ndim)
     if isinstance(v, list):
         return ("sequence", tuple(_feed_type(x) for x in v[:1]))
@@ -460,7 +462,8 @@ def _value_info(name: str, v):
 
 
 def _ort_feeds(feeds: dict) -> dict:
-    return {k: (np.ascontiguousarray(v) if isinstance(v, np.ndarray) else v)
+    # np.asarray keeps a 0-d array 0-d (np.ascontiguousarray would make it 1-d)
+    return {k: (np.asarray(v, order="C") if isinstance(v, (np.ndarray, np.generic)) else v)
             for k, v in feeds.items()}
 
 

@@ -1,0 +1,240 @@
+"""The ONNX project's node test suite through hwsim's float path: a coverage check.
+
+    python scripts/onnx_node_suite.py [--modules averagepool,split] [--skip REGEX]
+                                      [--json FILE] [--write docs/onnx.md] [--max-seconds S]
+    python scripts/onnx_node_suite.py --from-json A.json B.json --write docs/onnx.md
+
+The cases come from the installed ``onnx`` wheel (``onnx.backend.test.case.node``, which no
+longer ships them as files): every exporter module, or only the named ones (``--modules``:
+module names under ``onnx/backend/test/case/node``, e.g. ``averagepool``). Each case's
+model is loaded as ``hwsim run`` loads it (:class:`hwsim.graph.model.Graph`, its ONNX
+Runtime session built up front) and run on each of its data sets twice: the float path as
+``hwsim run`` runs it without an assignment, and cut apart with every node alone in its own
+session (the path the nodes between assigned ones take). Both are compared with a separate
+ONNX Runtime session of the model and with the outputs the ONNX suite expects (the case's
+rtol/atol). A case is
+
+* ``passed``: both runs equal onnxruntime (bit for bit: same kernels) and the expected
+  outputs;
+* ``refused``: the model cannot run (onnxruntime has no kernel or type for it), one line;
+* ``onnxruntime differs from onnx``: hwsim equals onnxruntime, and both differ from the
+  suite's expected outputs (random ops such as Dropout in training mode, or onnxruntime's
+  own deviations): listed, never silent;
+* ``differing``: hwsim's output is not onnxruntime's (the goal: none);
+* ``traceback``: anything but a one-line refusal (the goal: none).
+
+``--write FILE`` replaces the table between ``<!-- node-suite -->`` and ``<!-- end
+node-suite -->`` in FILE (docs/onnx.md); ``make onnx-suite`` runs every case, in parts of
+the exporter modules by initial (each a few minutes on a loaded machine), and merges them
+with ``--from-json``.
+Cases whose hwsim runs took longer than ``--max-seconds`` are counted as slow in the JSON
+(the test runs a fast subset).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import re
+import sys
+import time
+import traceback
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+START, END = "<!-- node-suite -->", "<!-- end node-suite -->"
+STATUSES = ("passed", "refused", "onnxruntime differs from onnx", "differing", "traceback")
+
+
+def cases(modules: list[str] | None = None) -> list:
+    """The node test cases (all, or those the named exporter modules write)."""
+    import onnx.backend.test.case.node as node
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if not modules:
+            return list(node.collect_testcases())
+        for m in modules:
+            importlib.import_module(f"onnx.backend.test.case.node.{m}")
+    return list(node._NodeTestCases)
+
+
+def modules(part: str | None = None) -> list[str]:
+    """The exporter modules, or the K-th of N equal parts of them (``part`` = ``"K/N"``)."""
+    import pkgutil
+
+    import onnx.backend.test.case.node as node
+    names = sorted(m.name for m in pkgutil.iter_modules(node.__path__) if not m.name.startswith("_"))
+    if not part:
+        return names
+    k, n = (int(x) for x in part.split("/"))
+    if not 1 <= k <= n:
+        raise SystemExit(f"onnx_node_suite: --part must be K/N with 1 <= K <= N, not {part}")
+    return names[(k - 1) * len(names) // n:k * len(names) // n]
+
+
+def _same(a, b, rtol=0.0, atol=0.0) -> bool:
+    """Equal values (NaN equal to NaN); ``rtol``/``atol`` as numpy.testing.assert_allclose."""
+    if isinstance(a, list) or isinstance(b, list):
+        return (isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
+                and all(_same(x, y, rtol, atol) for x, y in zip(a, b)))
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys()
+                and all(_same(a[k], b[k], rtol, atol) for k in a))
+    if a is None or b is None:
+        return a is None and b is None
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind in "OUS" or b.dtype.kind in "OUS" or a.dtype.kind == "b":
+        return bool(np.array_equal(a.astype(object), b.astype(object)))
+    if a.dtype != b.dtype and {a.dtype.kind, b.dtype.kind} - {"f", "i", "u", "c"}:
+        return False
+    try:
+        x, y = a.astype(np.float64), b.astype(np.float64)
+    except (TypeError, ValueError):          # float8 & co. as ml_dtypes: compare the bits
+        return bool(np.array_equal(a.view(np.uint8), b.view(np.uint8)))
+    nan = np.isnan(x) | np.isnan(y)
+    if not np.array_equal(np.isnan(x), np.isnan(y)):
+        return False
+    x, y = np.where(nan, 0, x), np.where(nan, 0, y)
+    if rtol == 0 and atol == 0:
+        return bool(np.array_equal(x, y))
+    return bool(np.all(np.abs(x - y) <= atol + rtol * np.abs(y)))
+
+
+def _feeds(model, inputs: list) -> dict:
+    inits = {t.name for t in model.graph.initializer}
+    names = [i.name for i in model.graph.input if i.name not in inits]
+    # numpy scalars (a Dropout ratio) as 0-d arrays, as an .npz file holds them
+    return {k: np.asarray(v) if isinstance(v, np.generic) else v for k, v in zip(names, inputs)}
+
+
+def _reason(msg: str) -> str:
+    """A refusal's reason, short enough for a table row (no node names, no paths)."""
+    m = re.search(r"Could not find an implementation for (\w+)\((\d+)\)", msg)
+    if m:
+        return f"onnxruntime has no kernel for {m.group(1)}({m.group(2)}) with these types"
+    m = re.search(r"(Type Error|type) .*?\b(tensor\(\w+\))", msg)
+    if m and "Type Error" in msg:
+        return f"onnxruntime's type check: {m.group(2)} not accepted"
+    m = re.search(r"(ONNX Runtime only \*guarantees\*|Opset \d+ is under development)", msg)
+    if m:
+        return "an opset newer than onnxruntime's"
+    msg = re.sub(r"\[ONNXRuntimeError\] : \d+ : \w+ : ", "", msg)
+    msg = re.sub(r"Node \([^)]*\)|node [\w./-]+ |Name:'[^']*'", "", msg)
+    msg = re.sub(r"\s+", " ", msg)
+    return msg[:110]
+
+
+def run_case(case) -> dict:
+    """``{"name", "op", "status", "reason", "seconds"}`` for one case."""
+    from hwsim.graph.model import Graph, ModelError, _session
+    op = case.model.graph.node[0].op_type if case.model.graph.node else "?"
+    out = {"name": case.name, "op": op, "status": "passed", "reason": "", "seconds": 0.0}
+    t0 = time.perf_counter()
+    try:
+        g = Graph(case.model, source=case.name)
+        g.session()
+        ort_sess = _session(case.model.SerializeToString())   # an independent session
+        names = [o.name for o in case.model.graph.output]
+        onnx_differs = False
+        for inputs, expected in case.data_sets:
+            feeds = _feeds(case.model, inputs)
+            got = g.run(feeds)
+            cut = g.run(feeds, cut=[n.name for n in g.nodes])
+            ref = dict(zip(names, ort_sess.run(names, feeds)))
+            for k, want in zip(names, expected):
+                for how, v in (("float path", got[k]), ("cut path", cut[k])):
+                    if not _same(v, ref[k]):
+                        out.update(status="differing",
+                                   reason=f"{how}: output {k} is not onnxruntime's")
+                        return out
+                if not _same(ref[k], want, case.rtol, case.atol):
+                    onnx_differs = True
+        if onnx_differs:
+            out["status"] = "onnxruntime differs from onnx"
+            out["reason"] = "outputs not the suite's expected ones (hwsim = onnxruntime)"
+    except ModelError as e:
+        msg = str(e)
+        out.update(status="refused" if "\n" not in msg else "traceback", reason=_reason(msg))
+    except Exception as e:  # noqa: BLE001 - the suite counts these
+        out.update(status="traceback", reason=f"{type(e).__name__}: {str(e)[:100]}",
+                   trace=traceback.format_exc(limit=3))
+    finally:
+        out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def table(results: list[dict]) -> str:
+    """The markdown block between the markers: counts, refusals by reason, the rest by name."""
+    import onnx
+    import onnxruntime
+    count = Counter(r["status"] for r in results)
+    lines = [f"{len(results)} cases of onnx {onnx.__version__}'s node suite, onnxruntime "
+             f"{onnxruntime.__version__} (`make onnx-suite`):", "",
+             "| status | cases |", "|---|---|"]
+    lines += [f"| {s} | {count.get(s, 0)} |" for s in STATUSES]
+    refused = Counter(r["reason"] for r in results if r["status"] == "refused")
+    if refused:
+        lines += ["", "Refused, by reason (one line each, before any work):", "",
+                  "| reason | cases | e.g. |", "|---|---|---|"]
+        for reason, n in refused.most_common():
+            first = next(r["name"] for r in results if r["reason"] == reason)
+            lines.append(f"| {reason.replace('|', '/')} | {n} | `{first}` |")
+    for status in ("onnxruntime differs from onnx", "differing", "traceback"):
+        rows = [r for r in results if r["status"] == status]
+        if rows:
+            lines += ["", f"{status[0].upper() + status[1:]}: "
+                      + ", ".join(f"`{r['name']}`" for r in rows) + "."]
+    return "\n".join(lines)
+
+
+def write_table(path: Path, text: str) -> None:
+    doc = path.read_text()
+    i, j = doc.find(START), doc.find(END)
+    if i < 0 or j < i:
+        raise SystemExit(f"onnx_node_suite: {path} has no {START} ... {END} block")
+    path.write_text(doc[:i + len(START)] + "\n" + text + "\n" + doc[j:])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--modules", help="comma-separated exporter modules (default: all)")
+    ap.add_argument("--part", metavar="K/N", help="only the K-th of N parts of the modules")
+    ap.add_argument("--skip", metavar="REGEX", help="leave out the cases whose name matches")
+    ap.add_argument("--from-json", metavar="FILE", nargs="+",
+                    help="make the table from earlier --json files instead of running")
+    ap.add_argument("--write", metavar="FILE", help="replace the node-suite table in FILE")
+    ap.add_argument("--json", metavar="FILE", help="write every case's result as JSON")
+    ap.add_argument("--max-seconds", type=float, default=1.0,
+                    help="cases slower than this are counted as slow")
+    args = ap.parse_args(argv)
+    mods = [m for m in (args.modules or "").split(",") if m] or (
+        modules(args.part) if args.part else [])
+    results = []
+    for f in args.from_json or ():
+        results += json.loads(Path(f).read_text())
+    for case in ([] if args.from_json else cases(mods)):
+        if args.skip and re.search(args.skip, case.name):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results.append(run_case(case))
+    text = table(results)
+    print(text)
+    slow = sum(r["seconds"] > args.max_seconds for r in results)
+    print(f"\n{slow} case(s) took longer than {args.max_seconds} s", file=sys.stderr)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    if args.write:
+        write_table(Path(args.write), text)
+    bad = sum(r["status"] in ("differing", "traceback") for r in results)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
