@@ -737,42 +737,42 @@ class Netlist:
                              f"bits; ports of at most 64 bits are simulated")
         arrays = {}
         n = None
-        for p, w in self.inputs.items():
+        for p in self.inputs:
             a = np.asarray(inputs[p])
+            if a.size == 0 and a.dtype.kind == "f":  # np.asarray([]) is float64
+                a = a.astype(np.uint64)
             if a.dtype.kind not in "iub":
                 raise TypeError(f"{owner}: input {p} must be an integer array, not {a.dtype}")
             if a.ndim != 1:
-                a = a.reshape(-1) if a.ndim == 0 else a
-                if a.ndim != 1:
-                    raise ValueError(f"{owner}: input {p} must be one-dimensional, not shape "
-                                     f"{a.shape}")
+                raise ValueError(f"{owner}: input {p} must be one-dimensional, not shape "
+                                 f"{a.shape}")
             if n is None:
                 n = a.size
             elif a.size != n:
                 raise ValueError(f"{owner}: inputs must have one length; {p} has {a.size}, "
                                  f"not {n}")
-            if a.size:
-                if a.dtype.kind == "i" and a.min() < 0:
-                    raise ValueError(f"{owner}: {p} has values outside [0, 2**{w}) for width "
-                                     f"{w} (first: {int(a[a < 0][0])})")
-                u = a.astype(np.uint64)
-                if w < 64 and (u >> np.uint64(w)).any():
-                    first = int(u[(u >> np.uint64(w)) != 0][0])
-                    raise ValueError(f"{owner}: {p} has values outside [0, {1 << w}) for width "
-                                     f"{w} (first: {first})")
-            else:
-                u = a.astype(np.uint64)
-            arrays[p] = u
+            arrays[p] = np.ascontiguousarray(a.view(np.uint8) if a.dtype.kind == "b" else a)
         n = 0 if n is None else n
         nwords = (n + 63) // 64
         nin = sum(self.inputs.values())
         planes = np.zeros((nin, nwords), dtype=np.uint64)
         nets = np.zeros(nin, dtype=np.int32)
+        ors = np.zeros(64, dtype=np.uint64)
         row = 0
         for p, w in self.inputs.items():
-            if w:
-                _pack(arrays[p], w, planes[row:row + w])
+            a = arrays[p]
+            if w and n:  # packed and checked in one pass: the OR of the values has no bit >= w
+                ors[:] = 0
+                _pack(a, w, planes[row:row + w], ors)
+                high = int(np.bitwise_or.reduce(ors)) >> w if w < 64 else 0
+                if high or (w == 64 and a.dtype.kind == "i" and a.min() < 0):
+                    bad = (a >> w) != 0 if w < 64 else a < 0
+                    raise ValueError(f"{owner}: {p} has values outside [0, {1 << w}) for "
+                                     f"width {w} (first: {int(a[bad][0])})")
                 nets[row:row + w] = self._in_nets[p]
+            elif n and w == 0 and a.any():
+                raise ValueError(f"{owner}: {p} has values outside [0, 1) for width 0 "
+                                 f"(first: {int(a[a != 0][0])})")
             row += w
         return n, nets, planes
 
@@ -938,24 +938,29 @@ def _transpose64(A):
 
 
 @numba.njit(parallel=True, cache=True)
-def _pack(values, width, planes):
-    """planes[i, j] bit k = bit i of values[64 j + k] (zero past the end of values)."""
+def _pack(values, width, planes, ors):
+    """planes[i, j] bit k = bit i of values[64 j + k] (zero past the end of values); ``ors``
+    (64 entries) gets the OR of the values (as uint64) of each of up to 64 chunks."""
     n = values.size
     nwords = planes.shape[1]
     nch = min(nwords, 64)
     per = -(-nwords // nch) if nch else 0
     for ch in numba.prange(nch):
         A = np.zeros(64, np.uint64)
+        acc = np.uint64(0)
         for j in range(ch * per, min(nwords, ch * per + per)):
             lo = j * 64
             m = min(64, n - lo)
             for k in range(m):
-                A[k] = values[lo + k]
+                x = np.uint64(values[lo + k])
+                A[k] = x
+                acc |= x
             for k in range(m, 64):
                 A[k] = 0
             _transpose64(A)
             for i in range(width):
                 planes[i, j] = A[i]
+        ors[ch] = acc
 
 
 @numba.njit(parallel=True, cache=True)
