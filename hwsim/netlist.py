@@ -406,6 +406,8 @@ def map_to_cells(verilog: str | Path, top: str, liberty: Path | None = None,
             if not lib.is_file():
                 raise ValueError(f"map_to_cells: liberty {str(lib)!r} is not a file")
             q = _script_path(lib, "liberty")
+            # the library's cells as black boxes: a netlist of them (write_verilog's) reads back
+            steps.insert(0, f"read_liberty -lib {q}")
             steps += [f"dfflibmap -liberty {q}", f"abc -liberty {q}"]
         else:
             steps += [f"abc -g {GATES}"]
@@ -421,7 +423,11 @@ def map_to_cells(verilog: str | Path, top: str, liberty: Path | None = None,
             # yosys names the file it read: the user's path, or "line N" of a text
             msg = msg.replace(f"{src.absolute()}:", "line " if what == "the Verilog text" else f"{src}:")
             raise ValueError(f"map_to_cells: yosys cannot map {what} (top {top}): {msg[:300]}")
-        return json.loads((tmpd / "out.json").read_text())
+        data = json.loads((tmpd / "out.json").read_text())
+    # the library's black boxes (read_liberty -lib) are not part of the design
+    data["modules"] = {name: m for name, m in data.get("modules", {}).items()
+                       if not int(str(m.get("attributes", {}).get("blackbox", "0")), 2)}
+    return data
 
 
 def netlist_verilog(data: dict, liberty: Path | None = None, timeout: float = 600) -> str:
@@ -592,6 +598,8 @@ class Netlist:
         cell_list = []
         for inst, c in mod.get("cells", {}).items():
             ctype = c["type"]
+            if ctype == "$scopeinfo":  # newer yosys' flatten: a name scope, no logic
+                continue
             kind = _yosys_kind(ctype) if ctype not in cells else None
             if ctype not in cells and kind is None:
                 kind = f"cell of a type the library {cells.name} does not define"
@@ -700,6 +708,9 @@ class Netlist:
                     counted[name] = (index[bit], None, (d[1], d[2]))
                 else:
                     counted[name] = (index[bit], d, None)
+        for bit, d in driver.items():  # a driven bit yosys gave no name (not seen so far)
+            if bit not in names and d[0] != "<input>":
+                counted[f"{d[0]}/{d[1]}"] = (index[bit], d, None)
         for port, bits in out_bits.items():  # output bits tied to constants
             for i, bit in enumerate(bits):
                 if isinstance(bit, str):

@@ -165,6 +165,24 @@ def test_exact_16x16_in_gates_on_random_pairs(yosys, tmp_path):
 
 
 @pytest.mark.synth
+def test_a_written_cell_netlist_maps_back_to_the_same_cells(yosys, osu018):
+    """write_verilog of an osu018 netlist (cells instantiated by name) reads back through
+    map_to_cells with the library: same cells, same products; without it, one line."""
+    data = map_to_cells(EXACT8, "exact8", LIB)
+    assert list(data["modules"]) == ["exact8"]  # the library's black boxes are left out
+    text = netlist_verilog(data, LIB)
+    back = Netlist.from_yosys(map_to_cells(text, "exact8", LIB), "exact8", osu018)
+    assert back.cell_counts == Netlist.from_yosys(data, "exact8", osu018).cell_counts
+    a, b = all_pairs(8)
+    assert np.array_equal(back.evaluate({"a": a, "b": b})["o"], a * b)
+    with pytest.raises(ValueError, match=r"^map_to_cells: yosys cannot map the Verilog text "
+                                         r"\(top exact8\): ERROR: Module `\\\w+' referenced in "
+                                         r"module `\\exact8' in cell `\\_\d+_' is not part of "
+                                         r"the design\.$"):
+        map_to_cells(text, "exact8")
+
+
+@pytest.mark.synth
 def test_any_integer_dtype_gives_the_same_products(yosys):
     nl = build(EXACT8, "exact8", "gates")
     a, b = all_pairs(8)
