@@ -350,3 +350,19 @@ def test_switching_power_is_half_c_v_squared_times_the_simulated_toggles(cell_to
     assert set(act) == set(driver.values())
     assert bounds[0] * (1 - 1e-5) <= r.energy["switching_w"] <= bounds[1] * (1 + 1e-5)
     assert bounds[0] > 0.5 * bounds[1]
+
+
+@pytest.mark.synth
+def test_cmos_counts_flip_flops(cell_tools):
+    """A pipelined unit's registers are counted (as yosys' 16-transistor $_DFF_P_ plus gates
+    for their reset), not left out of the estimate."""
+    comb = stdcell.cell_cost(MITCHELL, MITCHELL.params(width=4), target="cmos")
+    piped = stdcell.cell_cost(MITCHELL, MITCHELL.params(width=4, stages=1), target="cmos")
+    ffs = piped.cells["$_DFF_P_"]
+    assert "$_DFF_P_" not in comb.cells and ffs >= 8     # at least the 8-bit product
+    # yosys' CMOS table: NOT 2, NAND and NOR 4, a D flip-flop 16 transistors
+    cost = {"$_NOT_": 2, "$_NAND_": 4, "$_NOR_": 4, "$_DFF_P_": 16}
+    for r in (comb, piped):
+        assert set(r.cells) <= stdcell.CMOS_COUNTED
+        assert r.transistors == sum(cost[c] * n for c, n in r.cells.items())
+    assert piped.transistors > comb.transistors

@@ -71,7 +71,7 @@ from hwsim.eval.synth import (
 from hwsim.eval.targets import CostTarget, TargetUnavailable, get_target
 
 #: part of the cache key: bump when the scripts, the wrapper or the power method change
-FLOW_VERSION = 2
+FLOW_VERSION = 3
 #: the clock the energy is stated at: one operation per cycle of this period (ns)
 POWER_CLOCK_NS = 10.0
 #: the clock period of the timing run (ns); the delay is this minus the worst slack
@@ -80,6 +80,8 @@ TIMING_CLOCK_NS = 1000.0
 STREAM_OPS = 20_000
 STA_HINT = "apt-get install opensta"
 ZERO_DELAY = "zero-delay toggles (no glitches)"
+#: the cells ``abc -g cmos2`` and ``dfflegalize`` leave, all counted by ``stat -tech cmos``
+CMOS_COUNTED = {"$_NAND_", "$_NOR_", "$_NOT_", "$_DFF_P_"}
 
 
 @dataclass(frozen=True)
@@ -373,17 +375,24 @@ def _energy(name, work, lib_text, lib_name, spec, params, operands, slews, sta, 
 
 
 def _cmos(name, work, yosys, timeout) -> dict:
-    script = (f"read_verilog {name}.v; synth -flatten -top {name}; abc -g cmos2; opt_clean; "
+    # flip-flops as plain $_DFF_P_ (16 transistors in yosys' table) plus gates for their
+    # resets and enables: yosys has no transistor count for the other flip-flop cells
+    script = (f"read_verilog {name}.v; synth -flatten -top {name}; "
+              f"dfflegalize -cell $_DFF_P_ 01; abc -g cmos2; opt_clean; "
               f"tee -q -o stat.txt stat -tech cmos; tee -q -o ltp.txt ltp -noff")
     (work / "cmos.ys").write_text(script.replace("; ", "\n") + "\n")
     _run([*yosys, "-q", "cmos.ys"], work, f"yosys cmos mapping of {name}", timeout)
     stat = (work / "stat.txt").read_text()
-    tr = re.findall(r"Estimated number of transistors:\s+(\d+)", stat)
+    tr = re.findall(r"Estimated number of transistors:\s+(\d+)(\+?)", stat)
     depth = re.findall(r"\(length=(\d+)\)", (work / "ltp.txt").read_text())
     if not tr:
         raise SynthError(f"yosys stat -tech cmos printed no transistor count:\n{stat[-1000:]}")
     cells = _cell_table(stat)
-    return {"transistors": int(tr[-1]), "depth": int(depth[-1]) if depth else 0,
+    if tr[-1][1]:
+        unknown = sorted(c for c in cells if c not in CMOS_COUNTED)
+        raise SynthError(f"yosys stat -tech cmos has no transistor count for "
+                         f"{', '.join(unknown) or 'some cells'} of {name}")
+    return {"transistors": int(tr[-1][0]), "depth": int(depth[-1]) if depth else 0,
             "cells": cells, "cell_count": sum(cells.values())}
 
 
