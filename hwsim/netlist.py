@@ -1071,29 +1071,32 @@ def _simulate(ops, nnets, in_nets, in_planes, out_nets, out_planes, count_nets, 
                 r = out_nets[o]
                 for j in range(nb):
                     out_planes[o, start + j] = buf[r, j]
+            has_tail = start + nb == nwords  # the block holds the stream's last word
+            pad = np.uint64(64 - tail)
             for m in range(ncount):
-                r = count_nets[m]
-                t = np.uint64(0)
-                on = np.uint64(0)
-                cy = carry[m]
-                for j in range(nb):
-                    w = buf[r, j]
-                    gw = start + j
-                    if gw == w0:
-                        cy = w & _ONE  # no transition into the chunk's first operation
-                        first[ch, m] = np.uint8(cy)
-                    mask = tail_mask if gw == nwords - 1 else _ALL
-                    w &= mask
-                    x = (w ^ ((w << _S1) | cy)) & mask
-                    t += _popcount(x)
+                row = buf[count_nets[m]]
+                if has_tail:  # past the last operation the net holds its last value
+                    lastbit = (row[nb - 1] >> np.uint64(tail - 1)) & _ONE
+                    row[nb - 1] = (row[nb - 1] | ~tail_mask) if lastbit else (row[nb - 1] & tail_mask)
+                if start == w0:  # no transition into the chunk's first operation
+                    cy = row[0] & _ONE
+                    first[ch, m] = np.uint8(cy)
+                else:
+                    cy = carry[m]
+                w = row[0]
+                t = _popcount(w ^ ((w << _S1) | cy))
+                on = _popcount(w)
+                for j in range(1, nb):  # branch-free: vectorises
+                    w = row[j]
+                    t += _popcount(w ^ ((w << _S1) | (row[j - 1] >> _S63)))
                     on += _popcount(w)
-                    cy = w >> _S63
-                    if gw == w1 - 1:
-                        last[ch, m] = np.uint8((w >> np.uint64((tail - 1) if gw == nwords - 1 else 63)) & _ONE)
-                carry[m] = cy
+                if has_tail:
+                    on -= pad * lastbit
+                carry[m] = row[nb - 1] >> _S63
+                if start + nb == w1:
+                    last[ch, m] = np.uint8(carry[m])
                 toggles[ch, m] += np.int64(t)
                 ones[ch, m] += np.int64(on)
-
 
 __all__ = ["CellLibrary", "CellType", "Netlist", "NetToggles", "ToggleCounts", "ToolNotFound",
            "map_to_cells", "netlist_verilog", "parse_function", "find_yosys"]
