@@ -190,12 +190,17 @@ class FixedMatmul:
         return np.ldexp(self.products(qa, qb), -(fa + fb))
 
     def products(self, qa: np.ndarray, qb: np.ndarray) -> np.ndarray:
-        """``qa @ qb`` of raw signed ``width``-bit operands (same leading axes), every
+        """``qa @ qb`` of raw signed ``width``-bit operands (leading axes broadcast), every
         product the unit's, summed exactly; as float64 (exact: the sums stay below 2**53
         for the widths and depths :meth:`__call__` accepts)."""
         from hwsim.units import spec_of
         spec = spec_of(self.params)
-        lead, (n, k), m = qa.shape[:-2], qa.shape[-2:], qb.shape[-1]
+        # leading axes broadcast here: a kernel sees equal stacks (Conv's one weight matrix
+        # against every image; a stack of 1 against G read as garbage by some kernels)
+        lead = np.broadcast_shapes(qa.shape[:-2], qb.shape[:-2])
+        qa = np.broadcast_to(qa, lead + qa.shape[-2:])
+        qb = np.broadcast_to(qb, lead + qb.shape[-2:])
+        (n, k), m = qa.shape[-2:], qb.shape[-1]
         qa, qb = qa.reshape((-1, n, k)), qb.reshape((-1, k, m))
         kernel = spec.product_kernel()
         if kernel is not None:

@@ -30,6 +30,9 @@ Units by op type: every registered unit whose ``graph`` role names the op
   operand width; products are summed exactly and scaled back to float
   (:class:`hwsim.eval.hooks.FixedMatmul` / :class:`hwsim.eval.hooks.StaticMatmul`). QDQ nodes run the
   unit at the width their integer codes need (the rule's other fields kept).
+* ``QLinearMatMul``, ``QLinearConv``, ``MatMulInteger``, ``ConvInteger`` (ONNX Runtime's
+  QOperator form): the same product units on the integer codes, the model's scales and zero
+  points applied as the op defines (:mod:`hwsim.graph.qoperator`).
 
   *static* mode (default): every activation operand gets one power-of-two format for the
   whole tensor, chosen on the calibration rows: ``frac = width - 1 - e`` with ``2**e`` the
@@ -64,7 +67,8 @@ from hwsim.units import Product, get_unit, units_by_op
 __all__ = ["Rule", "Assignment", "parse_assignment", "units_by_op", "build_impl",
            "calibrate", "MATMUL_OPS"]
 
-MATMUL_OPS = Product.ops
+#: the float product ops (calibrated formats); Product.quantized_ops carry their own codes
+MATMUL_OPS = tuple(o for o in Product.ops if o not in Product.quantized_ops)
 MODES, METHODS, WEIGHTS = ("static", "block"), ("maxabs", "percentile"), ("per-channel", "per-tensor")
 
 
@@ -422,7 +426,11 @@ def build_impl(graph: Graph, assignment: Assignment, feeds: dict, fracs: dict | 
     impl = {}
     for name, rule in nodes.items():
         node = graph.node(name)
-        if node.op_type in MATMUL_OPS:
+        if node.op_type in Product.quantized_ops:
+            from hwsim.graph.qoperator import qop_impl, qop_width
+            impl[name] = qop_impl(graph, node, _engine(rule, qop_width(graph, node),
+                                                       f"node {node.name}"))
+        elif node.op_type in MATMUL_OPS:
             deq = qdq_operands(graph, node)
             impl[name] = (_qdq_impl(graph, node, rule, deq) if deq is not None
                           else _matmul_impl(node, rule, assignment, fracs))
