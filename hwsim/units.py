@@ -106,11 +106,17 @@ class Formal:
     wide: Callable[[], list] = lambda: []
     """``() -> [(params, property, seconds)]``: the wide proofs ``make prove`` runs and
     tabulates (the unit tests prove only widths that finish in seconds)."""
+    wce: bool = False
+    """``hwsim prove --property wce --bound B`` proves ``|p - a b| <= B`` for all inputs (a
+    multiplier, ports a, b -> p, whose specification is its own netlist: a user's circuit)."""
 
     @property
     def properties(self) -> tuple[str, ...]:
-        """What ``hwsim prove`` proves: equivalence, and bounds where the unit has them."""
-        return ("equivalence",) + (("bounds",) if self.bounds is not None else ())
+        """What ``hwsim prove`` proves: equivalence (with a specification), bounds where the
+        unit has them, a worst-case error bound (``wce``)."""
+        return ((("equivalence",) if self.spec or self.subblocks else ())
+                + (("bounds",) if self.bounds is not None else ())
+                + (("wce",) if self.wce else ()))
 
 
 @dataclass(frozen=True)
@@ -461,7 +467,8 @@ REGISTRY: dict[str, UnitSpec] = {
                  graph=Product(kernel="hwsim.circuit_mul:circuit_products"),
                  label="circuit",
                  front=Front("circuits (truncated / broken-array)", _circuit_front,
-                             knob=_circuit_knob, knob_name="circuit", marker="D")),
+                             knob=_circuit_knob, knob_name="circuit", marker="D"),
+                 formal=Formal(wce=True)),
         UnitSpec("mitchell-div", MitchellDivParams, "hwsim.hdl.mitchell:MitchellDivider",
                  "hwsim.sim.tb_mitchell_div", "Mitchell logarithmic divider, N+F-bit quotient",
                  _pairs, _div_model, _div_real, baseline="hwsim.hdl.exact:ExactDivider",

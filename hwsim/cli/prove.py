@@ -35,7 +35,7 @@ def cmd_prove(args):
     print(f"proving {params.top_name} ({args.property}) ...", file=sys.stderr)
     try:
         r = formal.prove(spec, params, verilog=args.verilog, timeout_s=args.timeout,
-                         property=args.property)
+                         property=args.property, bound=args.bound)
     except formal.ProofToolMissing as e:
         raise UsageError(str(e)) from None
     except (TypeError, ValueError) as e:
@@ -83,9 +83,13 @@ def add(sub) -> None:
         q.add_argument("--verilog", metavar="FILE",
                        help="prove this Verilog file (same top module and ports as the unit's "
                             "export) instead of the export")
-        q.add_argument("--property", choices=["equivalence", "bounds"], default="equivalence",
+        q.add_argument("--property", choices=["equivalence", "bounds", "wce"],
+                       default="equivalence",
                        help="equivalence: outputs == the specification for all inputs "
-                            "(default); bounds: the documented error bounds hold")
+                            "(default); bounds: the documented error bounds hold; wce: "
+                            "|p - a b| <= --bound for all inputs (a user's circuit)")
+        q.add_argument("--bound", type=int, metavar="B",
+                       help="the worst-case error bound --property wce proves")
         q.add_argument("--timeout", type=seconds_option, metavar="S",
                        help="solver time limit in seconds (default none)")
         q.add_argument("--replay", action=argparse.BooleanOptionalAction, default=True,
