@@ -61,11 +61,11 @@ lint: setup
 
 # The ONNX node suite (1,884 cases from the installed onnx) through hwsim's float path; rewrites
 # the table in docs/onnx.md. Run in parts (a few minutes each), merged at the end.
-SUITE_PARTS = 1 2 3 4 5 6 7 8
+SUITE_PARTS = 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16
 .PHONY: onnx-suite
 onnx-suite: $(VENV)/.stamp
 	mkdir -p build/onnx-suite
-	for k in $(SUITE_PARTS); do $(PY) scripts/onnx_node_suite.py --part $$k/8 \
+	for k in $(SUITE_PARTS); do $(PY) scripts/onnx_node_suite.py --part $$k/16 \
 	    --json build/onnx-suite/part$$k.json > /dev/null || true; done
 	$(PY) scripts/onnx_node_suite.py --from-json build/onnx-suite/part*.json --write docs/onnx.md
 

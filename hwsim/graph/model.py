@@ -18,8 +18,8 @@ unassigned nodes of one level form one *segment*, an in-memory sub-model (the mo
 opset imports and local functions, small initializers embedded, large ones fed as inputs
 so that no weight is copied per segment) run as one ONNX Runtime session. Steps run level
 by level: segment 0, the assigned nodes of level 0, segment 1, ... — the fewest segments any
-cut at the assigned nodes allows (a transformer layer with every product and softmax
-assigned: 8 segments, not one per op). Sessions are cached per segment, the dtypes and
+cut at the assigned nodes allows (MiniLM with its 54 products and softmaxes assigned: 37
+sessions for its 281 other nodes, not one per op). Sessions are cached per segment, the dtypes and
 ranks of its inputs and whether all tensors are kept (``keep=True``, for calibration).
 Graph optimisations are off in every session: the graph is computed as written.
 """
