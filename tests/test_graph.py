@@ -293,7 +293,7 @@ def test_none_is_the_missing_null_in_assignments():
     ({"assign": [{"unit": "mitchell-mul", "signed": False}]},
      r"^A: assign\[0\]: ONNX operands are signed; signed must be true, not False$"),
     ({"assign": [{"unit": "mitchell-div"}]},
-     r"^A: assign\[0\]\.unit must be one of drum-mul, exact-mul, exp, mitchell-mul, realm-mul, "
+     r"^A: assign\[0\]\.unit must be one of circuit-mul, drum-mul, exact-mul, exp, mitchell-mul, realm-mul, "
      r"softmax, not "
      r"'mitchell-div'; mitchell-div has no ONNX op to run$"),
     ({"assign": [{"unit": "drum-mul", "signed": True}]},
@@ -304,14 +304,14 @@ def test_none_is_the_missing_null_in_assignments():
     ({"assign": [{"op": "Softmax", "unit": "mitchell-mul"}]},
      r"^A: assign\[0\]: unit mitchell-mul cannot run Softmax \(units for Softmax: exp, softmax\)$"),
     ({"assign": [{"op": "Relu", "unit": "mitchell-mul"}]},
-     r"^A: assign\[0\]\.op: hwsim units implement MatMul, Gemm, Conv, Softmax, not 'Relu'$"),
+     r"^A: assign\[0\]\.op: hwsim units implement MatMul, Gemm, Conv, QLinearMatMul, QLinearConv, MatMulInteger, ConvInteger, Softmax, not 'Relu'$"),
     ({"assign": [{"op": ["MatMul", "Relu"], "unit": "exact-mul"}]},
-     r"^A: assign\[0\]\.op: hwsim units implement MatMul, Gemm, Conv, Softmax, not 'Relu'$"),
+     r"^A: assign\[0\]\.op: hwsim units implement MatMul, Gemm, Conv, QLinearMatMul, QLinearConv, MatMulInteger, ConvInteger, Softmax, not 'Relu'$"),
     ({"assign": [{"op": [], "unit": "exact-mul"}]},
      r"^A: assign\[0\]\.op must be an op type or a list of op types, not \[\]$"),
     ({"assign": [{"op": "MatMul"}]}, r"^A: assign\[0\] needs a unit \(one of "),
     ({"assign": [{"unit": {"a": 1}}]},
-     r"^A: assign\[0\]\.unit must be one of drum-mul, .*, not \{'a': 1\}$"),
+     r"^A: assign\[0\]\.unit must be one of circuit-mul, drum-mul, .*, not \{'a': 1\}$"),
     ({"assign": [{"unit": "softmax", "length": 4}]},
      r"^A: assign\[0\]: softmax length comes from the model's rows; remove it$"),
     ({"assign": [{"unit": "exact-mul", "keep_bits": 3}]},

@@ -74,7 +74,7 @@ def cmd_run(args):
         return track(items, desc="run: attribution", unit="node", leave=False)
     try:
         r = run_model(args.model, args.data, assignment, attribution=args.attribution,
-                      progress=progress, reference=args.reference)
+                      progress=progress, reference=args.reference, metrics=args.metric)
     except ModelError as e:
         raise UsageError(str(e)) from None
     for w in r.get("warnings", []):
@@ -105,6 +105,13 @@ def add(sub) -> None:
     s.add_argument("--reference", metavar="FLOAT.onnx",
                    help="compare against onnxruntime running this model instead (same inputs "
                         "and outputs), e.g. the float model a QDQ model was quantised from")
+    s.add_argument("--metric", action="append", metavar="[OUTPUT=]KIND",
+                   help="how to compare an output (every output without OUTPUT=): "
+                        "classification (argmax agreement over the class axis, accuracy with "
+                        "labels), probabilities (KL, max abs error), embedding (cosine, "
+                        "Spearman of pairwise similarities), regression (MAE, R²) or labels "
+                        "(agreement); repeatable; default: chosen per output, the report "
+                        "says which and why")
     s.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     s.add_argument("-o", "--output", metavar="DIR", help="write DIR/report.md with plots")
     s.add_argument("--attribution", action=argparse.BooleanOptionalAction, default=True,

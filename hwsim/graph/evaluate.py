@@ -10,13 +10,13 @@
 3. the assigned run (:mod:`hwsim.graph.assign`), and with ``attribution`` each assigned node
    alone on its unit, the rest float;
 
-and reports per output (against the reference): ``cosine`` (of the flattened outputs),
-``max_abs_error``, ``argmax_agreement`` (share of rows whose argmax over the last axis
-agrees; float outputs with a last axis > 1, else null) and, for 2-D float outputs of 3 to
-2,000 rows, ``spearman``: the Spearman correlation of all pairwise cosine similarities of
-the rows (embedding outputs); plus ``accuracy`` / ``float_accuracy`` when the data has
+and reports per output (against the reference) the metrics that fit it
+(:mod:`hwsim.graph.metrics`: classification, probabilities, embedding, regression or labels,
+chosen per output or by ``metrics``), with ``kind``, ``metrics`` (their names) and ``why``
+in the JSON, plus the contract's ``cosine``, ``max_abs_error`` and ``argmax_agreement``
+(null where they do not apply); and ``accuracy`` / ``float_accuracy`` when the data has
 ``labels`` (the prediction is the first integer output of one value per row, else the argmax
-of the first 2-D float output).
+over the class axis of the first float output that has one).
 """
 
 from __future__ import annotations
@@ -107,41 +107,37 @@ def _is_float(a) -> bool:
     return np.asarray(a).dtype.kind == "f"
 
 
-def output_metrics(got: np.ndarray, ref: np.ndarray) -> dict:
-    """The per-output metrics of the module docstring (hwsim run's JSON contract)."""
-    if np.asarray(ref).dtype.kind not in "biuf":   # string labels: agreement only
-        g, r = np.asarray(got), np.asarray(ref)
-        if g.shape != r.shape:
-            raise ModelError(f"output shapes differ: {list(g.shape)} vs reference {list(r.shape)}")
-        return {"cosine": None, "max_abs_error": None, "argmax_agreement": None,
-                "agreement": float((g == r).mean()) if r.size else 1.0}
-    g, r = np.asarray(got, dtype=np.float64), np.asarray(ref, dtype=np.float64)
-    if g.shape != r.shape:
-        raise ModelError(f"output shapes differ: {list(g.shape)} vs reference {list(r.shape)}")
-    gf, rf = g.reshape(-1), r.reshape(-1)
-    den = np.linalg.norm(gf) * np.linalg.norm(rf)
-    cos = float(gf @ rf / den) if den else float(np.array_equal(gf, rf))
-    out = {"cosine": cos, "max_abs_error": float(np.abs(g - r).max()) if g.size else 0.0,
-           "argmax_agreement": None}
-    if _is_float(ref) and r.ndim >= 2 and r.shape[-1] > 1:
-        out["argmax_agreement"] = float((g.argmax(-1) == r.argmax(-1)).mean())
-    if _is_float(ref) and r.ndim == 2 and 3 <= r.shape[0] <= MAX_SPEARMAN_ROWS and r.shape[1] > 1:
-        from hwsim.metrics import pair_cosines, spearman
-        out["spearman"] = spearman(pair_cosines(g), pair_cosines(r))
-    return out
+def output_metrics(got: np.ndarray, ref: np.ndarray, kind: str | None = None, labels=None,
+                   graph: Graph | None = None, name: str = "") -> dict:
+    """The per-output metrics of the module docstring (hwsim run's JSON contract): those of
+    ``kind`` (default: :func:`hwsim.graph.metrics.choose`'s), with ``kind``, ``metrics``
+    and ``why``."""
+    from hwsim.graph import metrics as gm
+    why = "chosen by the user"
+    if kind is None:
+        kind, why = gm.choose(graph, name, ref, labels)
+    try:
+        m = gm.compute(kind, got, ref, labels)
+    except ValueError as e:
+        raise ModelError(f"output {name or '?'}: {e}") from None
+    names = [k for k in gm.METRICS[kind] if not (k == "accuracy" and m.get(k) is None)]
+    return {"kind": kind, "metrics": names, "why": why, **m}
 
 
 def predictions(outputs: dict, n: int) -> np.ndarray | None:
-    """Class predictions: the first integer output with one value per row, else the argmax of
-    the first 2-D float output."""
+    """Class predictions: the first integer output with one value per row, else the argmax
+    over the class axis of the first float output that has one
+    (:func:`hwsim.graph.metrics.class_axis`: ``[N, 1000, 1, 1]`` too)."""
     for v in outputs.values():
         v = np.asarray(v)
         if v.dtype.kind in "iu" and v.size == n and v.shape[:1] == (n,):
             return v.reshape(-1)
+    from hwsim.graph.metrics import class_axis
     for v in outputs.values():
         v = np.asarray(v)
-        if v.dtype.kind == "f" and v.ndim == 2 and v.shape[0] == n:
-            return v.argmax(-1)
+        ax = class_axis(v.shape)
+        if v.dtype.kind == "f" and ax is not None and v.shape[0] == n:
+            return v.argmax(ax).reshape(n, -1)[:, 0] if v.ndim > 2 else v.argmax(ax)
     return None
 
 
@@ -163,21 +159,31 @@ def _headline(outputs: dict, labels, n) -> tuple[str, callable]:
     if labels is not None:
         return "accuracy", lambda outs: float((predictions(outs, n) == labels).mean())
     first = next(iter(outputs))
-    return f"cosine of {first}", lambda outs: output_metrics(outs[first], outputs[first])["cosine"]
+    return f"cosine of {first}", lambda outs: output_metrics(outs[first], outputs[first],
+                                                             "embedding")["cosine"]
 
 
 def run_model(model, data, assignment: Assignment | None = None, attribution: bool = True,
-              progress=None, reference=None) -> dict:
+              progress=None, reference=None, metrics: dict | None = None) -> dict:
     """Everything ``hwsim run`` reports, as the JSON dict (see the module docstring).
 
     ``reference``: another ONNX model (path or :class:`Graph`) with the same inputs and
     outputs whose onnxruntime float run the metrics compare against, e.g. the float model a
-    QDQ model was quantised from; default: ``model`` itself."""
+    QDQ model was quantised from; default: ``model`` itself. ``metrics``: ``{output or
+    None: kind}`` (``None``: every output) or the ``[OUTPUT=]KIND`` strings of ``--metric``
+    (:func:`hwsim.graph.metrics.parse_choice`): the kinds the user chose; the others are
+    chosen per output."""
     t0 = time.perf_counter()
     graph = model if isinstance(model, Graph) else load(model)
     feeds, labels = load_data(data, graph) if not isinstance(data, dict) else (
         graph.check_feeds({k: v for k, v in data.items() if k != "labels"}), data.get("labels"))
     assignment = assignment or Assignment()
+    if metrics is not None and not isinstance(metrics, dict):   # ["[OUTPUT=]KIND", ...]
+        from hwsim.graph.metrics import parse_choice
+        try:
+            metrics = parse_choice(metrics, graph.outputs)
+        except ValueError as e:
+            raise ModelError(str(e)) from None
     warnings = unmatched_rules(graph, assignment)
     own = reference_outputs(graph, feeds)
     ref = own
@@ -200,7 +206,8 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
         "reference_model": graph.source if reference is None else str(
             getattr(reference, "source", reference)),
         "float_path_error": _float_path_error(hw_float, own),
-        "outputs": {k: output_metrics(got[k], ref[k]) for k in graph.outputs},
+        "outputs": {k: output_metrics(got[k], ref[k], (metrics or {}).get(k, (metrics or {}).get(None)),
+                                      labels, graph, k) for k in graph.outputs},
         "accuracy": None, "float_accuracy": None,
         "assigned": {name: {**{k: v for k, v in r.to_dict().items() if k not in ("op", "node")},
                             "op": graph.node(name).op_type,
@@ -249,9 +256,11 @@ def format_summary(r: dict) -> str:
             continue
         rows.append([k, f"{m['cosine']:.6f}", f"{m['max_abs_error']:.4g}",
                      "-" if m["argmax_agreement"] is None else f"{m['argmax_agreement']:.4f}",
-                     f"{m['spearman']:.5f}" if "spearman" in m else "-"])
+                     f"{m['spearman']:.5f}" if m.get("spearman") is not None else "-"])
     lines.append(markdown_table(["output", "cosine", "max abs error", "argmax agreement",
                                  "spearman (pairs)"], rows))
+    from hwsim.graph.metrics import describe
+    lines += [describe(k, m) for k, m in r["outputs"].items() if "kind" in m]
     return "\n".join(lines)
 
 
