@@ -400,7 +400,9 @@ def map_to_cells(verilog: str | Path, top: str, liberty: Path | None = None,
             if not src.is_file():
                 raise ValueError(f"map_to_cells: {what} is not a file")
         read = f"read_verilog -sv {_script_path(src, 'verilog')}"
-        steps = [read, f"hierarchy -check -top {top}", "proc", "flatten", "memory", "opt", "techmap", "opt"]
+        steps = [read, f"hierarchy -check -top {top}", "proc", "flatten",
+                 "tee -q -o check.txt check",  # in the working directory (cwd)
+                 "memory", "opt", "techmap", "opt"]
         if liberty is not None:
             lib = Path(liberty)
             if not lib.is_file():
@@ -423,11 +425,36 @@ def map_to_cells(verilog: str | Path, top: str, liberty: Path | None = None,
             # yosys names the file it read: the user's path, or "line N" of a text
             msg = msg.replace(f"{src.absolute()}:", "line " if what == "the Verilog text" else f"{src}:")
             raise ValueError(f"map_to_cells: yosys cannot map {what} (top {top}): {msg[:300]}")
+        # yosys keeps one of two drivers of a net and says so only in its check
+        conflict = re.search(r"multiple conflicting drivers for [^.\s]+\.(\S+?):?\n((?:\s+.+\n?)+)",
+                             (tmpd / "check.txt").read_text())
+        if conflict:
+            net = conflict.group(1).removeprefix("\\")
+            drivers = "; ".join(_driver_text(ln) for ln in conflict.group(2).splitlines()[:2])
+            name = "a net" if net.startswith("$") else f"net {net}"
+            raise ValueError(f"map_to_cells: {what} (top {top}): {name} has more than one "
+                             f"driver: {drivers}")
         data = json.loads((tmpd / "out.json").read_text())
-    # the library's black boxes (read_liberty -lib) are not part of the design
+    # the library's black boxes (read_liberty -lib) are not part of the design (an empty top
+    # module, a black box to yosys, is: it is refused for its undriven outputs)
     data["modules"] = {name: m for name, m in data.get("modules", {}).items()
-                       if not int(str(m.get("attributes", {}).get("blackbox", "0")), 2)}
+                       if name == top or liberty is None
+                       or not int(str(m.get("attributes", {}).get("blackbox", "0")), 2)}
     return data
+
+
+def _driver_text(line: str) -> str:
+    """A driver in yosys' check report, without yosys' internal names: ``$or at line 3``,
+    ``cell u1 port Y[0]``, ``module input a[0]``."""
+    line = line.strip()
+    m = re.match(r"port (\S+) of cell (\S+) \((\S+)\)$", line)
+    if not m:
+        return line
+    port, cell, ctype = m.groups()
+    if cell.startswith("$"):
+        loc = re.search(r":(\d+)(?:\.\d+-\d+\.\d+)?\$\d+$", cell)
+        return f"{ctype}{f' at line {loc.group(1)}' if loc else ''}"
+    return f"cell {cell.removeprefix(chr(92))} port {port}"
 
 
 def netlist_verilog(data: dict, liberty: Path | None = None, timeout: float = 600) -> str:
@@ -588,8 +615,8 @@ class Netlist:
                 if isinstance(bit, str):
                     continue
                 if bit in driver:
-                    raise ValueError(f"{owner}: input {port}[{i}] and {driver[bit]} drive the "
-                                     f"same net")
+                    raise ValueError(f"{owner}: inputs {driver[bit][1]}[{driver[bit][2]}] and "
+                                     f"{port}[{i}] are the same net")
                 driver[bit] = ("<input>", port, i)
                 net(bit, f"input {port}[{i}]")
         counts: dict[str, int] = {}
@@ -629,8 +656,11 @@ class Netlist:
                 if isinstance(bit, str):
                     continue
                 if bit in driver:
+                    d = driver[bit]
+                    first = (f"input {d[1]}[{d[2]}]" if d[0] == "<input>"
+                             else f"cell {d[0]!r} pin {d[1]}")
                     raise ValueError(f"{owner}: net {net_label(bit)!r} has two drivers: "
-                                     f"{driver[bit]} and ({inst!r}, {pin!r})")
+                                     f"{first} and cell {inst!r} pin {pin}")
                 driver[bit] = (inst, pin)
                 outs[pin] = bit
                 net(bit, f"cell {inst!r} output {pin}")

@@ -362,6 +362,8 @@ BAD = {
              r"combinational loop through 2 cells \('_\d+_', '_\d+_'\)"),
     "undriven": ("module undriven(input a, output [1:0] o); assign o[0] = a; endmodule",
                  r"output o\[1\] is undriven"),
+    "empty": ("module empty(input a, output [1:0] o); endmodule",  # a black box to yosys
+              r"output o\[0\] is undriven"),
     "xconst": ("module xconst(input a, output [1:0] o); assign o = {a, 1'bx}; endmodule",
                r"output o\[0\] is 'x' \(undefined\)"),
     "inout": ("module inout_port(inout a, output o); assign o = a; endmodule",
@@ -396,6 +398,20 @@ def test_unreadable_verilog_is_one_line(yosys, tmp_path):
     with pytest.raises(ValueError, match=r"^Netlist\.from_yosys: module 'nope' is not in the "
                                          r"netlist \(modules: exact8\)$"):
         Netlist.from_yosys(map_to_cells(EXACT8, "exact8"), "nope", CellLibrary.yosys_gates())
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("body, drivers", [
+    ("assign o = a & b;\nassign o = a | b;", r"a net has more than one driver: \$or at line 3; "
+                                              r"\$and at line 2"),
+    ("assign a = b; assign o = a;", r"net b has more than one driver: module input b\[0\]; "
+                                    r"module input a\[0\]"),
+])
+def test_a_net_with_two_drivers_is_refused_in_one_line(yosys, body, drivers):
+    """yosys keeps one of two drivers (a wrong circuit, silently): its check report is read."""
+    src = f"module two(input a, input b, output o);\n{body}\nendmodule\n"
+    with pytest.raises(ValueError, match=rf"^map_to_cells: the Verilog text \(top two\): {drivers}$"):
+        map_to_cells(src, "two")
 
 
 @pytest.mark.synth
