@@ -241,6 +241,10 @@ def test_stream_file_refusals(tmp_path, capsys, monkeypatch):
         assert main(["synth", "mitchell-mul", "--width", "8", "--target", "osu018", "--db",
                      "none", "--stream", str(path)]) == 2
         assert capsys.readouterr().err == f"hwsim: error: --stream {str(path)!r}: {message}\n"
+    assert main(["synth", "mitchell-mul", "--target", "osu018", "--db", "none", "--stream",
+                 str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (f"hwsim: error: --stream {str(tmp_path)!r}: is a "
+                                       f"directory (give uniform, small or a .npz file)\n")
     (tmp_path / "junk.npz").write_text("not a zip")
     assert main(["synth", "mitchell-mul", "--width", "8", "--target", "osu018", "--db", "none",
                  "--stream", str(tmp_path / "junk.npz")]) == 2

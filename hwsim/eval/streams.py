@@ -70,6 +70,8 @@ def load(spec, params, path) -> dict[str, np.ndarray]:
     otherwise."""
     p = Path(path)
     owner = f"--stream {str(p)!r}"
+    if p.is_dir():
+        raise ValueError(f"{owner}: is a directory (give uniform, small or a .npz file)")
     if not p.is_file():
         raise ValueError(f"{owner}: no such file (give uniform, small or a .npz file)")
     try:
