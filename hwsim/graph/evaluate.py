@@ -196,6 +196,11 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
                              f"({', '.join(rgraph.inputs)}) and ({', '.join(rgraph.outputs)})")
         ref = reference_outputs(rgraph, rgraph.check_feeds(feeds))
     hw_float = own     # the float path is this very ONNX Runtime session (Graph.run)
+    # a Conv on a unit sees its BatchNormalization folded in, as deployment does
+    from hwsim.graph.assign import assigned_nodes
+    from hwsim.graph.fold import fold_batchnorm
+    model_graph = graph
+    graph, rewrites = fold_batchnorm(graph, set(assigned_nodes(graph, assignment)))
     impl, nodes, fracs = build_impl(graph, assignment, feeds)
     got = tensor_outputs(graph, graph.run(feeds, impl)) if impl else own
     n = next((v.shape[0] for v in feeds.values() if v.ndim), 1)
@@ -207,7 +212,7 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
             getattr(reference, "source", reference)),
         "float_path_error": _float_path_error(hw_float, own),
         "outputs": {k: output_metrics(got[k], ref[k], (metrics or {}).get(k, (metrics or {}).get(None)),
-                                      labels, graph, k) for k in graph.outputs},
+                                      labels, model_graph, k) for k in graph.outputs},
         "accuracy": None, "float_accuracy": None,
         "assigned": {name: {**{k: v for k, v in r.to_dict().items() if k not in ("op", "node")},
                             "op": graph.node(name).op_type,
@@ -217,6 +222,7 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
         "formats": {k: int(v) for k, v in fracs.items()},
         "assignment": assignment.to_dict(),
         "warnings": warnings,
+        "rewrites": rewrites,
     }
     if labels is not None:
         pred, fpred = predictions(got, n), predictions(ref, n)
@@ -247,6 +253,7 @@ def format_summary(r: dict) -> str:
     lines += [f"{r['model']}: {len(r['assigned'])} node(s) on hwsim units, {r['rows']} rows, "
               f"reference onnxruntime{against} (hwsim float path error "
               f"{r['float_path_error']:.1e})"]
+    lines += r.get("rewrites", [])
     if r["accuracy"] is not None:
         lines.append(f"accuracy {100 * r['accuracy']:.2f} % (float {100 * r['float_accuracy']:.2f} %)")
     rows = []
