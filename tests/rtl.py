@@ -67,11 +67,17 @@ def sim_params():
     return out
 
 
-def sim_matrix(configs, only: set[str], sim_limited: str = "verilator", skip: set[str] = frozenset()):
+def sim_matrix(configs, only: set[str], sim_limited: str = "verilator", skip: set[str] = frozenset(),
+               cocotb: set[str] | None = None):
     """(params, sim) pytest params: every configuration on every simulator, except that
     ``sim_limited`` (slow to build) runs only the configurations whose top name is in ``only``,
     and the other simulator skips the top names in ``skip`` (configurations a formal test
-    proves from the same Verilog text: simulating them again only re-checks the proof)."""
+    proves from the same Verilog text: simulating them again only re-checks the proof).
+
+    ``cocotb``: the top names the other simulator runs through the unit's cocotb bench (the
+    bench itself, its handshake checks); the rest run the same vectors and stall pattern
+    through the batched testbench (hwsim.sim.batched, a fifth of the CPU time), with the id
+    ``<sim>-batched``. None: every configuration through cocotb."""
     out = []
     for p in configs:
         for sim in sim_params():
@@ -80,8 +86,19 @@ def sim_matrix(configs, only: set[str], sim_limited: str = "verilator", skip: se
                 continue
             if name != sim_limited and p.top_name in skip:
                 continue
+            if name != sim_limited and cocotb is not None and p.top_name not in cocotb:
+                name += BATCHED
             out.append(pytest.param(p, name, marks=sim.marks, id=f"{p.top_name}-{name}"))
     return out
+
+
+#: the suffix of a ``sim`` that runs the batched testbench instead of the cocotb bench
+BATCHED = "-batched"
+
+
+def base_sim(sim: str) -> str:
+    """The simulator of a ``sim_matrix`` value ("icarus-batched" -> "icarus")."""
+    return sim.removesuffix(BATCHED)
 
 
 def require_sim(sim: str) -> dict:
@@ -93,7 +110,13 @@ def require_sim(sim: str) -> dict:
 
 
 def run_and_check(spec, params, sim, vectors, seed, tmp_path, record_bench):
-    result = run_bench(spec, params, sim=sim, vectors=vectors, seed=seed, build_root=tmp_path)
+    if sim.endswith(BATCHED):
+        from hwsim.sim.batched import run_batched
+        result = run_batched(spec, params, sim=base_sim(sim), vectors=vectors, seed=seed,
+                             build_root=tmp_path)
+    else:
+        result = run_bench(spec, params, sim=sim, vectors=vectors, seed=seed,
+                           build_root=tmp_path)
     record_bench(result)
     print(f"{result.top} on {sim}: {result.vectors} vectors, {result.mismatches} mismatches")
     assert result.vectors > 0

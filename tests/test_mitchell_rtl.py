@@ -5,7 +5,9 @@ Icarus, 30,000 on Verilator) for widths 12, 16, 24 and 32. Every output is compa
 integer equality.
 
 Icarus runs the whole matrix except the configurations tests/test_formal.py proves from the
-same Verilog text (``PROVED``). Verilator compiles each configuration to C++ (20-50 s a
+same Verilog text (``PROVED``): one combinational and one pipelined configuration per unit
+through the cocotb bench (``COCOTB``), the others through the batched testbench (the same
+vectors and stall pattern, a fifth of the CPU time). Verilator compiles each configuration to C++ (20-50 s a
 build), so it runs one combinational and one pipelined configuration per unit, exhaustive
 and wide; the bulk vectors on Verilator go through the batched testbench
 (tests/test_batched.py, hundreds of thousands of vectors a second).
@@ -16,7 +18,7 @@ import pytest
 from hwsim import MitchellDivParams, MitchellMulParams
 from hwsim.units import get_unit
 from hwsim.vectors import corner_values
-from rtl import run_and_check, sim_matrix
+from rtl import base_sim, run_and_check, sim_matrix
 
 MUL, DIV = get_unit("mitchell-mul"), get_unit("mitchell-div")
 #: random vectors of the wide configurations per simulator: Icarus runs ~5k vectors/s, so it
@@ -40,32 +42,36 @@ VERILATOR_SUBSET = {
     "mitchell_mul_s8_k3_p2", "mitchell_mul_u32",      # pipelined exhaustive, combinational wide
     "mitchell_div_u8_f8", "mitchell_div_u16_f8_p2",   # combinational exhaustive, pipelined wide
 }
+#: through the cocotb bench on Icarus: per unit one combinational, one pipelined
+COCOTB = {"mitchell_mul_s4", "mitchell_mul_s4_k1_p2", "mitchell_div_u4_f8", "mitchell_div_u4_f0_k1_p2"}
 #: proved for all inputs (test_formal.py: test_combinational_units_are_proved,
 #: test_pipelines_are_proved_by_bmc) from the Verilog these benches would simulate
 PROVED = {"mitchell_mul_u8", "mitchell_mul_s8", "mitchell_div_u8_f0", "mitchell_div_u8_f8_p2"}
-assert VERILATOR_SUBSET | PROVED <= {p.top_name for p in
+assert VERILATOR_SUBSET | PROVED | COCOTB <= {p.top_name for p in
                                      MUL_EXHAUSTIVE + DIV_EXHAUSTIVE + MUL_WIDE + DIV_WIDE}
 
 
-@pytest.mark.parametrize("params,sim", sim_matrix(MUL_EXHAUSTIVE, VERILATOR_SUBSET, skip=PROVED))
+@pytest.mark.parametrize("params,sim", sim_matrix(MUL_EXHAUSTIVE, VERILATOR_SUBSET, skip=PROVED,
+                                                cocotb=COCOTB))
 def test_mul_exhaustive(params, sim, tmp_path, record_bench):
     r = run_and_check(MUL, params, sim, None, 0, tmp_path, record_bench)
     assert r.vectors == 4 ** params.width
 
 
-@pytest.mark.parametrize("params,sim", sim_matrix(DIV_EXHAUSTIVE, VERILATOR_SUBSET, skip=PROVED))
+@pytest.mark.parametrize("params,sim", sim_matrix(DIV_EXHAUSTIVE, VERILATOR_SUBSET, skip=PROVED,
+                                                cocotb=COCOTB))
 def test_div_exhaustive(params, sim, tmp_path, record_bench):
     r = run_and_check(DIV, params, sim, None, 0, tmp_path, record_bench)
     assert r.vectors == 4 ** params.width
 
 
-@pytest.mark.parametrize("params,sim", sim_matrix(MUL_WIDE, VERILATOR_SUBSET))
+@pytest.mark.parametrize("params,sim", sim_matrix(MUL_WIDE, VERILATOR_SUBSET, cocotb=COCOTB))
 def test_mul_wide_random(params, sim, tmp_path, record_bench):
-    r = run_and_check(MUL, params, sim, RANDOM[sim], params.width, tmp_path, record_bench)
-    assert r.vectors == RANDOM[sim] + corner_values(params.width, params.signed).size ** 2
+    r = run_and_check(MUL, params, sim, RANDOM[base_sim(sim)], params.width, tmp_path, record_bench)
+    assert r.vectors == RANDOM[base_sim(sim)] + corner_values(params.width, params.signed).size ** 2
 
 
-@pytest.mark.parametrize("params,sim", sim_matrix(DIV_WIDE, VERILATOR_SUBSET))
+@pytest.mark.parametrize("params,sim", sim_matrix(DIV_WIDE, VERILATOR_SUBSET, cocotb=COCOTB))
 def test_div_wide_random(params, sim, tmp_path, record_bench):
-    r = run_and_check(DIV, params, sim, RANDOM[sim], params.width, tmp_path, record_bench)
-    assert r.vectors == RANDOM[sim] + corner_values(params.width, False).size ** 2
+    r = run_and_check(DIV, params, sim, RANDOM[base_sim(sim)], params.width, tmp_path, record_bench)
+    assert r.vectors == RANDOM[base_sim(sim)] + corner_values(params.width, False).size ** 2
