@@ -13,16 +13,21 @@ The cost model (stated in docs/explore.md):
   data executes there (multiply-accumulates of a MatMul / Gemm / Conv, exponentials of a
   Softmax) x LUT4(choice);
 * **Fmax** of a design = the lowest Fmax among its units (reported, not searched on).
+
+Units are priced lazily (:class:`LazyPrices`): only when a design's cost, or the cost order
+of every choice, is needed; a batch in the order of :func:`estimate` (a proxy of the cost
+read from the unit's Params, no synthesis), so the cheapest candidates are priced first.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["UnitCost", "node_ops", "price"]
+__all__ = ["UnitCost", "LazyPrices", "estimate", "node_ops", "price"]
 
 
 @dataclass(frozen=True)
@@ -104,14 +109,71 @@ def price(choices_with_length, *, fmax: bool, db, progress: bool = False,
     return out
 
 
-def design_cost(groups, design, unit_costs: list, ops: list) -> dict:
+def design_cost(groups, design, unit_cost, ops: list) -> dict:
     """``{"area", "lut_ops", "fmax_mhz"}`` of ``design`` (a choice index per group);
-    ``unit_costs[g][i]``: the UnitCost of group g's choice i; ``ops[g]``: the operations per
+    ``unit_cost(g, i)``: the UnitCost of group g's choice i; ``ops[g]``: the operations per
     row of group g's nodes."""
-    area = sum(unit_costs[g][i].lut4 * grp.instances for g, (grp, i) in
-               enumerate(zip(groups, design)))
-    lut_ops = sum(unit_costs[g][i].lut4 * ops[g] for g, i in enumerate(design))
-    fm = [unit_costs[g][i].fmax_mhz for g, i in enumerate(design)]
+    costs = [unit_cost(g, i) for g, i in enumerate(design)]
+    area = sum(c.lut4 * grp.instances for c, grp in zip(costs, groups))
+    lut_ops = sum(c.lut4 * ops[g] for g, c in enumerate(costs))
+    fm = [c.fmax_mhz for c in costs]
     fmax = None if any(f is None for f in fm) else min(fm)
     return {"area": int(area), "lut_ops": float(lut_ops) if not math.isnan(lut_ops) else None,
             "fmax_mhz": fmax}
+
+
+def estimate(choice, length: int) -> tuple:
+    """A sort key that ranks a choice's cost without synthesising it: the unit's operand
+    bits (``input_bits``), then its result bits (``out_width``) from its Params. Only an order
+    to price in (the cheapest-looking first); no result depends on it being right (LUT4 is not
+    monotone in such knobs: a signed Mitchell-4 with ``keep_bits = 2`` is larger than without
+    truncation on yosys 0.23)."""
+    _spec, params, _ = _unit(choice, length)
+    return (getattr(params, "input_bits", 0), getattr(params, "out_width", 0) or 0)
+
+
+class LazyPrices:
+    """Units priced on demand, each at most once.
+
+    ``keys``: every ``(choice, length)`` a search may need. :meth:`ensure` prices the given
+    keys not yet priced, in :func:`estimate` order (ties: the order of ``keys``), showing
+    ``explore: synthesis`` progress and calling ``after()`` after each unit;
+    ``self[key]`` prices one key if needed. ``pricer`` is :func:`price` (its signature)."""
+
+    def __init__(self, keys, *, fmax: bool, db, pricer=None, warn=None, progress: bool = False,
+                 after=None):
+        self.keys = list(dict.fromkeys(keys))
+        self.fmax, self.db, self.warn, self.progress = fmax, db, warn, progress
+        self.pricer = price if pricer is None else pricer
+        self.after = after
+        self.costs: dict = {}
+        self.seconds = 0.0  # spent pricing
+        self._rank = {}
+
+    def rank(self, key) -> tuple:
+        if key not in self._rank:
+            self._rank[key] = (*estimate(*key), self.keys.index(key))
+        return self._rank[key]
+
+    def ensure(self, keys, desc: str = "explore: synthesis") -> None:
+        from hwsim.progress import track
+        todo = sorted({k for k in keys if k not in self.costs}, key=self.rank)
+        for key in track(todo, desc=desc, unit="unit", show=self.progress and bool(todo)):
+            t = time.monotonic()
+            self.costs.update(self.pricer([key], fmax=self.fmax, db=self.db, warn=self.warn))
+            self.seconds += time.monotonic() - t
+            if self.after is not None:
+                self.after()
+
+    def __getitem__(self, key) -> UnitCost:
+        if key not in self.costs:
+            self.ensure([key])
+        return self.costs[key]
+
+    def get(self, key) -> UnitCost | None:
+        """The key's cost if priced, else None (prices nothing)."""
+        return self.costs.get(key)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.costs) >= len(self.keys)

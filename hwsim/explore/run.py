@@ -3,8 +3,8 @@
 Every design is evaluated as a task of the ``onnx-design`` study through the sweep engine
 (:class:`hwsim.sweep.SweepRunner` on ``OUT/results.sqlite``): stored designs are never
 evaluated again (a killed run resumes), batches run on a local pool (``jobs``) or a Dask
-cluster (``scheduler``) and give the same rows. Units are priced by synthesis before the
-search (:mod:`hwsim.explore.cost`). Outputs in ``OUT``: ``designs.csv`` (every design
+cluster (``scheduler``) and give the same rows. Units are priced by synthesis lazily
+(:class:`hwsim.explore.cost.LazyPrices`), in the order :func:`explore` states. Outputs in ``OUT``: ``designs.csv`` (every design
 evaluated), ``best.toml`` (the best design under the floor, an assignment ``hwsim run``
 reproduces), ``report.md``, ``front.png``, ``search.png``; ``--json`` and ``--emit`` as in
 the CLI.
@@ -16,13 +16,14 @@ import csv
 import json
 import math
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from hwsim.explore.config import ExploreConfig, ExploreError
-from hwsim.explore.cost import _unit, design_cost, node_ops, price
+from hwsim.explore.cost import LazyPrices, _unit, design_cost, estimate, node_ops, price
 from hwsim.explore.search import SEARCHES, Outcome
 
 __all__ = ["explore", "assignment_doc", "to_toml", "write_outputs", "emit_units"]
@@ -32,7 +33,8 @@ STUDY = "onnx-design"
 
 @dataclass
 class Space:
-    """A configuration resolved against its model: nodes, op counts and unit costs."""
+    """A configuration resolved against its model: nodes, op counts and unit prices (priced
+    when first needed)."""
 
     cfg: ExploreConfig
     model: str
@@ -40,13 +42,46 @@ class Space:
     nodes: list          # per group, its node names
     ops: list            # per group, operations per row of data
     lengths: list        # per group, the longest softmax row (0 for products)
-    unit_costs: list     # per group, per choice: UnitCost
+    prices: LazyPrices   # (choice, length) -> UnitCost, priced on demand
+
+    def key(self, g: int, i: int) -> tuple:
+        return (self.cfg.groups[g].choices[i], self.lengths[g])
+
+    def keys(self, designs) -> list:
+        """The units ``designs`` use, in order."""
+        return list(dict.fromkeys(self.key(g, i) for d in designs for g, i in enumerate(d)))
+
+    def unit_cost(self, g: int, i: int):
+        return self.prices[self.key(g, i)]
+
+    @property
+    def unit_costs(self) -> list:
+        """Per group, per choice: its UnitCost, or None where it was never priced."""
+        return [[self.prices.get(self.key(g, i)) for i in range(len(grp.choices))]
+                for g, grp in enumerate(self.cfg.groups)]
 
     def assignment(self, design) -> dict:
         return assignment_doc(self.cfg, design)
 
     def cost(self, design) -> dict:
-        return design_cost(self.cfg.groups, design, self.unit_costs, self.ops)
+        return design_cost(self.cfg.groups, design, self.unit_cost, self.ops)
+
+    def priced(self, design) -> bool:
+        return all(self.prices.get(k) is not None for k in self.keys([design]))
+
+    def estimate(self, design) -> tuple:
+        """A proxy of the design's objective without synthesis: the :func:`estimate` of its
+        units, weighted as the objective weighs them (an order to price in, nothing more)."""
+        w = [g.instances for g in self.cfg.groups] if self.cfg.objective == "area" else self.ops
+        return (sum(x * estimate(*self.key(g, i))[0] for g, (x, i) in enumerate(zip(w, design))),
+                design)
+
+    def widest(self) -> tuple:
+        """Per group, the choice :func:`estimate` ranks dearest (the first in the file on a
+        tie): the design whose metric checks the constraint before anything is priced."""
+        return tuple(max(range(len(g.choices)),
+                         key=lambda i, k=k: (estimate(*self.key(k, i)), -i))
+                     for k, g in enumerate(self.cfg.groups))
 
     def objective(self, design) -> float:
         c = self.cost(design)
@@ -54,8 +89,11 @@ class Space:
 
     def order(self) -> tuple:
         """Per group, choice indices from the most to the least costly (LUT4; ties by
-        position in the file)."""
-        return tuple(tuple(sorted(range(len(g.choices)), key=lambda i: (-self.unit_costs[k][i].lut4, i)))
+        position in the file): prices every unit."""
+        self.prices.ensure([self.key(k, i) for k, g in enumerate(self.cfg.groups)
+                            for i in range(len(g.choices))])
+        return tuple(tuple(sorted(range(len(g.choices)),
+                                  key=lambda i, k=k: (-self.unit_cost(k, i).lut4, i)))
                      for k, g in enumerate(self.cfg.groups))
 
 
@@ -136,18 +174,22 @@ def resolve_space(cfg: ExploreConfig, out: Path, *, db, progress: bool) -> Space
             except (TypeError, ValueError) as e:
                 raise ExploreError(f"{cfg.source}: group {g.name!r}: {c.label} must suit the "
                                    f"model's softmax rows (length {length}): {e}") from None
-    priced = price([(c, lengths[k]) for k, g in enumerate(cfg.groups) for c in g.choices],
-                   fmax=cfg.fmax, db=db, progress=progress,
-                   warn=lambda w: print(f"hwsim: warning: {w}", file=sys.stderr))
-    unit_costs = [[priced[(c, lengths[k])] for c in g.choices] for k, g in enumerate(cfg.groups)]
-    return Space(cfg, model, data, nodes, ops, lengths, unit_costs)
+    prices = LazyPrices([(c, lengths[k]) for k, g in enumerate(cfg.groups) for c in g.choices],
+                        fmax=cfg.fmax, db=db, progress=progress,
+                        pricer=lambda *a, **k: price(*a, **k),  # looked up when called
+                        warn=lambda w: print(f"hwsim: warning: {w}", file=sys.stderr))
+    return Space(cfg, model, data, nodes, ops, lengths, prices)
 
 
 class Evaluator:
-    """Evaluates designs through the sweep runner and turns rows into :class:`Outcome`."""
+    """Evaluates designs through the sweep runner and turns rows into :class:`Outcome`.
+
+    Feasibility needs only the metric; a cost needs the design's units priced (on demand);
+    :attr:`order` and :attr:`cost_max` need every unit priced, so they are computed when first
+    read (sampling and greedy read the order before their first design)."""
 
     def __init__(self, space: Space, runner, metric_key: str | None, floor: float | None,
-                 ref: float, bar=None):
+                 ref: float, bar=None, clock=time.monotonic, notify=None):
         self.space, self.runner, self.bar = space, runner, bar
         self.best = None  # the lowest feasible cost the current search found (for its bar)
         self.metric_key, self.floor, self.ref = metric_key, floor, ref
@@ -155,8 +197,28 @@ class Evaluator:
         self.start = None        # where sampling and greedy begin (None: the dearest design)
         self.computed = 0
         self.sizes = tuple(len(g.choices) for g in space.cfg.groups)
-        self.order = space.order()
-        self.cost_max = max(self.space.objective(tuple(o[0] for o in self.order)), 1e-300)
+        self._order = None
+        self._cost_max = None
+        self.clock, self.t0, self.notify = clock, clock(), notify
+        #: the first feasible design known with its cost (:meth:`check_first`), or None
+        self.first = None
+
+    @property
+    def order(self) -> tuple:
+        if self._order is None:
+            self._order = self.space.order()
+        return self._order
+
+    @property
+    def top(self) -> tuple:
+        """The dearest design (every group on its most costly choice)."""
+        return tuple(o[0] for o in self.order)
+
+    @property
+    def cost_max(self) -> float:
+        if self._cost_max is None:
+            self._cost_max = max(self.space.objective(self.top), 1e-300)
+        return self._cost_max
 
     def params(self, design) -> dict:
         return {"model": self.space.model, "data": self.space.data,
@@ -180,17 +242,48 @@ class Evaluator:
     def metric(self, design) -> float:
         return float(self.rows[design][self.metric_key])
 
+    def feasible(self, design) -> bool:
+        """Whether an evaluated design meets the floor (no unit priced)."""
+        return self.metric(design) >= self.floor - 1e-12
+
     def outcome(self, design) -> Outcome:
+        """The design's outcome (its units priced if not yet). The loss of a feasible design
+        is normalised by :attr:`cost_max`, which needs every unit priced: before the order is
+        known (only sampling reads a loss, after reading the order) it is NaN."""
         m, c = self.metric(design), self.space.objective(design)
-        feasible = m >= self.floor - 1e-12
+        feasible = self.feasible(design)
         span = max(abs(self.ref - self.floor), 1e-3)
         worst = -1.0 if math.isnan(m) else m  # undefined (spearman of equal rows): the worst
-        loss = c / self.cost_max if feasible else 1.0 + (self.floor - worst) / span
+        if feasible:
+            loss = c / self.cost_max if self._order is not None else math.nan
+        else:
+            loss = 1.0 + (self.floor - worst) / span
         return Outcome(m, c, feasible, float(loss))
+
+    def check_first(self) -> None:
+        """Note the first feasible design whose units are all priced (the cheapest of them
+        when several become known at once) with the time since the start, and tell
+        ``notify``."""
+        if self.first is not None or self.floor is None:
+            return
+        ok = [d for d in self.rows if self.feasible(d) and self.space.priced(d)]
+        if not ok:
+            return
+        d = min(ok, key=lambda d: (self.space.objective(d), -self.metric(d)))
+        cfg = self.space.cfg
+        self.first = {"seconds": self.clock() - self.t0,
+                      "units_priced": len(self.space.prices.costs),
+                      "units": len(self.space.prices.keys),
+                      "cost": self.space.objective(d), "metric": self.metric(d),
+                      "design": {g.name: g.choices[i].label for g, i in zip(cfg.groups, d)}}
+        if self.notify is not None:
+            self.notify(self.first)
 
     def evaluate(self, designs) -> list[Outcome]:
         self.rows_for(designs)
+        self.space.prices.ensure(self.space.keys(designs))
         outs = [self.outcome(d) for d in designs]
+        self.check_first()
         if self.bar is not None:
             best = [o.cost for o in outs if o.feasible]
             if best:
@@ -266,11 +359,41 @@ def front(points) -> list[int]:
 def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | None = None,
             db=None, progress: bool = False) -> tuple[dict, Space]:
     """Run ``cfg``'s searches; returns the result dict (the ``--json`` content) and the
-    resolved space."""
+    resolved space.
+
+    Order of work (units are priced only when a result needs them, the cheapest first):
+
+    1. the widest design (each group on the choice :func:`~hwsim.explore.cost.estimate`
+       ranks dearest) and every uniform design are evaluated: metrics only, nothing priced;
+       feasibility (metric >= floor) is known for each;
+    2. the units of the feasible uniform designs are priced, the designs taken cheapest
+       :meth:`Space.estimate` first: as soon as one feasible design's units are all priced it
+       is reported (``first feasible design``, with the time since the start); then the
+       rest of them, so the start of sampling and greedy, the cheapest feasible uniform
+       design, is the true minimum over them (every candidate is priced: no estimate decides);
+    3. if a search needs the cost order of every choice (sampling, greedy), every unit is
+       priced and the dearest design evaluated; a random search prices the units of the
+       designs it draws as it draws them;
+    4. the searches run.
+
+    Why the result is the one an eager pricing (every unit before any search, as before)
+    gives: a search reads costs only through :meth:`Evaluator.outcome` (the design's cost,
+    from its own units, priced before the outcome is made), :attr:`Evaluator.order` and
+    :attr:`Evaluator.cost_max` (computed from every unit, priced first), and ``start``
+    (step 2: the minimum over the fully priced feasible uniform designs). Each of these is a
+    function of measured prices only, and a unit's price does not depend on when it is
+    measured (one synthesis, cached); the estimates decide only the order of pricing. So
+    every search sees the same numbers, evaluates the same designs in the same order, and the
+    best design, the front and every trace are those of eager pricing. (The only difference:
+    the widest design is evaluated first; where it is not the dearest, it is one more design
+    in ``designs``.) What is never priced (a random-only search that never draws a choice)
+    is reported as not priced."""
     from hwsim.graph.evaluate import load_data, predictions, reference_outputs
     from hwsim.graph.model import load
     from hwsim.progress import bar as progress_bar
+    from hwsim.progress import elapsed
     from hwsim.sweep import SweepRunner
+    t0 = time.monotonic()
     if scheduler is not None:
         _check_scheduler(scheduler)
     created = not out.exists()
@@ -286,15 +409,27 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
         raise
     graph = load(space.model)
     feeds, labels = load_data(space.data, graph)
+
+    def notify(first: dict) -> None:
+        unit = OBJECTIVE_UNITS.get(cfg.objective, "")
+        print(f"hwsim: explore: first feasible design, {elapsed(first['seconds'])} elapsed "
+              f"({first['units_priced']} of {first['units']} units priced): "
+              f"{cfg.objective} {first['cost']:g} {unit}, "
+              f"{metric_text(ev.metric_key, first['metric'])}: "
+              + ", ".join(f"{k}: {v}" for k, v in first["design"].items()),
+              file=sys.stderr, flush=True)
+
     with SweepRunner(out / "results.sqlite", jobs=jobs, scheduler=scheduler) as runner:
-        ev = Evaluator(space, runner, None, None, 1.0)
+        ev = Evaluator(space, runner, None, None, 1.0, notify=notify if progress else None)
+        ev.t0 = t0
+        space.prices.after = ev.check_first
         uniform = uniform_designs(cfg)
-        top = tuple(o[0] for o in ev.order)
-        first = ev.rows_for([top], progress="explore: the dearest design" if progress else None)[0]
+        widest = space.widest()
+        first = ev.rows_for([widest], progress="explore: the widest design" if progress else None)[0]
         ev.metric_key = _metric_key(cfg, first, graph.outputs)
-        if math.isnan(ev.metric(top)):
+        if math.isnan(ev.metric(widest)):
             raise ExploreError(f"{cfg.source}: constraint.metric {ev.metric_key} must be defined "
-                               f"on workload.data, not NaN for the dearest design (are all its "
+                               f"on workload.data, not NaN for the widest design (are all its "
                                f"rows alike?); use another metric or data")
         c = cfg.constraint
         if c.metric == "accuracy":
@@ -306,9 +441,16 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
             c.max_drop / 100 if c.metric == "accuracy" else c.max_drop)
         ev.rows_for(list(uniform.values()),
                     progress="explore: uniform designs" if progress else None)
-        # sampling and greedy start from the cheapest uniform design meeting the floor
-        ok = [d for d in uniform.values() if ev.outcome(d).feasible]
+        # sampling and greedy start from the cheapest uniform design meeting the floor:
+        # price the feasible ones, the cheapest-looking first
+        ok = sorted((d for d in uniform.values() if ev.feasible(d)), key=space.estimate)
+        space.prices.ensure(space.keys(ok))
+        ev.check_first()
         ev.start = min(ok, key=lambda d: (ev.outcome(d).cost, -ev.outcome(d).metric)) if ok else None
+        if any(m in ("sampling", "greedy") for m in cfg.methods):
+            ev.order  # noqa: B018 (prices every unit, before the searches' bars)
+            ev.rows_for([ev.top], progress="explore: the dearest design" if progress else None)
+            ev.check_first()
         traces = []
         for method in cfg.methods:
             # greedy draws nothing at random: one run stands for every seed
@@ -322,7 +464,13 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
                                                cooling=cfg.cooling))
                 bar.close()
                 ev.bar = None
-    return summarize(cfg, space, ev, uniform, traces), space
+        # every evaluated design gets its cost in the results
+        space.prices.ensure(space.keys(list(ev.rows)))
+    result = summarize(cfg, space, ev, uniform, traces)
+    result["first_feasible"] = ev.first
+    result["seconds"] = time.monotonic() - t0
+    result["units_priced"] = len(space.prices.costs)
+    return result, space
 
 
 def _design_entry(space: Space, ev: Evaluator, design) -> dict:
@@ -330,6 +478,10 @@ def _design_entry(space: Space, ev: Evaluator, design) -> dict:
     return {"cost": o.cost, "metric": o.metric, "feasible": o.feasible,
             "design": {g.name: g.choices[i].label for g, i in zip(space.cfg.groups, design)},
             **space.cost(design), "assignment": space.assignment(design)}
+
+
+#: a choice no search needed the price of (``"priced": false``)
+UNPRICED = {"top": None, "lut4": None, "dff": None, "fmax_mhz": None}
 
 
 def summarize(cfg, space, ev, uniform, traces) -> dict:
@@ -363,7 +515,8 @@ def summarize(cfg, space, ev, uniform, traces) -> dict:
         "constraint": cfg.constraint.describe(), "metric_key": ev.metric_key,
         "floor": ev.floor, "float_value": ev.ref, "objective": cfg.objective,
         "groups": [{"name": g.name, "nodes": ns, "ops_per_row": ops, "instances": g.instances,
-                    "choices": [{"unit": c.label, **uc.to_dict()}
+                    "choices": [{"unit": c.label, "priced": uc is not None,
+                                 **(uc.to_dict() if uc is not None else UNPRICED)}
                                 for c, uc in zip(g.choices, ucs)]}
                    for g, ns, ops, ucs in zip(cfg.groups, space.nodes, space.ops,
                                               space.unit_costs)],
@@ -385,14 +538,12 @@ def summarize(cfg, space, ev, uniform, traces) -> dict:
 
 
 def write_outputs(result: dict, cfg: ExploreConfig, out: Path) -> list[Path]:
-    """designs.csv, best.toml, report.md, front.png, search.png in ``out``, each written
-    whole or not at all (:func:`hwsim.paths.atomic_writer`)."""
-    from hwsim.paths import atomic_writer, replace_text
+    """designs.csv, best.toml, report.md, front.png, search.png in ``out``."""
     from hwsim.render import plots
     written = []
     names = [g.name for g in cfg.groups]
     p = out / "designs.csv"
-    with atomic_writer(p) as f:
+    with open(p, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["cost", "metric", "feasible", "area", "lut_ops", "fmax_mhz", *names])
         for e in sorted(result["designs"], key=lambda e: e["cost"]):
@@ -402,9 +553,10 @@ def write_outputs(result: dict, cfg: ExploreConfig, out: Path) -> list[Path]:
     if result["best"] is not None:
         b = result["best"]
         p = out / "best.toml"
-        replace_text(p, to_toml(b["assignment"], (
+        p.write_text(to_toml(b["assignment"], (
             f"hwsim explore {cfg.source}: the cheapest design found with {cfg.constraint.describe()}\n"
-            f"{result['metric_key']} {b['metric']:.6g} (floor {result['floor']:.6g}), "
+            f"{metric_text(result['metric_key'], b['metric'])} (floor "
+            f"{metric_value(result['metric_key'], result['floor'])}), "
             f"{cfg.objective} {b['cost']:g}\n"
             f"hwsim run {result['workload']['model']} --data {result['workload']['data']} "
             f"--assign {p.name}")))
@@ -412,7 +564,7 @@ def write_outputs(result: dict, cfg: ExploreConfig, out: Path) -> list[Path]:
     written.append(plots.explore_front(out / "front.png", result))
     written.append(plots.explore_search(out / "search.png", result))
     p = out / "report.md"
-    replace_text(p, format_report(result, cfg))
+    p.write_text(format_report(result, cfg))
     written.append(p)
     return written
 
@@ -425,24 +577,50 @@ def _fmt(v, digits=4):
 OBJECTIVE_UNITS = {"area": "LUT4", "lut-ops": "LUT4 x ops/row"}
 
 
+def metric_value(key: str, v) -> str:
+    """A value of the constraint's metric with its unit: accuracy in % (it is a fraction in
+    the JSON) to 0.001 points (a design one row below the floor must not print as equal to
+    it: 397 digits are 0.25 points a row), the others (cosine, Spearman, agreement: no unit) as they are; an undefined
+    value (NaN) as ``undefined``, never as a number."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "undefined"
+    return f"{100 * v:.3f} %" if key == "accuracy" else f"{v:.6g}"
+
+
+def metric_text(key: str, v) -> str:
+    """``accuracy 91.940 %``, ``sentence_embedding.spearman 0.99905``."""
+    return f"{key} {metric_value(key, v)}"
+
+
+def metric_head(key: str) -> str:
+    """A table column of the metric: ``accuracy [%]``, or the metric's name."""
+    return "accuracy [%]" if key == "accuracy" else key
+
+
+def metric_cell(key: str, v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "undefined"
+    return f"{100 * v:.3f}" if key == "accuracy" else f"{v:.6g}"
+
+
 def format_summary(result: dict) -> str:
     """The headline lines printed by ``hwsim explore``: costs with their unit, the metric by
     its name (``metric_key``)."""
-    obj = result["objective"]
+    obj, key = result["objective"], result["metric_key"]
     unit = OBJECTIVE_UNITS.get(obj, "")
     lines = [f"{result['evaluations']} designs evaluated ({result['computed']} computed now), "
-             f"floor: {result['constraint']} = {result['floor']:.6g}"]
+             f"floor: {result['constraint']} = {metric_value(key, result['floor'])}"]
     b, u = result["best"], result["uniform_best"]
     if b is None:
         r = result["best_reached"]
-        lines.append(f"no feasible design; best {result['metric_key']} reached was "
-                     f"{r['metric']:.6g} ({', '.join(f'{k}: {v}' for k, v in r['design'].items())})")
+        lines.append(f"no feasible design; best {key} reached was "
+                     f"{metric_value(key, r['metric'])} ({', '.join(f'{k}: {v}' for k, v in r['design'].items())})")
         return "\n".join(lines)
-    lines.append(f"best: {obj} {b['cost']:g} {unit}, {result['metric_key']} {b['metric']:.6g}: "
+    lines.append(f"best: {obj} {b['cost']:g} {unit}, {metric_text(key, b['metric'])}: "
                  + ", ".join(f"{k}: {v}" for k, v in b["design"].items()))
     if u is not None:
         lines.append(f"cheapest uniform meeting the floor: {u['label']}, {obj} {u['cost']:g} {unit}, "
-                     f"{result['metric_key']} {u['metric']:.6g}; best / uniform = "
+                     f"{metric_text(key, u['metric'])}; best / uniform = "
                      f"{b['cost'] / u['cost']:.3f}")
     else:
         lines.append("no uniform assignment meets the floor")
@@ -455,11 +633,12 @@ def format_summary(result: dict) -> str:
 
 
 def format_report(result: dict, cfg: ExploreConfig) -> str:
-    obj = result["objective"]
+    obj, key = result["objective"], result["metric_key"]
+    unit = OBJECTIVE_UNITS.get(obj, "")
     lines = [f"# hwsim explore: {cfg.source}", "",
              f"Workload: `{result['workload']['model']}` on `{result['workload']['data']}`. "
-             f"Floor: {result['constraint']} (= {result['floor']:.6g}; float "
-             f"{result['float_value']:.6g}). Objective: {obj}. Budget: {result['budget']} "
+             f"Floor: {result['constraint']} (= {metric_value(key, result['floor'])}; float "
+             f"{metric_value(key, result['float_value'])}). Objective: {obj}. Budget: {result['budget']} "
              f"designs per search, seeds {result['seeds']}.", "", "```",
              format_summary(result), "```", "", "## Groups and unit costs (iCE40)", "",
              "| group | nodes | ops/row | instances | choice | LUT4 | DFF | Fmax MHz |",
@@ -468,25 +647,30 @@ def format_report(result: dict, cfg: ExploreConfig) -> str:
         for i, c in enumerate(g["choices"]):
             head = (f"{g['name']} | {len(g['nodes'])} | {g['ops_per_row']:.4g} | {g['instances']}"
                     if i == 0 else " | | | ")
-            lines.append(f"| {head} | {c['unit']} | {c['lut4']} | {c['dff']} | "
+            lines.append(f"| {head} | {c['unit']} | {_fmt(c['lut4'])} | {_fmt(c['dff'])} | "
                          f"{_fmt(c['fmax_mhz'])} |")
+    if any(not c.get("priced", True) for g in result["groups"] for c in g["choices"]):
+        lines += ["", "(-: a unit no search needed, never priced.)"]
     lines += ["", "## Searches at equal budget", "",
-              f"| method | runs | feasible | mean best {obj} | min | max | std | evaluations |",
+              f"| method | runs | feasible | mean best {obj} [{unit}] | min | max | std | "
+              f"evaluations |",
               "|---|---|---|---|---|---|---|---|"]
     for m, c in result["comparison"].items():
         lines.append(f"| {m} | {c['runs']} | {c['feasible_runs']} | {_fmt(c['mean_best_cost'])} | "
                      f"{_fmt(c['min_best_cost'])} | {_fmt(c['max_best_cost'])} | "
                      f"{_fmt(c['std_best_cost'])} | {c['mean_evaluations']:.0f} |")
     names = [g["name"] for g in result["groups"]]
-    lines += ["", "## Uniform assignments", "", f"| unit | {obj} | {result['metric_key']} | feasible |",
+    lines += ["", "## Uniform assignments", "", f"| unit | {obj} [{unit}] | {metric_head(key)} | "
+                                                 f"feasible |",
               "|---|---|---|---|"]
     for u in sorted(result["uniform"], key=lambda u: u["cost"]):
-        lines.append(f"| {u['label']} | {u['cost']:g} | {u['metric']:.6g} | {u['feasible']} |")
+        lines.append(f"| {u['label']} | {u['cost']:g} | {metric_cell(key, u['metric'])} | "
+                     f"{u['feasible']} |")
     lines += ["", "## Pareto front (every design evaluated)", "",
-              f"| {obj} | {result['metric_key']} | Fmax MHz | " + " | ".join(names) + " |",
+              f"| {obj} [{unit}] | {metric_head(key)} | Fmax MHz | " + " | ".join(names) + " |",
               "|---|---|---|" + "---|" * len(names)]
     for e in result["front"]:
-        lines.append(f"| {e['cost']:g} | {e['metric']:.6g} | {_fmt(e['fmax_mhz'])} | "
+        lines.append(f"| {e['cost']:g} | {metric_cell(key, e['metric'])} | {_fmt(e['fmax_mhz'])} | "
                      + " | ".join(e["design"][n] for n in names) + " |")
     lines += ["", "![front](front.png)", "", "![search](search.png)", ""]
     return "\n".join(lines)
@@ -496,7 +680,6 @@ def emit_units(result: dict, cfg: ExploreConfig, space: Space, out: Path) -> lis
     """The Verilog and JSON sidecar of every unit the best design uses, and ``cost.md``."""
     from hwsim.explore.cost import _unit
     from hwsim.hdl.export import write_verilog
-    from hwsim.paths import replace_text
     out.mkdir(parents=True, exist_ok=True)
     best = result["best"]
     written, rows = [], ["| group | unit | top | LUT4 | DFF | Fmax MHz |", "|---|---|---|---|---|---|"]
@@ -508,13 +691,13 @@ def emit_units(result: dict, cfg: ExploreConfig, space: Space, out: Path) -> lis
             from hwsim.hdl.export import to_verilog
             name = "exact_" + params.top_name
             v = out / f"{name}.v"
-            replace_text(v, to_verilog(spec, params, spec.baseline_component(params), name=name))
+            v.write_text(to_verilog(spec, params, spec.baseline_component(params), name=name))
             written.append(v)
         else:
             written += list(write_verilog(spec, params, out))
-        uc = space.unit_costs[k][i]
+        uc = space.unit_cost(k, i)
         rows.append(f"| {g.name} | {g.choices[i].label} | {uc.top} | {uc.lut4} | {uc.dff} | "
                     f"{_fmt(uc.fmax_mhz)} |")
     p = out / "cost.md"
-    replace_text(p, "\n".join(rows) + "\n")
+    p.write_text("\n".join(rows) + "\n")
     return written + [p]

@@ -110,7 +110,8 @@ def explore_front(path: Path, result: dict) -> Path:
     ax.set_xscale("log")
     ax.set_xlabel(f"cost: {result['objective']} (iCE40 LUT4" +
                   (" x instances)" if result["objective"] == "area" else " x ops per row)"))
-    ax.set_ylabel(result["metric_key"])
+    ax.set_ylabel(result["metric_key"] + (" (fraction of rows)"
+                                          if result["metric_key"] == "accuracy" else ""))
     ax.set_title("hwsim explore: accuracy against cost (squares: uniform assignments)")
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -130,7 +131,8 @@ def explore_search(path: Path, result: dict) -> Path:
                     color=colours.get(m), alpha=0.8, label=m if j == 0 else None)
     ax.set_yscale("log")
     ax.set_xlabel("designs evaluated")
-    ax.set_ylabel(f"best feasible {result['objective']}")
+    ax.set_ylabel(f"best feasible {result['objective']} (LUT4"
+                  + (" x instances)" if result["objective"] == "area" else " x ops per row)"))
     ax.set_title("search progress at equal budget (one line per seed)")
     ax.legend(fontsize=8)
     fig.tight_layout()
