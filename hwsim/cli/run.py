@@ -7,7 +7,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from hwsim.cli.common import Files, UsageError, check_files_in, model_inputs, path_check, write_json
+from hwsim.cli.common import (
+    Files,
+    UsageError,
+    check_files_in,
+    int_option,
+    model_inputs,
+    path_check,
+    seed_option,
+    write_json,
+)
 from hwsim.paths import (
     check_not_input,
     check_output_dir,
@@ -25,8 +34,9 @@ def files(args) -> Files:
     DIR/report.md and its plot, --json FILE."""
     inputs = {**model_inputs("MODEL", args.model), "--data": args.data,
               "--assign": args.assign, **model_inputs("--reference", args.reference)}
-    return (Files(inputs).out_dir("-o/--output", args.output, names=RUN_REPORT_FILES)
-            .out("--json", args.json))
+    f = (Files(inputs).out_dir("-o/--output", args.output, names=RUN_REPORT_FILES)
+         .out("--json", args.json))
+    return f.out_dir("--capture", args.capture, patterns=("*.npz",))
 
 
 def cmd_run(args):
@@ -53,6 +63,10 @@ def cmd_run(args):
     if args.json is not None:
         path_check(check_output_file, args.json, "--json")
         path_check(check_not_input, args.json, "--json", inputs)
+    if args.capture is not None:
+        path_check(check_output_dir, args.capture, "--capture")
+    elif args.capture_ops is not None or args.capture_seed is not None:
+        raise UsageError("--capture-ops and --capture-seed shape --capture DIR; give --capture")
     try:
         from hwsim.graph.assign import Assignment, parse_assignment
         from hwsim.graph.evaluate import format_summary, run_model, write_report
@@ -72,9 +86,15 @@ def cmd_run(args):
 
     def progress(items):
         return track(items, desc="run: attribution", unit="node", leave=False)
+    capture = None
+    if args.capture is not None:
+        from hwsim.eval.capture import DEFAULT_CAP, OperandCapture
+        capture = OperandCapture(DEFAULT_CAP if args.capture_ops is None else args.capture_ops,
+                                 0 if args.capture_seed is None else args.capture_seed)
     try:
         r = run_model(args.model, args.data, assignment, attribution=args.attribution,
-                      progress=progress, reference=args.reference, metrics=args.metric)
+                      progress=progress, reference=args.reference, metrics=args.metric,
+                      capture=capture)
     except ModelError as e:
         raise UsageError(str(e)) from None
     for w in r.get("warnings", []):
@@ -84,7 +104,32 @@ def cmd_run(args):
         write_json(args.json, r)
     if args.output is not None:
         print(f"wrote {write_report(r, Path(args.output))}")
+    if capture is not None:
+        write_capture(capture, Path(args.capture), inputs)
     return 0
+
+
+def write_capture(capture, out: Path, inputs: dict) -> None:
+    """``out/<node>.npz`` per captured node (never over an input), one line each."""
+    import numpy as np
+
+    from hwsim.eval.capture import file_names
+    from hwsim.paths import atomic_writer
+    names = file_names(capture.nodes)
+    for name in names.values():
+        path_check(check_not_input, out / name, "--capture", inputs)
+    if not names:
+        print("capture: no node ran on a product unit; nothing written")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for node, name in names.items():
+        arrays = capture.arrays(node)
+        with atomic_writer(out / name, binary=True) as f:
+            np.savez(f, **arrays)
+        n, total = arrays["a"].size, int(arrays["operations"])
+        kept = "all" if n == total else f"a seeded subsample (seed {capture.seed}) of"
+        print(f"captured {out / name}: {n:,} operand pairs, {kept} {total:,} products of "
+              f"node {node} on {arrays['unit']}")
 
 
 def add(sub) -> None:
@@ -114,6 +159,15 @@ def add(sub) -> None:
                         "says which and why")
     s.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     s.add_argument("-o", "--output", metavar="DIR", help="write DIR/report.md with plots")
+    s.add_argument("--capture", metavar="DIR",
+                   help="write DIR/<node>.npz per node on a product unit: arrays a and b, the "
+                        "operand codes its unit sees (the format of hwsim synth --stream "
+                        "FILE.npz)")
+    s.add_argument("--capture-ops", type=int_option("capture-ops", 2, 10_000_000), default=None,
+                   metavar="N", help="operand pairs kept per node, a seeded subsample beyond "
+                                     "(default 200000)")
+    s.add_argument("--capture-seed", type=seed_option, default=None, metavar="S",
+                   help="seed of the --capture subsample (default 0)")
     s.add_argument("--attribution", action=argparse.BooleanOptionalAction, default=True,
                    help="each assigned node alone on its unit, the rest float (default on)")
     s.set_defaults(func=cmd_run, files=files)

@@ -42,6 +42,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from hwsim.eval import capture
 from hwsim.exp import ExpMethod, ExpParams, exp_fixed
 from hwsim.fixed import FixedFormat, Overflow, Rounding
 from hwsim.float_mul import FloatMulParams, float_encode, float_mul, float_values
@@ -202,6 +203,7 @@ class FixedMatmul:
         qb = np.broadcast_to(qb, lead + qb.shape[-2:])
         (n, k), m = qa.shape[-2:], qb.shape[-1]
         qa, qb = qa.reshape((-1, n, k)), qb.reshape((-1, k, m))
+        capture.record(self.params, qa, qb)    # hwsim run --capture (no-op otherwise)
         kernel = spec.product_kernel()
         if kernel is not None:
             acc = kernel(self.params, qa, qb)
@@ -393,6 +395,7 @@ class FloatMatmul:
         """``(G, m, n)`` sums (``accumulate`` dtype) of the unit's products of pattern
         stacks ``qa`` ``(G, m, k)`` and ``qb`` ``(G, k, n)`` (steps 3 and 4)."""
         (g, m, k), n = qa.shape, qb.shape[-1]
+        capture.record(self.params, qa, qb)    # hwsim run --capture (no-op otherwise)
         fmt, dt = self.params.fmt, np.dtype(self.accumulate)
         table = _value_table(fmt, self.accumulate) if fmt.bits <= 16 else None
         out = np.zeros((g, m, n), dtype=dt)

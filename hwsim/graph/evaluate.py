@@ -164,7 +164,8 @@ def _headline(outputs: dict, labels, n) -> tuple[str, callable]:
 
 
 def run_model(model, data, assignment: Assignment | None = None, attribution: bool = True,
-              progress=None, reference=None, metrics: dict | None = None) -> dict:
+              progress=None, reference=None, metrics: dict | None = None,
+              capture=None) -> dict:
     """Everything ``hwsim run`` reports, as the JSON dict (see the module docstring).
 
     ``reference``: another ONNX model (path or :class:`Graph`) with the same inputs and
@@ -172,7 +173,8 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
     QDQ model was quantised from; default: ``model`` itself. ``metrics``: ``{output or
     None: kind}`` (``None``: every output) or the ``[OUTPUT=]KIND`` strings of ``--metric``
     (:func:`hwsim.graph.metrics.parse_choice`): the kinds the user chose; the others are
-    chosen per output."""
+    chosen per output. ``capture``: an :class:`hwsim.eval.capture.OperandCapture` that
+    records the operand codes of the assigned run (not of the attribution runs)."""
     t0 = time.perf_counter()
     graph = model if isinstance(model, Graph) else load(model)
     feeds, labels = load_data(data, graph) if not isinstance(data, dict) else (
@@ -202,7 +204,8 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
     model_graph = graph
     graph, rewrites = fold_batchnorm(graph, set(assigned_nodes(graph, assignment)))
     impl, nodes, fracs = build_impl(graph, assignment, feeds)
-    got = tensor_outputs(graph, graph.run(feeds, impl)) if impl else own
+    run_impl = capture.wrap(impl) if capture is not None else impl
+    got = tensor_outputs(graph, graph.run(feeds, run_impl)) if impl else own
     n = next((v.shape[0] for v in feeds.values() if v.ndim), 1)
     result = {
         "model": graph.source,
