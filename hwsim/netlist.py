@@ -792,7 +792,12 @@ class Netlist:
             elif a.size != n:
                 raise ValueError(f"{owner}: inputs must have one length; {p} has {a.size}, "
                                  f"not {n}")
-            arrays[p] = np.ascontiguousarray(a.view(np.uint8) if a.dtype.kind == "b" else a)
+            # one compiled packer: uint64 (negative values wrap to high bits, found below)
+            if a.dtype == np.int64:
+                a = a.view(np.uint64) if a.flags.c_contiguous else a.astype(np.uint64)
+            elif a.dtype != np.uint64:
+                a = a.astype(np.uint64)
+            arrays[p] = (np.ascontiguousarray(a), np.asarray(inputs[p]))
         n = 0 if n is None else n
         nwords = (n + 63) // 64
         nin = sum(self.inputs.values())
@@ -801,19 +806,20 @@ class Netlist:
         ors = np.zeros(64, dtype=np.uint64)
         row = 0
         for p, w in self.inputs.items():
-            a = arrays[p]
+            a, given = arrays[p]
             if w and n:  # packed and checked in one pass: the OR of the values has no bit >= w
                 ors[:] = 0
                 _pack(a, w, planes[row:row + w], ors)
                 high = int(np.bitwise_or.reduce(ors)) >> w if w < 64 else 0
-                if high or (w == 64 and a.dtype.kind == "i" and a.min() < 0):
-                    bad = (a >> w) != 0 if w < 64 else a < 0
+                if high or (w == 64 and given.dtype.kind == "i" and given.min() < 0):
+                    given = given.astype(np.int64) if given.dtype.kind == "b" else given
+                    bad = (given >> w) != 0 if w < 64 else given < 0
                     raise ValueError(f"{owner}: {p} has values outside [0, {1 << w}) for "
-                                     f"width {w} (first: {int(a[bad][0])})")
+                                     f"width {w} (first: {int(given[bad][0])})")
                 nets[row:row + w] = self._in_nets[p]
             elif n and w == 0 and a.any():
                 raise ValueError(f"{owner}: {p} has values outside [0, 1) for width 0 "
-                                 f"(first: {int(a[a != 0][0])})")
+                                 f"(first: {int(given[a != 0][0])})")
             row += w
         return n, nets, planes
 
@@ -957,7 +963,7 @@ def _popcount(x):
     return (x * _H01) >> _S56
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True)
 def _swap_stage(A, j, m):
     sj = np.uint64(j)
     for base in range(0, 64, 2 * j):
@@ -967,7 +973,7 @@ def _swap_stage(A, j, m):
             A[k + j] ^= t
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True)
 def _transpose64(A):
     """Transpose the 64 x 64 bit matrix ``A`` (row r = A[r], column c = bit c) in place."""
     _swap_stage(A, 32, np.uint64(0x00000000FFFFFFFF))
