@@ -65,12 +65,19 @@ def test_each_output_gets_its_kind_and_says_why(tmp_path):
     assert {k: v[0] for k, v in got.items()} == WANT
     assert got["logits"][1] == ("float [40x5x1x1] from Gemm fc: a linear layer's scores over "
                                 "axis 1, 5 classes")
-    assert "rows >= 0 summing to 1 over axis 1" in got["prob"][1]
+    assert got["prob"][1] == "float [40x5] from Softmax softmax, 5 classes"
     assert got["emb"][1].startswith("float [40x4] from ReduceMean pool")
     # labels decide class scores for an output no linear layer made
     labels = ref["emb"].argmax(1)
     assert gm.choose(g, "emb", ref["emb"], labels)[0] == "classification"
     assert gm.choose(g, "emb", ref["emb"], labels + 4)[0] == "embedding"   # labels >= 4 columns
+
+
+def test_rows_summing_to_one_are_probabilities_whatever_made_them():
+    p = np.random.default_rng(9).dirichlet(np.ones(4), 6).astype(np.float32)
+    assert gm.choose(None, "p", p) == ("probabilities", "float [6x4], rows >= 0 summing to 1 "
+                                                         "over axis 1, 4 classes")
+    assert gm.choose(None, "p", p * 1.01)[0] == "embedding"
 
 
 def test_class_axis_wherever_it_is():

@@ -29,8 +29,10 @@ Every float output also keeps ``cosine`` and ``max_abs_error`` in the JSON (the 
 ``hwsim run --json``); ``argmax_agreement`` is ``null`` unless the kind has a class axis.
 
 Automatic choice (:func:`choose`), in this order: a non-float output is ``labels``; a float
-output with no class axis (one value per row) is ``regression``; rows that are all >= 0 and
-sum to 1 (within 1e-3) over the class axis are ``probabilities``; with ``labels`` in the
+output with no class axis (one value per row) is ``regression``; values >= 0 from a
+``Softmax`` (looking through layout ops and Quantize/DequantizeLinear: a QDQ model's
+quantised probabilities too), or rows that are all >= 0 and sum to 1 (within 1e-3) over the
+class axis, are ``probabilities``; with ``labels`` in the
 data whose largest value is below the class axis' length, ``classification``; an output
 whose producer, looking through layout ops (Reshape, Flatten, Squeeze, Transpose, ...) and a
 bias Add, is a matrix product (MatMul, Gemm, Conv and their quantised forms, a linear
@@ -123,6 +125,9 @@ def choose(graph, name: str, ref: np.ndarray, labels=None) -> tuple[str, str]:
     if ax is None:
         return "regression", f"float [{shape}], one value per row"
     c = ref.shape[ax]
+    node = _producer(graph, name)
+    if node is not None and node.op_type == "Softmax" and ref.size and ref.min() >= 0:
+        return "probabilities", f"float [{shape}] from Softmax {node.name}, {c} classes"
     if ref.size and ref.min() >= 0 and np.allclose(ref.sum(axis=ax), 1.0, rtol=0,
                                                    atol=PROBABILITY_TOLERANCE):
         return "probabilities", f"float [{shape}], rows >= 0 summing to 1 over axis {ax}, " \
@@ -131,7 +136,6 @@ def choose(graph, name: str, ref: np.ndarray, labels=None) -> tuple[str, str]:
             and 0 <= int(np.min(labels)) and int(np.max(labels)) < c:
         return "classification", f"float [{shape}] and labels below {c}: class scores over " \
                                  f"axis {ax}"
-    node = _producer(graph, name)
     if node is not None and node.op_type in _LINEAR_OPS:
         return "classification", f"float [{shape}] from {node.op_type} {node.name}: a linear " \
                                  f"layer's scores over axis {ax}, {c} classes"
