@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from hwsim.eval.characterize import MAX_SAMPLES
+from hwsim.eval.streams import MAX_OPERATIONS
 from hwsim.cli.common import (
     CHARACTERIZE_EXHAUSTIVE_DEFAULT_BITS,
     DEFAULT_SAMPLES,
     MAX_INPUT_VALUES,
     Files,
     UsageError,
+    int_option,
     jobs_option,
     options,
     path_check,
@@ -63,8 +65,27 @@ def cmd_characterize(args):
         path_check(check_output_file, args.json, "--json")
     if args.exhaustive and args.samples is not None:
         raise UsageError("give --exhaustive or --samples, not both")
+    if args.stream is None and (args.ops is not None or args.stream_seed is not None):
+        raise UsageError("--ops and --stream-seed shape --stream; give --stream")
     if spec.characterizer:
+        if args.stream is not None:
+            raise UsageError(f"--stream: {spec.name} has vector inputs; a stream is for units "
+                             f"with scalar operand ports")
         return _characterize_distributions(spec, params, args)
+    data = None
+    if args.stream is not None:
+        from hwsim.cli.synth_cells import generated_streams, resolve_stream
+        if args.stream not in generated_streams() and (args.ops is not None
+                                                       or args.stream_seed is not None):
+            raise UsageError(f"--ops and --stream-seed shape a generated stream; --stream "
+                             f"{args.stream} is a file")
+        if args.json and args.stream not in generated_streams():
+            from hwsim.paths import check_not_input
+            path_check(check_not_input, args.json, "--json", {"--stream": args.stream})
+        try:
+            data = resolve_stream(spec, params, args.stream, args.ops, args.stream_seed)
+        except (TypeError, ValueError) as e:
+            raise UsageError(str(e)) from None
     samples = args.samples
     if samples is not None and not 1 <= samples <= MAX_SAMPLES:
         raise UsageError(f"--samples must be an integer in 1..{MAX_SAMPLES}, not {samples}")
@@ -83,10 +104,27 @@ def cmd_characterize(args):
     if c.overflows:
         print(f"{c.overflows:,} more inputs overflow to inf (or NaN) where the exact result is "
               f"finite: counted, not in the metrics")
+    rows = [(params.top_name, c.metrics.to_dict())]
+    out = c.to_dict()
+    if data is not None:
+        from hwsim.eval.characterize import characterize_operands
+        d = characterize_operands(spec, params, data["operands"], name=data["name"],
+                                  seed=data.get("seed"))
+        n = d.metrics.n
+        print(f"{params.top_name} on the {data['name']} stream: {n:,} operations"
+              + (f" (seed {d.seed})" if d.seed is not None else "")
+              + " (MRED over those whose exact result is not 0: the data-weighted MRED)")
+        rows = [(f"{params.top_name} ({c.mode})", c.metrics.to_dict()),
+                (f"{params.top_name} ({data['name']})", d.metrics.to_dict())]
+        out |= {"mred_uniform": c.metrics.mred, "mred_data": d.metrics.mred,
+                "data": d.to_dict()}
+        if d.overflows:
+            print(f"{d.overflows:,} stream operations overflow to inf (or NaN): counted, not "
+                  f"in the metrics")
     print(METRICS_CAPTION)
-    print(format_metrics_table([(params.top_name, c.metrics.to_dict())]))
+    print(format_metrics_table(rows))
     if args.json:
-        write_json(args.json, c.to_dict())
+        write_json(args.json, out)
     return 0
 
 
@@ -102,6 +140,15 @@ def add(sub) -> None:
         q.add_argument("--seed", type=seed_option, default=0, help="random seed (default 0)")
         q.add_argument("--jobs", type=jobs_option, default=2, help="threads (default 2)")
         q.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+        q.add_argument("--stream", metavar="uniform|small|digits|minilm|FILE.npz", default=None,
+                       help="also the error metrics on this operand stream's distribution "
+                            "(the data-weighted MRED; JSON: mred_uniform, mred_data, data): "
+                            "log-uniform 'small' magnitudes, the codes the digits MLP or "
+                            "MiniLM feed the unit, or arrays a and b of a .npz file")
+        q.add_argument("--ops", type=int_option("ops", 2, MAX_OPERATIONS), default=None,
+                       metavar="N", help="operations of a generated --stream (default 20000)")
+        q.add_argument("--stream-seed", type=seed_option, default=None, metavar="S",
+                       help="seed of a generated --stream (default 1)")
 
     s = unit_command(sub, "characterize", "error metrics over all inputs or a seeded sample",
                       options(characterize_options))

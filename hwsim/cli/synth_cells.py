@@ -11,9 +11,32 @@ from hwsim.cli.common import UsageError, open_db, write_json
 from hwsim.render.tables import markdown_table
 
 
+def resolve_stream(spec, params, stream: str, ops: int | None, seed: int | None) -> dict:
+    """The stream ``--stream`` names: generated (uniform, small), captured from a built-in
+    model (digits, minilm: :mod:`hwsim.studies.model_streams`, cached) or a file."""
+    from hwsim.eval.stdcell import STREAM_OPS
+    count, seed = STREAM_OPS if ops is None else ops, 1 if seed is None else seed
+    from hwsim.eval.streams import operand_stream
+    if stream in _model_streams():
+        from hwsim.studies.model_streams import unit_stream
+        return unit_stream(spec, params, stream, count, seed)
+    return operand_stream(spec, params, stream, count, seed)
+
+
+def _model_streams() -> tuple[str, ...]:
+    from hwsim.studies.model_streams import MODEL_STREAMS
+    return MODEL_STREAMS
+
+
+def generated_streams() -> tuple[str, ...]:
+    """The --stream names that are not files (--ops and --stream-seed shape them)."""
+    from hwsim.eval.streams import STREAMS
+    return STREAMS + _model_streams()
+
+
 def check_stream_options(args, target) -> None:
     """--stream, --ops and --stream-seed only where they mean something (before any work)."""
-    from hwsim.eval.streams import STREAMS
+    STREAMS = generated_streams()
     if args.stream is None and (args.ops is not None or args.stream_seed is not None):
         raise UsageError("--ops and --stream-seed shape a generated --stream; give --stream "
                          "uniform or small")
@@ -33,7 +56,7 @@ def _fmt(v, digits: int) -> str:
 
 
 def cmd_synth_cells(args, spec, params, target) -> int:
-    from hwsim.eval import stdcell, streams
+    from hwsim.eval import stdcell
     from hwsim.eval.synth import SynthError, SynthToolNotFound
     from hwsim.eval.targets import TargetUnavailable
     check_stream_options(args, target)
@@ -48,10 +71,7 @@ def cmd_synth_cells(args, spec, params, target) -> int:
                 stages = f"{latency} register stage" + "s" * (latency > 1)
                 raise ValueError(f"--stream: energy per operation is measured on combinational "
                                  f"units; {params.top_name} has {stages} (give --stages 0)")
-            stream = streams.operand_stream(
-                spec, params, args.stream,
-                stdcell.STREAM_OPS if args.ops is None else args.ops,
-                1 if args.stream_seed is None else args.stream_seed)
+            stream = resolve_stream(spec, params, args.stream, args.ops, args.stream_seed)
         if target.cells:
             target.library_path()
         stdcell.find_tool("yosys")
@@ -135,11 +155,11 @@ def add_cell_options(q) -> None:
     from hwsim.cli.common import int_option, seed_option
     from hwsim.eval.stdcell import POWER_CLOCK_NS, STREAM_OPS
     from hwsim.eval.streams import MAX_OPERATIONS
-    q.add_argument("--stream", metavar="uniform|small|FILE.npz", default=None,
+    q.add_argument("--stream", metavar="uniform|small|digits|minilm|FILE.npz", default=None,
                    help=f"standard-cell targets: energy per operation on this operand stream "
-                        f"(uniform codes, log-uniform 'small' magnitudes, or arrays a and b of "
-                        f"a .npz file), zero-delay toggles, one operation per {POWER_CLOCK_NS:g} "
-                        f"ns clock")
+                        f"(uniform codes, log-uniform 'small' magnitudes, the codes the digits "
+                        f"MLP or MiniLM feed the unit, or arrays a and b of a .npz file), "
+                        f"zero-delay toggles, one operation per {POWER_CLOCK_NS:g} ns clock")
     q.add_argument("--ops", type=int_option("ops", 2, MAX_OPERATIONS), default=None,
                    metavar="N", help=f"operations of a generated --stream (default {STREAM_OPS:,})")
     q.add_argument("--stream-seed", type=seed_option, default=None, metavar="S",

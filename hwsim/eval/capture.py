@@ -17,6 +17,7 @@ sign_magnitude``) sees the magnitudes: those are recorded. Each file also carrie
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import json
@@ -49,19 +50,26 @@ class OperandCapture:
         self.nodes: dict[str, dict] = {}
         self._node: str | None = None
 
+    @contextlib.contextmanager
+    def under(self, node: str):
+        """Products computed inside the ``with`` block are recorded under ``node`` (several
+        calls pool: :meth:`arrays` weighs each by its product count)."""
+        token = _ACTIVE.set(self)
+        outer, self._node = self._node, node
+        try:
+            yield self
+        finally:
+            self._node = outer
+            _ACTIVE.reset(token)
+
     def wrap(self, impl: dict) -> dict:
         """``impl`` (node name -> implementation, as :meth:`hwsim.graph.model.Graph.run`
         takes it) with each call recorded under its node."""
         def one(name, f):
             @functools.wraps(f)
             def g(*args, **kwargs):
-                token = _ACTIVE.set(self)
-                self._node = name
-                try:
+                with self.under(name):
                     return f(*args, **kwargs)
-                finally:
-                    self._node = None
-                    _ACTIVE.reset(token)
             return g
         return {k: one(k, f) for k, f in impl.items()}
 
@@ -89,7 +97,7 @@ class OperandCapture:
         graph = getattr(spec, "graph", None)
         if getattr(graph, "sign_magnitude", False):
             a, b = np.abs(a), np.abs(b)
-        entry["parts"].append((a, b))
+        entry["parts"].append((a, b, total))
         entry["operations"] += int(total)
         entry["unit"], entry["params"] = spec.name, params.to_dict()
 
@@ -99,9 +107,11 @@ class OperandCapture:
         e = self.nodes[node]
         a = np.concatenate([p[0] for p in e["parts"]])
         b = np.concatenate([p[1] for p in e["parts"]])
-        if a.size > self.cap:   # several calls: thin the concatenation once more
+        if a.size > self.cap:   # several calls: thin the concatenation, each call's pairs
+            # weighed by the products each stands for (a call's share is its product count)
+            w = np.concatenate([np.full(p[0].size, p[2] / p[0].size) for p in e["parts"]])
             rng = np.random.default_rng([self.seed, 1 << 20])
-            keep = np.sort(rng.choice(a.size, self.cap, replace=False))
+            keep = np.sort(rng.choice(a.size, self.cap, replace=False, p=w / w.sum()))
             a, b = a[keep], b[keep]
         return {"a": a, "b": b, "unit": np.array(e["unit"]),
                 "params": np.array(json.dumps(e["params"], sort_keys=True)),

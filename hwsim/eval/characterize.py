@@ -31,6 +31,8 @@ class Characterization:
     #: inputs whose approximation is not finite (an overflow to +-inf, a NaN) where the exact
     #: value is finite: counted here, left out of ``metrics`` (no finite error measures them)
     overflows: int = 0
+    #: mode "stream": the operand stream's name (uniform, small, a file, a model)
+    stream: str | None = None
 
     @property
     def hist_edges(self) -> np.ndarray:
@@ -39,7 +41,8 @@ class Characterization:
     def to_dict(self) -> dict:
         return {"unit": self.unit, "params": self.params, "mode": self.mode, "seed": self.seed,
                 "seconds": round(self.seconds, 3), "metrics": self.metrics.to_dict(),
-                "overflows": self.overflows}
+                "overflows": self.overflows,
+                **({"stream": self.stream} if self.stream is not None else {})}
 
 
 def _accumulate_finite(stats, hist, approx, exact) -> int:
@@ -122,6 +125,24 @@ def characterize(spec, params, *, samples: int | None = None, seed: int = 0, job
     return Characterization(unit=spec.name, params=params.to_dict(), mode=mode,
                             metrics=finalize(stats), seconds=time.perf_counter() - t0,
                             seed=used_seed, hist=hist, overflows=overflows)
+
+
+def characterize_operands(spec, params, operands: dict, *, name: str,
+                          seed: int | None = None) -> Characterization:
+    """Error metrics on the given operands (``{port: int array}``, one entry per operation):
+    a stream's distribution, e.g. the operands a model feeds the unit (the data-weighted MRED
+    of the approximate-computing literature: each operation counts once, so the metrics
+    weigh the operand pairs as often as the data has them). ``mode`` is ``"stream"``;
+    ``name`` is kept as ``stream``."""
+    t0 = time.perf_counter()
+    stats, hist = empty_stats()
+    ops = {k: np.asarray(operands[k], dtype=np.int64) for k in spec.operands}
+    approx, exact = spec.real(params, ops)
+    overflows = _accumulate_finite(stats, hist, np.asarray(approx), np.asarray(exact))
+    c = Characterization(unit=spec.name, params=params.to_dict(), mode="stream",
+                         metrics=finalize(stats), seconds=time.perf_counter() - t0,
+                         seed=seed, hist=hist, overflows=overflows, stream=name)
+    return c
 
 
 # -- probability vectors (softmax) -------------------------------------------------------------
