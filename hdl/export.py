@@ -63,7 +63,7 @@ def to_verilog(spec: UnitSpec, params, component=None, name: str | None = None) 
     own = component is None or isinstance(component, spec.hdl_class())
     component = component if component is not None else spec.component(params)
     name = name or params.top_name
-    body = _convert(component, name)
+    body = verilog_text(component, name)
     header = [f"// {name}: hwsim {spec.name} {params.to_json()}",
               f"// Lint waivers are in {name}.vlt, to be passed first: "
               f"verilator --lint-only -Wall {name}.vlt {name}.v"]
@@ -85,7 +85,7 @@ def _yosys_versions() -> str:
     return ", ".join(out) + f", AMARANTH_USE_YOSYS={os.environ.get('AMARANTH_USE_YOSYS', '')}"
 
 
-def _convert(component, name: str) -> str:
+def verilog_text(component, name: str) -> str:
     """``amaranth.back.verilog.convert(component, name=name, emit_src=False)``, with its Yosys
     step memoised on disk. Amaranth writes RTLIL in Python, then starts a new Python with the
     WebAssembly Yosys to turn it into Verilog: about a second a call whatever the design, and

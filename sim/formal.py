@@ -356,8 +356,8 @@ def prove_component(component, top: str, params, spec_fn, *, unit: str,
         work = Path(tmp)
         if verilog is None:
             if verilog_text is None:
-                from amaranth.back import verilog as amaranth_verilog
-                verilog_text = amaranth_verilog.convert(component, name=top, emit_src=False)
+                from hwsim.hdl.export import verilog_text as convert
+                verilog_text = convert(component, top)
             v_path = work / f"{top}.v"
             v_path.write_text(verilog_text)
             source = "the export"
@@ -438,7 +438,7 @@ def prove_subblocks(spec, params, timeout_s: float | None = None, only=None,
     _yosys()
     import importlib
 
-    from amaranth.back import verilog as amaranth_verilog
+    from hwsim.hdl.export import verilog_text as convert
 
     blocks = spec.formal_fn("subblocks")(params)
     if only is not None:
@@ -451,7 +451,7 @@ def prove_subblocks(spec, params, timeout_s: float | None = None, only=None,
     for b in blocks:
         module, cls = b.component.split(":")
         component = getattr(importlib.import_module(module), cls)(b.params)
-        text = amaranth_verilog.convert(component, name=b.top, emit_src=False)
+        text = convert(component, b.top)
         if mutate is not None:
             text = mutate(b.label, text)
         out.append(prove_component(component, b.top, b.params, b.spec,
