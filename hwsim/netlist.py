@@ -31,10 +31,12 @@ the mapped netlist with the library's cell models without delays counts the same
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -803,14 +805,14 @@ class Netlist:
         nin = sum(self.inputs.values())
         planes = np.zeros((nin, nwords), dtype=np.uint64)
         nets = np.zeros(nin, dtype=np.int32)
-        ors = np.zeros(64, dtype=np.uint64)
+        spans = _spans(nwords)
         row = 0
         for p, w in self.inputs.items():
             a, given = arrays[p]
             if w and n:  # packed and checked in one pass: the OR of the values has no bit >= w
-                ors[:] = 0
-                _pack(a, w, planes[row:row + w], ors)
-                high = int(np.bitwise_or.reduce(ors)) >> w if w < 64 else 0
+                block = planes[row:row + w]
+                ors = _in_threads(_pack, [(a, w, block, lo, hi) for lo, hi in spans])
+                high = int(np.bitwise_or.reduce(np.array(ors, dtype=np.uint64))) >> w if w < 64 else 0
                 if high or (w == 64 and given.dtype.kind == "i" and given.min() < 0):
                     given = given.astype(np.int64) if given.dtype.kind == "b" else given
                     bad = (given >> w) != 0 if w < 64 else given < 0
@@ -831,17 +833,16 @@ class Netlist:
         out_planes = np.zeros((out_nets.size, nwords), dtype=np.uint64)
         count_nets = np.array([v[0] for v in self._counted.values()] if count else [],
                               dtype=np.int32)
-        threads = numba.get_num_threads()
-        nchunks = max(1, min(nwords, 4 * threads))
-        wpc = -(-max(nwords, 1) // nchunks)
-        nchunks = max(1, -(-nwords // wpc)) if nwords else 1
+        spans = _spans(nwords) or [(0, 0)]
+        nchunks = len(spans)
         toggles = np.zeros((nchunks, count_nets.size), dtype=np.int64)
         ones = np.zeros((nchunks, count_nets.size), dtype=np.int64)
         first = np.zeros((nchunks, count_nets.size), dtype=np.uint8)
         last = np.zeros((nchunks, count_nets.size), dtype=np.uint8)
         if nwords:
-            _simulate(self._ops, self._nnets, in_nets, in_planes, out_nets, out_planes,
-                      count_nets, n, wpc, toggles, ones, first, last)
+            _in_threads(_simulate, [(self._ops, self._nnets, in_nets, in_planes, out_nets,
+                                     out_planes, count_nets, n, lo, hi, toggles[c], ones[c],
+                                     first[c], last[c]) for c, (lo, hi) in enumerate(spans)])
         return n, out_planes, toggles, ones, first, last
 
     def evaluate(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -854,7 +855,9 @@ class Netlist:
         for p, w in self.outputs.items():
             v = np.zeros(n, dtype=np.uint64)
             if w and n:
-                _unpack(out_planes[row:row + w], n, v)
+                block = out_planes[row:row + w]
+                _in_threads(_unpack, [(block, n, v, lo, hi)
+                                      for lo, hi in _spans(out_planes.shape[1])])
             out[p] = v
             row += w
         return out
@@ -944,6 +947,31 @@ class _Lowering:
         return self.emit(_BINARY[kind][1 if inv else 0], self.lower(x), self.lower(y), dst=dst)
 
 
+# -- threads -------------------------------------------------------------------------------
+
+#: words below which a call runs on the calling thread alone
+_MIN_SPLIT_WORDS = 256
+_POOL: list = [None, None, 0]  # pid, executor, workers: a forked child builds its own
+
+
+def _spans(nwords: int) -> list[tuple[int, int]]:
+    """The words split into one span per thread (numba's thread count: NUMBA_NUM_THREADS)."""
+    parts = max(1, min(numba.get_num_threads(), nwords // _MIN_SPLIT_WORDS))
+    step = -(-nwords // parts) if nwords else 0
+    return [(lo, min(nwords, lo + step)) for lo in range(0, nwords, step)] if nwords else []
+
+
+def _in_threads(fn, calls: list[tuple]) -> list:
+    """``fn(*args)`` for each args, on the module's threads (the kernels release the GIL)."""
+    if len(calls) <= 1:
+        return [fn(*args) for args in calls]
+    pid, pool, workers = _POOL
+    if pool is None or pid != os.getpid() or workers < len(calls):
+        pool = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="hwsim-netlist")
+        _POOL[:] = [os.getpid(), pool, len(calls)]
+    return [f.result() for f in [pool.submit(fn, *args) for args in calls]]
+
+
 # -- kernels ---------------------------------------------------------------------------------
 
 _ONE = np.uint64(1)
@@ -984,50 +1012,42 @@ def _transpose64(A):
     _swap_stage(A, 1, np.uint64(0x5555555555555555))
 
 
-@numba.njit(parallel=True, cache=True)
-def _pack(values, width, planes, ors):
-    """planes[i, j] bit k = bit i of values[64 j + k] (zero past the end of values); ``ors``
-    (64 entries) gets the OR of the values (as uint64) of each of up to 64 chunks."""
+@numba.njit(nogil=True, cache=True)
+def _pack(values, width, planes, w_lo, w_hi):
+    """planes[i, j] bit k = bit i of values[64 j + k] (zero past the end of values), for the
+    words w_lo <= j < w_hi; returns the OR of those values."""
     n = values.size
-    nwords = planes.shape[1]
-    nch = min(nwords, 64)
-    per = -(-nwords // nch) if nch else 0
-    for ch in numba.prange(nch):
-        A = np.zeros(64, np.uint64)
-        acc = np.uint64(0)
-        for j in range(ch * per, min(nwords, ch * per + per)):
-            lo = j * 64
-            m = min(64, n - lo)
-            for k in range(m):
-                x = np.uint64(values[lo + k])
-                A[k] = x
-                acc |= x
-            for k in range(m, 64):
-                A[k] = 0
-            _transpose64(A)
-            for i in range(width):
-                planes[i, j] = A[i]
-        ors[ch] = acc
+    A = np.zeros(64, np.uint64)
+    acc = np.uint64(0)
+    for j in range(w_lo, w_hi):
+        lo = j * 64
+        m = min(64, n - lo)
+        for k in range(m):
+            x = values[lo + k]
+            A[k] = x
+            acc |= x
+        for k in range(m, 64):
+            A[k] = 0
+        _transpose64(A)
+        for i in range(width):
+            planes[i, j] = A[i]
+    return acc
 
 
-@numba.njit(parallel=True, cache=True)
-def _unpack(planes, n, out):
+@numba.njit(nogil=True, cache=True)
+def _unpack(planes, n, out, w_lo, w_hi):
     """out[64 j + k] bit i = planes[i, j] bit k (the inverse of :func:`_pack`)."""
     width = planes.shape[0]
-    nwords = planes.shape[1]
-    nch = min(nwords, 64)
-    per = -(-nwords // nch) if nch else 0
-    for ch in numba.prange(nch):
-        A = np.zeros(64, np.uint64)
-        for j in range(ch * per, min(nwords, ch * per + per)):
-            for i in range(width):
-                A[i] = planes[i, j]
-            for i in range(width, 64):
-                A[i] = 0
-            _transpose64(A)
-            lo = j * 64
-            for k in range(min(64, n - lo)):
-                out[lo + k] = A[k]
+    A = np.zeros(64, np.uint64)
+    for j in range(w_lo, w_hi):
+        for i in range(width):
+            A[i] = planes[i, j]
+        for i in range(width, 64):
+            A[i] = 0
+        _transpose64(A)
+        lo = j * 64
+        for k in range(min(64, n - lo)):
+            out[lo + k] = A[k]
 
 
 @numba.njit(cache=True)
@@ -1078,61 +1098,57 @@ def _eval_block(ops, buf):
                 z[j] = x[j]
 
 
-@numba.njit(parallel=True, cache=True)
-def _simulate(ops, nnets, in_nets, in_planes, out_nets, out_planes, count_nets, n, wpc,
+@numba.njit(nogil=True, cache=True)
+def _simulate(ops, nnets, in_nets, in_planes, out_nets, out_planes, count_nets, n, w0, w1,
               toggles, ones, first, last):
-    """Chunks of ``wpc`` words in parallel; each chunk in blocks of ``_BLOCK`` words. Per
-    counted net and chunk: toggles inside the chunk, ones, its first and last bit (the
-    toggles between chunks are added by the caller)."""
+    """The words w0 <= j < w1 (a chunk) in blocks of ``_BLOCK`` words. Per counted net: the
+    toggles inside the chunk, its ones, its first and last bit (the toggles between chunks
+    are added by the caller)."""
     nwords = in_planes.shape[1]
-    nchunks = toggles.shape[0]
     ncount = count_nets.size
     tail = n - (nwords - 1) * 64  # valid operations in the last word (1..64)
     tail_mask = _ALL if tail == 64 else (_ONE << np.uint64(tail)) - _ONE
-    for ch in numba.prange(nchunks):
-        buf = np.zeros((nnets, _BLOCK), dtype=np.uint64)
-        for j in range(_BLOCK):
-            buf[1, j] = _ALL
-        carry = np.zeros(ncount, dtype=np.uint64)
-        w0 = ch * wpc
-        w1 = min(nwords, w0 + wpc)
-        for start in range(w0, w1, _BLOCK):
-            nb = min(_BLOCK, w1 - start)
-            for i in range(in_nets.size):
-                r = in_nets[i]
-                for j in range(nb):
-                    buf[r, j] = in_planes[i, start + j]
-            _eval_block(ops, buf)
-            for o in range(out_nets.size):
-                r = out_nets[o]
-                for j in range(nb):
-                    out_planes[o, start + j] = buf[r, j]
-            has_tail = start + nb == nwords  # the block holds the stream's last word
-            pad = np.uint64(64 - tail)
-            for m in range(ncount):
-                row = buf[count_nets[m]]
-                if has_tail:  # past the last operation the net holds its last value
-                    lastbit = (row[nb - 1] >> np.uint64(tail - 1)) & _ONE
-                    row[nb - 1] = (row[nb - 1] | ~tail_mask) if lastbit else (row[nb - 1] & tail_mask)
-                if start == w0:  # no transition into the chunk's first operation
-                    cy = row[0] & _ONE
-                    first[ch, m] = np.uint8(cy)
-                else:
-                    cy = carry[m]
-                w = row[0]
-                t = _popcount(w ^ ((w << _S1) | cy))
-                on = _popcount(w)
-                for j in range(1, nb):  # branch-free: vectorises
-                    w = row[j]
-                    t += _popcount(w ^ ((w << _S1) | (row[j - 1] >> _S63)))
-                    on += _popcount(w)
-                if has_tail:
-                    on -= pad * lastbit
-                carry[m] = row[nb - 1] >> _S63
-                if start + nb == w1:
-                    last[ch, m] = np.uint8(carry[m])
-                toggles[ch, m] += np.int64(t)
-                ones[ch, m] += np.int64(on)
+    buf = np.zeros((nnets, _BLOCK), dtype=np.uint64)
+    for j in range(_BLOCK):
+        buf[1, j] = _ALL
+    carry = np.zeros(ncount, dtype=np.uint64)
+    for start in range(w0, w1, _BLOCK):
+        nb = min(_BLOCK, w1 - start)
+        for i in range(in_nets.size):
+            r = in_nets[i]
+            for j in range(nb):
+                buf[r, j] = in_planes[i, start + j]
+        _eval_block(ops, buf)
+        for o in range(out_nets.size):
+            r = out_nets[o]
+            for j in range(nb):
+                out_planes[o, start + j] = buf[r, j]
+        has_tail = start + nb == nwords  # the block holds the stream's last word
+        pad = np.uint64(64 - tail)
+        for m in range(ncount):
+            row = buf[count_nets[m]]
+            if has_tail:  # past the last operation the net holds its last value
+                lastbit = (row[nb - 1] >> np.uint64(tail - 1)) & _ONE
+                row[nb - 1] = (row[nb - 1] | ~tail_mask) if lastbit else (row[nb - 1] & tail_mask)
+            if start == w0:  # no transition into the chunk's first operation
+                cy = row[0] & _ONE
+                first[m] = np.uint8(cy)
+            else:
+                cy = carry[m]
+            w = row[0]
+            t = _popcount(w ^ ((w << _S1) | cy))
+            on = _popcount(w)
+            for j in range(1, nb):  # branch-free: vectorises
+                w = row[j]
+                t += _popcount(w ^ ((w << _S1) | (row[j - 1] >> _S63)))
+                on += _popcount(w)
+            if has_tail:
+                on -= pad * lastbit
+            carry[m] = row[nb - 1] >> _S63
+            if start + nb == w1:
+                last[m] = np.uint8(carry[m])
+            toggles[m] += np.int64(t)
+            ones[m] += np.int64(on)
 
 __all__ = ["CellLibrary", "CellType", "Netlist", "NetToggles", "ToggleCounts", "ToolNotFound",
            "map_to_cells", "netlist_verilog", "parse_function", "find_yosys"]
