@@ -100,15 +100,52 @@ def bench_minilm_products(sentences: int = 60) -> list[tuple]:
     out = [(f"MiniLM float forward, {sentences} sentences: numpy (hwsim's float path)",
             f"{t_float:.2f} s", "onnxruntime float, same sentences", f"{t_ort:.2f} s",
             f"{t_float / t_ort:.2f}x")]
+    from hwsim.circuit_mul import reference_params
+    from hwsim.circuits import Circuit
+    trunc = reference_params(Circuit("truncated", 8, t=6))   # a user's circuit: its netlist
+    times = {}
     for label, mm in [("exact 8-bit", fixed_matmul("exact-mul", 8)),
-                      ("Mitchell-8", fixed_matmul("mitchell-mul", 8))]:
+                      ("Mitchell-8", fixed_matmul("mitchell-mul", 8)),
+                      ("circuit-mul (hwsim's truncated 8x8, t=6)",
+                       fixed_matmul("circuit-mul", 8, verilog=trunc.verilog))]:
         arith = Arithmetic(linear=mm, attention_products=mm)
         m.encode(texts[:8], arith)
-        t = best_of(lambda arith=arith: m.encode(texts, arith))
+        t = times[label] = best_of(lambda arith=arith: m.encode(texts, arith))
         goal = " (goal <= 5x)" if "Mitchell" in label else ""
         out.append((f"MiniLM, {sentences} sentences, every product {label} (block FP)",
                     f"{t:.2f} s", "float numpy MiniLM", f"{t_float:.2f} s",
                     f"{t / t_float:.2f}x{goal}; {t / t_ort:.1f}x onnxruntime"))
+    label = "circuit-mul (hwsim's truncated 8x8, t=6)"
+    out.append((f"MiniLM, {sentences} sentences, every product {label}", f"{times[label]:.2f} s",
+                "the same with Mitchell-8", f"{times['Mitchell-8']:.2f} s",
+                f"{times[label] / times['Mitchell-8']:.2f}x"))
+    return out
+
+
+def bench_circuit(pairs: int = 4_000_000) -> list[tuple]:
+    """circuit-mul's compiled model (hwsim.circuit_mul) on hwsim's broken-array circuits: the
+    8x8 through its product table, the 16x16 through the netlist engine; against numpy's
+    a*b on the same pairs."""
+    from hwsim.circuit_mul import circuit_mul, reference_params
+    from hwsim.circuits import Circuit
+    from hwsim.netlist import ToolNotFound
+    out = []
+    rng = np.random.default_rng(0)
+    for w in (8, 16):
+        try:
+            p = reference_params(Circuit("broken-array", w, hbl=w // 4, vbl=w))
+        except ToolNotFound as e:
+            print(f"skipping the circuit-mul benchmark: {e}", file=sys.stderr)
+            return out
+        a = rng.integers(0, 1 << w, pairs)
+        b = rng.integers(0, 1 << w, pairs)
+        circuit_mul(a[:4096], b[:4096], p)   # table / compile
+        t = best_of(lambda p=p, a=a, b=b: circuit_mul(a, b, p))
+        t_numpy = best_of(lambda a=a, b=b: a * b)
+        how = "product table" if 2 * w <= 16 else "netlist"
+        out.append((f"circuit-mul model, {p.top} ({how}), {pairs:,} pairs",
+                    f"{pairs / t / 1e6:.1f} M pairs/s", "numpy exact a*b",
+                    f"{pairs / t_numpy / 1e6:.0f} M pairs/s", f"{t / t_numpy:.0f}x"))
     return out
 
 
@@ -240,6 +277,7 @@ def main() -> int:
 
     # 5b. the gate-netlist engine (issue 28's toggles, issue 29's circuit models)
     rows += bench_netlist()
+    rows += bench_circuit()
 
     # 6. hwsim demo wall time (fresh synthesis cache, so the cost section synthesizes)
     import os

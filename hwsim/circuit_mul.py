@@ -38,7 +38,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from hwsim._check import broadcast, check_bool, check_int, int_operand
+from hwsim._check import broadcast, check_bool, check_instance, check_int, int_operand
 from hwsim.circuits import Circuit
 from hwsim.params import MultiplierParams
 
@@ -307,20 +307,26 @@ def circuit_mul(a, b, params: CircuitMulParams) -> np.ndarray:
 def circuit_products(params: CircuitMulParams, qa: np.ndarray, qb: np.ndarray) -> np.ndarray:
     """``(G, n, m)`` int64 sums over k of the circuit's products of raw signed operands
     ``qa`` ``(G, n, k)`` and ``qb`` ``(G, k, m)`` (the graph's product kernel): a signed
-    circuit on the operands, an unsigned one as ``sgn(a) sgn(b) C(|a|, |b|)``."""
+    circuit on the operands, an unsigned one as ``sgn(a) sgn(b) C(|a|, |b|)``. Up to
+    :data:`TABLE_BITS` input bits a compiled loop over the product table
+    (:mod:`hwsim.circuit_kernels`), wider the netlist on every pair, one k at a time."""
+    check_instance("circuit_products", "params", params, CircuitMulParams)
+    lo, hi = params.in_range if params.signed else (1 - (1 << params.width), 1 << params.width)
+    what = f"for {'signed ' if params.signed else 'sign-magnitude '}width {params.width}"
+    qa = int_operand("circuit_products", "qa", qa, lo, hi, what)
+    qb = int_operand("circuit_products", "qb", qb, lo, hi, what)
+    if qa.ndim != 3 or qb.ndim != 3 or qa.shape[2] != qb.shape[1] or qa.shape[0] != qb.shape[0]:
+        raise ValueError(f"circuit_products: qa and qb must have shapes (G, n, k) and (G, k, m), "
+                         f"not {qa.shape} and {qb.shape}")
+    if params.input_bits <= TABLE_BITS:
+        from hwsim.circuit_kernels import table_matmul
+        return table_matmul(_table(params), qa, qb, params.width, not params.signed)
     out = np.zeros((qa.shape[0], qa.shape[1], qb.shape[2]), dtype=np.int64)
-    table = _table(params) if params.input_bits <= TABLE_BITS else None
     mask = (1 << params.width) - 1
     for kk in range(qa.shape[2]):
         a, b = np.broadcast_arrays(qa[:, :, kk, None], qb[:, None, kk, :])
-        if params.signed:
-            x, y = a, b
-        else:
-            x, y = np.abs(a), np.abs(b)
-        if table is not None:
-            p = table[x & mask, y & mask].astype(np.int64)
-        else:
-            p = _to_value(_evaluate(params, x & mask, y & mask), params).astype(np.int64)
+        x, y = (a, b) if params.signed else (np.abs(a), np.abs(b))
+        p = _to_value(_evaluate(params, x & mask, y & mask), params).astype(np.int64)
         out += p if params.signed else np.where((a < 0) != (b < 0), -p, p)
     return out
 
@@ -328,6 +334,7 @@ def circuit_products(params: CircuitMulParams, qa: np.ndarray, qb: np.ndarray) -
 def circuit_source(params: CircuitMulParams) -> str:
     """The Verilog text the unit's component instantiates: the user's file as it is (or the
     reference circuit's text)."""
+    check_instance("circuit_source", "params", params, CircuitMulParams)
     return _checked(params).text
 
 

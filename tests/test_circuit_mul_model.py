@@ -185,21 +185,26 @@ def test_the_product_kernel_is_the_models_products_signed_and_in_sign_magnitude(
     sgn(a) sgn(b) C(|a|, |b|), summed over k; against a loop over the model."""
     f = tmp_path / "c.v"
     f.write_text(Circuit("broken-array", 6, hbl=1, vbl=4).verilog())
+    g = tmp_path / "g.v"
+    g.write_text(Circuit("truncated", 10, t=6).verilog())
     rng = np.random.default_rng(3)
-    qa = rng.integers(-32, 32, (2, 3, 5))
-    qb = rng.integers(-32, 32, (2, 5, 4))
-    qa[0, 0, 0] = -32   # |-2**(N-1)| fits N unsigned bits
-    for p in (CircuitMulParams(verilog=str(f), width=6), CircuitMulParams(width=6, signed=True)):
+    q = rng.integers(-32, 32, (2, 3, 5))
+    r = rng.integers(-32, 32, (2, 5, 4))
+    q[0, 0, 0] = -32   # |-2**(N-1)| fits N unsigned bits
+    wide = CircuitMulParams(verilog=str(g), width=10)     # 20 input bits: the netlist path
+    for p in (CircuitMulParams(verilog=str(f), width=6), CircuitMulParams(width=6, signed=True),
+              wide, CircuitMulParams(width=10, signed=True)):
+        qa, qb = (q << 4, r << 4) if p.width == 10 else (q, r)
         want = np.zeros((2, 3, 4), np.int64)
-        for g in range(2):
+        for gg in range(2):
             for i in range(3):
                 for j in range(4):
                     for k in range(5):
-                        x, y = int(qa[g, i, k]), int(qb[g, k, j])
+                        x, y = int(qa[gg, i, k]), int(qb[gg, k, j])
                         if p.signed:
-                            want[g, i, j] += int(circuit_mul(x, y, p))
+                            want[gg, i, j] += int(circuit_mul(x, y, p))
                         else:
                             m = int(circuit_mul(abs(x), abs(y), p))
-                            want[g, i, j] += -m if (x < 0) != (y < 0) else m
+                            want[gg, i, j] += -m if (x < 0) != (y < 0) else m
         np.testing.assert_array_equal(circuit_products(p, qa, qb), want)
     assert get_unit("circuit-mul").product_kernel() is circuit_products
