@@ -16,9 +16,10 @@ user brings as Verilog (it computes exactly what the mapped gates compute).
   gates. Flip-flops, latches and three-state cells are known as such and refused.
 * :class:`Netlist` is a combinational netlist ordered once (topologically) and lowered to a
   flat list of two-input operations. :meth:`Netlist.evaluate` packs 64 operations into each
-  ``uint64`` word per net and runs the list over blocks of words (numba, every core);
+  ``uint64`` word per net and runs the list over blocks of 64 words (compiled with numba; the
+  stream is split into one span of words per thread, ``NUMBA_NUM_THREADS``);
   :meth:`Netlist.toggles` counts, per net, the 0->1 and 1->0 changes between consecutive
-  operations.
+  operations (:class:`ToggleCounts`).
 
 Bit order: a port of width w carries an unsigned integer, bit i of the value is the port's
 bit i (yosys' ``bits[i]``, Verilog index ``[i]`` of ``[w-1:0]``), LSB first. Toggles are

@@ -221,6 +221,31 @@ def test_toggles_of_ports_are_the_bit_changes_of_the_stream(yosys, osu018):
             {(p, i) for p in "ab" for i in range(8)}
 
 
+@pytest.mark.synth
+def test_results_do_not_depend_on_how_the_stream_is_split_across_threads(yosys, osu018,
+                                                                          monkeypatch):
+    """Spans of words run on separate threads; the toggles between spans are added after: one
+    span and seven uneven spans give the same outputs and counts."""
+    import hwsim.netlist as netlist
+    params, verilog = mitchell8_verilog()
+    nl = build(verilog, params.top_name, "osu018", osu018)
+    rng = np.random.default_rng(7)
+    n = 64 * 300 + 17
+    ops = {"a": rng.integers(0, 256, n), "b": rng.integers(0, 256, n)}
+    monkeypatch.setattr(netlist, "_spans", lambda nwords: [(0, nwords)])
+    one = nl.evaluate(ops)["p"], nl.toggles(ops)
+    cuts = [0, 1, 2, 50, 51, 200, 299, 301]
+
+    def seven(nwords):
+        assert nwords == 301
+        return list(zip(cuts[:-1], cuts[1:]))
+    monkeypatch.setattr(netlist, "_spans", seven)
+    many = nl.evaluate(ops)["p"], nl.toggles(ops)
+    assert np.array_equal(one[0], many[0])
+    assert one[1] == many[1]
+    assert sum(v.toggles for v in one[1].nets.values()) > n
+
+
 def parse_vcd(path: Path, scope: str) -> tuple[dict, dict]:
     """VCD of Icarus -> ({signal name: [(time, bits)]}, {"unit": timescale}); signals of
     ``scope`` only, vectors split into ``name[i]``."""
