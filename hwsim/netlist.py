@@ -95,7 +95,8 @@ def _lib_tokens(text: str) -> list[str]:
 
 
 def _unquote(tok: str) -> str:
-    return tok[1:-1] if tok.startswith('"') else tok
+    """A token's text: a string without its quotes and line continuations (backslash, newline)."""
+    return re.sub(r"\\\r?\n", " ", tok[1:-1]) if tok.startswith('"') else tok
 
 
 def _lib_group(toks: list[str], i: int, where: str) -> tuple[list, int]:

@@ -541,3 +541,56 @@ def test_every_cell_function_equals_the_cell_verilog_model(iverilog, tmp_path, l
         got = Netlist.from_yosys(one_cell_netlist(ct), "one", library).evaluate({"x": x})
         for pin in sorted(ct.outputs):
             assert np.array_equal(got[f"y_{pin}"], icarus[f"c{c}_{pin}"]), (lib, ct.name, pin)
+
+
+def test_a_small_liberty_file_in_other_spellings(tmp_path):
+    """Quoted names, postfix inversion, ``&``/``|`` operators, a continued line, a
+    ``statetable`` cell, an output reading a pin that is not an input (internal state):
+    parsed, kinds told apart, the functions simulated by the engine."""
+    (tmp_path / "mini.lib").write_text(r'''
+/* a tiny library */
+library ("mini") {
+  time_unit : "1ns" ;
+  cell ("AO21") {
+    area : 7.5 ;
+    pin ("A") { direction : input ; }
+    pin (B) { direction : input; }
+    pin (C) { direction : "input"; }
+    pin ("Y") { direction : output ;
+      function : "(A&B)|\
+C" ; }
+  }
+  cell (XNI) {
+    area : 3;
+    pin (A) { direction : input; }
+    pin (B) { direction : input; }
+    pin (Y) { direction : output; function : "(A ^ B')'" ; }
+  }
+  cell (ST) {
+    area : 9;
+    statetable ("D", "IQ") { table : "H : - : H, L : - : L"; }
+    pin (D) { direction : input; }
+    pin (Q) { direction : output; function : "IQ"; }
+  }
+  cell (HOLD) {
+    area : 2;
+    pin (D) { direction : input; }
+    pin (Q) { direction : output; function : "D & IQ"; }
+  }
+}
+''')
+    lib = CellLibrary.from_liberty(tmp_path / "mini.lib")
+    assert lib.name == "mini" and set(lib.cells) == {"AO21", "XNI", "ST", "HOLD"}
+    assert (lib["AO21"].area, lib["AO21"].inputs, lib["AO21"].kind) == (7.5, ("A", "B", "C"),
+                                                                         "combinational")
+    assert lib["ST"].kind == "state table" and lib["HOLD"].kind == "state table"
+    x = np.arange(8)
+    a, b, c = x & 1, (x >> 1) & 1, (x >> 2) & 1
+    got = Netlist.from_yosys(one_cell_netlist(lib["AO21"]), "one", lib).evaluate({"x": x})
+    assert np.array_equal(got["y_Y"], (a & b) | c)
+    got = Netlist.from_yosys(one_cell_netlist(lib["XNI"]), "one", lib).evaluate({"x": x & 3})
+    assert np.array_equal(got["y_Y"], 1 - (a ^ (1 - b)))
+    with pytest.raises(ValueError, match=r"^Netlist\.from_yosys: module 'one': cell 'c' \(ST\) "
+                                         r"is a state table; only combinational netlists of "
+                                         r"mini cells are simulated$"):
+        Netlist.from_yosys(one_cell_netlist(lib["ST"]), "one", lib)
