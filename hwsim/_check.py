@@ -104,6 +104,23 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def check_instance(func: str, name: str, value, cls) -> None:
+    """``TypeError`` unless ``value`` is a ``cls`` (``func: name must be a Cls, not ...``)."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{func}: {name} must be a {cls.__name__}, not {short_repr(value)}")
+
+
+def finite_operand(func: str, name: str, value) -> np.ndarray:
+    """``value`` as a float64 array of finite real numbers (:func:`real_operand`, then NaN and
+    +-inf refused)."""
+    arr = np.asarray(real_operand(func, name, value), dtype=np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(f"{func}: {name} must be finite real numbers, not "
+                         f"{arr[bad].flat[0]} ({int(bad.sum())} non-finite)")
+    return arr
+
+
 def real_operand(func: str, name: str, value) -> np.ndarray:
     """``value`` as an array of real numbers (integer or floating dtype; not bool)."""
     arr = as_array(func, name, value)

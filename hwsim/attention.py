@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import check_bool, check_broadcast, check_int
+from hwsim._check import check_bool, check_broadcast, check_instance, check_int
 from hwsim.exp import ExpMethod
 from hwsim.fixed import FixedFormat
 from hwsim.mitchell import MitchellMulParams, mitchell_mul
@@ -218,8 +218,24 @@ def scale_saturate(x: np.ndarray, shift: int, fmt: FixedFormat) -> np.ndarray:
     return np.where(x > hi, fmt.max_raw, np.where(x < lo, fmt.min_raw, inside))
 
 
+def _problem(func: str, params, **arrays) -> list[np.ndarray]:
+    """The raw ``in_fmt`` arrays, each of shape ``(..., L, d)``, broadcasting together."""
+    check_instance(func, "params", params, AttentionParams)
+    shape = (params.length, params.dim)
+    arrs = []
+    for name, t in arrays.items():
+        t = params.in_fmt.check_raw(func, name, t)
+        if t.shape[-2:] != shape:
+            raise ValueError(f"{func}: {name} must have shape (..., {shape[0]}, "
+                             f"{shape[1]}) for length {shape[0]} and dim {shape[1]}, not {t.shape}")
+        arrs.append(t)
+    check_broadcast(func, {n: t.shape for n, t in zip(arrays, arrs)}, core=2)
+    return arrs
+
+
 def attention_scores(q: np.ndarray, k: np.ndarray, p: AttentionParams) -> np.ndarray:
     """Steps 1-2: raw ``softmax_in_fmt`` scores, shape ``(..., L, L)``."""
+    q, k = _problem("attention_scores", p, q=q, k=k)
     acc = _mult(q[..., :, None, :], k[..., None, :, :], p.multiplier, p.score_mult).sum(-1)
     shift = p.scale_bits + 2 * p.in_fmt.frac_bits - p.softmax_in_fmt.frac_bits
     return scale_saturate(acc * p.scale_const, shift, p.softmax_in_fmt)
@@ -227,19 +243,7 @@ def attention_scores(q: np.ndarray, k: np.ndarray, p: AttentionParams) -> np.nda
 
 def attention_fixed(q, k, v, params: AttentionParams) -> np.ndarray:
     """Raw ``out_fmt`` outputs ``(..., L, d)`` of raw ``in_fmt`` Q, K, V of that shape."""
-    if not isinstance(params, AttentionParams):
-        raise TypeError(f"attention_fixed: params must be AttentionParams, not "
-                        f"{type(params).__name__}")
-    shape = (params.length, params.dim)
-    arrs = []
-    for name, t in (("q", q), ("k", k), ("v", v)):
-        t = params.in_fmt.check_raw("attention_fixed", name, t)
-        if t.shape[-2:] != shape:
-            raise ValueError(f"attention_fixed: {name} must have shape (..., {shape[0]}, "
-                             f"{shape[1]}) for length {shape[0]} and dim {shape[1]}, not {t.shape}")
-        arrs.append(t)
-    check_broadcast("attention_fixed", {n: t.shape for n, t in zip("qkv", arrs)}, core=2)
-    q, k, v = arrs
+    q, k, v = _problem("attention_fixed", params, q=q, k=k, v=v)
     s = attention_scores(q, k, params)
     prob = softmax_fixed(s, params.softmax_params)                      # (..., L, L)
     acc = _mult(prob[..., :, :, None], v[..., None, :, :], params.multiplier,
@@ -250,6 +254,7 @@ def attention_fixed(q, k, v, params: AttentionParams) -> np.ndarray:
 
 def attention_real(q, k, v, params: AttentionParams) -> np.ndarray:
     """The float64 attention of the real values of raw Q, K, V."""
+    q, k, v = _problem("attention_real", params, q=q, k=k, v=v)
     f = params.in_fmt
     q, k, v = (f.to_float(t) for t in (q, k, v))
     s = q @ np.swapaxes(k, -1, -2) / math.sqrt(params.dim)

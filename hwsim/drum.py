@@ -84,7 +84,8 @@ class DrumMulParams(UnsignedMulParams):
 
 def drum_segment(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Steps 1-2 for non-negative int64 operands below 2**53: ``(seg, s)``, both int64."""
-    x = np.asarray(x, dtype=np.int64)
+    k = check_int("drum_segment", "k", k, 1, 53)
+    x = int_operand("drum_segment", "x", x, 0, 1 << 53, "(below 2**53)")
     _, e = np.frexp(x.astype(np.float64))  # exact for x < 2**53; e = t + 1 (0 for x = 0)
     s = np.maximum(e.astype(np.int64) - k, 0)  # t - k + 1 for x >= 2**k, else 0
     seg = (x >> s) | (s > 0).astype(np.int64)

@@ -57,7 +57,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from hwsim._check import check_int
+from hwsim._check import check_instance, check_int, finite_operand
 from hwsim.fixed import FixedFormat
 from hwsim.params import UnitParams
 
@@ -130,9 +130,9 @@ def taylor_minimizer(order: int) -> tuple[float, float]:
 
 
 def taylor_poly(x, order: int) -> np.ndarray:
-    """``f_n(x) = sum_{k=0..n} x**k / k!`` in float64 (any order >= 0)."""
-    check_int("taylor_poly", "order", order, 0)
-    x = np.asarray(x, dtype=np.float64)
+    """``f_n(x) = sum_{k=0..n} x**k / k!`` in float64 (order 0..64; finite real ``x``)."""
+    check_int("taylor_poly", "order", order, 0, 64)
+    x = finite_operand("taylor_poly", "x", x)
     r = np.ones_like(x)
     for k in range(order, 0, -1):
         r = 1.0 + x * r / k
@@ -473,7 +473,8 @@ def exp_fixed(x, params: ExpParams) -> np.ndarray:
 
 def exp_real(x, params: ExpParams) -> np.ndarray:
     """The exact value the unit approximates, e**x or 2**x of the real inputs (float64)."""
-    v = params.in_fmt.to_float(x)
+    check_instance("exp_real", "params", params, ExpParams)
+    v = params.in_fmt.to_float(params.in_fmt.check_raw("exp_real", "x", x))
     return np.exp2(v) if params.base is ExpBase.TWO else np.exp(v)
 
 
@@ -487,6 +488,7 @@ def antilog_ratio_range(params: ExpParams) -> tuple[float, float]:
     ``(a (p + b)**2 + c) / e**p`` over ``p in [-ln 2, 0]`` (evaluated on a fine grid; the
     ratio is smooth with one interior extremum). TAYLOR has no such ratio (ValueError).
     """
+    check_instance("antilog_ratio_range", "params", params, ExpParams)
     m = params.method
     if m is ExpMethod.LUT:
         r = 2.0 ** (1 / 2 ** (params.lut_bits + 1))

@@ -165,6 +165,7 @@ class FloatMethod(enum.Enum):
 def lmul_offset(fmt: FloatType) -> int:
     """L-Mul's ``2**-l(m)`` in mantissa LSBs: ``2**(M - l(M))``, l(m) = m (m <= 3), 3 (m = 4),
     4 (m > 4)."""
+    _check_fmt("lmul_offset", fmt)
     m = fmt.man_bits
     ell = m if m <= 3 else (3 if m == 4 else 4)
     return 1 << (m - ell)
@@ -308,10 +309,24 @@ def _lmul_paper_magnitude(ma: np.ndarray, mb: np.ndarray, fmt: FloatType) -> np.
 
 def float_bits(a: np.ndarray, b: np.ndarray, fmt: FloatType, method: FloatMethod,
                divide: bool = False) -> np.ndarray:
-    """The unit's result patterns for int64 operand patterns already checked to lie in
-    ``[0, 2**W)`` and broadcast (the shared core of :func:`float_mul`, :func:`float_div` and
-    ``hwsim.mitchell.mitchell_mul_float`` / ``mitchell_div_float``). ``divide`` takes the
-    Mitchell quotient (``method`` must then be MITCHELL)."""
+    """The unit's result patterns for operand patterns in ``[0, 2**W)`` (broadcast against
+    each other): the shared core of :func:`float_mul`, :func:`float_div` and
+    ``hwsim.mitchell.mitchell_mul_float`` / ``mitchell_div_float``. ``divide`` takes the
+    Mitchell quotient (``method`` must then be MITCHELL). Refuses what :func:`float_mul`
+    refuses."""
+    _check_fmt("float_bits", fmt)
+    if not isinstance(method, FloatMethod):
+        raise TypeError(f"float_bits: method must be a FloatMethod "
+                        f"({', '.join(m.value for m in FloatMethod)}), not {method!r}")
+    if not isinstance(divide, (bool, np.bool_)):
+        raise TypeError(f"float_bits: divide must be a bool, not {divide!r}")
+    a, b = _operands("float_bits", a, b, fmt)
+    return _float_bits(a, b, fmt, method, bool(divide))
+
+
+def _float_bits(a: np.ndarray, b: np.ndarray, fmt: FloatType, method: FloatMethod,
+                divide: bool = False) -> np.ndarray:
+    """:func:`float_bits` on int64 patterns already checked and broadcast."""
     mag_mask = fmt.sign_bit - 1
     sign = (a ^ b) & fmt.sign_bit
     ma, mb = a & mag_mask, b & mag_mask
@@ -353,7 +368,7 @@ def float_mul(a, b, params: FloatMulParams) -> np.ndarray:
     if not isinstance(params, FloatMulParams):
         raise TypeError(f"float_mul: params must be a FloatMulParams, not {params!r}")
     a, b = _operands("float_mul", a, b, params.fmt)
-    return float_bits(a, b, params.fmt, params.method)
+    return _float_bits(a, b, params.fmt, params.method)
 
 
 def float_div(a, b, params: FloatDivParams) -> np.ndarray:
@@ -361,7 +376,7 @@ def float_div(a, b, params: FloatDivParams) -> np.ndarray:
     if not isinstance(params, FloatDivParams):
         raise TypeError(f"float_div: params must be a FloatDivParams, not {params!r}")
     a, b = _operands("float_div", a, b, params.fmt)
-    return float_bits(a, b, params.fmt, FloatMethod.MITCHELL, divide=True)
+    return _float_bits(a, b, params.fmt, FloatMethod.MITCHELL, divide=True)
 
 
 def float_values(bits, fmt: FloatType) -> np.ndarray:
@@ -420,6 +435,7 @@ def float_corners(fmt: FloatType) -> np.ndarray:
     """Patterns hardware breaks on, both signs: zero, subnormals, the smallest normals, 1.0
     and its neighbours, the exponents where sums cross the flush and overflow thresholds
     (each with mantissas 0, 1, half, all ones), the largest finite, inf and NaNs."""
+    _check_fmt("float_corners", fmt)
     m, emax = fmt.man_bits, (1 << fmt.exp_bits) - 1
     bias = fmt.bias
     exps = {0, 1, 2, bias // 2, bias // 2 + 1, bias // 2 + 2, bias - 1, bias, bias + 1,
@@ -435,6 +451,10 @@ def float_corners(fmt: FloatType) -> np.ndarray:
 def float_pairs(fmt: FloatType, count: int | None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Operand pattern pairs: every pair (``count=None``; 8-bit formats only), else every pair
     of :func:`float_corners` followed by ``count`` seeded uniform random patterns."""
+    _check_fmt("float_pairs", fmt)
+    if count is not None:
+        check_int("float_pairs", "count", count, 0)
+    check_int("float_pairs", "seed", seed, 0)
     hi = 1 << fmt.bits
     if count is None:
         if fmt.bits > 8:

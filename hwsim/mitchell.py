@@ -48,7 +48,8 @@ import numpy as np
 from hwsim._check import (
     as_array, broadcast, check_bool, check_int, int_operand, is_int, real_operand,
 )
-from hwsim.float_mul import FloatMethod, FloatType, float_bits
+from hwsim.float_mul import FloatMethod, FloatType
+from hwsim.float_mul import _float_bits as float_bits
 from hwsim.params import MultiplierParams, UnitParams
 
 __all__ = [
@@ -174,7 +175,8 @@ class MitchellDivParams(UnitParams):
 
 def leading_one(x: np.ndarray) -> np.ndarray:
     """Position of the leading one of non-negative integers below 2**53 (0 for x = 0)."""
-    _, exp = np.frexp(np.asarray(x, dtype=np.float64))  # exact for x < 2**53
+    x = int_operand("leading_one", "x", x, 0, 1 << 53, "(below 2**53)")
+    _, exp = np.frexp(x.astype(np.float64))  # exact for x < 2**53
     return np.maximum(exp.astype(np.int64) - 1, 0)
 
 
@@ -184,7 +186,10 @@ def log_fraction(x: np.ndarray, width: int, keep_bits: int | None):
     Steps 2 and 3 of the specification: ``f = (x - 2**k) << (N-1-k)``, then the low
     ``N-1-keep_bits`` bits cleared when ``keep_bits`` is given. ``x = 0`` gives (0, 0).
     """
-    x = np.asarray(x, dtype=np.int64)
+    width = check_int("log_fraction", "width", width, 1, 62)
+    if keep_bits is not None:
+        check_int("log_fraction", "keep_bits", keep_bits, 0, width - 1)
+    x = int_operand("log_fraction", "x", x, 0, 1 << width, f"for width {width}")
     k = leading_one(x)
     f = (x - np.where(x > 0, np.int64(1) << k, 0)) << (width - 1 - k)
     if keep_bits is not None:

@@ -33,7 +33,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from hwsim._check import check_int
+from hwsim._check import check_instance, check_int, finite_operand
 from hwsim.exp import ExpMethod, ExpParams, exp_fixed
 from hwsim.fixed import FixedFormat, Overflow, Rounding
 from hwsim.params import UnitParams
@@ -81,6 +81,7 @@ def draw_omega(m: int, d: int, kind: FeatureKind, seed: int) -> np.ndarray:
     check_int("draw_omega", "d", d, 1)
     if not isinstance(kind, FeatureKind):
         raise TypeError(f"draw_omega: kind must be a FeatureKind, not {kind!r}")
+    check_int("draw_omega", "seed", seed, 0)
     rng = np.random.default_rng(seed)
     if kind is FeatureKind.IID:
         return rng.standard_normal((m, d))
@@ -96,15 +97,39 @@ def draw_omega(m: int, d: int, kind: FeatureKind, seed: int) -> np.ndarray:
     return dirs * norms[:, None]
 
 
+def _rows(func: str, **arrays) -> list[np.ndarray]:
+    """Finite real float64 arrays of at least one axis."""
+    out = []
+    for name, a in arrays.items():
+        a = finite_operand(func, name, a)
+        if a.ndim == 0:
+            raise ValueError(f"{func}: {name} must have at least one axis, not a scalar")
+        out.append(a)
+    return out
+
+
+def _qkv(func: str, q, k, v) -> list[np.ndarray]:
+    """``(n, d)``, ``(n, d)``, ``(n, e)`` finite real matrices."""
+    q, k, v = _rows(func, q=q, k=k, v=v)
+    if q.ndim != 2 or k.shape != q.shape or v.ndim != 2 or len(v) != len(k):
+        raise ValueError(f"{func}: q, k, v must be matrices (n, d), (n, d), (n, e), not "
+                         f"{q.shape}, {k.shape}, {v.shape}")
+    return [q, k, v]
+
+
 def phi_float(x: np.ndarray, omega: np.ndarray) -> np.ndarray:
     """Positive random features of the rows of ``x`` (shape ``(..., d)`` -> ``(..., m)``)."""
-    x = np.asarray(x, dtype=np.float64)
+    x, omega = _rows("phi_float", x=x, omega=omega)
+    if omega.ndim != 2 or x.shape[-1] != omega.shape[1]:
+        raise ValueError(f"phi_float: omega must have shape (m, d) with d = x's last axis, "
+                         f"not {omega.shape} for x {x.shape}")
     m = omega.shape[0]
     return np.exp(x @ omega.T - 0.5 * (x * x).sum(-1, keepdims=True)) / math.sqrt(m)
 
 
 def softmax_attention(q, k, v) -> np.ndarray:
     """Exact ``softmax(q k^T) v`` (no 1/sqrt(d) scaling: fold it into q) in float64."""
+    q, k, v = _qkv("softmax_attention", q, k, v)
     s = q @ k.T
     e = np.exp(s - s.max(-1, keepdims=True))
     return (e / e.sum(-1, keepdims=True)) @ v
@@ -112,6 +137,7 @@ def softmax_attention(q, k, v) -> np.ndarray:
 
 def linear_attention(q, k, v, omega) -> np.ndarray:
     """FAVOR+ ``phi(Q) (phi(K)^T V) / (phi(Q) phi(K)^T 1)`` in float64."""
+    q, k, v = _qkv("linear_attention", q, k, v)
     pq, pk = phi_float(q, omega), phi_float(k, omega)
     return (pq @ (pk.T @ v)) / (pq @ pk.sum(0))[:, None]
 
@@ -260,9 +286,12 @@ def phi_fixed(x, params: PerformerParams) -> np.ndarray:
 def performer_vectors(p: PerformerParams, count: int | None, seed: int = 0) -> np.ndarray:
     """Corner inputs (zeros, all max, all min, one-hot max, alternating extremes), then
     ``count`` seeded ones: half N(0, 0.4**2) in real units, half uniform over the range."""
+    check_instance("performer_vectors", "p", p, PerformerParams)
     if count is None:
         raise ValueError(f"performer has no exhaustive mode ({p.dim * p.in_fmt.width} input "
                          f"bits per vector); give a vector count")
+    check_int("performer_vectors", "count", count, 0)
+    check_int("performer_vectors", "seed", seed, 0)
     lo, hi = p.in_fmt.min_raw, p.in_fmt.max_raw
     onehot = np.zeros(p.dim, np.int64)
     onehot[0] = hi

@@ -62,7 +62,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import broadcast, check_int, int_operand
+from hwsim._check import broadcast, check_instance, check_int, int_operand
 from hwsim.params import UnsignedMulParams
 
 __all__ = ["RealmMulParams", "realm_mul", "realm_table", "realm_fraction", "error_bound",
@@ -162,7 +162,9 @@ def realm_table(frac_bits: int, keep_bits: int, m: int, q: int) -> tuple[int, ..
 def realm_fraction(x: np.ndarray, width: int, keep_bits: int) -> tuple[np.ndarray, np.ndarray]:
     """Step 2 for operands in ``[0, 2**width)``: ``(k, f)``, the leading-one position and the
     t-bit truncated fraction (``x = 0`` gives ``(0, 0)``)."""
-    x = np.asarray(x, dtype=np.int64)
+    width = check_int("realm_fraction", "width", width, 2, 62)
+    keep_bits = check_int("realm_fraction", "keep_bits", keep_bits, 0, width - 1)
+    x = int_operand("realm_fraction", "x", x, 0, 1 << width, f"for width {width}")
     F = width - 1
     _, e = np.frexp(x.astype(np.float64))  # exact for x < 2**53; e = k + 1 (0 for x = 0)
     k = np.maximum(e.astype(np.int64) - 1, 0)
@@ -197,6 +199,7 @@ def realm_mul(a, b, params: RealmMulParams) -> np.ndarray:
 def error_bound(params: RealmMulParams) -> tuple[float, float]:
     """``(lo, hi)`` with ``a*b * 2**lo - 1 < p <= a*b * 2**hi`` for every ``a, b`` (module
     docstring, "Error bound")."""
+    check_instance("error_bound", "params", params, RealmMulParams)
     scale = 2.0 ** -params.keep_bits
     cmin, cmax = min(params.table) * scale, max(params.table) * scale
     eps = 0.0 if params.keep_bits == params.width - 1 else scale

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import check_bool, check_int
+from hwsim._check import check_bool, check_instance, check_int
 from hwsim.exp import ExpBase, ExpMethod, ExpParams, exp_fixed, taylor_minimizer, taylor_poly
 from hwsim.fixed import FixedFormat
 from hwsim.mitchell import MitchellDivParams, log_fraction, mitchell_div
@@ -294,6 +294,7 @@ class SoftmaxParams(UnitParams):
 # -- model ------------------------------------------------------------------------------
 
 def check_logits(x, params: SoftmaxParams, owner: str = "softmax_fixed") -> np.ndarray:
+    check_instance(owner, "params", params, SoftmaxParams)
     x = params.in_fmt.check_raw(owner, "x", x)
     if x.ndim == 0 or x.shape[-1] != params.length:
         raise ValueError(f"{owner}: x must have shape (..., {params.length}) for length "
@@ -369,6 +370,7 @@ def softmax_reference(x, params: SoftmaxParams) -> np.ndarray:
     """The real-valued function the unit's form computes, without its quantisation: the exact
     softmax for TWO_PASS / ONLINE; for TAYLOR ``g(x_i) / sum_j g(x_j)`` with ``g`` the
     Taylor polynomial clamped at its minimiser (``x ln 2`` for base 2)."""
+    check_instance("softmax_reference", "params", params, SoftmaxParams)
     if params.form is not SoftmaxForm.TAYLOR:
         return softmax_real(x, params)
     x = check_logits(x, params, "softmax_reference")

@@ -119,7 +119,7 @@ def _merge(stats, hist, st, h):
 
 
 def _tables(width, keep_bits):
-    k, f = log_fraction(np.arange(0, (1 << width) + 1), width, keep_bits)
+    k, f = log_fraction(np.arange(0, 1 << width), width, keep_bits)  # magnitudes < 2**width
     return k.astype(np.int64), f.astype(np.int64)
 
 
