@@ -47,7 +47,7 @@ def _float_model(path, seed=0):
     return rng.normal(0, 1, (12, 3, 6, 6)).astype(np.float32)
 
 
-def _quantized(tmp_path, kind, seed=0):
+def _quantized(tmp_path, kind, seed=0, **options):
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, quantize_dynamic,
                                           quantize_static)
     f = tmp_path / "float.onnx"
@@ -60,7 +60,7 @@ def _quantized(tmp_path, kind, seed=0):
 
             def get_next(self):
                 return next(self.it, None)
-        quantize_static(str(f), str(q), Reader(), quant_format=QuantFormat.QOperator)
+        quantize_static(str(f), str(q), Reader(), quant_format=QuantFormat.QOperator, **options)
     else:
         quantize_dynamic(str(f), str(q))
     return f, q, data
@@ -75,10 +75,19 @@ def _run(q, data, unit, width=8):
     return g, impl, nodes, g.run({"x": data}, impl, keep=True), g.run({"x": data}, keep=True)
 
 
-@pytest.mark.parametrize("kind,ops", [("static", {"QLinearConv", "QLinearMatMul"}),
-                                      ("dynamic", {"ConvInteger", "MatMulInteger"})])
-def test_exact_unit_equals_onnxruntime_code_for_code(tmp_path, kind, ops):
-    _, q, data = _quantized(tmp_path, kind)
+def _static_options(name):
+    from onnxruntime.quantization import QuantType
+    return {"int8": {}, "per-channel": {"per_channel": True},
+            "uint8": {"activation_type": QuantType.QUInt8, "weight_type": QuantType.QUInt8}}[name]
+
+
+@pytest.mark.parametrize("kind,options,ops", [
+    ("static", "int8", {"QLinearConv", "QLinearMatMul"}),
+    ("static", "per-channel", {"QLinearConv", "QLinearMatMul"}),
+    ("static", "uint8", {"QLinearConv", "QLinearMatMul"}),
+    ("dynamic", None, {"ConvInteger", "MatMulInteger"})])
+def test_exact_unit_equals_onnxruntime_code_for_code(tmp_path, kind, options, ops):
+    _, q, data = _quantized(tmp_path, kind, **(_static_options(options) if options else {}))
     g, impl, nodes, got, ref = _run(q, data, "exact-mul")
     assert {g.node(n).op_type for n in nodes} == ops
     for n in nodes:

@@ -165,7 +165,9 @@ def qop_impl(graph, node, engine):
         a, b = _input(node, env, "a"), _input(node, env, "b")
         if conv:
             ca = codes(a, _input(node, env, "azp"), lambda z, c: z.reshape(()))
-            cb = codes(b, _input(node, env, "bzp"), lambda z, c: _per_channel(z, c.ndim))
+            cb = codes(b, _input(node, env, "bzp"),      # W's axis 0: its output channels
+                       lambda z, c: z.reshape(()) if z.size == 1
+                       else z.reshape((-1,) + (1,) * (c.ndim - 1)))
             acc = ops.conv([ca, cb], attrs, product=engine.products)[0]
             bias = _input(node, env, "bias")
             if bias is not None:
