@@ -710,7 +710,14 @@ class Netlist:
                 if waiting[r] == 0:
                     ready.append(r)
         if len(order) != len(cell_list):
-            stuck = [cell_list[k][0] for k, w in enumerate(waiting) if w > 0]
+            # the cells left wait on a loop; those on it (or between loops) feed another one
+            left = {k for k, w in enumerate(waiting) if w > 0}
+            while True:
+                sinks = {k for k in left if not any(r in left for r in readers[k])}
+                if not sinks:
+                    break
+                left -= sinks
+            stuck = [cell_list[k][0] for k in sorted(left)]
             raise ValueError(f"{owner}: combinational loop through {len(stuck)} "
                              f"cell{'s' if len(stuck) > 1 else ''} "
                              f"({', '.join(map(repr, stuck[:4]))}{', ...' if len(stuck) > 4 else ''})")

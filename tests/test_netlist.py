@@ -382,8 +382,8 @@ BAD = {
     "latch": ("module latch(input en, input d, output reg q); always @* if (en) q = d; endmodule",
               r"cell '_\d+_' \(\$_DLATCH_P_\) is a latch; only combinational netlists of [\w-]+ "
               r"cells are simulated"),
-    "loop": ("module loop(input b, input c, output o); wire x, y; assign x = y ^ b; "
-             "assign y = x | c; assign o = y; endmodule",
+    "loop": ("module loop(input b, input c, output o, output p); wire x, y; assign x = y ^ b; "
+             "assign y = x | c; assign o = y; assign p = ~(y & b) ^ c; endmodule",  # p: after it
              r"combinational loop through 2 cells \('_\d+_', '_\d+_'\)"),
     "undriven": ("module undriven(input a, output [1:0] o); assign o[0] = a; endmodule",
                  r"output o\[1\] is undriven"),
