@@ -57,14 +57,14 @@ def test_unsigned_inputs_run_and_their_types_have_names(tmp_path, elem, dtype):
     np.savez(data, x=x)
     r = run_model(path, data, attribution=False)
     assert r["float_path_error"] == 0.0 and r["outputs"]["y"]["cosine"] == 1.0
-    # integers of another width are taken when they fit, refused in one line when not
-    feeds = g.check_feeds({"x": x.astype(np.int64) if dtype != np.uint64 else x})
-    assert feeds["x"].dtype == dtype
-    with pytest.raises(ModelError, match=rf"^--data: input x must be {name}, and its values "
-                                         rf"-1\.\.4 do not fit$"):
-        g.check_feeds({"x": np.array([[0, 1, 2], [3, 4, -1]], np.int64)})
-    with pytest.raises(ModelError, match=rf"^--data: input x must be {name}, not float32$"):
-        g.check_feeds({"x": x.astype(np.float32)})
+    # integers of another width: cast only where numpy's can_cast(..., "safe") holds (docs/onnx.md)
+    small = np.array([[0, 1, 2], [3, 4, 5]], np.uint8)
+    assert g.check_feeds({"x": small})["x"].dtype == dtype      # uint8 fits every one of them
+    for other in (np.int64, np.float32):
+        if not np.can_cast(other, dtype, "safe"):
+            with pytest.raises(ModelError, match=rf"^--data: input x is {name}, and an array of "
+                                                 rf"{np.dtype(other).name} does not cast to it safely"):
+                g.check_feeds({"x": x.astype(other) if other is not np.int64 else small.astype(other)})
 
 
 def test_types_are_named_not_numbered():
@@ -195,7 +195,8 @@ SUITE_CASES = {   # the issue's defects, each a case of onnx's own node suite
     "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_True": "passed",
     "test_layer_normalization_4d_axis0": "passed",           # Mean / InvStdDev outputs
     "test_split_equal_parts_default_axis_opset13": "passed",  # no sizes at opset 13
-    "test_split_to_sequence_1": None,
+    "test_split_1d_uneven_split_opset18": "passed",            # num_outputs (PyTorch's chunk)
+    "test_dequantizelinear_e4m3fn": "refused",                # float8: onnxruntime has no kernel
     "test_maxpool_with_argmax_2d_precomputed_pads": "passed",  # Indices
     "test_dropout_default_mask": "passed",                     # the mask output
     "test_training_dropout": "onnxruntime differs from onnx",  # random: listed, not silent
@@ -222,8 +223,7 @@ def test_the_node_suite_on_a_fast_subset(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert counts["differing"] == counts["traceback"] == 0 and counts["passed"] >= 80, counts
     for name, want in SUITE_CASES.items():
-        if want is not None:
-            assert results[name]["status"] == want, results[name]
+        assert results[name]["status"] == want, results[name]
     for r in results.values():
         if r["status"] == "refused":
             assert r["reason"] and "\n" not in r["reason"], r

@@ -91,12 +91,15 @@ def cmd_run(args):
         from hwsim.eval.capture import DEFAULT_CAP, OperandCapture
         capture = OperandCapture(DEFAULT_CAP if args.capture_ops is None else args.capture_ops,
                                  0 if args.capture_seed is None else args.capture_seed)
+    from hwsim.graph.finite import FloatingPointLog
     try:
-        r = run_model(args.model, args.data, assignment, attribution=args.attribution,
-                      progress=progress, reference=args.reference, metrics=args.metric,
-                      capture=capture)
+        with FloatingPointLog() as fp:   # numpy's warnings counted, not printed raw
+            r = run_model(args.model, args.data, assignment, attribution=args.attribution,
+                          progress=progress, reference=args.reference, metrics=args.metric,
+                          capture=capture)
     except ModelError as e:
         raise UsageError(str(e)) from None
+    r["warnings"] = r.get("warnings", []) + fp.lines()
     for w in r.get("warnings", []):
         print(f"hwsim: warning: {w}", file=sys.stderr)
     print(format_summary(r))

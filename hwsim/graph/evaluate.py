@@ -48,7 +48,8 @@ def load_data(path, graph: Graph, what: str = "--data") -> tuple[dict, np.ndarra
     except Exception as e:  # zipfile.BadZipFile, ValueError (pickled), OSError
         raise ModelError(f"{what}: {path} is not a readable .npz file of arrays "
                          f"({type(e).__name__})") from None
-    labels = arrays.pop("labels", None)
+    # a graph input named labels takes the array (run_model says so): no class labels then
+    labels = None if "labels" in graph.inputs else arrays.pop("labels", None)
     feeds = graph.check_feeds(arrays, what)
     rows = {v.shape[0] for v in feeds.values() if v.ndim}
     if len(rows) > 1:
@@ -150,6 +151,8 @@ def _float_path_error(got: dict, ref: dict) -> float:
             return float("inf")
         scale = np.abs(r).max() if r.size else 0.0
         err = np.abs(g - r).max() if r.size else 0.0
+        if not (np.isfinite(err) and np.isfinite(scale)):
+            return float("nan")   # NaN / inf in an output: the warnings say where
         worst = max(worst, float(err / scale) if scale else float(err))
     return worst
 
@@ -177,8 +180,10 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
     records the operand codes of the assigned run (not of the attribution runs)."""
     t0 = time.perf_counter()
     graph = model if isinstance(model, Graph) else load(model)
+    own_labels = "labels" in graph.inputs   # a graph input takes the array named labels
     feeds, labels = load_data(data, graph) if not isinstance(data, dict) else (
-        graph.check_feeds({k: v for k, v in data.items() if k != "labels"}), data.get("labels"))
+        graph.check_feeds({k: v for k, v in data.items() if k != "labels" or own_labels}),
+        None if own_labels else data.get("labels"))
     assignment = assignment or Assignment()
     if metrics is not None and not isinstance(metrics, dict):   # ["[OUTPUT=]KIND", ...]
         from hwsim.graph.metrics import parse_choice
@@ -187,6 +192,10 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
         except ValueError as e:
             raise ModelError(str(e)) from None
     warnings = unmatched_rules(graph, assignment)
+    from hwsim.graph import finite
+    if finite.LABELS in graph.inputs:
+        warnings.append("--data: the array 'labels' feeds the model's input named labels, "
+                        "so no class labels are read (no accuracy)")
     own = reference_outputs(graph, feeds)
     ref = own
     if reference is not None:
@@ -197,6 +206,8 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
                              f"({', '.join(graph.outputs)}), not "
                              f"({', '.join(rgraph.inputs)}) and ({', '.join(rgraph.outputs)})")
         ref = reference_outputs(rgraph, rgraph.check_feeds(feeds))
+    finite.check_labels(labels, graph, ref, next((v.shape[0] for v in feeds.values() if v.ndim), 1),
+                        f"--data {data}" if isinstance(data, (str, Path)) else "data")
     hw_float = own     # the float path is this very ONNX Runtime session (Graph.run)
     # a Conv on a unit sees its BatchNormalization folded in, as deployment does
     from hwsim.graph.assign import assigned_nodes
@@ -207,6 +218,9 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
     run_impl = capture.wrap(impl) if capture is not None else impl
     got = tensor_outputs(graph, graph.run(feeds, run_impl)) if impl else own
     n = next((v.shape[0] for v in feeds.values() if v.ndim), 1)
+    bad_lines, non_finite = finite.non_finite_warnings(
+        model_graph, feeds, ref, got, "the reference" if reference is None else "--reference")
+    warnings += bad_lines
     result = {
         "model": graph.source,
         "reference": "onnxruntime",
@@ -226,6 +240,7 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
         "assignment": assignment.to_dict(),
         "warnings": warnings,
         "rewrites": rewrites,
+        "non_finite": non_finite,
     }
     if labels is not None:
         pred, fpred = predictions(got, n), predictions(ref, n)
@@ -247,6 +262,13 @@ def run_model(model, data, assignment: Assignment | None = None, attribution: bo
     return result
 
 
+def _error_text(x) -> str:
+    """A relative error for the summary; NaN / inf (an output that is not a number) in words."""
+    if x is None or not np.isfinite(x):
+        return "not a number: an output holds NaN or inf, see the warnings"
+    return f"{x:.1e}"
+
+
 def format_summary(r: dict) -> str:
     """The headline table printed by ``hwsim run`` (its warnings go to stderr)."""
     from hwsim.render.tables import markdown_table
@@ -255,7 +277,7 @@ def format_summary(r: dict) -> str:
                else f" running {r['reference_model']}")
     lines += [f"{r['model']}: {len(r['assigned'])} node(s) on hwsim units, {r['rows']} rows, "
               f"reference onnxruntime{against} (hwsim float path error "
-              f"{r['float_path_error']:.1e})"]
+              f"{_error_text(r['float_path_error'])})"]
     lines += r.get("rewrites", [])
     if r["accuracy"] is not None:
         lines.append(f"accuracy {100 * r['accuracy']:.2f} % (float {100 * r['float_accuracy']:.2f} %)")
@@ -279,6 +301,8 @@ def write_report(r: dict, out: Path) -> Path:
     from hwsim.render.tables import markdown_table
     out.mkdir(parents=True, exist_ok=True)
     lines = ["# hwsim run", "", format_summary(r), ""]
+    if r.get("warnings"):
+        lines += ["## Warnings", "", *(f"- {w}" for w in r["warnings"]), ""]
     if r["assigned"]:
         lines += ["## Assigned nodes", "",
                   markdown_table(["node", "op", "unit", "parameters"],

@@ -418,18 +418,8 @@ class Graph:
                 except TypeError:
                     raise ModelError(f"{what}: input {k} is {dtype}, which an .npz file cannot "
                                      f"hold; hwsim runs inputs numpy has a type for") from None
-                if a.dtype.kind not in "biuf":
-                    raise ModelError(f"{what}: input {k} must be a numeric array, not dtype {a.dtype}")
-                if want.kind == "f":
-                    if a.dtype.kind not in "iuf":
-                        raise ModelError(f"{what}: input {k} must be {dtype}, not {a.dtype}")
-                elif a.dtype.kind != want.kind and not (want.kind in "iu" and a.dtype.kind in "iu"):
-                    raise ModelError(f"{what}: input {k} must be {dtype}, not {a.dtype}")
-                elif want.kind in "iu" and a.size and (a.min() < np.iinfo(want).min
-                                                       or a.max() > np.iinfo(want).max):
-                    raise ModelError(f"{what}: input {k} must be {dtype}, and its values "
-                                     f"{a.min()}..{a.max()} do not fit")
-                a = a.astype(want)
+                from hwsim.graph.finite import cast_feed   # safe casts only (docs/onnx.md)
+                a = cast_feed(a, dtype, want, k, what)
             if dims and len(dims) != a.ndim:
                 raise ModelError(f"{what}: input {k} must have {len(dims)} axes "
                                  f"{list(dims)}, not shape {list(a.shape)}")
