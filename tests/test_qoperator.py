@@ -164,3 +164,17 @@ def test_product_units_list_the_qoperator_ops():
     by_op = units_by_op()
     for op in Product.quantized_ops:
         assert set(by_op[op]) == {s.name for s in REGISTRY.values() if isinstance(s.graph, Product)}
+
+
+def test_explore_counts_the_qoperator_products(tmp_path):
+    """explore prices a node by its multiply-accumulates per row: a QOperator node counts as
+    its float form does (QLinearConv's weights are its input 3)."""
+    from hwsim.explore.cost import node_ops
+    from hwsim.graph.model import load
+    f, q, data = _quantized(tmp_path, "static")
+    fg, qg = load(f), load(q)
+    want = node_ops(fg, {"x": data}, ["conv1", "fc"])
+    got = node_ops(qg, {"x": data}, [n.name for n in qg.nodes
+                                     if n.op_type in ("QLinearConv", "QLinearMatMul")])
+    assert sorted(v[0] for v in got.values()) == sorted(v[0] for v in want.values())
+    assert sorted(v[0] for v in want.values()) == [4 * 180, 5 * 36 * 27]

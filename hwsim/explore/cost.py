@@ -43,21 +43,21 @@ class UnitCost:
 
 def node_ops(graph, feeds: dict, names) -> dict:
     """``{node: (ops per row, longest row)}`` for ``names`` from one float run of ``feeds``:
-    multiply-accumulates of MatMul / Gemm / Conv, exponentials of Softmax (and the length of
-    its softmax rows)."""
+    multiply-accumulates of MatMul / Gemm / Conv and their QOperator forms, exponentials of
+    Softmax (and the length of its softmax rows)."""
     env = graph.run(feeds, keep=True)
     rows = max(1, next((v.shape[0] for v in feeds.values() if np.ndim(v)), 1))
     out = {}
     for name in names:
         n = graph.node(name)
         y = np.asarray(env[n.outputs[0]])
-        if n.op_type == "MatMul":
+        if n.op_type in ("MatMul", "MatMulInteger", "QLinearMatMul"):
             k = np.shape(env[n.inputs[0]])[-1]
         elif n.op_type == "Gemm":
             a = np.shape(env[n.inputs[0]])
             k = a[0] if n.attrs.get("transA", 0) else a[1]
-        elif n.op_type == "Conv":
-            w = np.shape(env[n.inputs[1]])
+        elif n.op_type in ("Conv", "ConvInteger", "QLinearConv"):
+            w = np.shape(env[n.inputs[3 if n.op_type == "QLinearConv" else 1]])
             k = int(np.prod(w[1:]))
         else:  # Softmax: one exponential per element
             k = 1
