@@ -15,9 +15,14 @@ nodes between assigned ones take). Both are compared with a separate
 ONNX Runtime session of the model and with the outputs the ONNX suite expects (the case's
 rtol/atol). A case is
 
-* ``passed``: both runs equal onnxruntime (bit for bit: same kernels) and the expected
+* ``passed``: both runs equal onnxruntime (bit for bit: same kernels; a float16 output of
+  the cut path within the case's tolerance, listed: onnxruntime computes runs of float16
+  nodes in float32, a cut rounds the tensor to its declared float16) and the expected
   outputs;
 * ``refused``: the model cannot run (onnxruntime has no kernel or type for it), one line;
+* ``refused when cut``: the whole model runs (``hwsim run`` without an assignment), but a
+  cut around one of its nodes makes a sub-model onnxruntime refuses, in one line (a Scan
+  whose body's state shapes onnxruntime infers only inside the whole graph);
 * ``onnxruntime differs from onnx``: hwsim equals onnxruntime, and both differ from the
   suite's expected outputs (random ops such as Dropout in training mode, or onnxruntime's
   own deviations): listed, never silent;
@@ -48,7 +53,8 @@ from pathlib import Path
 import numpy as np
 
 START, END = "<!-- node-suite -->", "<!-- end node-suite -->"
-STATUSES = ("passed", "refused", "onnxruntime differs from onnx", "differing", "traceback")
+STATUSES = ("passed", "refused", "refused when cut", "onnxruntime differs from onnx",
+            "differing", "traceback")
 
 
 def cases(modules: list[str] | None = None) -> list:
@@ -59,7 +65,10 @@ def cases(modules: list[str] | None = None) -> list:
         if not modules:
             return list(node.collect_testcases())
         for m in modules:
-            importlib.import_module(f"onnx.backend.test.case.node.{m}")
+            mod = importlib.import_module(f"onnx.backend.test.case.node.{m}")
+            if hasattr(mod, "__path__"):          # ai_onnx_ml: a package of exporters
+                from onnx.backend.test.case.utils import import_recursive
+                import_recursive(mod)
     return list(node._NodeTestCases)
 
 
@@ -110,8 +119,12 @@ def _same(a, b, rtol=0.0, atol=0.0) -> bool:
 def _feeds(model, inputs: list) -> dict:
     inits = {t.name for t in model.graph.initializer}
     names = [i.name for i in model.graph.input if i.name not in inits]
-    # numpy scalars (a Dropout ratio) as 0-d arrays, as an .npz file holds them
-    return {k: np.asarray(v) if isinstance(v, np.generic) else v for k, v in zip(names, inputs)}
+    # numpy scalars (a Dropout ratio) as 0-d arrays, as an .npz file holds them; tensors
+    # the suite stores as TensorProto (Cast's) as numpy arrays
+    from onnx import TensorProto, numpy_helper
+    return {k: np.asarray(v) if isinstance(v, np.generic) else
+            numpy_helper.to_array(v) if isinstance(v, TensorProto) else v
+            for k, v in zip(names, inputs)}
 
 
 def _reason(msg: str) -> str:
@@ -121,7 +134,8 @@ def _reason(msg: str) -> str:
     m = re.search(r"([\w.]+:\w+)\((-?\d+)\) is not a registered function/op", msg)
     if m:
         return f"onnxruntime has no op {m.group(1)}"
-    m = re.search(r"Could not find an implementation for (\w+)\((\d+)\)", msg)
+    m = re.search(r"(?:Could not find an implementation|Failed to find kernel) for (\w+)\((\d+)\)",
+                  msg)
     if m:
         return f"onnxruntime has no kernel for {m.group(1)}({m.group(2)}) with these types"
     m = re.search(r"(Type Error|type) .*?\b(tensor\(\w+\))", msg)
@@ -151,6 +165,8 @@ def cut_nodes(g) -> list[str]:
 
 def run_case(case) -> dict:
     """``{"name", "op", "status", "reason", "seconds"}`` for one case."""
+    from onnx import TensorProto, numpy_helper
+
     from hwsim.graph.model import Graph, ModelError, _session
     op = case.model.graph.node[0].op_type if case.model.graph.node else "?"
     out = {"name": case.name, "op": op, "status": "passed", "reason": "", "seconds": 0.0}
@@ -164,14 +180,28 @@ def run_case(case) -> dict:
         for inputs, expected in case.data_sets:
             feeds = _feeds(case.model, inputs)
             got = g.run(feeds)
-            cut = g.run(feeds, cut=cut_nodes(g))
             ref = dict(zip(names, ort_sess.run(names, feeds)))
+            try:
+                cut = g.run(feeds, cut=cut_nodes(g))
+            except ModelError as e:
+                out.update(status="refused when cut", reason=str(e)[:400])
+                return out
             for k, want in zip(names, expected):
+                if isinstance(want, TensorProto):
+                    want = numpy_helper.to_array(want)
                 for how, v in (("float path", got[k]), ("cut path", cut[k])):
-                    if not _same(v, ref[k]):
-                        out.update(status="differing",
-                                   reason=f"{how}: output {k} is not onnxruntime's")
-                        return out
+                    if _same(v, ref[k]):
+                        continue
+                    if (how == "cut path" and np.asarray(v).dtype == np.float16
+                            and _same(v, ref[k], case.rtol, case.atol)):
+                        # onnxruntime's CPU provider computes a run of float16 nodes in
+                        # float32 between casts it inserts; a cut hands the tensor on in
+                        # its declared float16, rounded: within the case's tolerance
+                        out["note"] = "float16 rounded at the cut"
+                        continue
+                    out.update(status="differing",
+                               reason=f"{how}: output {k} is not onnxruntime's")
+                    return out
                 if not _same(ref[k], want, case.rtol, case.atol):
                     onnx_differs = True
         if onnx_differs:
@@ -205,7 +235,13 @@ def table(results: list[dict]) -> str:
             first = next(r["name"] for r in results if r["status"] == "refused"
                          and _reason(r["reason"]) == reason)
             lines.append(f"| {reason.replace('|', '/')} | {n} | `{first}` |")
-    for status in ("onnxruntime differs from onnx", "differing", "traceback"):
+    noted = [r for r in results if r.get("note") and r["status"] == "passed"]
+    if noted:
+        lines += ["", "Passed with the cut path's float16 tensors rounded where onnxruntime's "
+                  "whole run keeps float32 between its own casts (within the case's "
+                  "tolerance of onnxruntime, not bit for bit): "
+                  + ", ".join(f"`{r['name']}`" for r in noted) + "."]
+    for status in ("refused when cut", "onnxruntime differs from onnx", "differing", "traceback"):
         rows = [r for r in results if r["status"] == status]
         if rows:
             lines += ["", f"{status[0].upper() + status[1:]}: "

@@ -19,8 +19,8 @@ opset imports and local functions, small initializers embedded, large ones fed a
 so that no weight is copied per segment) run as one ONNX Runtime session. Steps run level
 by level: segment 0, the assigned nodes of level 0, segment 1, ... — the fewest segments any
 cut at the assigned nodes allows (MiniLM with its 54 products and softmaxes assigned: 37
-sessions for its 281 other nodes, not one per op). Sessions are cached per segment, the dtypes and
-ranks of its inputs and whether all tensors are kept (``keep=True``, for calibration).
+sessions for its 281 other nodes, not one per op). Sessions are cached per segment, the types and
+shapes of its inputs and whether all tensors are kept (``keep=True``, for calibration).
 Graph optimisations are off in every session: the graph is computed as written.
 """
 
@@ -166,6 +166,9 @@ class Graph:
         self.inputs = {i.name: _value_type(i.type) for i in g.input
                        if i.name not in self.initializers}
         self.outputs = [o.name for o in g.output]
+        # the graph inputs' declared types: a segment reading one declares it the same way
+        self._declared = {i.name: i for i in g.input if i.name not in self.initializers}
+        self._value_infos = {v.name: v for v in g.value_info}   # the file's own, if any
         self.nodes: list[Node] = []
         seen = set()
         for idx, n in enumerate(g.node):
@@ -183,6 +186,7 @@ class Graph:
         self.nodes = self._sorted()
         self.producer = {o: n for n in self.nodes for o in n.outputs if o}
         self._sessions: OrderedDict = OrderedDict()
+        self._ort_types: dict = {}
         self._plans: dict = {}
 
     def _sorted(self) -> list[Node]:
@@ -216,6 +220,10 @@ class Graph:
         if s is None:
             s = build()
             self._sessions[key] = s
+            sess = s[0] if isinstance(s, tuple) else s
+            # the types onnxruntime gives the tensors: what a later segment declares for an
+            # empty sequence or optional it reads
+            self._ort_types.update((o.name, o.type) for o in sess.get_outputs())
             while len(self._sessions) > MAX_SESSIONS:
                 self._sessions.popitem(last=False)
         else:
@@ -249,12 +257,15 @@ class Graph:
         def build():
             embedded = [t for t in seg.inputs if t in self._init_protos
                         and self.initializers[t].size <= EMBED_MAX_ELEMENTS]
-            ins = [_value_info(t, feeds[t]) for t in seg.inputs if t not in embedded]
+            ins = [self._declared.get(t) or _value_info(t, feeds[t], self._ort_types.get(t))
+                   for t in seg.inputs if t not in embedded]
             outs = seg.produced if keep else seg.outputs
             protos = [self.model.graph.node[n.index] for n in seg.nodes]
             g = helper.make_graph(protos, f"segment_{seg.nodes[0].name}", ins,
                                   [helper.make_empty_tensor_value_info(t) for t in outs],
-                                  [self._init_protos[t] for t in embedded])
+                                  [self._init_protos[t] for t in embedded],
+                                  value_info=[self._value_infos[t] for t in seg.produced
+                                              if t in self._value_infos])
             m = helper.make_model(g, opset_imports=list(self.model.opset_import),
                                   ir_version=self.model.ir_version,
                                   functions=list(self.model.functions))
@@ -433,22 +444,45 @@ class Graph:
 
 def _feed_type(v):
     if isinstance(v, (np.ndarray, np.generic)):
-        return ("tensor", v.dtype.str, v.ndim)
+        return ("tensor", v.dtype.str, np.shape(v))
     if isinstance(v, list):
-        return ("sequence", tuple(_feed_type(x) for x in v[:1]))
+        return ("sequence", len(v), tuple(_feed_type(x) for x in v[:1]))
     return (type(v).__name__,)
 
 
-def _value_info(name: str, v):
+def _elem_of(ort_type: str | None) -> int:
+    """TensorProto element type of onnxruntime's ``tensor(float)`` / ``seq(tensor(int64))``."""
+    from onnx import TensorProto
+    if not ort_type:
+        return 0
+    inner = ort_type.rsplit("(", 1)[-1].rstrip(")")
+    try:
+        return TensorProto.DataType.Value(inner.upper())
+    except ValueError:
+        return 0
+
+
+def _value_info(name: str, v, ort_type: str | None = None):
+    """A segment input's declaration: its type and its actual shape (shape inference in
+    subgraphs such as Scan's needs shapes, and a dim with neither value nor name reads as 0
+    in some of it); ``ort_type``: the type onnxruntime reported for the tensor, for what
+    the value cannot tell (an empty sequence, an empty optional)."""
     from onnx import helper
     if isinstance(v, list):
-        elem = _value_info(name, v[0]).type.tensor_type.elem_type if v else 0
+        elem = (_value_info(name, v[0]).type.tensor_type.elem_type if v
+                else _elem_of(ort_type))
         return helper.make_tensor_sequence_value_info(name, elem, None)
     if v is None:
+        if ort_type and ort_type.startswith("optional("):
+            inner = ort_type[len("optional("):-1]
+            elem = _elem_of(inner)
+            t = (helper.make_sequence_type_proto(helper.make_tensor_type_proto(elem, None))
+                 if inner.startswith("seq(") else helper.make_tensor_type_proto(elem, None))
+            return helper.make_value_info(name, helper.make_optional_type_proto(t))
         return helper.make_empty_tensor_value_info(name)
     a = np.asarray(v)
     elem = 8 if a.dtype.kind in "OUS" else helper.np_dtype_to_tensor_dtype(a.dtype)
-    return helper.make_tensor_value_info(name, elem, [None] * a.ndim)
+    return helper.make_tensor_value_info(name, elem, list(a.shape))
 
 
 def _ort_feeds(feeds: dict) -> dict:
