@@ -140,9 +140,9 @@ class Constraint:
     def describe(self) -> str:
         what = self.metric + (f" of {self.output}" if self.output else "")
         if self.min is not None:
-            return f"{what} >= {self.min:g}"
+            return f"{what} >= {self.min!r}"     # as given: 0.99999999, not 1
         unit = " points" if self.metric == "accuracy" else ""
-        return f"{what} >= float - {self.max_drop:g}{unit}"
+        return f"{what} >= float - {self.max_drop!r}{unit}"
 
 
 @dataclass(frozen=True)

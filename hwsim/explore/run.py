@@ -556,7 +556,7 @@ def write_outputs(result: dict, cfg: ExploreConfig, out: Path) -> list[Path]:
         p.write_text(to_toml(b["assignment"], (
             f"hwsim explore {cfg.source}: the cheapest design found with {cfg.constraint.describe()}\n"
             f"{metric_text(result['metric_key'], b['metric'])} (floor "
-            f"{metric_value(result['metric_key'], result['floor'])}), "
+            f"{floor_value(result['metric_key'], result['floor'])}), "
             f"{cfg.objective} {b['cost']:g}\n"
             f"hwsim run {result['workload']['model']} --data {result['workload']['data']} "
             f"--assign {p.name}")))
@@ -587,6 +587,17 @@ def metric_value(key: str, v) -> str:
     return f"{100 * v:.3f} %" if key == "accuracy" else f"{v:.6g}"
 
 
+def floor_value(key: str, v) -> str:
+    """The floor at the precision it was given: a floor of at most 10 significant digits (a
+    user's number, or 1 minus a round drop) as the shortest decimal that reads back as the
+    same float (a cosine floor 0.99999999 is not ``1``); a computed one, and accuracy (in %
+    to 0.001 points), as :func:`metric_value` prints metrics."""
+    if key == "accuracy" or v is None or (isinstance(v, float) and math.isnan(v)):
+        return metric_value(key, v)
+    x = float(v)
+    return repr(x) if float(f"{x:.10g}") == x and float(f"{x:.6g}") != x else metric_value(key, v)
+
+
 def metric_text(key: str, v) -> str:
     """``accuracy 91.940 %``, ``sentence_embedding.spearman 0.99905``."""
     return f"{key} {metric_value(key, v)}"
@@ -609,7 +620,7 @@ def format_summary(result: dict) -> str:
     obj, key = result["objective"], result["metric_key"]
     unit = OBJECTIVE_UNITS.get(obj, "")
     lines = [f"{result['evaluations']} designs evaluated ({result['computed']} computed now), "
-             f"floor: {result['constraint']} = {metric_value(key, result['floor'])}"]
+             f"floor: {result['constraint']} = {floor_value(key, result['floor'])}"]
     b, u = result["best"], result["uniform_best"]
     if b is None:
         r = result["best_reached"]
@@ -637,7 +648,7 @@ def format_report(result: dict, cfg: ExploreConfig) -> str:
     unit = OBJECTIVE_UNITS.get(obj, "")
     lines = [f"# hwsim explore: {cfg.source}", "",
              f"Workload: `{result['workload']['model']}` on `{result['workload']['data']}`. "
-             f"Floor: {result['constraint']} (= {metric_value(key, result['floor'])}; float "
+             f"Floor: {result['constraint']} (= {floor_value(key, result['floor'])}; float "
              f"{metric_value(key, result['float_value'])}). Objective: {obj}. Budget: {result['budget']} "
              f"designs per search, seeds {result['seeds']}.", "", "```",
              format_summary(result), "```", "", "## Groups and unit costs (iCE40)", "",
