@@ -247,45 +247,34 @@ def test_results_do_not_depend_on_how_the_stream_is_split_across_threads(yosys, 
 
 
 def parse_vcd(path: Path, scope: str) -> tuple[dict, dict]:
-    """VCD of Icarus -> ({signal name: [(time, bits)]}, {"unit": timescale}); signals of
+    """VCD of Icarus -> ({signal name: [(time, bit)]}, {"unit": timescale}); signals of
     ``scope`` only, vectors split into ``name[i]``."""
+    text = path.read_text()
+    header, _, body = text.partition("$enddefinitions")
+    timescale = re.search(r"\$timescale\s+(.*?)\s*\$end", header, flags=re.S).group(1)
     ids: dict[str, list[tuple[str, int]]] = {}
-    changes: dict[str, list] = {}
     stack: list[str] = []
-    timescale = None
-    t = 0
-    lines = path.read_text().splitlines()
-    k = 0
-    while k < len(lines):
-        ln = lines[k].strip()
-        k += 1
-        if ln.startswith("$timescale"):
-            body = ln
-            while "$end" not in body:
-                body += " " + lines[k].strip()
-                k += 1
-            timescale = body.replace("$timescale", "").replace("$end", "").strip()
-        elif ln.startswith("$scope"):
-            stack.append(ln.split()[2])
-        elif ln.startswith("$upscope"):
+    for tok in re.finditer(r"\$(scope|upscope|var)\b(.*?)\$end", header, flags=re.S):
+        kind, parts = tok.group(1), tok.group(2).split()
+        if kind == "scope":
+            stack.append(parts[1])
+        elif kind == "upscope":
             stack.pop()
-        elif ln.startswith("$var"):
-            parts = ln.split()
-            width, code, name = int(parts[2]), parts[3], parts[4].removeprefix("\\")
-            if ".".join(stack) != scope:
-                continue
-            if width == 1:
-                bits = [(name, 0)]
-            else:
-                lo = int(parts[5].strip("[]").split(":")[1]) if len(parts) > 6 else 0
-                bits = [(f"{name}[{lo + i}]", i) for i in range(width)]
+        elif ".".join(stack) == scope:
+            width, code, name = int(parts[1]), parts[2], parts[3].removeprefix("\\")
+            lo = int(parts[4].strip("[]").split(":")[1]) if width > 1 and len(parts) > 4 else 0
+            bits = [(name, 0)] if width == 1 else [(f"{name}[{lo + i}]", i) for i in range(width)]
             ids.setdefault(code, []).extend(bits)
-        elif ln.startswith("#"):
+    changes: dict[str, list] = {}
+    t = 0
+    for ln in body.split("\n"):
+        c = ln[:1]
+        if c == "#":
             t = int(ln[1:])
-        elif ln and ln[0] in "01xz" and ln[1:] in ids:
-            for name, _ in ids[ln[1:]]:
-                changes.setdefault(name, []).append((t, ln[0]))
-        elif ln and ln[0] == "b":
+        elif c in ("0", "1", "x", "z"):
+            for name, _ in ids.get(ln[1:].strip(), ()):
+                changes.setdefault(name, []).append((t, c))
+        elif c == "b":
             value, code = ln[1:].split()
             if code in ids:
                 width = max(i for _, i in ids[code]) + 1
