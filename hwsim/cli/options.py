@@ -118,11 +118,19 @@ def add_unit_options(parser: argparse.ArgumentParser, params_cls) -> None:
     # a unit's own parameter wins over a command option of the same name in its sub-parser
     # (circuit-mul's --verilog FILE, the circuit, over hwsim prove's --verilog, a file to
     # prove instead of the export: for that unit the two are one file); the command's option
-    # then reads None
+    # then reads None. The action is shared with the other units' sub-parsers: it is dropped
+    # from this one, never changed.
     taken = {option_name(f.name) for f in dataclasses.fields(params_cls)}
-    shadowed = {a.dest for opt, a in parser._option_string_actions.items() if opt in taken}
-    parser.conflict_handler = "resolve"
-    parser.set_defaults(**dict.fromkeys(shadowed))
+    shadowed = list({id(a): a for opt, a in parser._option_string_actions.items()
+                     if opt in taken}.values())
+    for action in shadowed:
+        for opt in action.option_strings:
+            parser._option_string_actions.pop(opt, None)
+        parser._actions.remove(action)
+        for group in parser._action_groups:
+            if action in group._group_actions:
+                group._group_actions.remove(action)
+    parser.set_defaults(**{a.dest: None for a in shadowed})
     g = parser.add_argument_group(f"{params_cls.__name__} (unit parameters)")
     for f in dataclasses.fields(params_cls):
         meta, text = describe_option(f, docs.get(f.name, ""))
