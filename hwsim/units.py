@@ -463,7 +463,7 @@ REGISTRY: dict[str, UnitSpec] = {
                  "a multiplier circuit brought as Verilog (combinational); its gate netlist "
                  "is the model",
                  _pairs, *multiplier(circuit_mul), baseline="hwsim.hdl.exact:ExactMultiplier",
-                 sources="hwsim.circuit_mul:circuit_source",
+                 sources="hwsim.circuit_mul:circuit_source", default_count=1_000_000,
                  graph=Product(kernel="hwsim.circuit_mul:circuit_products"),
                  label="circuit",
                  front=Front("circuits (truncated / broken-array)", _circuit_front,
