@@ -140,10 +140,14 @@ def explore_search(path: Path, result: dict) -> Path:
     return path
 
 
-def multiplier_front(path: Path, points: list[dict]) -> Path:
+def multiplier_front(path: Path, points: list[dict], cost: str = "lut4",
+                     cost_label: str = "iCE40 LUT4", error: str = "mred",
+                     error_label: str = "MRED [%]") -> Path:
     """``hwsim front``: MRED against LUT4, one panel per width, one line per family of the
     registry (each unit's ``front`` trait: its label, marker and knob labels), the exact
-    family's LUT4 marked and each width's Pareto front dashed."""
+    family's LUT4 marked and each width's Pareto front dashed. ``cost`` / ``error``: the
+    point keys plotted instead (e.g. ``energy_fj_per_op`` against ``mred_data``), with
+    their axis labels."""
     from hwsim.units import front_knob, front_units
     specs = front_units()
     widths = sorted({p["params"]["width"] for p in points})
@@ -154,10 +158,12 @@ def multiplier_front(path: Path, points: list[dict]) -> Path:
             if spec.front.exact:
                 for p in here:
                     if p["unit"] == spec.name:
-                        ax.axvline(p["lut4"], color="grey", lw=0.8, ls=":",
-                                   label=f"{spec.front.family} ({p['lut4']})")
+                        ax.axvline(p[cost], color="grey", lw=0.8, ls=":",
+                                   label=f"{spec.front.family} ({p[cost]:.4g})"
+                                   if isinstance(p[cost], float)
+                                   else f"{spec.front.family} ({p[cost]})")
                 continue
-            fam = sorted(((p["lut4"], 100 * p["mred"], front_knob(p))
+            fam = sorted(((p[cost], 100 * p[error], front_knob(p))
                           for p in here if p["unit"] == spec.name), key=lambda f: f[:2])
             if not fam:
                 continue
@@ -166,7 +172,7 @@ def multiplier_front(path: Path, points: list[dict]) -> Path:
             for lut, mred, k in fam:
                 ax.annotate("full" if k is None else f"{k}", (lut, mred), textcoords="offset points",
                             xytext=(3, 3), fontsize=6)
-        approx = sorted((p["lut4"], 100 * p["mred"]) for p in here if p["mred"] > 0)
+        approx = sorted((p[cost], 100 * p[error]) for p in here if p[error] > 0)
         front, best = [], float("inf")
         for lut, mred in approx:
             if mred < best:
@@ -177,9 +183,9 @@ def multiplier_front(path: Path, points: list[dict]) -> Path:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"{w}-bit unsigned")
-        ax.set_xlabel("iCE40 LUT4")
+        ax.set_xlabel(cost_label)
         knobs = " / ".join(s.front.knob_name for s in specs if s.front.knob_name)
-        ax.set_ylabel(f"MRED [%] (labels: {knobs})")
+        ax.set_ylabel(f"{error_label} (labels: {knobs})")
         ax.legend(fontsize=7)
     fig.tight_layout()
     _save(fig, path)

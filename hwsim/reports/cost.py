@@ -100,13 +100,22 @@ FRONT_SAMPLES = 10_000_000
 
 
 def multiplier_front(*, db=None, jobs: int = 2, widths=None,
-                     fmax: bool = False, progress: bool = False) -> list[dict]:
+                     fmax: bool = False, progress: bool = False, target=None,
+                     stream_for=None) -> list[dict]:
     """Every multiplier family of the registry (units with a ``front`` trait) at ``widths``
     (default FRONT_WIDTHS), each unit's ``front.variants(width)``, as
     ``{"unit", "params", "top", "lut4", "fmax_mhz", "mred", "mred_inputs"}`` (MRED over every
     input pair up to FRONT_EXHAUSTIVE_BITS-bit operands, FRONT_SAMPLES seeded pairs beyond;
     an exact family's is 0, not measured). Costs from :func:`hwsim.eval.synth.synthesize`
-    (cached)."""
+    (cached).
+
+    ``target`` (a standard-cell or CMOS :class:`hwsim.eval.targets.CostTarget`): costs from
+    :func:`hwsim.eval.stdcell.cell_cost` instead, the target's keys (``area_um2``,
+    ``delay_ns``, ``leakage_nw`` or ``transistors``, ``depth``) and ``"lut4": None``.
+    ``stream_for(spec, params)``: the operand stream of a point (a
+    :func:`hwsim.eval.stdcell.cell_cost` stream dict): the error on it (``mred_data``, the
+    data-weighted MRED, beside ``mred_uniform`` = ``mred``) and, on a standard-cell target,
+    ``energy_fj_per_op`` on it (zero-delay toggles)."""
     from hwsim.eval.characterize import characterize
     from hwsim.eval.synth import synthesize
     from hwsim.progress import track
@@ -121,10 +130,72 @@ def multiplier_front(*, db=None, jobs: int = 2, widths=None,
             samples = None if p.width <= FRONT_EXHAUSTIVE_BITS else FRONT_SAMPLES
             m = characterize(spec, p, samples=samples, seed=0, jobs=jobs).metrics
             mred, n = m.mred, m.n
-        r = synthesize(spec, p, fmax=fmax, db=db)
-        out.append({"unit": spec.name, "params": p.to_dict(), "top": r.top, "lut4": r.lut4,
-                    "fmax_mhz": r.fmax_mhz, "mred": mred, "mred_inputs": n})
+        stream = stream_for(spec, p) if stream_for is not None else None
+        if target is None or target.fpga:
+            r = synthesize(spec, p, fmax=fmax, db=db)
+            row = {"unit": spec.name, "params": p.to_dict(), "top": r.top, "lut4": r.lut4,
+                   "fmax_mhz": r.fmax_mhz, "mred": mred, "mred_inputs": n}
+        else:
+            from hwsim.eval.stdcell import cell_cost
+            r = cell_cost(spec, p, target=target, db=db,
+                          stream=stream if target.cells else None)
+            row = {"unit": spec.name, "params": p.to_dict(), "top": r.top, "lut4": None,
+                   "target": target.name, "mred": mred, "mred_inputs": n,
+                   **{k: getattr(r, k) for k in ("area_um2", "delay_ns", "leakage_nw",
+                                                 "transistors", "depth", "cell_count")}}
+            if r.energy_fj_per_op is not None:
+                row["energy_fj_per_op"] = r.energy_fj_per_op
+                row["energy"] = {k: r.energy[k] for k in ("stream", "operations", "seed",
+                                                          "clock_ns", "toggles")}
+        if stream is not None:
+            from hwsim.eval.characterize import characterize_operands
+            row["mred_uniform"] = mred
+            row["stream"] = stream["name"]
+            row["mred_data"] = 0.0 if spec.front.exact else characterize_operands(
+                spec, p, stream["operands"], name=stream["name"]).metrics.mred
+        out.append(row)
     return out
+
+
+#: ``hwsim front --cost``: the point key each cost names, per kind of target
+FRONT_COSTS = {"lut4": "lut4", "area": "area_um2", "energy": "energy_fj_per_op",
+               "transistors": "transistors"}
+
+
+def cell_front_table(points: list[dict], cost: str) -> list[str]:
+    """The front on a standard-cell or CMOS target as a Markdown table: each point's costs,
+    MRED on uniform operands and (with a stream) on the stream's, and whether no other point
+    of its width beats it on ``cost`` (a point key) and the MRED plotted (the stream's when
+    there is one)."""
+    data = any("mred_data" in p for p in points)
+    err = "mred_data" if data else "mred"
+    dominated = {i for i, a in enumerate(points) for b in points
+                 if b["params"]["width"] == a["params"]["width"]
+                 and b[cost] <= a[cost] and b[err] <= a[err]
+                 and (b[cost], b[err]) != (a[cost], a[err])}
+    knobs = " / ".join(s.front.knob_name for s in front_units() if s.front.knob_name)
+    cells = points and points[0].get("area_um2") is not None
+    head = (["area [um2]", "delay [ns]", "leakage [nW]"] if cells
+            else ["transistors", "logic depth"])
+    keys = ["area_um2", "delay_ns", "leakage_nw"] if cells else ["transistors", "depth"]
+    if any("energy_fj_per_op" in p for p in points):
+        head.append("energy [fJ/op]")
+        keys.append("energy_fj_per_op")
+    mreds = ["MRED uniform"] + ([f"MRED {points[0]['stream']}"] if data else [])
+    lines = [f"| unit | width | {knobs} | {' | '.join(head)} | {' | '.join(mreds)} | "
+             f"on the front |", "|---" * (4 + len(head) + len(mreds)) + "|"]
+
+    def num(v, digits):
+        return "-" if v is None else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+    for i, p in sorted(enumerate(points), key=lambda ip: (ip[1]["params"]["width"],
+                                                           ip[1][cost])):
+        k = front_knob(p)
+        vals = [num(p.get(x), 3 if x == "delay_ns" else 1) for x in keys]
+        ms = [f"{100 * p['mred']:.2f} %"] + ([f"{100 * p['mred_data']:.2f} %"] if data else [])
+        lines.append(f"| {p['unit']} | {p['params']['width']} | {'-' if k is None else k} | "
+                     f"{' | '.join(vals)} | {' | '.join(ms)} | "
+                     f"{'yes' if i not in dominated else ''} |")
+    return lines
 
 
 def front_table(points: list[dict]) -> list[str]:
