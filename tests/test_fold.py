@@ -23,7 +23,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 U = 2.0 ** -24
 
 
-def _model(path, seed=0, extra_reader=False, training=False):
+def _model(path, seed=0, extra_reader=False, training=False, bias=True):
     rng = np.random.default_rng(seed)
     f32 = np.float32
     c, m = 3, 6
@@ -31,7 +31,8 @@ def _model(path, seed=0, extra_reader=False, training=False):
          "gamma": rng.uniform(0.2, 3.0, m).astype(f32), "beta": rng.normal(0, 0.5, m).astype(f32),
          "mean": rng.normal(0, 1.0, m).astype(f32), "var": rng.uniform(0.05, 4.0, m).astype(f32)}
     nodes = [helper.make_node("Pad", ["x", "pads"], ["xp"], name="pad", mode="constant"),
-             helper.make_node("Conv", ["xp", "w", "b"], ["y"], name="conv", pads=[0, 0, 0, 0]),
+             helper.make_node("Conv", ["xp", "w", "b"] if bias else ["xp", "w"], ["y"],
+                              name="conv", pads=[0, 0, 0, 0]),
              helper.make_node("BatchNormalization", ["y", "gamma", "beta", "mean", "var"], ["z"],
                               name="bn", epsilon=1e-3,
                               **({"training_mode": 1} if training else {})),
@@ -43,7 +44,9 @@ def _model(path, seed=0, extra_reader=False, training=False):
     if extra_reader:
         nodes.append(helper.make_node("Identity", ["y"], ["y_copy"], name="copy"))
         outs.append(helper.make_tensor_value_info("y_copy", TensorProto.FLOAT, [None, m, 7, 7]))
-    inits = [numpy_helper.from_array(v, k) for k, v in p.items()]
+    if not bias:      # PyTorch's Conv2d(bias=False) before a BatchNorm2d
+        p["b"] = np.zeros_like(p["b"])
+    inits = [numpy_helper.from_array(v, k) for k, v in p.items() if bias or k != "b"]
     inits.append(numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"))
     g = helper.make_graph(nodes, "convbn",
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, c, 7, 7])],
@@ -54,11 +57,12 @@ def _model(path, seed=0, extra_reader=False, training=False):
     return p, rng.normal(0, 1, (10, c, 7, 7)).astype(np.float32)
 
 
-def test_folded_conv_equals_conv_then_batchnorm_within_the_float32_bound(tmp_path):
+@pytest.mark.parametrize("bias", [True, False])
+def test_folded_conv_equals_conv_then_batchnorm_within_the_float32_bound(tmp_path, bias):
     from hwsim.graph.fold import fold_batchnorm
     from hwsim.graph.model import load
     from hwsim.graph.ops import conv
-    p, x = _model(tmp_path / "m.onnx")
+    p, x = _model(tmp_path / "m.onnx", bias=bias)
     g = load(tmp_path / "m.onnx")
     folded, lines = fold_batchnorm(g)
     assert lines == ["BatchNormalization bn folded into Conv conv"]
