@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -87,12 +87,12 @@ class CircuitMulParams(MultiplierParams):
         SHA-256 of the file (empty: computed; given: the file must still match it).
     """
 
-    verilog: str = ""
-    top: str = ""
+    verilog: str = field(default="", metadata={"metavar": "FILE"})
+    top: str = field(default="", metadata={"metavar": "NAME"})
     width: int = 8
     signed: bool = False
-    ports: str = ""
-    sha256: str = ""
+    ports: str = field(default="", metadata={"metavar": "A,B,O"})
+    sha256: str = field(default="", metadata={"metavar": "HEX"})
 
     stem = "circuit_mul"
 

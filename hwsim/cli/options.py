@@ -103,7 +103,7 @@ def describe_option(field: dataclasses.Field, doc: str) -> tuple[str, str]:
     elif isinstance(d, bool):
         meta, kind = None, ""
     elif isinstance(d, str):
-        meta, kind = field.name.upper(), "text"
+        meta, kind = field.metadata.get("metavar", field.name.upper()), "text"
     else:
         meta, kind = "N", "integer" + (" or none" if d is None else "")
     text = doc.rstrip(".") or kind or field.name
