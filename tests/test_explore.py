@@ -649,6 +649,32 @@ def test_lazy_prices_price_each_unit_once_cheapest_estimate_first():
     assert calls[3:] == ["exact3"] and p.complete
 
 
+def test_warm_up_exports_in_the_background_and_pricing_waits_for_it(monkeypatch):
+    """The first Verilog export (a fresh machine compiles Amaranth's yosys) runs beside the
+    first evaluations; the first price waits for it instead of compiling a second time."""
+    import threading
+
+    from hwsim.explore.config import Choice
+    from hwsim.explore.cost import LazyPrices
+    from hwsim.hdl import export
+    events, release = [], threading.Event()
+
+    def slow_export(spec, params, component, **kw):
+        release.wait(10)
+        events.append(("export", params.width, threading.current_thread().name))
+        return ""
+    monkeypatch.setattr(export, "to_verilog", slow_export)
+    calls = []
+    keys = [(Choice.of("exact-mul", {"width": w, "signed": True}), 0) for w in (6, 4)]
+    p = LazyPrices(keys, fmax=False, db=None, pricer=fake_price(calls))
+    p.warm_up()
+    p.warm_up()  # once
+    assert events == [] and calls == []  # warm_up returned at once
+    release.set()
+    p.ensure(keys[:1])
+    assert events == [("export", 4, "hwsim-explore-warm-up")] and calls == ["exact6"]
+
+
 @pytest.mark.slow
 def test_lazy_pricing_finds_a_feasible_design_early_and_the_eager_result(tmp_path, digits,
                                                                       monkeypatch):

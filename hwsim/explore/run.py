@@ -365,7 +365,8 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
 
     1. the widest design (each group on the choice :func:`~hwsim.explore.cost.estimate`
        ranks dearest) and every uniform design are evaluated: metrics only, nothing priced;
-       feasibility (metric >= floor) is known for each;
+       feasibility (metric >= floor) is known for each; meanwhile a background thread warms
+       up the Verilog export (:meth:`~hwsim.explore.cost.LazyPrices.warm_up`);
     2. the units of the feasible uniform designs are priced, the designs taken cheapest
        :meth:`Space.estimate` first: as soon as one feasible design's units are all priced it
        is reported (``first feasible design``, with the time since the start); then the
@@ -423,6 +424,7 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
         ev = Evaluator(space, runner, None, None, 1.0, notify=notify if progress else None)
         ev.t0 = t0
         space.prices.after = ev.check_first
+        space.prices.warm_up()  # while the first designs are evaluated
         uniform = uniform_designs(cfg)
         widest = space.widest()
         first = ev.rows_for([widest], progress="explore: the widest design" if progress else None)[0]
