@@ -197,3 +197,21 @@ def test_bad_metric_is_one_line_exit_2(tmp_path, capsys, value, msg):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1
     assert pytest.importorskip("re").search(msg, err), err
+
+
+def test_attribution_without_labels_reads_a_float_output_not_the_integer_label(tmp_path):
+    """The first output is an int64 label: attribution takes the first float output's cosine
+    (a label has none)."""
+    from hwsim.graph.evaluate import run_model
+    from hwsim.graph.assign import parse_assignment
+    x = _model(tmp_path / "m.onnx")
+    import onnx as _onnx
+    m = _onnx.load(str(tmp_path / "m.onnx"))
+    outs = list(m.graph.output)
+    del m.graph.output[:]
+    m.graph.output.extend([outs[2]] + outs[:2] + outs[3:])     # cls first
+    _onnx.save(m, str(tmp_path / "m2.onnx"))
+    a = parse_assignment({"assign": [{"op": "Gemm", "unit": "mitchell-mul", "width": 6}]})
+    r = run_model(tmp_path / "m2.onnx", {"x": x}, a)
+    assert r["attribution"]["metric"] == "cosine of logits"
+    assert all(0 < row["metric"] <= 1 for row in r["attribution"]["nodes"])

@@ -158,10 +158,15 @@ def _float_path_error(got: dict, ref: dict) -> float:
 
 
 def _headline(outputs: dict, labels, n) -> tuple[str, callable]:
-    """The metric attribution reports: accuracy with labels, else the first output's cosine."""
+    """The metric attribution reports: accuracy with labels, else the cosine of the first
+    float output, else the agreement of the first output (labels: no cosine)."""
     if labels is not None:
         return "accuracy", lambda outs: float((predictions(outs, n) == labels).mean())
-    first = next(iter(outputs))
+    first = next((k for k, v in outputs.items() if np.asarray(v).dtype.kind == "f"), None)
+    if first is None:
+        first = next(iter(outputs))
+        return f"agreement of {first}", lambda outs: output_metrics(
+            outs[first], outputs[first], "labels")["agreement"]
     return f"cosine of {first}", lambda outs: output_metrics(outs[first], outputs[first],
                                                              "embedding")["cosine"]
 
