@@ -260,7 +260,7 @@ def explore_section(out: Path, jobs: int, db) -> Section:
         f"Everything evaluated: `explore/designs.csv`, the full report `explore/report.md`, the "
         f"best design as an assignment `explore/best.toml` (`hwsim run --assign`). Again, with "
         f"more: `hwsim explore {config.name} -o explore` (in this directory); "
-        f"examples/explore_digits.toml searches 3-8 bits with Fmax from nextpnr "
+        f"examples/explore_digits.toml searches 3-8 bits and Mitch-w truncation "
         f"(docs/studies/explore.md).", ""]
     saving = ""
     if exact8 is not None and exact8["cost"] > 0:
