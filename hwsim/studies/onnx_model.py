@@ -14,8 +14,9 @@ and the assignment, flattened so that a sweep can grid over it:
 The task's parameters also hold the SHA-256 of the model and data files
 (``model_sha256``, ``data_sha256``), so the sweep's cache key changes when a file's
 content does: an edited model is never served an old row. Metrics: ``accuracy``,
-``float_accuracy``, ``delta_points`` (with labels), and the first float output's
-``cosine``, ``argmax_agreement`` and ``spearman`` against onnxruntime.
+``float_accuracy``, ``delta_points`` (with labels), and, of the first output with a class
+axis (else the first float output), ``cosine``, ``argmax_agreement`` and, for an embedding,
+``spearman`` against onnxruntime (hwsim.graph.metrics: the metrics that fit the output).
 """
 
 from __future__ import annotations
@@ -156,12 +157,14 @@ def run(params: dict, seed: int) -> dict:
     if r["accuracy"] is not None:
         out = {"accuracy": r["accuracy"], "float_accuracy": r["float_accuracy"],
                "delta_points": 100 * (r["accuracy"] - r["float_accuracy"])}
-    first = next((m for m in r["outputs"].values() if m["argmax_agreement"] is not None),
-                 next(iter(r["outputs"].values())))
-    out["cosine"] = first["cosine"]
+    ms = list(r["outputs"].values())
+    first = next((m for m in ms if m["argmax_agreement"] is not None),
+                 next((m for m in ms if m["cosine"] is not None), ms[0]))
+    if first["cosine"] is not None:
+        out["cosine"] = first["cosine"]
     if first["argmax_agreement"] is not None:
         out["argmax_agreement"] = first["argmax_agreement"]
-    if "spearman" in first:
+    if first.get("spearman") is not None:   # an embedding output's (hwsim.graph.metrics)
         out["spearman"] = first["spearman"]
     out["float_path_error"] = r["float_path_error"]
     return out
