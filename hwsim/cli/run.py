@@ -139,7 +139,7 @@ def add(sub) -> None:
     """``hwsim run MODEL.onnx --data FILE.npz [--assign FILE.toml]``."""
     s = sub.add_parser("run", help="run an ONNX model with chosen ops on hwsim units, "
                                    "against onnxruntime", allow_abbrev=False,
-                       description="hwsim run: a user's ONNX model (float or QDQ) with the ops "
+                       description="hwsim run: a user's ONNX model (float, QDQ or QOperator) with the ops "
                                    "an assignment file names on hwsim units, the rest float; "
                                    "metrics against onnxruntime's float run, per-node "
                                    "attribution. See docs/onnx.md.")
