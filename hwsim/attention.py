@@ -53,19 +53,28 @@ class AttentionParams(UnitParams):
 
     Parameters
     ----------
-    length, dim:
-        L (1..32) query/key rows and head dimension d (1..32).
+    length:
+        L, query/key rows, 1..32.
+    dim:
+        d, the head dimension, 1..32.
     in_fmt:
         Signed format of Q, K and V (width 2..16). Default Q2.6.
     out_fmt:
         Signed output format. Default Q2.10.
-    multiplier, keep_bits:
-        ``Multiplier.EXACT`` or ``MITCHELL`` (with Mitch-w ``keep_bits``) for Q.K^T and P.V.
+    multiplier:
+        ``Multiplier.EXACT`` or ``MITCHELL``: the products of Q.K^T and P.V.
+    keep_bits:
+        Mitch-w fraction bits the Mitchell multiplier keeps (none: all).
     scale_bits:
         C, fraction bits of the 1/sqrt(d) constant (2..16).
-    softmax_in_fmt, softmax_out_fmt, softmax_method, softmax_normalizer:
-        The softmax: its input (score) and output (probability) formats, exp method and
-        normaliser (two-pass form, base e).
+    softmax_in_fmt:
+        The softmax's input (score) format (two-pass form, base e).
+    softmax_out_fmt:
+        The softmax's output (probability) format.
+    softmax_method:
+        The softmax's exp method.
+    softmax_normalizer:
+        The softmax's normaliser.
     softmax_stages:
         The softmax's ``stages`` (HDL pipelining of its output path; same values).
     softmax_streaming:

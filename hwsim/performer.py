@@ -148,17 +148,23 @@ class PerformerParams(UnitParams):
 
     Parameters
     ----------
-    dim, features:
-        d (1..64) and m (1..1024).
-    kind, omega_seed:
-        :class:`FeatureKind` and the seed of the omega ROM.
+    dim:
+        d, the input dimension, 1..64.
+    features:
+        m, the number of random features, 1..1024.
+    kind:
+        :class:`FeatureKind`: how omega's rows are drawn.
+    omega_seed:
+        The seed of the omega ROM (the random features).
     in_fmt:
         Signed input format of x (width <= 16). Default Q1.7 (|x_i| < 1).
     omega_fmt:
         Signed format omega is rounded to (nearest even, saturating). Default Q4.8.
-    method, lut_bits:
-        The exp unit (input format derived: enough integer bits for the exponent's range,
-        the fraction bits of omega x; output UQ<I>.<frac_bits>).
+    method:
+        The exp unit's method (its input format derived: enough integer bits for the
+        exponent's range, the fraction bits of omega x; output UQ<I>.<frac_bits>).
+    lut_bits:
+        The exp unit's LUT index bits (method LUT).
     frac_bits:
         Fraction bits of each feature (1..24).
     """

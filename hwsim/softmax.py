@@ -107,9 +107,17 @@ class SoftmaxParams(UnitParams):
         uniform distribution is at least two LSBs. Default UQ1.15.
     form:
         :class:`SoftmaxForm`: TWO_PASS (default), ONLINE or TAYLOR.
-    method, base, lut_bits, segments, order:
-        The exp unit (see :class:`hwsim.exp.ExpParams`); TAYLOR form needs
-        ``method=ExpMethod.TAYLOR``, the other forms any method.
+    method:
+        The exp unit's method (:class:`hwsim.exp.ExpParams`); the Taylor form needs the
+        Taylor method, the other forms take any method.
+    base:
+        The exp unit's base: e (the softmax of x) or 2 (of x ln 2).
+    lut_bits:
+        The exp unit's table index bits (lut method), 1..12.
+    segments:
+        The exp unit's segments (pwl method), a power of two in 1..256.
+    order:
+        The exp unit's Taylor order (taylor method and form), even, 2..8.
     normalizer:
         :class:`Normalizer`: EXACT_DIV (default), MITCHELL_DIV or RECIPROCAL_LUT.
     recip_bits:

@@ -50,10 +50,27 @@ def param_docs(cls) -> dict[str, str]:
     return {k: v.replace(":class:", "").replace("`", "") for k, v in out.items()}
 
 
+def _cli_spelling(text: str, own: type | None) -> str:
+    """Enum members named as the CLI spells them: ``ExpMethod.TAYLOR`` (any enum of hwsim's
+    unit modules a docstring names) and the field's own enum's bare member names (``LUT``,
+    ``TWO_PASS``; one-letter names stay) as their values (``taylor``, ``two_pass``)."""
+    import sys
+    for mod in [m for n, m in list(sys.modules.items()) if n.startswith("hwsim.") and m]:
+        for name, cls in list(vars(mod).items()):
+            if isinstance(cls, type) and issubclass(cls, enum.Enum) and f"{name}." in text:
+                for v in cls:
+                    text = re.sub(rf"\b{name}\.{v.name}\b", str(v.value), text)
+    if own is not None:
+        for v in own:
+            if len(v.name) > 1:
+                text = re.sub(rf"\b{v.name}\b", str(v.value), text)
+    return text
+
+
 def _default_text(d) -> str:
     if isinstance(d, enum.Enum):
         return str(d.value)
-    return str(d)
+    return "none" if d is None else str(d)
 
 
 def _parse_format(text: str) -> FixedFormat:
@@ -107,6 +124,10 @@ def describe_option(field: dataclasses.Field, doc: str) -> tuple[str, str]:
     else:
         meta, kind = "N", "integer" + (" or none" if d is None else "")
     text = doc.rstrip(".") or kind or field.name
+    text = re.sub(r"\s*\(default [^)]*\)", "", text)   # ours below, in the CLI's spelling
+    text = _cli_spelling(text, type(d) if isinstance(d, enum.Enum) else None)
+    if re.search(r"\bDefault\b", text):                 # the docstring states it already
+        return meta, text.replace("%", "%%")
     default = "empty" if d == "" else _default_text(d)
     return meta, f"{text} (default {default})".replace("%", "%%")
 
@@ -158,7 +179,15 @@ def params_from_args(params_cls, args: argparse.Namespace):
     ValueError propagates)."""
     given = {f.name: getattr(args, f"param_{f.name}") for f in dataclasses.fields(params_cls)
              if getattr(args, f"param_{f.name}", None) is not None}
-    return params_cls(**given)
+    try:
+        return params_cls(**given)
+    except (TypeError, ValueError) as e:
+        # a refusal of a value the user never gave names it as the default
+        m = re.match(rf"^{params_cls.__name__}\.(\w+) ", str(e))
+        names = {f.name for f in dataclasses.fields(params_cls)}
+        if m and m.group(1) in names and m.group(1) not in given:
+            raise type(e)(f"{e} (the default; give {option_name(m.group(1))})") from None
+        raise
 
 
 def unit_summary_lines(params_cls) -> list[str]:
