@@ -17,7 +17,9 @@ KIND is one of:
 * ``cli-files``: what each subcommand reads and writes (its ``files(args)`` declaration, which
   ``hwsim.cli.main`` checks before the command runs);
 * ``layers``: the import-linter contracts of ``pyproject.toml`` (layers, forbidden imports);
-* ``enum MODULE.CLASS``: an enum's members, values and member docstrings or comments.
+* ``enum MODULE.CLASS``: an enum's members, values and member docstrings or comments;
+* ``cost-table FILE.json``: the cost table ``scripts/cost_table.py`` measured (its JSON
+  beside the document), rendered by that script.
 
 Transcripts are ``console`` blocks between ``<!-- transcript -->`` (or
 ``<!-- transcript slow -->`` for commands that take more than ~20 s, ``<!-- transcript
@@ -396,7 +398,23 @@ def gen_enum(arg: str, doc: Path, docs_dir: Path) -> list[str]:
     return lines + _table(["member", "value", "meaning"], rows)
 
 
+def gen_cost_table(arg: str, doc: Path, docs_dir: Path) -> list[str]:
+    """The Must-show cost table from the JSON ``scripts/cost_table.py`` wrote (``arg``,
+    beside the document): rendered by that script's ``render``, so the numbers are the
+    measured ones and the sentence about them follows them."""
+    import importlib.util
+    import json
+    if not arg:
+        raise ValueError("cost-table needs the JSON file's name (beside the document)")
+    spec = importlib.util.spec_from_file_location("cost_table",
+                                                  Path(__file__).resolve().parent / "cost_table.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.render(json.loads((doc.parent / arg).read_text()))
+
+
 GENERATORS = {
+    "cost-table": gen_cost_table,
     "units": gen_units,
     "roles": gen_roles,
     "studies": gen_studies,
