@@ -121,3 +121,26 @@ def test_the_difference_float_md_states(fmt):
            f"{100 * (lm != lp).mean():.1f} % |")
     text = (Path(__file__).parents[1] / "docs" / "units" / "float.md").read_text()
     assert row in text.splitlines(), row
+
+
+def test_the_minilm_study_reports_both_readings():
+    """minilm-units takes products/linear = lmul-paper in float formats (not bfp), its default
+    sweep has both readings in every float format, and its float table labels them apart."""
+    from hwsim.studies import get_study
+    from hwsim.studies import minilm_units as mu
+    base = dict(get_study("minilm-units").params, softmax="float", product_format="bf16")
+    mu.check(dict(base, products="lmul-paper"))
+    with pytest.raises(ValueError, match=r"^minilm-units: products = lmul-paper needs a float "
+                                         r"product_format \(fp32, bf16, fp16, e4m3, e5m2\), not bfp$"):
+        mu.check(dict(base, products="lmul-paper", product_format="bfp"))
+    pts = mu.default_sweep()["points"]
+    for f in ("bf16", "fp16", "e4m3", "e5m2"):
+        got = {p.get("products") for p in pts if p.get("product_format") == f}
+        assert {"lmul", "lmul-paper"} <= got, f
+    rows = [{"params": dict(base, products=k, sentences=10, float_scale="tensor"), "seed": 0,
+             "metrics": {"cos_mean": c, "cos_min": c, "spearman": c, "nn_agreement": 1.0,
+                         "n_sentences": 10}}
+            for k, c in (("lmul", 0.9997), ("lmul-paper", 0.9979))]
+    text = "\n".join(mu._float_tables(rows))
+    assert "| bf16 | L-Mul | 0.99970 (0.9997) | 0.99970 | 1.000 |" in text
+    assert "| bf16 | L-Mul, paper formula | 0.99790 (0.9979) | 0.99790 | 1.000 |" in text

@@ -11,7 +11,8 @@ One configuration replaces, in all 6 layers and 12 heads of all-MiniLM-L6-v2
   block-floating-point exact or Mitchell products of ``product_bits`` bits
   (``product_format = "bfp"``, :class:`hwsim.eval.hooks.FixedMatmul`), or by the float multiplier
   unit (``product_format`` = ``fp32`` / ``bf16`` / ``fp16`` / ``e4m3`` / ``e5m2``; products
-  ``exact`` / ``mitchell`` / ``lmul``; :class:`hwsim.eval.hooks.FloatMatmul`, sums in float32)
+  ``exact`` / ``mitchell`` / ``lmul`` (L-Mul as hardware adds the patterns) / ``lmul-paper``
+  (L-Mul's formula read literally); :class:`hwsim.eval.hooks.FloatMatmul`, sums in float32)
   with operands scaled by powers of two (``float_scale``: ``tensor`` = one scale per
   attention matrix, i.e. per sentence and head, and in dense layers per token and per
   weight column, because the dense hook sees a batch's tokens as one matrix and a
@@ -36,7 +37,9 @@ from hwsim.studies import check_choice
 from hwsim.studies import minilm_eval as E
 
 SOFTMAX = ("float", "two_pass", "online", "taylor", "exp-only")
-PRODUCTS = ("float", "exact", "mitchell", "lmul")
+PRODUCTS = ("float", "exact", "mitchell", "lmul", "lmul-paper")
+#: the float-mul methods the float tables report, in their order
+FLOAT_METHODS = ("exact", "mitchell", "lmul", "lmul-paper")
 #: product_format: block floating point integers, or a float format of the float-mul unit
 PRODUCT_FORMATS = ("bfp", "fp32", "bf16", "fp16", "e4m3", "e5m2")
 HEADS = ("none", "exact", "mitchell")
@@ -70,8 +73,8 @@ def _matmul(params: dict, which: str):
         return None
     fmt = params["product_format"]
     if fmt == "bfp":
-        if kind == "lmul":
-            raise ValueError(f"{which} = lmul needs a float product_format "
+        if kind in ("lmul", "lmul-paper"):
+            raise ValueError(f"{which} = {kind} needs a float product_format "
                              f"({', '.join(PRODUCT_FORMATS[1:])}), not bfp")
         keep = {"keep_bits": params["keep_bits"]} if kind == "mitchell" else {}
         return fixed_matmul(f"{kind}-mul", params["product_bits"], **keep)
@@ -157,22 +160,21 @@ Q48 = [("taylor (order 4), Q4.8 scores", {"softmax": "taylor", "method": "taylor
 
 
 #: (product_format, products) of the float-unit attention-products table
-FLOAT_PRODUCTS = [("fp32", "exact"), ("bf16", "exact"), ("bf16", "mitchell"), ("bf16", "lmul"),
-                  ("fp16", "exact"), ("fp16", "mitchell"), ("fp16", "lmul"),
-                  ("e4m3", "exact"), ("e4m3", "mitchell"), ("e4m3", "lmul"),
-                  ("e5m2", "exact"), ("e5m2", "mitchell"), ("e5m2", "lmul")]
+FLOAT_PRODUCTS = [("fp32", "exact")] + [(f, k) for f in ("bf16", "fp16", "e4m3", "e5m2")
+                                         for k in FLOAT_METHODS]
 #: (product_format, linear) of the float-unit dense-layer table, on FLOAT_LINEAR_SENTENCES
-FLOAT_LINEAR = [("bf16", "exact"), ("bf16", "mitchell"), ("bf16", "lmul"),
-                ("e4m3", "exact"), ("e4m3", "mitchell"), ("e4m3", "lmul")]
+FLOAT_LINEAR = [(f, k) for f in ("bf16", "e4m3") for k in FLOAT_METHODS]
 FLOAT_LINEAR_SENTENCES = 30
 _FMT_LABEL = {"fp32": "fp32", "bf16": "bf16", "fp16": "fp16", "e4m3": "fp8 e4m3",
               "e5m2": "fp8 e5m2"}
-_METHOD_LABEL = {"exact": "exact (RNE)", "mitchell": "Mitchell", "lmul": "L-Mul"}
+_METHOD_LABEL = {"exact": "exact (RNE)", "mitchell": "Mitchell", "lmul": "L-Mul",
+                 "lmul-paper": "L-Mul, paper formula"}
 
 
 def default_sweep(quick: bool = False) -> dict:
     """Every softmax variant at 8/12/16-bit outputs, exact and Mitchell attention products
-    at 4..16 bits, the float multiplier units (exact, Mitchell, L-Mul in fp32 .. fp8) in the
+    at 4..16 bits, the float multiplier units (exact, Mitchell, both L-Mul readings in fp32 ..
+    fp8) in the
     attention products and in every dense layer; ``quick``: fewer variants and sentences
     and no float units (the demo)."""
     variants = [v for v in VARIANTS if v[2] == "lut"] if quick else VARIANTS
@@ -318,7 +320,7 @@ def _float_tables(rows: list[dict]) -> list[str]:
         other = "linear" if which == "products" else "products"
         found = []
         for f in PRODUCT_FORMATS[1:]:
-            for k in ("exact", "mitchell", "lmul"):
+            for k in FLOAT_METHODS:
                 m = {"softmax": "float", which: k, other: "float", "product_format": f,
                      "head": "none"}
                 if _mean(rows, "spearman", **m) is not None:
