@@ -91,11 +91,29 @@ def coverage_rows(items) -> list[dict]:
              "units": sorted(_units_of(it)), "sim": _sim_of(it)} for it in items]
 
 
+#: the order modules run in (pytest-xdist hands tests out in collection order): the modules
+#: with a slow test first, then those running simulators or synthesis, then proofs, then the
+#: rest, so the two workers finish together instead of one waiting on a late long test.
+#: A module keeps its own order and stays in one piece (its module fixtures are built once).
+_MODULE_RANK = ("slow", "sim", "synth", "formal")
+
+
+def _module_rank(items) -> dict:
+    rank: dict = {}
+    for item in items:
+        tiers = {m.name for m in item.iter_markers()}
+        r = min((i for i, t in enumerate(_MODULE_RANK) if t in tiers), default=len(_MODULE_RANK))
+        rank[item.module] = min(rank.get(item.module, r), r)
+    return rank
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(config, items):
     for item in items:
         for name in sorted(_tier(item)):
             item.add_marker(name)
+    rank = _module_rank(items)
+    items.sort(key=lambda item: rank[item.module])  # stable: each module in its own order
     dump = os.environ.get("HWSIM_COLLECT_DUMP")  # set by test_coverage_guard.py
     if dump:
         with open(dump, "w") as f:
