@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 
 @numba.njit(inline="always")
@@ -165,6 +168,125 @@ def _split_operand(x: np.ndarray, n1: int, keep_mask: int, dtype):
     return parts
 
 
+# -- float32 bit patterns: the Mitchell product as an integer add (widths up to 15) ----
+
+@intrinsic
+def _f32_of_bits(typingctx, x):
+    """The float32 whose bit pattern is the int32 ``x`` (a bitcast, no conversion)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
+@intrinsic
+def _bits_of_f32(typingctx, x):
+    """The int32 bit pattern of the float32 ``x``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.int32(types.float32), codegen
+
+
+#: the bit pattern of 1.0f, and the pattern that stands for a zero operand (see
+#: :func:`_pattern_matmul32`)
+_ONE = 0x3F800000
+_ZERO = 0x20000000
+
+
+@numba.njit(cache=True)
+def _patterns(x, mant_mask, offset, out):
+    """Per element: the float32 bit pattern of ``|x|`` (exact: ``|x| <= 2**14``) with the
+    low mantissa bits Mitch-w drops cleared (``mant_mask``), the sign bit of x, ``_ZERO``
+    for x = 0; plus ``offset``, wrapped to int32."""
+    for i in range(x.size):
+        v = x[i]
+        bits = np.int64(_bits_of_f32(np.float32(abs(v)))) & mant_mask
+        if v < 0:
+            bits |= np.int64(1) << 31
+        if v == 0:
+            bits = np.int64(_ZERO)
+        out[i] = np.int32(bits + offset)
+
+
+@numba.njit(parallel=True, cache=True)
+def _pattern_matmul32(pa, pb, out):
+    """``out[g, i, j] = sum_t trunc(float32 of bits(pa[g, i, t] + pb[g', j, t]))`` in an
+    int32 sum (``g' = g`` or 0 for a shared right operand).
+
+    Mitchell's logarithm is the float bit trick (DESIGN section 3): the float32 pattern of
+    an integer ``|a| = 2**k (1 + f / 2**(N-1))`` is ``(k + 127) << 23 | f << (24 - N)``, so
+    adding the patterns of |a| and |b| and subtracting that of 1.0 (``pb`` carries the
+    ``-_ONE``) adds the fractions, carries into the exponent and gives the pattern of
+    ``m 2**(e - (N-1))``, steps 2-4 exactly (the mantissa holds f's N-1 bits for N <= 24);
+    truncation to an integer is step 5's floor of the magnitude, and the sign bits add to
+    their XOR (the magnitude part stays in [0, 2**31): no carry into the sign), so the
+    truncation toward zero of the signed value is the signed multiplier's product. A zero
+    operand's pattern ``_ZERO`` (2**29) gives a sum of exponent at most 79 with any operand
+    (|value| < 1, truncated to 0) and 1 with another zero (2**-126): 0 as step 1 says. The
+    products are below 2**(2N-2) <= 2**28, so the conversion is exact; one add, one
+    conversion and the sum per product, 8 in each AVX2 instruction."""
+    G, n, k = pa.shape
+    gb, m = pb.shape[0], pb.shape[1]
+    for gi in numba.prange(G * n):
+        g, i = gi // n, gi % n
+        ai = pa[g, i]
+        bg = pb[g % gb]
+        for j in range(m):
+            bj = bg[j]
+            acc = np.int32(0)
+            for t in range(k):
+                acc = np.int32(acc + np.int32(_f32_of_bits(np.int32(ai[t] + bj[t]))))
+            out[g, i, j] = acc
+
+
+@numba.njit(parallel=True, cache=True)
+def _pattern_matmul64(pa, pb, out):
+    """:func:`_pattern_matmul32` with an int64 sum (when ``k 2**(2N-2)`` could pass 2**31)."""
+    G, n, k = pa.shape
+    gb, m = pb.shape[0], pb.shape[1]
+    for gi in numba.prange(G * n):
+        g, i = gi // n, gi % n
+        ai = pa[g, i]
+        bg = pb[g % gb]
+        for j in range(m):
+            bj = bg[j]
+            acc = np.int64(0)
+            for t in range(k):
+                acc += np.int32(_f32_of_bits(np.int32(ai[t] + bj[t])))
+            out[g, i, j] = acc
+
+
+#: widths the float32 pattern kernel takes (products below 2**28, fractions within float32's
+#: 23 mantissa bits)
+PATTERN_MAX_WIDTH = 15
+
+
+def _pattern_operand(x: np.ndarray, mant_mask: int, offset: int) -> np.ndarray:
+    x = np.ascontiguousarray(x, dtype=np.int64)
+    out = np.empty(x.shape, np.int32)
+    _patterns(x.reshape(-1), mant_mask, offset, out.reshape(-1))
+    return out
+
+
+def _pattern_matmul(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
+    """:func:`mitchell_matmul` for widths up to :data:`PATTERN_MAX_WIDTH`: the float32 bit
+    pattern kernels. A right operand broadcast along the stack (one weight matrix for every
+    sentence) is converted once."""
+    n1 = params.width - 1
+    keep = params.keep_bits
+    mant_mask = -1 if keep is None else ~((1 << (23 - keep)) - 1)
+    G, k = a.shape[0], a.shape[2]
+    if G > 1 and b.shape[0] == G and b.strides[0] == 0:
+        b = b[:1]
+    pa = _pattern_operand(a, mant_mask, 0)
+    pb = _pattern_operand(b.transpose(0, 2, 1), mant_mask, -_ONE)
+    out = np.empty((G, a.shape[1], b.shape[2]), dtype=np.int64)
+    if k * (1 << (2 * n1)) < (1 << 31):
+        _pattern_matmul32(pa, pb, out)
+    else:
+        _pattern_matmul64(pa, pb, out)
+    return out
+
+
 def mitchell_matmul(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
     """Sums of signed Mitchell products: ``(G, n, k) x (G, k, m) -> (G, n, m)`` int64, equal
     to ``mitchell_mul(a[..., :, :, None], b[..., None, :, :], params).sum(-2)``. Operands
@@ -175,7 +297,18 @@ def mitchell_matmul(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
     element, not once per product; the inner loop is then branch-free integer add/shift/mask, in int32 lanes for
     N <= 10 (``m << e < 2**(3N-1)`` fits 31 bits; the sum stays int32 while
     ``k 2**(2N-2) < 2**31``) and int64 lanes up to N = 21; wider operands take the scalar
-    kernel. ``benchmarks/results.md`` has the speed."""
+    kernel. Widths up to :data:`PATTERN_MAX_WIDTH` take the float32 bit-pattern kernel
+    instead (one integer add per product: :func:`_pattern_matmul32`).
+    ``benchmarks/results.md`` has the speed."""
+    if params.width <= PATTERN_MAX_WIDTH:
+        return _pattern_matmul(a, b, params)
+    return split_matmul(a, b, params)
+
+
+def split_matmul(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
+    """:func:`mitchell_matmul` by the split-logarithm kernels (int32 lanes up to N = 10,
+    int64 lanes up to 21, the scalar kernel beyond): what widths above
+    :data:`PATTERN_MAX_WIDTH` take, and the reference of the pattern kernel's tests."""
     n1 = params.width - 1
     full = (1 << n1) - 1
     keep_mask = full if params.keep_bits is None else full & ~((1 << (n1 - params.keep_bits)) - 1)
