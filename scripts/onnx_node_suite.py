@@ -113,7 +113,8 @@ def _same(a, b, rtol=0.0, atol=0.0) -> bool:
     x, y = np.where(nan, 0, x), np.where(nan, 0, y)
     if rtol == 0 and atol == 0:
         return bool(np.array_equal(x, y))
-    return bool(np.all(np.abs(x - y) <= atol + rtol * np.abs(y)))
+    with np.errstate(invalid="ignore"):     # inf - inf: equal infinities are equal
+        return bool(np.all((x == y) | (np.abs(x - y) <= atol + rtol * np.abs(y))))
 
 
 def _feeds(model, inputs: list) -> dict:
@@ -131,6 +132,12 @@ def _reason(msg: str) -> str:
     """A refusal's reason, short enough for a table row (no node names, no paths)."""
     msg = re.sub(r"^onnxruntime cannot run \S+?( around node \S+ \(\w+\)| node \S+ \(\w+\))?: ",
                  "", msg)
+    if re.search(r"Numpy_type \d+ can't be converted to MLDataType", msg):
+        return ("an input of a type onnxruntime's Python API takes no numpy array of "
+                "(bfloat16, float8, 2- and 4-bit integers)")
+    if "No corresponding Numpy type for Tensor Type" in msg:
+        return ("an output of a type onnxruntime's Python API returns no numpy array of "
+                "(bfloat16, float8, 2- and 4-bit integers)")
     m = re.search(r"([\w.]+:\w+)\((-?\d+)\) is not a registered function/op", msg)
     if m:
         return f"onnxruntime has no op {m.group(1)}"
@@ -244,8 +251,7 @@ def table(results: list[dict]) -> str:
     for status in ("refused when cut", "onnxruntime differs from onnx", "differing", "traceback"):
         rows = [r for r in results if r["status"] == status]
         if rows:
-            lines += ["", f"{status[0].upper() + status[1:]}: "
-                      + ", ".join(f"`{r['name']}`" for r in rows) + "."]
+            lines += ["", f"*{status}*: " + ", ".join(f"`{r['name']}`" for r in rows) + "."]
     return "\n".join(lines)
 
 
