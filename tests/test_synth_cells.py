@@ -248,7 +248,7 @@ def test_stream_file_refusals(tmp_path, capsys, monkeypatch):
     (tmp_path / "junk.npz").write_text("not a zip")
     assert main(["synth", "mitchell-mul", "--width", "8", "--target", "osu018", "--db", "none",
                  "--stream", str(tmp_path / "junk.npz")]) == 2
-    assert "not a readable .npz file" in capsys.readouterr().err
+    assert "not a .npz file (no zip archive)" in capsys.readouterr().err
 
 
 # -- streams and targets, no tools -------------------------------------------------------------

@@ -69,16 +69,28 @@ def load(spec, params, path) -> dict[str, np.ndarray]:
     one length >= 2, every value accepted by the unit's model. One-line ``ValueError``
     otherwise."""
     p = Path(path)
-    owner = f"--stream {str(p)!r}"
-    if p.is_dir():
+    owner = f"--stream {str(path)!r}"
+    if str(path) and p.is_dir():
         raise ValueError(f"{owner}: is a directory (give uniform, small or a .npz file)")
-    if not p.is_file():
+    if not str(path) or not p.is_file():
         raise ValueError(f"{owner}: no such file (give uniform, small or a .npz file)")
+    if not zipfile.is_zipfile(p):  # np.load would read it as .npy, or as a pickle and say so
+        try:
+            with open(p, "rb") as f:
+                npy = f.read(6) == b"\x93NUMPY"
+        except OSError as e:
+            raise ValueError(f"{owner}: {e.strerror or e}") from None
+        raise ValueError(f"{owner}: is a .npy file (one array); give a .npz file with arrays "
+                         f"{', '.join(spec.operands)}" if npy else
+                         f"{owner}: not a .npz file (no zip archive)")
     try:
         with np.load(p, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise ValueError(f"{owner}: not a readable .npz file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    for k, v in arrays.items():  # a member without the .npy header comes back as bytes
+        if not isinstance(v, np.ndarray):
+            raise ValueError(f"{owner}: member {k} is not a .npy array")
     ports = spec.operands
     if not ports:
         raise ValueError(f"{owner}: {spec.name} has no scalar operand ports to stream")
