@@ -397,8 +397,10 @@ def test_group_matching_no_node_is_one_line_exit_2(tmp_path, capsys, digits, syn
 @pytest.mark.parametrize("case, message", [
     ("no rows", "d.npz has 0 rows; give at least one row per input"),
     ("nan", "must hold finite inputs, not 1 NaN / inf in input X"),
-    ("alike rows", "constraint.metric probabilities.spearman must be defined on workload.data, "
-                   "not NaN"),
+    # every row alike: the rows' pairwise cosines are all 1, their Spearman rho undefined
+    ("alike rows", "constraint.metric spearman needs a 2-D float output of 3..2000 rows and 2 "
+                   "or more columns, not all rows alike (else its Spearman rho is undefined); "
+                   "no output is (outputs: label, probabilities)"),
     ("narrow softmax", "group 'softmax': softmax out_fmt=UQ1.4 must suit the model's softmax "
                        "rows (length 10)"),
     ("argmax of labels", "constraint.metric argmax_agreement needs a float output of 2 or more "
@@ -647,6 +649,10 @@ def test_lazy_prices_price_each_unit_once_cheapest_estimate_first():
     assert p[keys[0]].lut4 == 80 and calls == ["mitchell3", "mitchell6", "mitchell8"]
     p.ensure(keys)
     assert calls[3:] == ["exact3"] and p.complete
+    calls.clear()  # the caller's order (the designs that use them, cheapest-looking first)
+    LazyPrices(keys, fmax=False, db=None, pricer=fake_price(calls)).ensure(
+        [keys[0], keys[1], keys[0]], sort=False)
+    assert calls == ["mitchell8", "mitchell3"]
 
 
 def test_warm_up_exports_in_the_background_and_pricing_waits_for_it(monkeypatch):

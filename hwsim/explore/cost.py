@@ -137,7 +137,8 @@ class LazyPrices:
     """Units priced on demand, each at most once.
 
     ``keys``: every ``(choice, length)`` a search may need. :meth:`ensure` prices the given
-    keys not yet priced, in :func:`estimate` order (ties: the order of ``keys``), showing
+    keys not yet priced, in :func:`estimate` order (ties: the order of ``keys``) unless told
+    otherwise, showing
     ``explore: synthesis`` progress and calling ``after()`` after each unit;
     ``self[key]`` prices one key if needed. ``pricer`` is :func:`price` (its signature)."""
 
@@ -178,9 +179,13 @@ class LazyPrices:
         self._warm = threading.Thread(target=run, name="hwsim-explore-warm-up", daemon=True)
         self._warm.start()
 
-    def ensure(self, keys, desc: str = "explore: synthesis") -> None:
+    def ensure(self, keys, desc: str = "explore: synthesis", sort: bool = True) -> None:
+        """Price ``keys`` not yet priced: in :meth:`rank` order, or as given (``sort=False``:
+        the caller has ordered them, e.g. by the designs that use them)."""
         from hwsim.progress import track
-        todo = sorted({k for k in keys if k not in self.costs}, key=self.rank)
+        todo = [k for k in dict.fromkeys(keys) if k not in self.costs]
+        if sort:
+            todo.sort(key=self.rank)
         if todo and self._warm is not None:  # one compile of the yosys module, not two
             self._warm.join()
         for key in track(todo, desc=desc, unit="unit", show=self.progress and bool(todo)):

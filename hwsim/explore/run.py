@@ -314,7 +314,8 @@ def _metric_key(cfg: ExploreConfig, row: dict, outputs) -> str:
     for name in names:
         if f"{name}.{c.metric}" in row:
             return f"{name}.{c.metric}"
-    need = (f"a 2-D float output of 3..{_max_rows()} rows and 2 or more columns"
+    need = (f"a 2-D float output of 3..{_max_rows()} rows and 2 or more columns, not all "
+            f"rows alike (else its Spearman rho is undefined)"
             if c.metric == "spearman" else "a float output of 2 or more classes (last axis)")
     which = f"output {c.output!r} is not one" if c.output else "no output is"
     raise ExploreError(f"{cfg.source}: constraint.metric {c.metric} needs {need}; {which} "
@@ -445,9 +446,10 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
                     progress="explore: uniform designs" if progress else None)
         # sampling and greedy start from the cheapest uniform design meeting the floor:
         # price the feasible ones, the cheapest-looking first
-        ok = sorted((d for d in uniform.values() if ev.feasible(d)), key=space.estimate)
-        space.prices.ensure(space.keys(ok))
+        ok = [d for d in uniform.values() if ev.feasible(d)]
+        space.prices.ensure(space.keys(sorted(ok, key=space.estimate)), sort=False)
         ev.check_first()
+        # (the first of equals in the order of the uniform designs, as with eager pricing)
         ev.start = min(ok, key=lambda d: (ev.outcome(d).cost, -ev.outcome(d).metric)) if ok else None
         if any(m in ("sampling", "greedy") for m in cfg.methods):
             ev.order  # noqa: B018 (prices every unit, before the searches' bars)
