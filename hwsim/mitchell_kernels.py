@@ -207,6 +207,20 @@ def _patterns(x, mant_mask, offset, out):
         out[i] = np.int32(bits + offset)
 
 
+@numba.njit(inline="always")
+def _pdot(x, y, k):
+    """``sum_t trunc(float32 of bits(x[t] + y[t]))`` in int32."""
+    acc = np.int32(0)
+    for t in range(k):
+        acc = np.int32(acc + np.int32(_f32_of_bits(np.int32(x[t] + y[t]))))
+    return acc
+
+
+#: the pattern kernel's tiles: 4 rows of the left operand against blocks of this many
+#: columns of the right (each loaded column serves 4 rows; a task per tile)
+_COLS = 64
+
+
 @numba.njit(parallel=True, cache=True)
 def _pattern_matmul32(pa, pb, out):
     """``out[g, i, j] = sum_t trunc(float32 of bits(pa[g, i, t] + pb[g', j, t]))`` in an
@@ -226,16 +240,28 @@ def _pattern_matmul32(pa, pb, out):
     conversion and the sum per product, 8 in each AVX2 instruction."""
     G, n, k = pa.shape
     gb, m = pb.shape[0], pb.shape[1]
-    for gi in numba.prange(G * n):
-        g, i = gi // n, gi % n
-        ai = pa[g, i]
+    nib, njb = (n + 3) // 4, (m + _COLS - 1) // _COLS
+    for task in numba.prange(G * nib * njb):
+        g, r = task // (nib * njb), task % (nib * njb)
+        i0, j0 = (r // njb) * 4, (r % njb) * _COLS
         bg = pb[g % gb]
-        for j in range(m):
-            bj = bg[j]
-            acc = np.int32(0)
-            for t in range(k):
-                acc = np.int32(acc + np.int32(_f32_of_bits(np.int32(ai[t] + bj[t]))))
-            out[g, i, j] = acc
+        if i0 + 4 <= n:
+            a0, a1, a2, a3 = pa[g, i0], pa[g, i0 + 1], pa[g, i0 + 2], pa[g, i0 + 3]
+            for j in range(j0, min(m, j0 + _COLS)):
+                bj = bg[j]
+                c0 = c1 = c2 = c3 = np.int32(0)
+                for t in range(k):
+                    y = bj[t]
+                    c0 = np.int32(c0 + np.int32(_f32_of_bits(np.int32(a0[t] + y))))
+                    c1 = np.int32(c1 + np.int32(_f32_of_bits(np.int32(a1[t] + y))))
+                    c2 = np.int32(c2 + np.int32(_f32_of_bits(np.int32(a2[t] + y))))
+                    c3 = np.int32(c3 + np.int32(_f32_of_bits(np.int32(a3[t] + y))))
+                out[g, i0, j], out[g, i0 + 1, j] = c0, c1
+                out[g, i0 + 2, j], out[g, i0 + 3, j] = c2, c3
+        else:
+            for i in range(i0, n):
+                for j in range(j0, min(m, j0 + _COLS)):
+                    out[g, i, j] = _pdot(pa[g, i], bg[j], k)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -267,6 +293,35 @@ def _pattern_operand(x: np.ndarray, mant_mask: int, offset: int) -> np.ndarray:
     return out
 
 
+_PATTERNS: dict = {}
+_PATTERNS_MAX = 256
+
+
+def _constant_patterns(b: np.ndarray, mant_mask: int) -> np.ndarray:
+    """The right operand's patterns (transposed, ``-_ONE`` added), remembered when ``b`` and
+    every array it views are read-only (weights: :func:`hwsim.eval.hooks._constant_columns`
+    keeps its codes so), keyed by the memory it views and checked by a weak reference to
+    the array that owns it; a writeable operand is converted every time."""
+    root = b
+    while isinstance(root, np.ndarray):
+        if root.flags.writeable:
+            return _pattern_operand(b.transpose(0, 2, 1), mant_mask, -_ONE)
+        if not isinstance(root.base, np.ndarray):
+            break
+        root = root.base
+    import weakref
+    key = (id(root), b.__array_interface__["data"][0], b.shape, b.strides, b.dtype.str,
+           mant_mask)
+    hit = _PATTERNS.get(key)
+    if hit is not None and hit[0]() is root:
+        return hit[1]
+    pb = _pattern_operand(b.transpose(0, 2, 1), mant_mask, -_ONE)
+    if len(_PATTERNS) >= _PATTERNS_MAX:
+        _PATTERNS.pop(next(iter(_PATTERNS)))
+    _PATTERNS[key] = (weakref.ref(root), pb)
+    return pb
+
+
 def _pattern_matmul(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
     """:func:`mitchell_matmul` for widths up to :data:`PATTERN_MAX_WIDTH`: the float32 bit
     pattern kernels. A right operand broadcast along the stack (one weight matrix for every
@@ -278,7 +333,7 @@ def _pattern_matmul(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
     if G > 1 and b.shape[0] == G and b.strides[0] == 0:
         b = b[:1]
     pa = _pattern_operand(a, mant_mask, 0)
-    pb = _pattern_operand(b.transpose(0, 2, 1), mant_mask, -_ONE)
+    pb = _constant_patterns(b, mant_mask)
     out = np.empty((G, a.shape[1], b.shape[2]), dtype=np.int64)
     if k * (1 << (2 * n1)) < (1 << 31):
         _pattern_matmul32(pa, pb, out)

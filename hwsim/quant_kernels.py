@@ -54,3 +54,29 @@ def block_quantize_rows(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarr
     frac = np.empty(x2.shape[0], np.int64)
     _block_quantize_rows(x2, int(width), q, frac)
     return q.reshape(x.shape), frac.reshape(x.shape[:-1] + (1,))
+
+
+@numba.njit(cache=True)
+def _quantize_scaled(x, f, width, q):
+    """``q = clip(rint(x 2**f))`` into signed ``width`` bits; False (q unfinished) at a NaN."""
+    hi = np.float64((1 << (width - 1)) - 1)
+    lo = -hi - 1.0
+    scale = 2.0 ** f     # exact for |f| <= 1000; x * scale is then ldexp's correctly rounded value
+    for i in range(x.size):
+        v = np.float64(x[i]) * scale
+        if v != v:
+            return False
+        v = min(max(v, lo), hi)
+        q[i] = np.int64((v + _MAGIC) - _MAGIC)
+    return True
+
+
+def quantize_scaled(x: np.ndarray, width: int, frac: int) -> np.ndarray | None:
+    """``round(x 2**frac)`` (to nearest, ties even) saturated to signed ``width`` bits, int64
+    of x's shape, for float32/float64 ``x`` and one ``frac`` in -1000..1000 (the semantics of
+    :func:`hwsim.eval.hooks.quantize_frac`, inf saturating); ``None`` if x holds a NaN."""
+    xc = np.ascontiguousarray(x)
+    q = np.empty(xc.shape, np.int64)
+    if not _quantize_scaled(xc.reshape(-1), int(frac), int(width), q.reshape(-1)):
+        return None
+    return q

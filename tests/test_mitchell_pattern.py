@@ -27,7 +27,7 @@ def test_pattern_kernel_equals_split_kernel_and_model(width):
     rng = np.random.default_rng(1000 + width)
     for keep in [None, *range(0, width - 1)]:
         p = MitchellMulParams(width=width, signed=True, keep_bits=keep)
-        a, b = _operands(rng, width, (3, 4, 37)), _operands(rng, width, (3, 37, 5))
+        a, b = _operands(rng, width, (3, 6, 37)), _operands(rng, width, (3, 37, 70))
         want = mitchell_mul(a[:, :, :, None], b[:, None, :, :], p).sum(axis=2)
         got = mitchell_matmul(a, b, p)
         assert got.dtype == np.int64
@@ -65,3 +65,44 @@ def test_shared_right_operand_is_converted_once_and_equal():
     want = mitchell_mul(a[:, :, :, None], w[None, None, :, :], p).sum(axis=2)
     assert np.array_equal(got, want)
     assert np.array_equal(got, mitchell_matmul(a, np.ascontiguousarray(shared), p))
+
+
+def test_weight_patterns_remembered_only_for_read_only_codes():
+    """A read-only right operand's patterns are kept (weights); changing a writeable
+    operand in place between calls changes the result as it must."""
+    from hwsim import mitchell_kernels as mk
+    rng = np.random.default_rng(8)
+    p = MitchellMulParams(width=8, signed=True)
+    a = _operands(rng, 8, (1, 4, 16))
+    w = _operands(rng, 8, (1, 16, 3))
+    mitchell_matmul(a, w, p)
+    w[0, 0, 0] = 0 if w[0, 0, 0] else 5
+    assert np.array_equal(mitchell_matmul(a, w, p),
+                          mitchell_mul(a[:, :, :, None], w[:, None, :, :], p).sum(axis=2))
+    ro = np.array(w)
+    ro.setflags(write=False)
+    before = len(mk._PATTERNS)
+    got = mitchell_matmul(a, ro, p)
+    assert len(mk._PATTERNS) == before + 1
+    assert np.array_equal(mitchell_matmul(a, ro, p), got)
+    assert len(mk._PATTERNS) == before + 1
+    assert np.array_equal(got, mitchell_mul(a[:, :, :, None], ro[:, None, :, :], p).sum(axis=2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("width", [2, 8, 16, 24])
+def test_compiled_quantize_frac_equals_the_numpy_steps(dtype, width):
+    from hwsim.eval.hooks import quantize_frac, quantize_frac_numpy
+    rng = np.random.default_rng(width)
+    x = (rng.normal(size=(3, 50)) * 10.0 ** rng.integers(-8, 8, (3, 1))).astype(dtype)
+    x[0, :9] = np.arange(-4, 5) + 0.5                   # ties: to even
+    x[1, :6] = [0.0, -0.0, np.inf, -np.inf, 1e30, -1e30]
+    x[2, :3] = [1e-30, -1e-30, np.finfo(dtype).tiny]
+    for frac in (-1000, -20, -3, 0, 1, 5, 7, 23, 60, 1000):
+        got = quantize_frac(x, width, frac)
+        want = quantize_frac_numpy(x, width, frac)
+        assert got.dtype == np.int64 and np.array_equal(got, want), frac
+    y = x.copy()
+    y[0, 0] = np.nan   # NaN: the numpy steps (no compiled answer)
+    with np.errstate(invalid="ignore"):
+        assert np.array_equal(quantize_frac(y, width, 3)[1:], quantize_frac_numpy(x, width, 3)[1:])

@@ -49,7 +49,8 @@ from hwsim.float_mul import FloatMulParams, float_encode, float_mul, float_value
 from hwsim.performer import FeatureKind, draw_omega
 from hwsim.softmax import SoftmaxParams, softmax_fixed
 
-__all__ = ["frac_for_peak", "quantize_frac", "block_quantize", "FixedMatmul", "StaticMatmul",
+__all__ = ["frac_for_peak", "quantize_frac", "quantize_frac_numpy", "block_quantize",
+           "FixedMatmul", "StaticMatmul",
            "FloatMatmul", "SoftmaxHook", "ExpSoftmax", "AttentionHeadHook",
            "PerformerAttention", "fixed_matmul", "FLOAT_SCALES",
            "ACCUMULATORS"]
@@ -88,7 +89,21 @@ def frac_for_peak(peak, width: int):
 
 def quantize_frac(x, width: int, frac) -> np.ndarray:
     """``x`` as raw signed ``width``-bit integers ``round(x 2**frac)`` (to nearest, ties
-    even, saturating); ``frac`` broadcasts against ``x``."""
+    even, saturating); ``frac`` broadcasts against ``x``. One ``frac`` for a float array
+    takes the compiled path (:func:`hwsim.quant_kernels.quantize_scaled`, the same numbers);
+    anything else the numpy steps (:func:`quantize_frac_numpy`)."""
+    x = np.asarray(x)
+    if (np.ndim(frac) == 0 and x.dtype in (np.float32, np.float64) and x.size
+            and -1000 <= int(frac) <= 1000):
+        from hwsim.quant_kernels import quantize_scaled
+        q = quantize_scaled(x, width, int(frac))
+        if q is not None:
+            return q
+    return quantize_frac_numpy(x, width, frac)
+
+
+def quantize_frac_numpy(x, width: int, frac) -> np.ndarray:
+    """:func:`quantize_frac` in numpy steps (the reference of the compiled path)."""
     hi = (1 << (width - 1)) - 1
     return np.clip(np.rint(np.ldexp(np.asarray(x, dtype=np.float64), frac)), -hi - 1,
                    hi).astype(np.int64)
@@ -135,6 +150,9 @@ def _constant_columns(b: np.ndarray, width: int):
     if hit is not None and hit[0]() is b:
         return hit[1], hit[2]
     q, f = block_quantize(b, width, axis=-2)
+    q, f = np.array(q), np.array(f)     # own and read-only: the Mitchell kernel remembers
+    q.setflags(write=False)             # what it derives from read-only codes
+    f.setflags(write=False)
     if len(_COLUMNS) >= _COLUMNS_MAX:
         _COLUMNS.pop(next(iter(_COLUMNS)))
     _COLUMNS[key] = (weakref.ref(b), q, f)
