@@ -144,21 +144,19 @@ def render(doc: dict) -> list[str]:
 
 def _verdict(rows, by) -> list[str]:
     """Where each log-domain unit uses less energy than its exact unit and where it does not,
-    read from the numbers."""
-    saves, loses = [], []
+    read from the numbers: the units grouped by the streams on which they save."""
+    groups = {(True, True): "on both streams", (True, False): "on uniform operands only",
+              (False, True): "on MiniLM's operands only", (False, False): "on neither stream"}
+    found = {g: [] for g in groups}
     for r in rows:
         ex = by.get(EXACT_OF[r["kind"]])
         if ex is None or ex is r:
             continue
-        for stream, what in (("uniform", "uniform operands"), ("minilm", "MiniLM's operands")):
-            k = f"energy_fj_per_op_{stream}"
-            ratio = r[k] / ex[k]
-            (saves if ratio < 1 else loses).append(f"{r['label']} on {what} ({ratio:.2f}x)")
-    out = []
-    if saves:
-        out.append(f"Less energy per operation than the exact unit: {'; '.join(saves)}.")
-    if loses:
-        out.append(f"As much or more: {'; '.join(loses)}.")
+        u, m = (r[f"energy_fj_per_op_{s}"] / ex[f"energy_fj_per_op_{s}"]
+                for s in ("uniform", "minilm"))
+        found[(u < 1, m < 1)].append(f"{r['label']} ({u:.2f}x uniform, {m:.2f}x MiniLM)")
+    out = [f"Less energy per operation than the exact unit {what}: {'; '.join(found[g])}."
+           for g, what in groups.items() if found[g]]
     return [" ".join(out)] if out else []
 
 

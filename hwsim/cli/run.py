@@ -31,7 +31,7 @@ RUN_REPORT_FILES = ("report.md", "attribution.png")
 
 def files(args) -> Files:
     """Reads MODEL and --reference (with their external weights), --data, --assign; writes
-    DIR/report.md and its plot, --json FILE."""
+    DIR/report.md and its plot, --json FILE, --capture DIR/<node>.npz."""
     inputs = {**model_inputs("MODEL", args.model), "--data": args.data,
               "--assign": args.assign, **model_inputs("--reference", args.reference)}
     f = (Files(inputs).out_dir("-o/--output", args.output, names=RUN_REPORT_FILES)
