@@ -393,7 +393,7 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
     from hwsim.graph.evaluate import load_data, predictions, reference_outputs
     from hwsim.graph.model import load
     from hwsim.progress import bar as progress_bar
-    from hwsim.progress import elapsed
+    from hwsim.progress import _isatty, elapsed
     from hwsim.sweep import SweepRunner
     t0 = time.monotonic()
     if scheduler is not None:
@@ -414,12 +414,16 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
 
     def notify(first: dict) -> None:
         unit = OBJECTIVE_UNITS.get(cfg.objective, "")
-        print(f"hwsim: explore: first feasible design, {elapsed(first['seconds'])} elapsed "
-              f"({first['units_priced']} of {first['units']} units priced): "
-              f"{cfg.objective} {first['cost']:g} {unit}, "
-              f"{metric_text(ev.metric_key, first['metric'])}: "
-              + ", ".join(f"{k}: {v}" for k, v in first["design"].items()),
-              file=sys.stderr, flush=True)
+        line = (f"hwsim: explore: first feasible design, {elapsed(first['seconds'])} elapsed "
+                f"({first['units_priced']} of {first['units']} units priced): "
+                f"{cfg.objective} {first['cost']:g} {unit}, "
+                f"{metric_text(ev.metric_key, first['metric'])}: "
+                + ", ".join(f"{k}: {v}" for k, v in first["design"].items()))
+        if _isatty(sys.stderr):  # above the synthesis bar, not through it
+            from tqdm.auto import tqdm
+            tqdm.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
     with SweepRunner(out / "results.sqlite", jobs=jobs, scheduler=scheduler) as runner:
         ev = Evaluator(space, runner, None, None, 1.0, notify=notify if progress else None)
