@@ -546,12 +546,14 @@ def summarize(cfg, space, ev, uniform, traces) -> dict:
 
 
 def write_outputs(result: dict, cfg: ExploreConfig, out: Path) -> list[Path]:
-    """designs.csv, best.toml, report.md, front.png, search.png in ``out``."""
+    """designs.csv, best.toml, report.md, front.png, search.png in ``out``, each written
+    whole or not at all (:func:`hwsim.paths.atomic_writer`)."""
+    from hwsim.paths import atomic_writer, replace_text
     from hwsim.render import plots
     written = []
     names = [g.name for g in cfg.groups]
     p = out / "designs.csv"
-    with open(p, "w", newline="") as f:
+    with atomic_writer(p) as f:
         w = csv.writer(f)
         w.writerow(["cost", "metric", "feasible", "area", "lut_ops", "fmax_mhz", *names])
         for e in sorted(result["designs"], key=lambda e: e["cost"]):
@@ -561,7 +563,7 @@ def write_outputs(result: dict, cfg: ExploreConfig, out: Path) -> list[Path]:
     if result["best"] is not None:
         b = result["best"]
         p = out / "best.toml"
-        p.write_text(to_toml(b["assignment"], (
+        replace_text(p, to_toml(b["assignment"], (
             f"hwsim explore {cfg.source}: the cheapest design found with {cfg.constraint.describe()}\n"
             f"{metric_text(result['metric_key'], b['metric'])} (floor "
             f"{floor_value(result['metric_key'], result['floor'])}), "
@@ -572,7 +574,7 @@ def write_outputs(result: dict, cfg: ExploreConfig, out: Path) -> list[Path]:
     written.append(plots.explore_front(out / "front.png", result))
     written.append(plots.explore_search(out / "search.png", result))
     p = out / "report.md"
-    p.write_text(format_report(result, cfg))
+    replace_text(p, format_report(result, cfg))
     written.append(p)
     return written
 
@@ -699,6 +701,7 @@ def emit_units(result: dict, cfg: ExploreConfig, space: Space, out: Path) -> lis
     """The Verilog and JSON sidecar of every unit the best design uses, and ``cost.md``."""
     from hwsim.explore.cost import _unit
     from hwsim.hdl.export import write_verilog
+    from hwsim.paths import replace_text
     out.mkdir(parents=True, exist_ok=True)
     best = result["best"]
     written, rows = [], ["| group | unit | top | LUT4 | DFF | Fmax MHz |", "|---|---|---|---|---|---|"]
@@ -710,7 +713,7 @@ def emit_units(result: dict, cfg: ExploreConfig, space: Space, out: Path) -> lis
             from hwsim.hdl.export import to_verilog
             name = "exact_" + params.top_name
             v = out / f"{name}.v"
-            v.write_text(to_verilog(spec, params, spec.baseline_component(params), name=name))
+            replace_text(v, to_verilog(spec, params, spec.baseline_component(params), name=name))
             written.append(v)
         else:
             written += list(write_verilog(spec, params, out))
@@ -718,5 +721,5 @@ def emit_units(result: dict, cfg: ExploreConfig, space: Space, out: Path) -> lis
         rows.append(f"| {g.name} | {g.choices[i].label} | {uc.top} | {uc.lut4} | {uc.dff} | "
                     f"{_fmt(uc.fmax_mhz)} |")
     p = out / "cost.md"
-    p.write_text("\n".join(rows) + "\n")
+    replace_text(p, "\n".join(rows) + "\n")
     return written + [p]
