@@ -50,3 +50,53 @@ def test_stream_empty_name(capsys, monkeypatch, tmp_path):
     assert main(_synth_stream("")) == 2
     assert capsys.readouterr().err == ("hwsim: error: --stream '': no such file (give uniform, "
                                        "small or a .npz file)\n")
+
+
+# -- a user's circuit named in hwsim run's --assign is an input -------------------------------
+
+CIRCUIT = ("module m(input [7:0] a, input [7:0] b, output [15:0] p); assign p = a * b; "
+           "endmodule\n")
+
+
+def _matmul_model(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper, numpy_helper
+    w = numpy_helper.from_array(np.eye(4, 3, dtype=np.float32), "w")
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3])],
+                          [w])
+    model = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), model)
+    data = tmp_path / "d.npz"
+    np.savez(data, x=np.random.default_rng(0).standard_normal((4, 4)).astype(np.float32))
+    return model, data
+
+
+@pytest.mark.parametrize("how", ["same", "symlink", "hardlink", "report"])
+def test_run_never_writes_over_the_circuit_its_assignment_names(tmp_path, capsys, monkeypatch,
+                                                                 how):
+    model, data = _matmul_model(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mul.v").write_text(CIRCUIT)
+    (tmp_path / "a.toml").write_text('[[assign]]\nop = "MatMul"\nunit = "circuit-mul"\n'
+                                     'verilog = "mul.v"\nwidth = 8\n')
+    out = ["--json", "mul.v"]
+    if how == "symlink":
+        (tmp_path / "r.json").symlink_to("mul.v")
+        out = ["--json", "r.json"]
+    elif how == "hardlink":
+        (tmp_path / "r.json").hardlink_to(tmp_path / "mul.v")
+        out = ["--json", "r.json"]
+    elif how == "report":
+        (tmp_path / "o").mkdir()
+        (tmp_path / "o" / "report.md").hardlink_to(tmp_path / "mul.v")
+        out = ["-o", "o"]
+    code = main(["run", str(model), "--data", str(data), "--assign", "a.toml",
+                 "--no-attribution", *out])
+    err = capsys.readouterr().err
+    assert (tmp_path / "mul.v").read_text() == CIRCUIT
+    assert code == 2
+    assert err.startswith("hwsim: error: ") and err.count("\n") == 1
+    assert "--assign a.toml assign[0].verilog file" in err

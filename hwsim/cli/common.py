@@ -181,6 +181,34 @@ def model_inputs(label: str, path) -> dict:
     return found | {f"{label} weights {w.name}": str(w) for w in weights}
 
 
+def toml_files(label: str, path) -> dict:
+    """The existing files a TOML file's values name (a user's circuit, ``verilog = "mul.v"``
+    in an ``[[assign]]`` rule): ``{"LABEL assign[0].verilog": path}``; a file that is not
+    readable TOML names none (the command says why)."""
+    import os
+    import tomllib
+    if path is None or not os.path.isfile(path):  # a pipe is read once, by the command
+        return {}
+    try:
+        with open(path, "rb") as f:
+            doc = tomllib.load(f)
+    except (OSError, ValueError):
+        return {}
+    found = {}
+
+    def walk(v, at):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, f"{at}.{k}" if at else k)
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                walk(x, f"{at}[{i}]")
+        elif isinstance(v, str) and v and os.path.isfile(v):
+            found[f"{label} {at}"] = v
+    walk(doc, "")
+    return found
+
+
 def unit_files(args) -> Files:
     """The unit's own inputs: every Params value that names an existing file (a user's
     circuit, ``--verilog FILE``), labelled by its option."""

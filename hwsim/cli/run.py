@@ -15,6 +15,7 @@ from hwsim.cli.common import (
     model_inputs,
     path_check,
     seed_option,
+    toml_files,
     write_json,
 )
 from hwsim.paths import (
@@ -33,7 +34,8 @@ def files(args) -> Files:
     """Reads MODEL and --reference (with their external weights), --data, --assign; writes
     DIR/report.md and its plot, --json FILE, --capture DIR/<node>.npz."""
     inputs = {**model_inputs("MODEL", args.model), "--data": args.data,
-              "--assign": args.assign, **model_inputs("--reference", args.reference)}
+              "--assign": args.assign, **model_inputs("--reference", args.reference),
+              **toml_files(f"--assign {args.assign}", args.assign)}
     f = (Files(inputs).out_dir("-o/--output", args.output, names=RUN_REPORT_FILES)
          .out("--json", args.json))
     return f.out_dir("--capture", args.capture, patterns=("*.npz",))
