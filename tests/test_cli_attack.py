@@ -100,3 +100,24 @@ def test_run_never_writes_over_the_circuit_its_assignment_names(tmp_path, capsys
     assert code == 2
     assert err.startswith("hwsim: error: ") and err.count("\n") == 1
     assert "--assign a.toml assign[0].verilog file" in err
+
+
+@pytest.mark.parametrize("out", [["--json", "mul.v"], ["-o", "o"]])
+def test_explore_never_writes_over_the_circuit_its_configuration_names(tmp_path, capsys,
+                                                                       monkeypatch, out):
+    from hwsim.cli import explore
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(explore, "cmd_explore", lambda args: pytest.fail("the work started"))
+    (tmp_path / "mul.v").write_text(CIRCUIT)
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "best.toml").symlink_to(tmp_path / "mul.v")
+    (tmp_path / "x.toml").write_text(
+        '[workload]\nbuiltin = "digits"\n[[group]]\nname = "all"\nop = "MatMul"\n'
+        '[[group.choice]]\nunit = "circuit-mul"\nverilog = "mul.v"\nwidth = 8\n'
+        '[constraint]\nmetric = "accuracy"\nmax_drop = 1\n')
+    code = main(["explore", "x.toml", "--db", "none", *out])
+    err = capsys.readouterr().err
+    assert (tmp_path / "mul.v").read_text() == CIRCUIT
+    assert code == 2
+    assert err.startswith("hwsim: error: ") and err.count("\n") == 1
+    assert "CONFIG group[0].choice[0].verilog file" in err

@@ -181,10 +181,11 @@ def model_inputs(label: str, path) -> dict:
     return found | {f"{label} weights {w.name}": str(w) for w in weights}
 
 
-def toml_files(label: str, path) -> dict:
+def toml_files(label: str, path, known: dict | None = None) -> dict:
     """The existing files a TOML file's values name (a user's circuit, ``verilog = "mul.v"``
-    in an ``[[assign]]`` rule): ``{"LABEL assign[0].verilog": path}``; a file that is not
-    readable TOML names none (the command says why)."""
+    in an ``[[assign]]`` rule): ``{"LABEL assign[0].verilog": path}``, those among ``known``
+    (inputs already labelled) left out; a file that is not readable TOML names none (the
+    command says why)."""
     import os
     import tomllib
     if path is None or not os.path.isfile(path):  # a pipe is read once, by the command
@@ -206,7 +207,8 @@ def toml_files(label: str, path) -> dict:
         elif isinstance(v, str) and v and os.path.isfile(v):
             found[f"{label} {at}"] = v
     walk(doc, "")
-    return found
+    seen = {os.path.realpath(p) for p in (known or {}).values() if p is not None}
+    return {k: v for k, v in found.items() if os.path.realpath(v) not in seen}
 
 
 def unit_files(args) -> Files:

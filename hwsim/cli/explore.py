@@ -15,6 +15,7 @@ from hwsim.cli.common import (
     model_inputs,
     open_db,
     path_check,
+    toml_files,
     write_json,
 )
 from hwsim.paths import check_output_dir, check_output_file, same_file
@@ -41,6 +42,7 @@ def files(args) -> Files:
     if cfg is not None and isinstance(cfg.workload.get("model"), str):
         inputs |= model_inputs("workload.model", cfg.workload["model"])
         inputs["workload.data"] = cfg.workload["data"]
+    inputs |= toml_files("CONFIG", args.config, inputs)  # a user's circuit (verilog = "mul.v")
     db = None if args.db == "none" else db_path(args.db)
     names = [n for n in EXPLORE_FILES if n != "results.sqlite"]
     return (Files(inputs)

@@ -34,8 +34,8 @@ def files(args) -> Files:
     """Reads MODEL and --reference (with their external weights), --data, --assign; writes
     DIR/report.md and its plot, --json FILE, --capture DIR/<node>.npz."""
     inputs = {**model_inputs("MODEL", args.model), "--data": args.data,
-              "--assign": args.assign, **model_inputs("--reference", args.reference),
-              **toml_files(f"--assign {args.assign}", args.assign)}
+              "--assign": args.assign, **model_inputs("--reference", args.reference)}
+    inputs |= toml_files(f"--assign {args.assign}", args.assign, inputs)  # a user's circuit
     f = (Files(inputs).out_dir("-o/--output", args.output, names=RUN_REPORT_FILES)
          .out("--json", args.json))
     return f.out_dir("--capture", args.capture, patterns=("*.npz",))
