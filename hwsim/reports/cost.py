@@ -7,6 +7,8 @@ second run is instant) and, for accuracy, from :func:`hwsim.eval.characterize.ch
 
 from __future__ import annotations
 
+import math
+
 from hwsim.exp import ExpMethod, ExpParams
 from hwsim.mitchell import MitchellDivParams, MitchellMulParams
 from hwsim.softmax import Normalizer, SoftmaxForm, SoftmaxParams
@@ -162,13 +164,21 @@ FRONT_COSTS = {"lut4": "lut4", "area": "area_um2", "energy": "energy_fj_per_op",
                "transistors": "transistors"}
 
 
+def _pct(v) -> str:
+    """A MRED in percent; '-' for an undefined one (no operation with a non-zero product)."""
+    return "-" if v is None or not math.isfinite(v) else f"{100 * v:.2f} %"
+
+
 def cell_front_table(points: list[dict], cost: str) -> list[str]:
     """The front on a standard-cell or CMOS target as a Markdown table: each point's costs,
     MRED on uniform operands and (with a stream) on the stream's, and whether no other point
     of its width beats it on ``cost`` (a point key) and the MRED plotted (the stream's when
     there is one)."""
     data = any("mred_data" in p for p in points)
-    err = "mred_data" if data else "mred"
+    err_key = "mred_data" if data else "mred"
+    points = [p | {"_err": p[err_key] if p[err_key] is not None and math.isfinite(p[err_key])
+                   else math.inf} for p in points]
+    err = "_err"
     dominated = {i for i, a in enumerate(points) for b in points
                  if b["params"]["width"] == a["params"]["width"]
                  and b[cost] <= a[cost] and b[err] <= a[err]
@@ -191,7 +201,7 @@ def cell_front_table(points: list[dict], cost: str) -> list[str]:
                                                            ip[1][cost])):
         k = front_knob(p)
         vals = [num(p.get(x), 3 if x == "delay_ns" else 1) for x in keys]
-        ms = [f"{100 * p['mred']:.2f} %"] + ([f"{100 * p['mred_data']:.2f} %"] if data else [])
+        ms = [_pct(p["mred"])] + ([_pct(p["mred_data"])] if data else [])
         lines.append(f"| {p['unit']} | {p['params']['width']} | {'-' if k is None else k} | "
                      f"{' | '.join(vals)} | {' | '.join(ms)} | "
                      f"{'yes' if i not in dominated else ''} |")
