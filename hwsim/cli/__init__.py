@@ -31,7 +31,10 @@ COMMANDS = ("units", "verilog", "verify", "characterize", "synth", "front", "pro
             "study", "run", "explore", "demo")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``hwsim`` parser; ``only``: with that command's sub-parser alone (what ``main``
+    builds when the command is named: each command's help and parsing are the same, and
+    start-up does not pay for every unit's options of every other command)."""
     p = Parser(
         prog="hwsim", allow_abbrev=False,
         description="Bit-accurate models, Verilog, verification and accuracy of approximate "
@@ -43,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True,
                            parser_class=Parser)
 
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         importlib.import_module(f"hwsim.cli.{name}").add(sub)
     return p
 
@@ -67,13 +70,17 @@ def _unknown_option(args, extra: list[str]) -> str:
     return f"unrecognized arguments: {' '.join(extra)} (see {where} --help)"
 
 
-def _parser() -> argparse.ArgumentParser:
-    return _parser_for(tuple(REGISTRY))  # a unit registered since is in the next parser
+def _parser(argv=None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: only the named command's when it starts with one, else all
+    (``hwsim --help``, an unknown command)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    only = args[0] if args and args[0] in COMMANDS else None
+    return _parser_for(tuple(REGISTRY), only)  # a unit registered since is in the next parser
 
 
-@functools.lru_cache(maxsize=2)
-def _parser_for(units: tuple) -> argparse.ArgumentParser:
-    return build_parser()  # argparse parsers keep no state between parses
+@functools.lru_cache(maxsize=4)
+def _parser_for(units: tuple, only: str | None = None) -> argparse.ArgumentParser:
+    return build_parser(only)  # argparse parsers keep no state between parses
 
 
 #: options naming a path or an address, by argparse dest: an empty value is refused (it would
@@ -100,7 +107,7 @@ def _refuse_empty_paths(args) -> None:
 
 
 def main(argv=None) -> int:
-    parser = _parser()
+    parser = _parser(argv)
     try:
         args, extra = parser.parse_known_args(argv)
         if extra:
