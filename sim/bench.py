@@ -39,10 +39,15 @@ def bench_config():
     return spec, params, count, seed
 
 
-def _read(handle) -> int:
-    """Unsigned value of a port: ``LogicArray`` for vectors, ``Logic`` for 1-bit ports."""
+def _read(handle) -> int | str:
+    """Unsigned value of a port: ``LogicArray`` for vectors, ``Logic`` for 1-bit ports; a
+    value with X or Z bits as its text (``"0000xxxx"``): a mismatch, not a crash of the
+    bench (a user's circuit may drive X)."""
     v = handle.value
-    return v.to_unsigned() if hasattr(v, "to_unsigned") else int(v)
+    try:
+        return v.to_unsigned() if hasattr(v, "to_unsigned") else int(v)
+    except ValueError:
+        return str(v)
 
 
 async def reset(dut):

@@ -27,24 +27,28 @@ def compare_outputs(patterns: dict[str, list[int]], want: dict[str, np.ndarray],
 
     Returns the number of vectors on which any output differs and up to ``max_examples``
     of them (inputs, RTL and model values, all as signed/unsigned integers per the ports).
+    A pattern that is not an integer (a simulator's text for X or Z bits) differs.
     """
     n = len(next(iter(vec.values())))
     bad = np.zeros(n, bool)
     rtl = {}
     for k, raw in patterns.items():
-        g = np.asarray(raw, dtype=object)
+        g = np.empty(len(raw), dtype=object)
+        g[:] = list(raw)
+        known = np.array([not isinstance(x, str) for x in raw], bool)
         if ports[k]["signed"]:
             width = ports[k]["width"]
-            g = np.where(g >= (1 << (width - 1)), g - (1 << width), g)
+            g[known] = [x - (1 << width) if x >= (1 << (width - 1)) else x for x in g[known]]
         w = np.array([int(x) for x in np.asarray(want[k]).tolist()], dtype=object)
         if g.shape != w.shape:
             raise RuntimeError(f"RTL produced {g.size} values of {k}, expected {w.size}")
         rtl[k] = g
-        bad |= g != w
+        bad |= ~known
+        bad[known] |= g[known] != w[known]
     examples = []
     for idx in np.flatnonzero(bad)[:max_examples]:
         ex = {k: int(v[idx]) for k, v in vec.items()}
-        ex |= {f"rtl_{k}": int(rtl[k][idx]) for k in rtl}
+        ex |= {f"rtl_{k}": v if isinstance(v := rtl[k][idx], str) else int(v) for k in rtl}
         ex |= {f"model_{k}": int(want[k][idx]) for k in rtl}
         examples.append(ex)
     return int(bad.sum()), examples

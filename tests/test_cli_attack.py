@@ -121,3 +121,20 @@ def test_explore_never_writes_over_the_circuit_its_configuration_names(tmp_path,
     assert code == 2
     assert err.startswith("hwsim: error: ") and err.count("\n") == 1
     assert "CONFIG group[0].choice[0].verilog file" in err
+
+
+def test_rtl_outputs_with_x_bits_are_mismatches():
+    """A simulator's text for X bits (a user's circuit driving 'bx) is a mismatch with an
+    example, not a crash of the bench ('Can't convert LogicArray to int')."""
+    from hwsim.sim.compare import compare_outputs
+    vec = {"a": np.array([1, 2, 3]), "b": np.array([1, 1, 1])}
+    ports = {"a": {"dir": "in", "width": 4, "signed": True},
+             "b": {"dir": "in", "width": 4, "signed": True},
+             "p": {"dir": "out", "width": 8, "signed": True}}
+    want = {"p": np.array([1, 2, -3])}
+    assert compare_outputs({"p": [1, 2, 253]}, want, ports, vec) == (0, [])
+    n, examples = compare_outputs({"p": [1, "0000xx10", 253]}, want, ports, vec)
+    assert n == 1
+    assert examples == [{"a": 2, "b": 1, "rtl_p": "0000xx10", "model_p": 2}]
+    n, _ = compare_outputs({"p": [1, 2, 252]}, want, ports, vec)
+    assert n == 1
