@@ -138,3 +138,15 @@ def test_rtl_outputs_with_x_bits_are_mismatches():
     assert examples == [{"a": 2, "b": 1, "rtl_p": "0000xx10", "model_p": 2}]
     n, _ = compare_outputs({"p": [1, 2, 252]}, want, ports, vec)
     assert n == 1
+
+
+def test_ctrl_c_while_the_parser_is_built_is_one_line(capsys, monkeypatch):
+    """Ctrl-C in the first second (the parser reads every unit's options) printed
+    KeyboardInterrupt's traceback; now 'hwsim: interrupted', exit 130, as later on."""
+    from hwsim import cli
+
+    def interrupted(*a):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "_parser", interrupted)
+    assert main(["units"]) == 130
+    assert capsys.readouterr().err == "hwsim: interrupted\n"
