@@ -153,8 +153,13 @@ def main(argv=None) -> int:
     import sys
 
     from hwsim.paths import check_output_file, replace_text
-    p = argparse.ArgumentParser(prog="python -m hwsim.circuits",
-                                description="Write a reference multiplier circuit as Verilog.")
+    class Parser(argparse.ArgumentParser):  # one line, exit 2 (argparse adds its usage)
+        def error(self, message):
+            print(f"{self.prog}: error: {message}", file=sys.stderr)
+            raise SystemExit(2)
+
+    p = Parser(prog="python -m hwsim.circuits",
+               description="Write a reference multiplier circuit as Verilog.")
     p.add_argument("kind", choices=KINDS)
     p.add_argument("--width", type=int, default=8, help="operand width (default 8)")
     p.add_argument("--hbl", type=int, default=0, help="broken-array: rows of B left out")
@@ -166,6 +171,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         c = Circuit(args.kind, args.width, args.hbl, args.vbl, args.t, args.signed)
+        if not args.output:
+            raise ValueError("-o/--output must be a file name, not ''")
         out = check_output_file(args.output, "-o/--output")
         if out.exists() or out.is_symlink():
             raise ValueError(f"-o/--output {str(out)!r} exists; hwsim does not replace it")

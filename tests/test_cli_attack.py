@@ -150,3 +150,24 @@ def test_ctrl_c_while_the_parser_is_built_is_one_line(capsys, monkeypatch):
     monkeypatch.setattr(cli, "_parser", interrupted)
     assert main(["units"]) == 130
     assert capsys.readouterr().err == "hwsim: interrupted\n"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["exact", "--width", "x", "-o", "e.v"], "argument --width: invalid int value: 'x'"),
+    (["bogus", "-o", "e.v"], "argument kind: invalid choice: 'bogus' (choose from 'exact', "
+                             "'broken-array', 'truncated')"),
+    (["exact"], "the following arguments are required: -o/--output"),
+    (["exact", "-o", ""], "-o/--output must be a file name, not ''"),
+])
+def test_circuits_command_refuses_in_one_line(tmp_path, capsys, monkeypatch, argv, message):
+    """python -m hwsim.circuits: argparse's usage block made its errors three lines; -o ''
+    read as the current directory."""
+    from hwsim.circuits import main as circuits_main
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = circuits_main(argv)
+    except SystemExit as e:
+        code = e.code
+    assert code == 2
+    assert capsys.readouterr().err == f"python -m hwsim.circuits: error: {message}\n"
+    assert list(tmp_path.iterdir()) == []
