@@ -110,6 +110,10 @@ class CircuitMulParams(MultiplierParams):
                                      f"(hwsim's reference circuit), not {getattr(self, name)!r}")
             _checked(self)
             return
+        if self.sha256 and not re.fullmatch(r"[0-9a-fA-F]{64}", self.sha256):
+            raise ValueError(f"{_OWNER}.sha256 must be 64 hexadecimal digits (the file's "
+                             f"SHA-256, as sha256sum prints it), not {self.sha256!r}")
+        object.__setattr__(self, "sha256", self.sha256.lower())
         path = os.path.abspath(self.verilog)
         from hwsim.paths import read_text_file
         text = read_text_file(path, f"{_OWNER}.verilog")

@@ -171,3 +171,23 @@ def test_circuits_command_refuses_in_one_line(tmp_path, capsys, monkeypatch, arg
     assert code == 2
     assert capsys.readouterr().err == f"python -m hwsim.circuits: error: {message}\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_circuit_sha256_spellings(tmp_path):
+    """--sha256 as sha256sum prints it in capitals was 'the file has changed'; so was a
+    value that is no SHA-256 at all ('abc', a leading space)."""
+    import hashlib
+
+    from hwsim.circuit_mul import CircuitMulParams
+    f = tmp_path / "m.v"
+    f.write_text(CIRCUIT)
+    digest = hashlib.sha256(f.read_bytes()).hexdigest()
+    p = CircuitMulParams(verilog=str(f), sha256=digest.upper())
+    assert p.sha256 == digest and p == CircuitMulParams(verilog=str(f))
+    for bad in ("abc", " " + digest, digest + "0", "g" * 64):
+        with pytest.raises(ValueError, match=r"^CircuitMulParams\.sha256 must be 64 hexadecimal "
+                                             r"digits \(the file's SHA-256, as sha256sum prints "
+                                             r"it\), not '.*'$"):
+            CircuitMulParams(verilog=str(f), sha256=bad)
+    with pytest.raises(ValueError, match=r"the file has changed$"):
+        CircuitMulParams(verilog=str(f), sha256="0" * 64)
