@@ -122,6 +122,53 @@ def bench_minilm_products(sentences: int = 60) -> list[tuple]:
     return out
 
 
+def bench_onnx_minilm(sentences: int = 60) -> list[tuple]:
+    """``hwsim run``'s path on the MiniLM ONNX export (hwsim.studies.minilm_onnx, the model
+    scripts/make_minilm_onnx.py writes), the built-in sentences padded to the longest:
+    every MatMul (36 dense, 12 attention products) on Mitchell-8 with static calibration
+    (the default of an assignment) and hwsim's float path, against onnxruntime's float run
+    of the same model and feeds (default session options), all in this process (issue 27
+    item 7: float path <= 1.2x, Mitchell-8 <= 8x)."""
+    try:
+        import onnxruntime as ort
+        from hwsim.graph.assign import build_impl, parse_assignment
+        from hwsim.graph.evaluate import run_model
+        from hwsim.graph.model import Graph
+        from hwsim.studies import minilm_onnx
+        from hwsim.studies.minilm_eval import model
+        from hwsim.studies.sentences import builtin_corpus
+        m = model(64)
+    except (ImportError, RuntimeError) as e:
+        print(f"skipping the ONNX MiniLM benchmark: {e}", file=sys.stderr)
+        return []
+    proto = minilm_onnx.build(m)
+    feeds = minilm_onnx.feeds(m, builtin_corpus()[:sentences])
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(proto.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    sess.run(None, feeds)
+    t_ort = best_of(lambda: sess.run(None, feeds))
+    graph = Graph(proto, source="minilm.onnx")
+    feeds = graph.check_feeds(feeds)
+    graph.run(feeds)
+    t_float = best_of(lambda: graph.run(feeds))
+    assignment = parse_assignment({"assign": [{"op": "MatMul", "unit": "mitchell-mul", "width": 8}]})
+    impl, nodes, _ = build_impl(graph, assignment, feeds)
+    graph.run(feeds, impl)
+    t_mitchell = best_of(lambda: graph.run(feeds, impl))
+    t_all = best_of(lambda: run_model(graph, feeds, assignment, attribution=False), repeat=1)
+    what = f"MiniLM ONNX, {sentences} sentences x {feeds['input_ids'].shape[1]} tokens"
+    base = "onnxruntime float, same model and feeds"
+    return [(f"{what}: hwsim's float path (`Graph.run`)", f"{t_float:.2f} s", base,
+             f"{t_ort:.3f} s", f"{t_float / t_ort:.2f}x (goal <= 1.2x)"),
+            (f"{what}: every MatMul ({len(nodes)}) on Mitchell-8, static formats, one forward",
+             f"{t_mitchell:.2f} s", base, f"{t_ort:.3f} s",
+             f"{t_mitchell / t_ort:.1f}x (goal <= 8x)"),
+            (f"{what}: `hwsim run`'s work without attribution (reference, calibration, "
+             f"Mitchell-8 forward, metrics)", f"{t_all:.2f} s", base, f"{t_ort:.3f} s",
+             f"{t_all / t_ort:.1f}x")]
+
+
 def bench_circuit(pairs: int = 4_000_000) -> list[tuple]:
     """circuit-mul's compiled model (hwsim.circuit_mul) on hwsim's broken-array circuits: the
     8x8 through its product table, the 16x16 through the netlist engine; against numpy's
@@ -188,7 +235,45 @@ def bench_netlist(pairs: int = 4_000_000) -> list[tuple]:
     return out
 
 
+#: the entries ``--only`` can name (the others need the whole run)
+SECTIONS = {"minilm": lambda: bench_minilm(), "minilm-products": lambda: bench_minilm_products(),
+            "onnx-minilm": lambda: bench_onnx_minilm(), "netlist": lambda: bench_netlist(),
+            "circuit": lambda: bench_circuit()}
+
+
+def write_rows(rows: list[tuple], only: list[str] | None = None) -> None:
+    """The table into results.md: the whole table, or with ``only`` the rows of those
+    sections replaced (rows of the same measurement) or added, the rest kept as measured."""
+    out = Path(__file__).with_name("results.md")
+    head = ["# Benchmark results", "", f"Machine: {machine()}.", f"Run: `{' '.join(sys.argv)}`.", ""]
+    table = ["| measurement | value | baseline | baseline value | ratio |", "|---|---|---|---|---|"]
+    new = [f"| {m} | {v} | {bn} | {bv} | {r} |" for m, v, bn, bv, r in rows]
+    if only and out.is_file():
+        old = out.read_text().splitlines()
+        keep = [ln for ln in old[old.index(table[1]) + 1:] if ln.startswith("| ")]
+        names = {ln.split(" | ")[0] for ln in new}
+        kept = [ln for ln in keep if ln.split(" | ")[0] not in names]
+        runs = [ln for ln in old if ln.startswith("Run: ")]
+        head[3] = (f"{runs[0] if runs else 'Run: (unknown)'} Rows of {', '.join(only)}: "
+                   f"`{' '.join(sys.argv)}` ({time.strftime('%Y-%m-%d')}); each ratio is "
+                   f"within one run.")
+        new = kept + new
+    out.write_text("\n".join(head + table + new) + "\n")
+    print("\n".join(head + table + new))
+
+
 def main() -> int:
+    if "--only" in sys.argv:
+        i = sys.argv.index("--only")
+        only = sys.argv[i + 1].split(",") if i + 1 < len(sys.argv) else []
+        bad = [x for x in only if x not in SECTIONS]
+        if not only or bad:
+            print(f"benchmarks/run.py: --only takes sections from {', '.join(SECTIONS)}, "
+                  f"not {','.join(bad) or 'nothing'}", file=sys.stderr)
+            return 2
+        rows = [r for x in only for r in SECTIONS[x]()]
+        write_rows(rows, only)
+        return 0
     rows = []
     spec = get_unit("mitchell-mul")
     p16 = MitchellMulParams(width=16)
@@ -274,6 +359,7 @@ def main() -> int:
     # 5. MiniLM forward with emulated hardware units vs the float numpy forward
     rows += bench_minilm()
     rows += bench_minilm_products()
+    rows += bench_onnx_minilm()
 
     # 5b. the gate-netlist engine (issue 28's toggles, issue 29's circuit models)
     rows += bench_netlist()
@@ -290,12 +376,7 @@ def main() -> int:
     rows.append(("`hwsim demo` wall time (empty caches)", f"{t_demo:.0f} s", "goal", "180 s",
                  f"{t_demo / 180:.2f} of goal"))
 
-    lines = ["# Benchmark results", "", f"Machine: {machine()}.", f"Run: `{' '.join(sys.argv)}`.", "",
-             "| measurement | value | baseline | baseline value | ratio |", "|---|---|---|---|---|"]
-    lines += [f"| {m} | {v} | {bn} | {bv} | {r} |" for m, v, bn, bv, r in rows]
-    out = Path(__file__).with_name("results.md")
-    out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_rows(rows)
     return 0
 
 
