@@ -191,3 +191,23 @@ def test_circuit_sha256_spellings(tmp_path):
             CircuitMulParams(verilog=str(f), sha256=bad)
     with pytest.raises(ValueError, match=r"the file has changed$"):
         CircuitMulParams(verilog=str(f), sha256="0" * 64)
+
+
+@pytest.mark.parametrize("victim", ["a.v", "b.v"])
+def test_sweep_never_writes_over_a_file_of_its_grid(tmp_path, capsys, monkeypatch, victim):
+    """A grid axis of files (verilog = ["a.v", "b.v"]): only the last one was an input, so
+    results.csv linked to a.v wrote the CSV into the user's Verilog."""
+    from hwsim.cli import sweep
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sweep, "cmd_sweep", lambda args: pytest.fail("the work started"))
+    for name in ("a.v", "b.v"):
+        (tmp_path / name).write_text(CIRCUIT)
+    (tmp_path / "sw.toml").write_text('study = "unit-error"\n[fixed]\nunit = "circuit-mul"\n'
+                                      'samples = 100\n[grid]\nverilog = ["a.v", "b.v"]\n')
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "results.csv").symlink_to(tmp_path / victim)
+    assert main(["sweep", "sw.toml", "-o", "o"]) == 2
+    err = capsys.readouterr().err
+    assert (tmp_path / victim).read_text() == CIRCUIT
+    assert err.startswith("hwsim: error: -o/--output 'o/results.csv' is the sweep's verilog")
+    assert err.count("\n") == 1

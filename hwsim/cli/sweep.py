@@ -26,8 +26,11 @@ def files(args) -> Files:
     for point in cfg.points if cfg else ():
         for k, v in point:
             if isinstance(v, str) and v and _is_file(v):
-                inputs |= (model_inputs(f"sweep's {k}", v) if v.endswith(".onnx")
-                           else {f"sweep's {k}": v})
+                # one label per file: a grid axis of files (verilog = ["a.v", "b.v"]) kept
+                # only its last under one "sweep's verilog" label
+                label = f"sweep's {k}" + (f" {v!r}" if f"sweep's {k}" in inputs
+                                          and inputs[f"sweep's {k}"] != v else "")
+                inputs |= (model_inputs(label, v) if v.endswith(".onnx") else {label: v})
     out = args.output or (f"sweep-{cfg.study}" if cfg else None)
     f = Files(inputs).out_dir("-o/--output", out, databases=("results.sqlite",),
                               labels={"results.sqlite": "results database"})
