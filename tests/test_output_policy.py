@@ -192,7 +192,7 @@ def _declared(trapped, argv):
 def _refused(trapped, monkeypatch, capsys, argv, root: Path, words: str):
     """``hwsim argv`` is refused: exit 2, one line with ``words``, nothing under ``root``
     changed, the command's function never called."""
-    monkeypatch.setattr(cli, "_parser", lambda: trapped)
+    monkeypatch.setattr(cli, "_parser", lambda argv=None: trapped)
     before = _snapshot(root)
     code = main(argv)
     err = capsys.readouterr().err

@@ -108,7 +108,7 @@ def _refuse_empty_paths(args) -> None:
 
 def main(argv=None) -> int:
     try:
-        parser = _parser(argv)  # builds every command's options: Ctrl-C lands here too
+        parser = _parser(argv)  # builds the parser (unit options): Ctrl-C lands here too
         args, extra = parser.parse_known_args(argv)
         if extra:
             raise UsageError(_unknown_option(args, extra))
