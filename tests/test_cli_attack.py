@@ -211,3 +211,22 @@ def test_sweep_never_writes_over_a_file_of_its_grid(tmp_path, capsys, monkeypatc
     assert (tmp_path / victim).read_text() == CIRCUIT
     assert err.startswith("hwsim: error: -o/--output 'o/results.csv' is the sweep's verilog")
     assert err.count("\n") == 1
+
+
+def test_front_refuses_a_stream_before_any_unit_is_priced(tmp_path, capsys, monkeypatch):
+    """--widths 8,4 with operands up to 200: valid at 8 bits, refused at 4 only after every
+    8-bit unit had been synthesised and priced (minutes); now before the first."""
+    from hwsim.eval import stdcell, synth
+    from hwsim.eval.targets import CostTarget
+    monkeypatch.setattr(stdcell, "cell_cost", lambda *a, **k: pytest.fail("a unit was priced"))
+    monkeypatch.setattr(synth, "synthesize", lambda *a, **k: pytest.fail("a unit was priced"))
+    monkeypatch.setattr(stdcell, "find_tool", lambda *a, **k: "yosys")
+    monkeypatch.setattr(stdcell, "find_sta", lambda *a, **k: "sta")
+    monkeypatch.setattr(CostTarget, "library_path", lambda self: None)
+    np.savez(tmp_path / "s.npz", a=np.array([3, 200]), b=np.array([5, 7]))
+    assert main(["front", "--target", "osu018", "--widths", "8,4", "--stream",
+                 str(tmp_path / "s.npz"), "--db", "none", "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith(f"hwsim: error: --stream {str(tmp_path / 's.npz')!r}: ")
+    assert "outside [0, 16) for width 4 (first: 200)" in err[-1]
+    assert not (tmp_path / "multiplier_front.png").exists()

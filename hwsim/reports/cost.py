@@ -124,6 +124,8 @@ def multiplier_front(*, db=None, jobs: int = 2, widths=None,
     widths = FRONT_WIDTHS if widths is None else widths
     todo = [(spec, p) for spec in front_units() for w in widths
             for p in spec.front.variants(w)]
+    for spec, p in todo if stream_for is not None else ():  # a stream one point refuses is
+        stream_for(spec, p)                                 # refused before any synthesis
     out = []
     for spec, p in track(todo, desc="front", unit="unit", show=progress):
         if spec.front.exact:
