@@ -230,3 +230,15 @@ def test_front_refuses_a_stream_before_any_unit_is_priced(tmp_path, capsys, monk
     assert err[-1].startswith(f"hwsim: error: --stream {str(tmp_path / 's.npz')!r}: ")
     assert "outside [0, 16) for width 4 (first: 200)" in err[-1]
     assert not (tmp_path / "multiplier_front.png").exists()
+
+
+def test_characterize_never_prints_nan(tmp_path, capsys):
+    """A stream whose exact products are all 0 has no MRED (and no % of the largest |exact|):
+    the table printed 'nan' in four columns; the JSON already had null."""
+    np.savez(tmp_path / "z.npz", a=np.zeros(5, int), b=np.arange(5))
+    assert main(["characterize", "mitchell-mul", "--width", "4", "--stream",
+                 str(tmp_path / "z.npz")]) == 0
+    out = capsys.readouterr().out
+    (row,) = [ln for ln in out.splitlines() if "z.npz)" in ln]
+    assert "nan" not in out.lower()
+    assert row.split(" | ")[-4:] == ["-", "-", "-", "- |"]

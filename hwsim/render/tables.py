@@ -31,9 +31,13 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence]) -> str:
 
 def format_metrics_table(rows: list[tuple[str, dict]]) -> str:
     """``(name, ErrorMetrics.to_dict())`` rows: n as an integer, the rest to 6 digits, the
-    ratios (:data:`PERCENT_METRICS`) in %; headers with units (:data:`METRIC_HEADERS`)."""
+    ratios (:data:`PERCENT_METRICS`) in %; headers with units (:data:`METRIC_HEADERS`). A
+    metric with no value (MRED where every exact result is 0: NaN, or None) is ``-``."""
     def cell(m, c):
-        return f"{100 * m[c] if c in PERCENT_METRICS else m[c]:.6g}"
+        v = m[c]
+        if v is None or v != v:
+            return "-"
+        return f"{100 * v if c in PERCENT_METRICS else v:.6g}"
     return markdown_table(["config"] + [METRIC_HEADERS[c] for c in METRIC_COLUMNS],
                           [[name, f"{m['n']}"] + [cell(m, c) for c in METRIC_COLUMNS[1:]]
                            for name, m in rows])
