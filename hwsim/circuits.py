@@ -180,6 +180,10 @@ def main(argv=None) -> int:
     except (TypeError, ValueError) as e:
         print(f"python -m hwsim.circuits: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # the write itself failed (a full disk, a file system that refuses)
+        print(f"python -m hwsim.circuits: error: -o/--output {args.output!r} cannot be "
+              f"written ({e.strerror or e})", file=sys.stderr)
+        return 1
     print(f"wrote {out}: module {c.name} ({c.describe()})")
     return 0
 

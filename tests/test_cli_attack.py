@@ -242,3 +242,18 @@ def test_characterize_never_prints_nan(tmp_path, capsys):
     (row,) = [ln for ln in out.splitlines() if "z.npz)" in ln]
     assert "nan" not in out.lower()
     assert row.split(" | ")[-4:] == ["-", "-", "-", "- |"]
+
+
+def test_circuits_command_write_failure_is_one_line(tmp_path, capsys, monkeypatch):
+    """A write that fails after the checks (a full disk; /proc as root) was a traceback."""
+    import hwsim.paths
+    from hwsim.circuits import main as circuits_main
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(hwsim.paths, "replace_text", full)
+    assert circuits_main(["exact", "-o", str(tmp_path / "e.v")]) == 1
+    assert capsys.readouterr().err == (f"python -m hwsim.circuits: error: -o/--output "
+                                       f"{str(tmp_path / 'e.v')!r} cannot be written (No space "
+                                       f"left on device)\n")
+    assert list(tmp_path.iterdir()) == []
