@@ -80,3 +80,44 @@ def quantize_scaled(x: np.ndarray, width: int, frac: int) -> np.ndarray | None:
     if not _quantize_scaled(xc.reshape(-1), int(frac), int(width), q.reshape(-1)):
         return None
     return q
+
+
+@numba.njit(cache=True)
+def _block_quantize_cols(x, width, q, frac):
+    """:func:`_block_quantize_rows` over the columns of each ``x[l]`` (``(L, k, m)``: one
+    format per ``x[l, :, j]``) without transposing: the same numbers."""
+    L, k, m = x.shape
+    hi = np.float64((1 << (width - 1)) - 1)
+    lo = -hi - 1.0
+    peak = np.empty(m, np.float64)
+    scale = np.empty(m, np.float64)
+    for g in range(L):
+        peak[:] = 0.0
+        for t in range(k):
+            for j in range(m):
+                peak[j] = max(peak[j], abs(np.float64(x[g, t, j])))
+        for j in range(m):
+            f = width - 1 - math.frexp(peak[j])[1]
+            frac[g, 0, j] = f
+            scale[j] = 2.0 ** f if -1000 <= f <= 1000 else 0.0
+        for t in range(k):
+            for j in range(m):
+                f = frac[g, 0, j]
+                if -1000 <= f <= 1000:
+                    v = min(max(np.float64(x[g, t, j]) * scale[j], lo), hi)
+                    q[g, t, j] = np.int64((v + _MAGIC) - _MAGIC)
+                else:
+                    v = np.rint(math.ldexp(np.float64(x[g, t, j]), f))
+                    q[g, t, j] = np.int64(min(max(v, lo), hi))
+
+
+def block_quantize_cols(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(raw, frac)`` of finite ``x`` (..., k, m) with one format per column (axis -2),
+    ``raw`` int64 of x's shape (C order), ``frac`` int64 (..., 1, m)."""
+    x3 = np.ascontiguousarray(x).reshape((-1,) + x.shape[-2:])
+    if x3.dtype not in (np.float32, np.float64):
+        x3 = x3.astype(np.float64)
+    q = np.empty(x3.shape, np.int64)
+    frac = np.empty((x3.shape[0], 1, x3.shape[2]), np.int64)
+    _block_quantize_cols(x3, int(width), q, frac)
+    return q.reshape(x.shape), frac.reshape(x.shape[:-2] + (1, x.shape[-1]))

@@ -106,3 +106,20 @@ def test_compiled_quantize_frac_equals_the_numpy_steps(dtype, width):
     y[0, 0] = np.nan   # NaN: the numpy steps (no compiled answer)
     with np.errstate(invalid="ignore"):
         assert np.array_equal(quantize_frac(y, width, 3)[1:], quantize_frac_numpy(x, width, 3)[1:])
+
+
+@pytest.mark.parametrize("width", [2, 8, 24])
+def test_compiled_column_quantize_equals_the_numpy_steps(width):
+    """Weights take the column kernel (axis -2, no transposes): extreme columns too
+    (peaks below 2**-1000 and near 2**1000 take the ldexp branch)."""
+    from hwsim.eval.hooks import block_quantize, block_quantize_numpy
+    rng = np.random.default_rng(30 + width)
+    x = rng.normal(size=(2, 11, 6)) * 10.0 ** rng.integers(-5, 5, (1, 1, 6))
+    x[0, :, 0] = 0.0
+    x[0, :, 1] = rng.normal(size=11) * 1e-305
+    x[1, :, 2] = rng.normal(size=11) * 1e300
+    x[1, :5, 3] = np.arange(-2, 3) * 0.5                 # ties
+    for arr in (x, x[0], x.astype(np.float32)[1]):
+        q, f = block_quantize(arr, width, axis=-2)
+        q0, f0 = block_quantize_numpy(arr, width, axis=-2)
+        assert np.array_equal(q, q0) and np.array_equal(f, f0) and f.shape == f0.shape

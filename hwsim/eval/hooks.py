@@ -116,6 +116,9 @@ def block_quantize(x: np.ndarray, width: int, axis: int) -> tuple[np.ndarray, np
     numbers); anything else the numpy steps below."""
     x = np.asarray(x)
     if x.dtype in (np.float32, np.float64) and x.ndim >= 1 and x.size and np.isfinite(x).all():
+        if x.ndim >= 2 and axis % x.ndim == x.ndim - 2:   # columns (weights): no transposes
+            from hwsim.quant_kernels import block_quantize_cols
+            return block_quantize_cols(x, width)
         from hwsim.quant_kernels import block_quantize_rows
         q, f = block_quantize_rows(np.moveaxis(x, axis, -1), width)
         # C order again: np.matmul takes the BLAS path only for such operands
@@ -150,8 +153,9 @@ def _constant_columns(b: np.ndarray, width: int):
     if hit is not None and hit[0]() is b:
         return hit[1], hit[2]
     q, f = block_quantize(b, width, axis=-2)
-    q, f = np.array(q), np.array(f)     # own and read-only: the Mitchell kernel remembers
-    q.setflags(write=False)             # what it derives from read-only codes
+    # owned and read-only: the Mitchell kernel remembers what it derives from read-only codes
+    q, f = (v if v.base is None else v.copy() for v in (q, f))
+    q.setflags(write=False)
     f.setflags(write=False)
     if len(_COLUMNS) >= _COLUMNS_MAX:
         _COLUMNS.pop(next(iter(_COLUMNS)))
