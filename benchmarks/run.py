@@ -254,9 +254,9 @@ def write_rows(rows: list[tuple], only: list[str] | None = None) -> None:
         names = {ln.split(" | ")[0] for ln in new}
         kept = [ln for ln in keep if ln.split(" | ")[0] not in names]
         runs = [ln for ln in old if ln.startswith("Run: ")]
-        head[3] = (f"{runs[0] if runs else 'Run: (unknown)'} Rows of {', '.join(only)}: "
-                   f"`{' '.join(sys.argv)}` ({time.strftime('%Y-%m-%d')}); each ratio is "
-                   f"within one run.")
+        run = (runs[0] if runs else "Run: (unknown).").replace(" Each ratio is within one run.", "")
+        head[3] = (f"{run} Rows of {', '.join(only)}: `{' '.join(sys.argv)}` "
+                   f"({time.strftime('%Y-%m-%d')}). Each ratio is within one run.")
         new = kept + new
     out.write_text("\n".join(head + table + new) + "\n")
     print("\n".join(head + table + new))
