@@ -257,3 +257,10 @@ def test_circuits_command_write_failure_is_one_line(tmp_path, capsys, monkeypatc
                                        f"{str(tmp_path / 'e.v')!r} cannot be written (No space "
                                        f"left on device)\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_front_widths_named_twice(capsys, tmp_path):
+    """--widths 4,4 priced and listed every 4-bit unit twice (22 rows for 11 units)."""
+    assert main(["front", "--widths", "4,4", "--db", "none", "-o", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == ("hwsim: error: --widths must name each width once, not "
+                                       "'4,4'\n")

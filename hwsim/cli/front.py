@@ -153,6 +153,8 @@ def _widths(text: str) -> tuple[int, ...]:
     if not ws or not all(4 <= w <= 24 for w in ws):
         raise argparse.ArgumentTypeError(f"must be widths in 4..24 separated by commas, "
                                          f"not {text!r}")
+    if len(set(ws)) < len(ws):  # each unit would be priced and listed twice
+        raise argparse.ArgumentTypeError(f"must name each width once, not {text!r}")
     return ws
 
 
