@@ -11,6 +11,7 @@ TOML is parsed in one place (:func:`parse_toml`).
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import functools
 import os
 from dataclasses import dataclass
@@ -193,6 +194,14 @@ def _check_outputs(outputs: list[Output], files: dict) -> None:
             raise ValueError(f"{o.option} {str(o.path)!r} holds the {label} file "
                              f"({str(p)!r}), and hwsim fills that directory; give another "
                              f"directory")
+    for o in (o for o in outputs if o.pattern is not None):  # a name it may write later
+        d = os.path.realpath(o.path)
+        for x, p in concrete:
+            if (x.option != o.option and not x.tree and fnmatch.fnmatch(p.name, o.pattern)
+                    and os.path.realpath(p.parent) == d):
+                raise ValueError(f"{x.option} {str(p)!r} is named like the {o.option} files "
+                                 f"({o.pattern}) hwsim writes in {str(o.path)!r}; give another "
+                                 f"{x.noun}")
     for i, (o, p) in enumerate(concrete):
         if o.tree:
             continue

@@ -264,3 +264,18 @@ def test_front_widths_named_twice(capsys, tmp_path):
     assert main(["front", "--widths", "4,4", "--db", "none", "-o", str(tmp_path)]) == 2
     assert capsys.readouterr().err == ("hwsim: error: --widths must name each width once, not "
                                        "'4,4'\n")
+
+
+def test_run_json_named_like_a_capture_file_is_refused(tmp_path, capsys, monkeypatch):
+    """--json DIR/mm.npz with --capture DIR: the JSON was written, then replaced by node mm's
+    capture (exit 0, the JSON gone)."""
+    model, data = _matmul_model(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.toml").write_text('[[assign]]\nop = "MatMul"\nunit = "exact-mul"\n')
+    (tmp_path / "cap").mkdir()
+    assert main(["run", str(model), "--data", str(data), "--assign", "a.toml",
+                 "--no-attribution", "--capture", "cap", "--json", "cap/mm.npz"]) == 2
+    assert capsys.readouterr().err == ("hwsim: error: --json 'cap/mm.npz' is named like the "
+                                       "--capture files (*.npz) hwsim writes in 'cap'; give "
+                                       "another file name\n")
+    assert list((tmp_path / "cap").iterdir()) == []
