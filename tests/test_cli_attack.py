@@ -279,3 +279,19 @@ def test_run_json_named_like_a_capture_file_is_refused(tmp_path, capsys, monkeyp
                                        "--capture files (*.npz) hwsim writes in 'cap'; give "
                                        "another file name\n")
     assert list((tmp_path / "cap").iterdir()) == []
+
+
+def test_a_json_that_cannot_be_written_after_the_work_is_exit_1(tmp_path, capsys, monkeypatch):
+    """--json checked before the work, failing at the write (a full disk): a failure after
+    valid input, exit 1 (was 2, bad usage)."""
+    from hwsim.cli import common
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(common, "replace_text", full)
+    out = tmp_path / "c.json"
+    assert main(["characterize", "mitchell-mul", "--width", "4", "--json", str(out)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (f"hwsim: error: {out}: --json cannot be written (No space left on "
+                       f"device)")
+    assert not out.exists()

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwsim.cli.options import add_unit_options, params_from_args
-from hwsim.paths import Output, check_output_file, check_outputs, output_files, write_text_atomic
+from hwsim.paths import (
+    Output,
+    check_output_file,
+    check_outputs,
+    output_files,
+    replace_text,
+)
 from hwsim.units import REGISTRY, get_unit
 
 #: defaults when no vector / sample count is given: exhaustive up to these many input bits
@@ -241,10 +247,14 @@ def values_per_vector(spec, params) -> int:
 
 
 def write_json(path, data, option: str = "--json") -> None:
-    """Write ``data`` atomically (:func:`hwsim.paths.write_text_atomic`) as strict JSON: a
+    """Write ``data`` atomically (:func:`hwsim.paths.replace_text`) as strict JSON: a
     NaN or infinite number (an undefined metric) is written as null."""
     text = json.dumps(json_finite(data), indent=2, allow_nan=False) + "\n"
-    path_check(lambda p, o: write_text_atomic(p, text, o), path, option)
+    try:
+        replace_text(path, text)
+    except OSError as e:  # after the work (a full disk): a failure, exit 1, not bad usage
+        raise OSError(e.errno, f"{option} cannot be written ({e.strerror or e})",
+                      str(path)) from None
     print(f"wrote {path}")
 
 
