@@ -295,3 +295,14 @@ def test_a_json_that_cannot_be_written_after_the_work_is_exit_1(tmp_path, capsys
     assert err[-1] == (f"hwsim: error: {out}: --json cannot be written (No space left on "
                        f"device)")
     assert not out.exists()
+
+
+def test_run_data_member_that_is_not_an_array(tmp_path, capsys):
+    """A zip whose member x.npy holds no .npy header: numpy hands back its bytes, which run
+    refused as 'an array of |S7 does not cast to float32'."""
+    model, _ = _matmul_model(tmp_path)
+    data = tmp_path / "d.npz"
+    _members(data, **{"x.npy": "garbage"})
+    assert main(["run", str(model), "--data", str(data), "--no-attribution"]) == 2
+    assert capsys.readouterr().err == (f"hwsim: error: --data: {data}: member x is not a .npy "
+                                       f"array\n")

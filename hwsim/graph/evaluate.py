@@ -48,6 +48,9 @@ def load_data(path, graph: Graph, what: str = "--data") -> tuple[dict, np.ndarra
     except Exception as e:  # zipfile.BadZipFile, ValueError (pickled), OSError
         raise ModelError(f"{what}: {path} is not a readable .npz file of arrays "
                          f"({type(e).__name__})") from None
+    for k, v in arrays.items():  # a member without the .npy header comes back as bytes
+        if not isinstance(v, np.ndarray):
+            raise ModelError(f"{what}: {path}: member {k} is not a .npy array")
     # a graph input named labels takes the array (run_model says so): no class labels then
     labels = None if "labels" in graph.inputs else arrays.pop("labels", None)
     feeds = graph.check_feeds(arrays, what)
