@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -115,7 +116,11 @@ class CircuitMulParams(MultiplierParams):
                              f"SHA-256, as sha256sum prints it), not {self.sha256!r}")
         object.__setattr__(self, "sha256", self.sha256.lower())
         path = os.path.abspath(self.verilog)
-        from hwsim.paths import read_text_file
+        from hwsim.paths import check_input_file, read_text_file
+        check_input_file(path, f"{_OWNER}.verilog")
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block, a pipe read once
+            raise ValueError(f"{_OWNER}.verilog {path!r} must be a regular file (hwsim reads "
+                             f"it again for each tool), not a pipe")
         text = read_text_file(path, f"{_OWNER}.verilog")
         digest = hashlib.sha256(text.encode()).hexdigest()
         if self.sha256 and self.sha256 != digest:

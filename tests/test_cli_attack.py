@@ -306,3 +306,17 @@ def test_run_data_member_that_is_not_an_array(tmp_path, capsys):
     assert main(["run", str(model), "--data", str(data), "--no-attribution"]) == 2
     assert capsys.readouterr().err == (f"hwsim: error: --data: {data}: member x is not a .npy "
                                        f"array\n")
+
+
+def test_circuit_from_a_pipe_is_refused(tmp_path):
+    """--verilog FIFO blocked for ever (no writer); --verilog /dev/stdin read the pipe once
+    and then said 'must hold a Verilog module, not none'."""
+    import os
+
+    from hwsim.circuit_mul import CircuitMulParams
+    fifo = tmp_path / "v.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match=r"^CircuitMulParams\.verilog '.*v\.fifo' must be a "
+                                         r"regular file \(hwsim reads it again for each "
+                                         r"tool\), not a pipe$"):
+        CircuitMulParams(verilog=str(fifo))
