@@ -92,7 +92,8 @@ def test_other_units_options_and_unknown_options(capsys, tmp_path, cmd, unit):
     others = {f.name for s in REGISTRY.values() for f in dataclasses.fields(s.params_cls)} - own
     # a command option that is another unit's parameter too (prove --verilog FILE) is the
     # command's for this unit
-    others = {n for n in others if option_name(n) not in _command_options(cmd, unit)}
+    own_options = _command_options(cmd, unit)
+    others = {n for n in others if option_name(n) not in own_options}
     guard = _guard(cmd, tmp_path)
     for name in sorted(others):
         code, err = _check(capsys, [cmd, unit, option_name(name), "1"] + guard)

@@ -50,16 +50,28 @@ def param_docs(cls) -> dict[str, str]:
     return {k: v.replace(":class:", "").replace("`", "") for k, v in out.items()}
 
 
+_QUALIFIED = re.compile(r"\b([A-Z][A-Za-z0-9]*)\.([A-Z][A-Z_0-9]*)\b")
+
+
+def _hwsim_enums() -> dict[str, type]:
+    import sys
+    return {name: cls for n, m in list(sys.modules.items()) if n.startswith("hwsim.") and m
+            for name, cls in list(vars(m).items())
+            if isinstance(cls, type) and issubclass(cls, enum.Enum)}
+
+
 def _cli_spelling(text: str, own: type | None) -> str:
     """Enum members named as the CLI spells them: ``ExpMethod.TAYLOR`` (any enum of hwsim's
     unit modules a docstring names) and the field's own enum's bare member names (``LUT``,
     ``TWO_PASS``; one-letter names stay) as their values (``taylor``, ``two_pass``)."""
-    import sys
-    for mod in [m for n, m in list(sys.modules.items()) if n.startswith("hwsim.") and m]:
-        for name, cls in list(vars(mod).items()):
-            if isinstance(cls, type) and issubclass(cls, enum.Enum) and f"{name}." in text:
-                for v in cls:
-                    text = re.sub(rf"\b{name}\.{v.name}\b", str(v.value), text)
+    if _QUALIFIED.search(text):  # (the modules are scanned only for a text that needs it)
+        classes = _hwsim_enums()
+
+        def spell(m):
+            cls = classes.get(m.group(1))
+            member = cls.__members__.get(m.group(2)) if cls is not None else None
+            return m.group(0) if member is None else str(member.value)
+        text = _QUALIFIED.sub(spell, text)
     if own is not None:
         for v in own:
             if len(v.name) > 1:
