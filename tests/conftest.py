@@ -82,7 +82,9 @@ def _sim_of(item) -> str | None:
     for m in item.iter_markers("unit"):
         if "sim" in m.kwargs:
             return m.kwargs["sim"]
-    return getattr(getattr(item, "callspec", None), "params", {}).get("sim")
+    sim = getattr(getattr(item, "callspec", None), "params", {}).get("sim")
+    # the batched testbench in a simulator (tests/rtl.py: "icarus-batched") is that simulator
+    return sim.removesuffix("-batched") if isinstance(sim, str) else sim
 
 
 def coverage_rows(items) -> list[dict]:

@@ -151,7 +151,7 @@ def test_cli_sweep_writes_csv_and_plots_and_resumes(tmp_path, capsys):
     ('study = "mnist"', "s.toml: study: unknown study 'mnist' (studies: unit-error"),
     ('study = "unit-error"\n[grid]\nwidht = [8]',
      "s.toml: grid: study 'unit-error' has no parameter 'widht' (parameters: unit, samples, synth, "
-     "width, signed, keep_bits, stages, frac_bits, k, m, q, fmt, method, in_fmt, out_fmt, base, "
+     "width, signed, keep_bits, stages, verilog, top, ports, sha256, frac_bits, k, m, q, fmt, method, in_fmt, out_fmt, base, "
      "lut_bits, segments, order)"),
     ('study = "unit-error"\n[grid]\nwidth = []', "s.toml: grid.width must be a non-empty list, not []"),
     ('study = "unit-error"', "s.toml: the sweep is empty: give [grid] lists, [[points]] or [fixed]"),

@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from hwsim.circuit_mul import CircuitMulParams
+
 from hwsim import MitchellDivParams, MitchellMulParams, mitchell_mul
 from hwsim.attention import AttentionParams, Multiplier
 from hwsim.drum import DrumMulParams
@@ -81,6 +83,9 @@ LINT_CONFIGS += [("float-mul", FloatMulParams(fmt=f, method=m, stages=st))
                                   (FloatType.FP16, FloatMethod.EXACT, 2))]
 LINT_CONFIGS += [("float-div", FloatDivParams(fmt=f, stages=st))
                  for f, st in ((FloatType.BF16, 0), (FloatType.E4M3, 2), (FloatType.FP32, 1))]
+#: a user's circuit (hwsim's own reference circuits as the user's file) and its wrapper
+LINT_CONFIGS += [("circuit-mul", CircuitMulParams()),
+                 ("circuit-mul", CircuitMulParams(width=6, signed=True))]
 LINT_CONFIGS += [("performer", PerformerParams()),
                  ("performer", PerformerParams(dim=1, features=1)),
                  ("performer", PerformerParams(dim=1, features=4)),
