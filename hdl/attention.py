@@ -258,14 +258,14 @@ class AttentionMac(wiring.Component):
 
 
 class AttentionScoreMac(AttentionMac):
-    """``AttentionMac(params, "score")``: the Q.K^T path (``formal_spec.SUBBLOCKS``)."""
+    """``AttentionMac(params, "score")``: the Q.K^T path (``hwsim.sim.spec_attention.attention_subblocks``)."""
 
     def __init__(self, params: AttentionParams):
         super().__init__(params, "score")
 
 
 class AttentionValueMac(AttentionMac):
-    """``AttentionMac(params, "value")``: the P.V path (``formal_spec.SUBBLOCKS``)."""
+    """``AttentionMac(params, "value")``: the P.V path (``hwsim.sim.spec_attention.attention_subblocks``)."""
 
     def __init__(self, params: AttentionParams):
         super().__init__(params, "value")

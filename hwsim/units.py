@@ -433,7 +433,6 @@ def _exp_wide():
     return out
 
 
-_FS = "hwsim.sim.formal_spec:"
 _UNSIGNED_RTL = "only its unsigned RTL exists; hwsim run takes it"
 
 REGISTRY: dict[str, UnitSpec] = {
@@ -448,14 +447,14 @@ REGISTRY: dict[str, UnitSpec] = {
                              lambda w: [MitchellMulParams(width=w, keep_bits=k)
                                         for k in FRONT_KEEP if k is None or k <= w - 2],
                              knob=lambda d: d.get("keep_bits"), knob_name="keep_bits"),
-                 formal=Formal(_FS + "mitchell_mul", _FS + "mul_bounds", wide=_mitchell_mul_wide)),
+                 formal=Formal("hwsim.sim.spec_mitchell:mitchell_mul", "hwsim.sim.spec_mitchell:mul_bounds", wide=_mitchell_mul_wide)),
         UnitSpec("exact-mul", ExactMulParams, "hwsim.hdl.exact:ExactMultiplier",
                  "hwsim.sim.tb_exact_mul", "exact integer multiplier, the baseline of every product",
                  _pairs, *multiplier(exact_mul),
                  graph=Product(kernel="hwsim.exact_mul:exact_products"), fixed={"signed": True},
                  label="exact",
                  front=Front("exact", lambda w: [ExactMulParams(width=w)], marker="k", exact=True),
-                 formal=Formal(_FS + "exact_mul", wide=lambda: [
+                 formal=Formal("hwsim.sim.spec_exact_mul:exact_mul", wide=lambda: [
                      (ExactMulParams(width=w, signed=sg), "equivalence", 900)
                      for sg in (False, True) for w in (16, 32)])),
         UnitSpec("circuit-mul", CircuitMulParams, "hwsim.hdl.circuit_mul:CircuitMultiplier",
@@ -473,7 +472,7 @@ REGISTRY: dict[str, UnitSpec] = {
                  "hwsim.sim.tb_mitchell_div", "Mitchell logarithmic divider, N+F-bit quotient",
                  _pairs, _div_model, _div_real, baseline="hwsim.hdl.exact:ExactDivider",
                  exhaustive_kernel="hwsim.eval.characterize_kernels:div_exhaustive",
-                 formal=Formal(_FS + "mitchell_div", _FS + "div_bounds",
+                 formal=Formal("hwsim.sim.spec_mitchell:mitchell_div", "hwsim.sim.spec_mitchell:div_bounds",
                                bounds_refuse=lambda p: None if p.keep_bits is None else
                                f"with keep_bits (Mitch-w), not keep_bits={p.keep_bits}",
                                wide=_mitchell_div_wide)),
@@ -485,7 +484,7 @@ REGISTRY: dict[str, UnitSpec] = {
                  front=Front("DRUM", lambda w: [DrumMulParams(width=w, k=k)
                                                 for k in FRONT_DRUM_K if k < w],
                              knob=lambda d: d.get("k"), knob_name="k", marker="s"),
-                 formal=Formal(_FS + "drum_mul", _FS + "drum_bounds", wide=_drum_wide)),
+                 formal=Formal("hwsim.sim.spec_drum:drum_mul", "hwsim.sim.spec_drum:drum_bounds", wide=_drum_wide)),
         UnitSpec("realm-mul", RealmMulParams, "hwsim.hdl.realm:RealmMultiplier",
                  "hwsim.sim.tb_realm_mul",
                  "REALM-style log multiplier: truncated fractions + per-segment correction "
@@ -496,35 +495,35 @@ REGISTRY: dict[str, UnitSpec] = {
                                                  for t, m, q in FRONT_REALM if t < w],
                              knob=lambda d: f"{d['keep_bits']}/m{d['m']}/q{d['q']}",
                              knob_name="t/m/q", marker="^"),
-                 formal=Formal(_FS + "realm_mul", wide=_realm_wide)),
+                 formal=Formal("hwsim.sim.spec_realm:realm_mul", wide=_realm_wide)),
         UnitSpec("float-mul", FloatMulParams, "hwsim.hdl.float_mul:FloatMultiplier",
                  "hwsim.sim.tb_float_mul",
                  "float multiplier on bit patterns: Mitchell, L-Mul or exact (fp32..fp8)",
                  _float_pairs, _float_mul_model, _float_mul_real,
                  baseline="hwsim.hdl.float_mul:ExactFloatMultiplier",
-                 formal=Formal(_FS + "float_mul_spec")),
+                 formal=Formal("hwsim.sim.spec_float_mul:float_mul_spec")),
         UnitSpec("float-div", FloatDivParams, "hwsim.hdl.float_mul:FloatDivider",
                  "hwsim.sim.tb_float_div", "Mitchell float divider on bit patterns (fp32..fp8)",
                  _float_pairs, _float_div_model, _float_div_real,
-                 formal=Formal(_FS + "float_div_spec")),
+                 formal=Formal("hwsim.sim.spec_float_mul:float_div_spec")),
         UnitSpec("exp", ExpParams, "hwsim.hdl.exp:ExpUnit", "hwsim.sim.tb_exp",
                  "fixed-point e**x / 2**x: LUT, PWL, Mitchell, I-BERT or even-order Taylor",
                  _exp_inputs, _exp_model, _exp_real, operands=("x",),
                  graph=RowOp("hwsim.eval.hooks:ExpSoftmax"),
-                 formal=Formal(_FS + "exp_spec", wide=_exp_wide)),
+                 formal=Formal("hwsim.sim.spec_exp:exp_spec", wide=_exp_wide)),
         UnitSpec("softmax", SoftmaxParams, "hwsim.hdl.softmax:Softmax", "hwsim.sim.tb_softmax",
                  "streaming softmax: two-pass, online or Taylor; exact/Mitchell/LUT normaliser",
                  _softmax_inputs, _softmax_model, _softmax_real, operands=(),
                  characterizer="hwsim.eval.characterize:characterize_softmax", default_count=20_000,
                  exhaustive=False, graph=RowOp("hwsim.eval.hooks:SoftmaxHook", length="length",
                                            max_length=SOFTMAX_MAX_LENGTH),
-                 formal=Formal(subblocks=_FS + "softmax_subblocks")),
+                 formal=Formal(subblocks="hwsim.sim.spec_softmax:softmax_subblocks")),
         UnitSpec("attention", AttentionParams, "hwsim.hdl.attention:Attention",
                  "hwsim.sim.tb_attention",
                  "attention head softmax(QK^T/sqrt(d))V, exact or Mitchell products, streamed",
                  _attention_inputs, _attention_model, _attention_real, operands=(),
                  characterizer="hwsim.eval.characterize:characterize_attention", default_count=200,
-                 exhaustive=False, formal=Formal(subblocks=_FS + "attention_subblocks")),
+                 exhaustive=False, formal=Formal(subblocks="hwsim.sim.spec_attention:attention_subblocks")),
         UnitSpec("performer", PerformerParams, "hwsim.hdl.performer:PerformerFeatures",
                  "hwsim.sim.tb_performer",
                  "Performer (FAVOR+) positive random-feature map, omega in a ROM, exp unit",

@@ -2,7 +2,7 @@
 
 ``prove(spec, params)`` shows, for **all** inputs, that the exported Verilog (or a user's
 Verilog file with the same top module and ports) computes exactly the specification in
-:mod:`hwsim.sim.formal_spec` — bit-vector formulas written from the documented bit
+``sim/spec_<unit>.py`` (named by each unit's registry entry) — bit-vector formulas written from the documented bit
 semantics, independent of the numpy model and of the Amaranth code.
 
 Flow:
@@ -422,7 +422,7 @@ def prove_component(component, top: str, params, spec_fn, *, unit: str,
 
 def prove_subblocks(spec, params, timeout_s: float | None = None, only=None,
                     mutate=None) -> list[ProofResult]:
-    """Prove each sub-block of a unit proven by sub-block (``formal_spec.SUBBLOCKS``).
+    """Prove each sub-block of a unit proven by sub-block (its registry entry's ``formal.subblocks``).
 
     Returns one :class:`ProofResult` per sub-block, in the table's order (``only``: the
     labels to prove, default all). Each sub-block's Verilog is Amaranth's export of its

@@ -4,7 +4,7 @@ The head is proven by sub-block, like the softmax: its Q.K^T path (one MAC step
 ``acc + mult(q, k)`` into the score accumulator's width, and the scaled, saturated score of
 the accumulator) and its P.V path (one MAC step ``acc + mult(p, v)``, and the rescaled,
 saturated output), each as ``hwsim.hdl.attention.AttentionMac``, which elaborates the very
-functions ``Attention`` uses, against ``formal_spec.attention_score_spec`` /
+functions ``Attention`` uses, against ``spec_attention.attention_score_spec`` /
 ``attention_value_spec`` (written from docs/units/attention.md), for every input: every
 accumulator value (reachable or not) and every operand pair, exact and Mitchell products.
 The sequencing (d / L steps, clears, rotation, valid/ready) and the softmax between the two
@@ -161,7 +161,7 @@ def test_a_mutated_mac_path_gives_a_counterexample(formal, multiplier, label, mu
 def _spec_values(params, label, points):
     import z3
 
-    from hwsim.sim.formal_spec import attention_score_spec, attention_value_spec
+    from hwsim.sim.spec_attention import attention_score_spec, attention_value_spec
     w = params.in_fmt.width
     if label == "score":
         names = {"acc": params.score_acc_width, "q": w, "k": w}
@@ -222,7 +222,7 @@ def test_the_spec_equals_the_model(formal, params, label):
 def test_the_scale_constant_is_the_documented_one():
     """``S = round(2**C / sqrt(d))`` in exact integers equals ``AttentionParams.scale_const``
     for every accepted d and C."""
-    from hwsim.sim.formal_spec import attention_scale_const
+    from hwsim.sim.spec_attention import attention_scale_const
     for d in range(1, 33):
         for c in range(2, 17):
             assert attention_scale_const(c, d) == AttentionParams(dim=d, scale_bits=c).scale_const
@@ -231,7 +231,7 @@ def test_the_scale_constant_is_the_documented_one():
 def test_the_accumulator_widths_are_the_documented_ones():
     """The specification's accumulator widths (docs/units/attention.md) are the RTL's, and
     hold d (L) products of the largest magnitude: the reachable sums never wrap."""
-    from hwsim.sim.formal_spec import attention_score_acc_width, attention_value_acc_width
+    from hwsim.sim.spec_attention import attention_score_acc_width, attention_value_acc_width
     for d in (1, 2, 3, 8, 32):
         for fmt in (FixedFormat(1, 1), FixedFormat(2, 6), FixedFormat(4, 12)):
             for pfmt in (FixedFormat(1, 11, signed=False), FixedFormat(0, 24, signed=False)):

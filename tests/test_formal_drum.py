@@ -1,4 +1,4 @@
-"""Formal proofs of the DRUM multiplier (hwsim.sim.formal, ``formal_spec.drum_mul``).
+"""Formal proofs of the DRUM multiplier (hwsim.sim.formal, ``spec_drum.drum_mul``).
 
 Positive proofs at widths that finish in about a second, one pipeline by BMC, the documented
 error bound, and a mutant of the exported Verilog (the forced 1 of operand a's segment

@@ -1,4 +1,4 @@
-"""Formal proofs of the exact multiplier (``formal_spec.exact_mul``) and a mutant the proof
+"""Formal proofs of the exact multiplier (``spec_exact_mul.exact_mul``) and a mutant the proof
 must reject."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Formal proofs of the exp unit: RTL == ``hwsim.sim.formal_spec.exp_spec`` for all inputs.
+"""Formal proofs of the exp unit: RTL == ``hwsim.sim.spec_exp.exp_spec`` for all inputs.
 
 The specification is written from docs/units/exp.md ("Bit semantics"); here it is checked
 three ways: its constants against the documented formulas (and ``ExpParams``), its values
@@ -75,7 +75,7 @@ CONSTANT_CASES = [
 def test_constants_follow_the_documented_formulas(params):
     """exp_constants (the spec's own) == ExpParams' tables, and both are the round to
     nearest of the real constants (computed in 60-digit decimal arithmetic)."""
-    from hwsim.sim.formal_spec import exp_constants
+    from hwsim.sim.spec_exp import exp_constants
     k = exp_constants(params)
     r, c = params.internal_bits, params.const_bits
     assert (k["R"], k["C"]) == (r, c) == (max(params.in_fmt.frac_bits,
@@ -135,7 +135,7 @@ def test_spec_equals_the_model_on_every_input_of_small_formats():
     """The z3 specification, evaluated on each input (substitute and simplify), equals
     hwsim.exp.exp_fixed: every method, base and table size, no RTL involved."""
     z3 = require_module("z3", "proof")
-    from hwsim.sim.formal_spec import exp_spec
+    from hwsim.sim.spec_exp import exp_spec
     configs = _small_configs()
     assert len(configs) >= 60
     for params in configs:

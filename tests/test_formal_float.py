@@ -1,4 +1,4 @@
-"""Formal proofs of the float units (hwsim.sim.formal, ``formal_spec.float_mul_spec`` /
+"""Formal proofs of the float units (hwsim.sim.formal, ``spec_float_mul.float_mul_spec`` /
 ``float_div_spec``, written from ``hwsim/float_mul.py``'s docstring).
 
 Every format and method is proved for all input pairs (each in under a second: the

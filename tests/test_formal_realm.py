@@ -1,4 +1,4 @@
-"""Formal proofs of the REALM-style multiplier (hwsim.sim.formal, ``formal_spec.realm_mul``).
+"""Formal proofs of the REALM-style multiplier (hwsim.sim.formal, ``spec_realm.realm_mul``).
 
 Positive proofs at widths that finish in seconds, one pipeline by BMC, and a mutant of the
 exported Verilog (the correction table replaced by the constant 1: Mitch-w with unbiased

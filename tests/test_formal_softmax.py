@@ -4,7 +4,7 @@ The softmax is proven by sub-block: its exp datapath (the very ``exp_datapath`` 
 ``ExpUnit`` wraps, with the ``ExpParams`` the softmax derives, against the exp
 specification) and its normaliser (``hwsim.hdl.softmax.SoftmaxNormalizer``, which calls the
 Softmax's own ``_normalize`` / ``_pipelined_exact_div``, against
-``formal_spec.softmax_normalizer_spec``, written from docs/units/softmax.md). The stream
+``spec_softmax.softmax_normalizer_spec``, written from docs/units/softmax.md). The stream
 level (control, register file, valid/ready, stalls) stays in simulation
 (tests/test_softmax_hdl.py, tests/test_softmax_rtl.py).
 
@@ -154,7 +154,7 @@ def test_a_mutated_pipelined_divider_gives_a_counterexample(formal):
 def _spec_values(params, pairs):
     import z3
 
-    from hwsim.sim.formal_spec import softmax_normalizer_spec
+    from hwsim.sim.spec_softmax import softmax_normalizer_spec
     e = z3.BitVec("e", params.exp_params.out_fmt.width)
     s = z3.BitVec("s", params.sum_width)
     p = softmax_normalizer_spec(z3, params, {"e": e, "s": s})["p"]
@@ -182,7 +182,7 @@ def test_the_spec_equals_the_model_on_every_pair(formal, params):
 
 
 def test_the_reciprocal_table_is_the_documented_one():
-    from hwsim.sim.formal_spec import recip_table
+    from hwsim.sim.spec_softmax import recip_table
     for rb in range(1, 13):
         for f_out in (1, 7, 15, 24):
             p = SoftmaxParams(length=1, out_fmt=UQ(0, f_out), normalizer=RECIP, recip_bits=rb) \
