@@ -169,6 +169,47 @@ def bench_onnx_minilm(sentences: int = 60) -> list[tuple]:
              f"{t_all / t_ort:.1f}x")]
 
 
+def bench_startup(repeat: int = 5) -> list[tuple]:
+    """Wall time of the ``hwsim`` console script, best of ``repeat`` (issue 27 item 7: <= 1 s):
+    ``hwsim run --help`` and a small model's float run (the digits MLP that
+    scripts/make_digits_onnx.py writes, 397 rows), against a bare ``python -c "import numpy"``
+    (the floor a numpy program pays); and ``import onnx`` alone, which imports ml_dtypes."""
+    import subprocess
+    exe = Path(sys.executable).with_name("hwsim")
+    if not exe.is_file():
+        print(f"skipping the start-up benchmark: no {exe} (pip install -e .)", file=sys.stderr)
+        return []
+
+    def wall(cmd):
+        def run():
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        run()    # warm the file cache (and numba's, if anything compiles)
+        return best_of(run, repeat)
+    with tempfile.TemporaryDirectory() as d:
+        try:
+            subprocess.run([sys.executable, str(Path(__file__).parents[1] / "scripts" /
+                                                "make_digits_onnx.py"), d], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except subprocess.CalledProcessError as e:
+            print(f"skipping the start-up benchmark: make_digits_onnx.py failed ({e})",
+                  file=sys.stderr)
+            return []
+        t_floor = wall([sys.executable, "-c", "import numpy"])
+        t_help = wall([str(exe), "run", "--help"])
+        t_run = wall([str(exe), "run", f"{d}/mlp.onnx", "--data", f"{d}/digits.npz"])
+        t_onnx = wall([sys.executable, "-c", "import onnx"])
+    import importlib.metadata as md
+    base = 'python -c "import numpy"'
+    return [(f"start-up: `hwsim run --help`, best of {repeat}", f"{t_help:.2f} s", base,
+             f"{t_floor:.2f} s", f"{t_help / t_floor:.1f}x (goal <= 1 s)"),
+            (f"start-up: `hwsim run mlp.onnx --data digits.npz` (digits MLP, float, 397 rows), "
+             f"best of {repeat}", f"{t_run:.2f} s", base, f"{t_floor:.2f} s",
+             f"{t_run / t_floor:.1f}x (goal <= 1 s)"),
+            (f"start-up: `python -c \"import onnx\"`, best of {repeat}",
+             f"{t_onnx:.2f} s (ml_dtypes {md.version('ml_dtypes')})", base, f"{t_floor:.2f} s",
+             f"{t_onnx / t_floor:.1f}x")]
+
+
 def bench_circuit(pairs: int = 4_000_000) -> list[tuple]:
     """circuit-mul's compiled model (hwsim.circuit_mul) on hwsim's broken-array circuits: the
     8x8 through its product table, the 16x16 through the netlist engine; against numpy's
@@ -238,7 +279,7 @@ def bench_netlist(pairs: int = 4_000_000) -> list[tuple]:
 #: the entries ``--only`` can name (the others need the whole run)
 SECTIONS = {"minilm": lambda: bench_minilm(), "minilm-products": lambda: bench_minilm_products(),
             "onnx-minilm": lambda: bench_onnx_minilm(), "netlist": lambda: bench_netlist(),
-            "circuit": lambda: bench_circuit()}
+            "circuit": lambda: bench_circuit(), "startup": lambda: bench_startup()}
 
 
 def write_rows(rows: list[tuple], only: list[str] | None = None) -> None:
@@ -364,6 +405,7 @@ def main() -> int:
     # 5b. the gate-netlist engine (issue 28's toggles, issue 29's circuit models)
     rows += bench_netlist()
     rows += bench_circuit()
+    rows += bench_startup()
 
     # 6. hwsim demo wall time (fresh synthesis cache, so the cost section synthesizes)
     import os
