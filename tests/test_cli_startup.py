@@ -41,3 +41,45 @@ def test_an_unknown_command_still_lists_every_command(capsys):
     assert main(["no-such-command"]) == 2
     err = capsys.readouterr().err
     assert all(c in err for c in COMMANDS)
+
+
+HEAVY = ("onnx", "onnxruntime", "ml_dtypes", "numba", "llvmlite", "scipy", "sklearn",
+         "matplotlib", "amaranth", "cocotb", "skl2onnx")
+
+
+def _imported_after(argv, cwd) -> set:
+    code = ("import sys, contextlib, io\n"
+            "from hwsim.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        rc = main(%r)\n    except SystemExit as e:\n        rc = e.code\n"
+            "print(rc, sorted({m.split('.')[0] for m in sys.modules}))" % (argv,))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=cwd).stdout
+    rc, mods = out.split(" ", 1)
+    assert rc in ("0", "None"), out
+    return set(eval(mods)) & set(HEAVY)   # a list literal printed above
+
+
+def test_run_help_imports_no_heavy_library(tmp_path):
+    """``hwsim run --help`` needs argparse and the registry: no ONNX, numba, plotting or HDL
+    library (each costs 0.05-1.4 s of start-up; benchmarks/README.md)."""
+    assert _imported_after(["run", "--help"], tmp_path) == set()
+
+
+def test_a_float_run_imports_onnx_and_onnxruntime_only(tmp_path):
+    """A small model's float run imports what it runs on (onnx, onnxruntime, onnx's
+    ml_dtypes), not numba (no unit runs), scipy, scikit-learn, matplotlib or Amaranth."""
+    from rtl import require_module
+    onnx = require_module("onnx", "ml")
+    require_module("onnxruntime", "ml")
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    w = numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(3, 2), "w")
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])], [w])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
+              tmp_path / "m.onnx")
+    np.savez(tmp_path / "d.npz", x=np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3))
+    assert _imported_after(["run", "m.onnx", "--data", "d.npz"], tmp_path) == {
+        "onnx", "onnxruntime", "ml_dtypes"}
