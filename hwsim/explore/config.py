@@ -31,6 +31,11 @@
     [cost]
     objective = "area"            # "area" (sum LUT4 x instances) or "lut-ops" (sum ops x LUT4)
     fmax = false                  # true: also place and route each unit for Fmax (slower)
+    target = "ice40"              # or a standard-cell library (osu018, ...): objective "area"
+                                  # (sum um2 x instances) or "energy" (sum ops x fJ/op on
+                                  # each node's captured operands)
+    operations = 20000            # energy: operand pairs captured per node (seeded)
+    seed = 0                      # energy: seed of the capture's subsample
 
     [search]
     methods = ["sampling", "random", "greedy"]
@@ -55,11 +60,13 @@ from hwsim._check import is_int, short_repr
 from hwsim.schema import Schema
 
 __all__ = ["ExploreError", "ExploreConfig", "Group", "Choice", "Constraint", "load_config",
-           "parse_config", "METRICS", "METHODS", "OBJECTIVES", "BUILTIN"]
+           "parse_config", "METRICS", "METHODS", "OBJECTIVES", "TARGET_OBJECTIVES", "BUILTIN"]
 
 METRICS = ("accuracy", "cosine", "spearman", "argmax_agreement")
 METHODS = ("sampling", "random", "greedy")
-OBJECTIVES = ("area", "lut-ops")
+OBJECTIVES = ("area", "lut-ops", "energy")
+#: the objectives of each kind of cost target (its registry traits: ``fpga``, ``cells``)
+TARGET_OBJECTIVES = {"fpga": ("area", "lut-ops"), "cells": ("area", "energy")}
 #: built-in workloads and their own keys (see hwsim.explore.workloads)
 BUILTIN = {"digits": {}, "minilm": {"sentences": 60}}
 MAX_BUDGET = 100_000
@@ -162,6 +169,12 @@ class ExploreConfig:
     cooling: float
     #: grid combinations left out because their unit refuses them, one line per group
     warnings: tuple = ()
+    #: the cost target (:mod:`hwsim.eval.targets`): ``ice40`` prices LUT4, a standard-cell
+    #: library area in um2 and energy per operation
+    target: str = "ice40"
+    #: energy: operand pairs captured per node, and the capture's seed
+    operations: int = 20_000
+    seed: int = 0
 
 
 def _bad(source, msg):
@@ -363,11 +376,12 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
     constraint = Constraint(metric, output, mn, drop)
 
     cost = sc.table(doc, "cost")
-    sc.keys(cost, ("objective", "fmax"), "cost")
+    sc.keys(cost, ("objective", "fmax", "target", "operations", "seed"), "cost")
     objective = sc.choice(cost, "objective", "cost", OBJECTIVES, "area")
     fmax = cost.get("fmax", False)   # no objective needs Fmax: only reported when asked
     if not isinstance(fmax, bool):
         raise _bad(source, f"cost.fmax must be true or false, not {short_repr(fmax)}")
+    target, operations, seed = _cost_target(sc, cost, objective, fmax, groups)
 
     s = sc.table(doc, "search")
     sc.keys(s, ("methods", "budget", "seeds", "batch", "temperature", "cooling"), "search")
@@ -391,7 +405,47 @@ def parse_config(doc: dict, source: str = "<config>") -> ExploreConfig:
         batch=int(sc.number(s, "batch", "search", 4, 1, 256, integer=True)),
         temperature=float(sc.number(s, "temperature", "search", 0.05, 1e-6, 1e6)),
         cooling=float(sc.number(s, "cooling", "search", 0.95, 0.01, 1.0)),
-        warnings=tuple(warnings))
+        warnings=tuple(warnings), target=target, operations=operations, seed=seed)
+
+
+def _cost_target(sc: Schema, cost: dict, objective: str, fmax: bool, groups) -> tuple:
+    """``(target name, operations, seed)`` of the ``[cost]`` table: the target a registered
+    FPGA or standard-cell library (its traits say which objectives it prices), the capture's
+    ``operations`` and ``seed`` only with the energy objective."""
+    from hwsim.eval.stdcell import STREAM_OPS
+    from hwsim.eval.streams import MAX_OPERATIONS
+    from hwsim.eval.targets import DEFAULT_TARGET, TARGETS
+    from hwsim.units import Product, get_unit
+    kinds = {name: ("fpga" if t.fpga else "cells" if t.cells else None)
+             for name, t in TARGETS.items()}
+    usable = tuple(n for n, k in kinds.items() if k is not None)
+    name = sc.choice(cost, "target", "cost", usable, DEFAULT_TARGET)
+    allowed = TARGET_OBJECTIVES[kinds[name]]
+    if objective not in allowed:
+        why = ("iCE40 LUT4 counts carry no energy (lut-ops is their proxy); energy needs a "
+               "standard-cell target" if objective == "energy" else
+               "lut-ops counts iCE40 LUT4; a standard-cell target prices energy itself")
+        raise sc.bad(f"cost.objective {objective} cannot be priced on target {name} ({why}; "
+                     f"{name} prices {' or '.join(allowed)})")
+    if fmax and kinds[name] != "fpga":
+        raise sc.bad(f"cost.fmax is iCE40 place and route; target {name} reports each unit's "
+                     f"delay instead: remove fmax")
+    if objective != "energy":
+        for k in ("operations", "seed"):
+            if k in cost:
+                raise sc.bad(f"cost.{k} shapes the operand capture of objective energy, not "
+                             f"of {objective}: remove it")
+        return name, STREAM_OPS, 0
+    for g in groups:
+        for c in g.choices:
+            if not isinstance(get_unit(c.unit).graph, Product):
+                raise sc.bad(f"cost.objective energy prices units on the operand pairs a "
+                             f"model's products feed them; group {g.name!r} has "
+                             f"{c.label}, which computes no products")
+    operations = sc.number(cost, "operations", "cost", STREAM_OPS, 2, MAX_OPERATIONS,
+                           integer=True)
+    seed = sc.number(cost, "seed", "cost", 0, 0, 2 ** 32 - 1, integer=True)
+    return name, int(operations), int(seed)
 
 
 def load_config(path) -> ExploreConfig:

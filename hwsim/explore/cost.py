@@ -14,6 +14,17 @@ The cost model (stated in docs/explore.md):
   Softmax) x LUT4(choice);
 * **Fmax** of a design = the lowest Fmax among its units (reported, not searched on).
 
+On a standard-cell target (``target = "osu018"``, ...: :func:`price_cells`, the
+:func:`hwsim.eval.stdcell.cell_cost` flow and its cache) the same units are mapped to the
+library's cells:
+
+* **area** = sum over groups of area(choice) [um2] x the group's ``instances``;
+* **energy** = sum over the group's nodes of the operations one row of data executes there
+  x the energy per operation of the choice's unit on the operand codes that node feeds it
+  (:mod:`hwsim.explore.energy`; zero-delay toggles, one operation per
+  :data:`hwsim.eval.stdcell.POWER_CLOCK_NS` clock), in pJ per row of data;
+* **delay** of a design = the longest delay among its units (reported, not searched on).
+
 Units are priced lazily (:class:`LazyPrices`): only when a design's cost, or the cost order
 of every choice, is needed; a batch in the order of :func:`estimate` (a proxy of the cost
 read from the unit's Params, no synthesis), so the cheapest candidates are priced first.
@@ -28,18 +39,56 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["UnitCost", "LazyPrices", "estimate", "node_ops", "price"]
+__all__ = ["UnitCost", "LazyPrices", "estimate", "node_ops", "price", "price_cells",
+           "COST_KEYS"]
+
+
+#: the key of :func:`design_cost`'s dict each objective minimises: iCE40, standard cells
+COST_KEYS = {"fpga": {"area": "area", "lut-ops": "lut_ops"},
+             "cells": {"area": "area_um2", "energy": "energy_pj_per_row"}}
 
 
 @dataclass(frozen=True)
 class UnitCost:
+    """One priced unit: iCE40 ``lut4``, ``dff``, ``fmax_mhz``; or, on a standard-cell
+    target, ``area_um2``, ``delay_ns``, ``leakage_nw`` and with the energy objective the
+    group's ``energy_pj_per_row`` (its nodes' operations x energy per operation), the
+    ``energy_fj_per_op`` averaged over those operations, and per node its ``nodes`` entry
+    (``ops_per_row``, ``energy_fj_per_op``, ``operations`` simulated)."""
+
     top: str
-    lut4: int
-    dff: int
+    lut4: int | None
+    dff: int | None
     fmax_mhz: float | None
+    area_um2: float | None = None
+    delay_ns: float | None = None
+    leakage_nw: float | None = None
+    energy_fj_per_op: float | None = None
+    energy_pj_per_row: float | None = None
+    nodes: tuple = ()
+
+    @property
+    def cells(self) -> bool:
+        return self.area_um2 is not None
+
+    def value(self, objective: str) -> float:
+        """What orders a group's choices: LUT4 on iCE40 (both objectives, as the cost of each
+        design is LUT4 x a weight of the group), else the objective's own measure."""
+        if not self.cells:
+            return self.lut4
+        return self.energy_pj_per_row if objective == "energy" else self.area_um2
 
     def to_dict(self) -> dict:
-        return {"top": self.top, "lut4": self.lut4, "dff": self.dff, "fmax_mhz": self.fmax_mhz}
+        if not self.cells:
+            return {"top": self.top, "lut4": self.lut4, "dff": self.dff,
+                    "fmax_mhz": self.fmax_mhz}
+        d = {"top": self.top, "area_um2": self.area_um2, "delay_ns": self.delay_ns,
+             "leakage_nw": self.leakage_nw}
+        if self.energy_pj_per_row is not None:
+            d |= {"energy_fj_per_op": self.energy_fj_per_op,
+                  "energy_pj_per_row": self.energy_pj_per_row,
+                  "nodes": {n: dict(e) for n, e in self.nodes}}
+        return d
 
 
 def node_ops(graph, feeds: dict, names) -> dict:
@@ -110,11 +159,64 @@ def price(choices_with_length, *, fmax: bool, db, progress: bool = False,
     return out
 
 
+def price_cells(keys, *, target, db, streams=None, node_ops=None, progress: bool = False,
+                **_) -> dict:
+    """``{key: UnitCost}`` on a standard-cell ``target`` (:func:`hwsim.eval.stdcell.
+    cell_cost`, cached in ``db`` as ``hwsim synth --target`` caches it). A key is
+    ``(choice, length)`` (area, delay, leakage) or ``(choice, length, group)`` for the
+    energy: ``streams(choice)`` gives ``{node: (a, b)}``, the captured operand codes, and
+    ``node_ops[group]`` the group's ``[(node, ops per row), ...]``; each node's stream is one
+    run of the flow, its energy per operation weighed by the node's operations."""
+    from hwsim.eval.stdcell import cell_cost
+    from hwsim.explore.config import ExploreError
+    from hwsim.progress import track
+    out = {}
+    for key in track(list(dict.fromkeys(keys)), desc="explore: synthesis", unit="unit",
+                     show=progress):
+        choice, length = key[0], key[1]
+        spec, params, baseline = _unit(choice, length)
+        try:
+            if len(key) == 2:
+                r = cell_cost(spec, params, target=target, baseline=baseline, db=db)
+                out[key] = UnitCost(r.top, None, None, None, r.area_um2, r.delay_ns,
+                                    r.leakage_nw)
+                continue
+            got = streams(choice)
+            per, total_e, total_ops, r = [], 0.0, 0.0, None
+            for node, ops in node_ops[key[2]]:
+                a, b = got[node]
+                stream = {"name": f"{node} capture", "seed": None,
+                          "operands": dict(zip(spec.operands, (a, b)))}
+                r = cell_cost(spec, params, target=target, baseline=baseline, stream=stream,
+                              db=db)
+                per.append((node, (("ops_per_row", ops),
+                                   ("energy_fj_per_op", r.energy_fj_per_op),
+                                   ("operations", int(len(a))))))
+                total_e += ops * r.energy_fj_per_op
+                total_ops += ops
+        except ValueError as e:   # a unit the energy flow cannot run (register stages)
+            raise ExploreError(f"{choice.label}: {str(e).splitlines()[0]}") from None
+        mean = (total_e / total_ops if total_ops else
+                float(np.mean([dict(e)["energy_fj_per_op"] for _, e in per])))
+        out[key] = UnitCost(r.top, None, None, None, r.area_um2, r.delay_ns, r.leakage_nw,
+                            mean, total_e / 1000.0, tuple(per))
+    return out
+
+
 def design_cost(groups, design, unit_cost, ops: list) -> dict:
     """``{"area", "lut_ops", "fmax_mhz"}`` of ``design`` (a choice index per group);
     ``unit_cost(g, i)``: the UnitCost of group g's choice i; ``ops[g]``: the operations per
-    row of group g's nodes."""
+    row of group g's nodes. On a standard-cell target: ``{"area_um2", "delay_ns"}`` and,
+    with the energy objective, ``"energy_pj_per_row"``."""
     costs = [unit_cost(g, i) for g, i in enumerate(design)]
+    if costs and costs[0].cells:
+        area = sum(c.area_um2 * grp.instances for c, grp in zip(costs, groups))
+        delays = [c.delay_ns for c in costs]
+        d = {"area_um2": float(area),
+             "delay_ns": None if any(x is None for x in delays) else max(delays)}
+        if costs[0].energy_pj_per_row is not None:
+            d["energy_pj_per_row"] = float(sum(c.energy_pj_per_row for c in costs))
+        return d
     area = sum(c.lut4 * grp.instances for c, grp in zip(costs, groups))
     lut_ops = sum(c.lut4 * ops[g] for g, c in enumerate(costs))
     fm = [c.fmax_mhz for c in costs]
@@ -155,7 +257,7 @@ class LazyPrices:
 
     def rank(self, key) -> tuple:
         if key not in self._rank:
-            self._rank[key] = (*estimate(*key), self.keys.index(key))
+            self._rank[key] = (*estimate(*key[:2]), self.keys.index(key))
         return self._rank[key]
 
     def warm_up(self) -> None:
@@ -172,7 +274,7 @@ class LazyPrices:
         def run():
             try:
                 from hwsim.hdl.export import to_verilog
-                spec, params, _ = _unit(*key)
+                spec, params, _ = _unit(*key[:2])
                 to_verilog(spec, params, spec.component(params))
             except Exception:  # noqa: BLE001 (the pricing itself reports it)
                 pass

@@ -23,7 +23,16 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.explore.config import ExploreConfig, ExploreError
-from hwsim.explore.cost import LazyPrices, _unit, design_cost, estimate, node_ops, price
+from hwsim.explore.cost import (
+    COST_KEYS,
+    LazyPrices,
+    _unit,
+    design_cost,
+    estimate,
+    node_ops,
+    price,
+    price_cells,
+)
 from hwsim.explore.search import SEARCHES, Outcome
 
 __all__ = ["explore", "assignment_doc", "to_toml", "write_outputs", "emit_units"]
@@ -43,9 +52,18 @@ class Space:
     ops: list            # per group, operations per row of data
     lengths: list        # per group, the longest softmax row (0 for products)
     prices: LazyPrices   # (choice, length) -> UnitCost, priced on demand
+    #: the energy's operand captures (:class:`hwsim.explore.energy.OperandStreams`), or None
+    streams: object = None
+
+    @property
+    def energy(self) -> bool:
+        return self.cfg.objective == "energy"
 
     def key(self, g: int, i: int) -> tuple:
-        return (self.cfg.groups[g].choices[i], self.lengths[g])
+        """What prices group g's choice i: ``(choice, length)``; with the energy objective
+        also the group (its nodes' operands decide the energy)."""
+        k = (self.cfg.groups[g].choices[i], self.lengths[g])
+        return (*k, g) if self.energy else k
 
     def keys(self, designs) -> list:
         """The units ``designs`` use, in order."""
@@ -73,28 +91,36 @@ class Space:
         """A proxy of the design's objective without synthesis: the :func:`estimate` of its
         units, weighted as the objective weighs them (an order to price in, nothing more)."""
         w = [g.instances for g in self.cfg.groups] if self.cfg.objective == "area" else self.ops
-        return (sum(x * estimate(*self.key(g, i))[0] for g, (x, i) in enumerate(zip(w, design))),
+        return (sum(x * estimate(*self.key(g, i)[:2])[0] for g, (x, i) in enumerate(zip(w, design))),
                 design)
 
     def widest(self) -> tuple:
         """Per group, the choice :func:`estimate` ranks dearest (the first in the file on a
         tie): the design whose metric checks the constraint before anything is priced."""
         return tuple(max(range(len(g.choices)),
-                         key=lambda i, k=k: (estimate(*self.key(k, i)), -i))
+                         key=lambda i, k=k: (estimate(*self.key(k, i)[:2]), -i))
                      for k, g in enumerate(self.cfg.groups))
 
     def objective(self, design) -> float:
         c = self.cost(design)
-        return float(c["area"] if self.cfg.objective == "area" else c["lut_ops"])
+        return float(c[COST_KEYS[target_kind(self.cfg.target)][self.cfg.objective]])
 
     def order(self) -> tuple:
-        """Per group, choice indices from the most to the least costly (LUT4; ties by
-        position in the file): prices every unit."""
+        """Per group, choice indices from the most to the least costly (iCE40: LUT4; a
+        standard-cell target: area, or the group's energy per row; ties by position in the
+        file): prices every unit."""
         self.prices.ensure([self.key(k, i) for k, g in enumerate(self.cfg.groups)
                             for i in range(len(g.choices))])
+        obj = self.cfg.objective
         return tuple(tuple(sorted(range(len(g.choices)),
-                                  key=lambda i, k=k: (-self.unit_cost(k, i).lut4, i)))
+                                  key=lambda i, k=k: (-self.unit_cost(k, i).value(obj), i)))
                      for k, g in enumerate(self.cfg.groups))
+
+
+def target_kind(name: str) -> str:
+    """``fpga`` or ``cells``: the registry traits of cost target ``name``."""
+    from hwsim.eval.targets import get_target
+    return "fpga" if get_target(name).fpga else "cells"
 
 
 def assignment_doc(cfg: ExploreConfig, design) -> dict:
@@ -174,11 +200,35 @@ def resolve_space(cfg: ExploreConfig, out: Path, *, db, progress: bool) -> Space
             except (TypeError, ValueError) as e:
                 raise ExploreError(f"{cfg.source}: group {g.name!r}: {c.label} must suit the "
                                    f"model's softmax rows (length {length}): {e}") from None
-    prices = LazyPrices([(c, lengths[k]) for k, g in enumerate(cfg.groups) for c in g.choices],
-                        fmax=cfg.fmax, db=db, progress=progress,
-                        pricer=lambda *a, **k: price(*a, **k),  # looked up when called
+    energy = cfg.objective == "energy"
+    streams = None
+    if target_kind(cfg.target) == "fpga":
+        def pricer(*a, **k):
+            return price(*a, **k)  # looked up when called
+    else:
+        from hwsim.eval import stdcell
+        from hwsim.eval.targets import get_target
+        from hwsim.eval.targets import TargetUnavailable
+        target = get_target(cfg.target)
+        try:
+            target.library_path()   # a missing library or tool: one line before any work
+        except TargetUnavailable as e:
+            raise ExploreError(str(e)) from None
+        stdcell.find_sta()
+        stdcell.find_tool("yosys")
+        if energy:
+            from hwsim.explore.energy import OperandStreams
+            streams = OperandStreams(cfg, model, data, nodes, cache=db is not None)
+        per_node = [[(n, counts[n][0]) for n in ns] for ns in nodes]
+
+        def pricer(keys, **k):
+            return price_cells(keys, target=target, db=k.get("db"), streams=streams,
+                               node_ops=per_node)
+    prices = LazyPrices([(c, lengths[k], k) if energy else (c, lengths[k])
+                         for k, g in enumerate(cfg.groups) for c in g.choices],
+                        fmax=cfg.fmax, db=db, progress=progress, pricer=pricer,
                         warn=lambda w: print(f"hwsim: warning: {w}", file=sys.stderr))
-    return Space(cfg, model, data, nodes, ops, lengths, prices)
+    return Space(cfg, model, data, nodes, ops, lengths, prices, streams)
 
 
 class Evaluator:
@@ -413,7 +463,7 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
     feeds, labels = load_data(space.data, graph)
 
     def notify(first: dict) -> None:
-        unit = OBJECTIVE_UNITS.get(cfg.objective, "")
+        unit = cost_unit(cfg.objective, cfg.target)
         line = (f"hwsim: explore: first feasible design, {elapsed(first['seconds'])} elapsed "
                 f"({first['units_priced']} of {first['units']} units priced): "
                 f"{cfg.objective} {first['cost']:g} {unit}, "
@@ -488,8 +538,9 @@ def _design_entry(space: Space, ev: Evaluator, design) -> dict:
             **space.cost(design), "assignment": space.assignment(design)}
 
 
-#: a choice no search needed the price of (``"priced": false``)
+#: a choice no search needed the price of (``"priced": false``), per kind of target
 UNPRICED = {"top": None, "lut4": None, "dff": None, "fmax_mhz": None}
+UNPRICED_CELLS = {"top": None, "area_um2": None, "delay_ns": None, "leakage_nw": None}
 
 
 def summarize(cfg, space, ev, uniform, traces) -> dict:
@@ -501,6 +552,7 @@ def summarize(cfg, space, ev, uniform, traces) -> dict:
     uni_ok = [k for k, e in uni.items() if e["feasible"]]
     uni_best = min(uni_ok, key=lambda k: (uni[k]["cost"], -uni[k]["metric"])) if uni_ok else None
     fr = front([(e["cost"], e["metric"]) for e in entries])
+    unpriced = UNPRICED if target_kind(cfg.target) == "fpga" else UNPRICED_CELLS
     methods = {}
     for t in traces:
         b = t.best()
@@ -524,7 +576,7 @@ def summarize(cfg, space, ev, uniform, traces) -> dict:
         "floor": ev.floor, "float_value": ev.ref, "objective": cfg.objective,
         "groups": [{"name": g.name, "nodes": ns, "ops_per_row": ops, "instances": g.instances,
                     "choices": [{"unit": c.label, "priced": uc is not None,
-                                 **(uc.to_dict() if uc is not None else UNPRICED)}
+                                 **(uc.to_dict() if uc is not None else unpriced)}
                                 for c, uc in zip(g.choices, ucs)]}
                    for g, ns, ops, ucs in zip(cfg.groups, space.nodes, space.ops,
                                               space.unit_costs)],
@@ -536,7 +588,13 @@ def summarize(cfg, space, ev, uniform, traces) -> dict:
         "designs": entries,
         "searches": methods, "comparison": comparison,
         "budget": cfg.budget, "seeds": list(cfg.seeds),
+        "target": cfg.target, "cost_unit": cost_unit(cfg.objective, cfg.target),
     }
+    if target_kind(cfg.target) != "fpga":
+        result["cost_label"] = (f"{cfg.target} area, um2 x instances" if cfg.objective == "area"
+                                else f"{cfg.target} energy, pJ per row of data")
+    if cfg.objective == "energy":
+        result["energy"] = energy_info(cfg, space)
     if best is not None and uni_best is not None:
         result["saving"] = 1 - entries[best]["cost"] / uni[uni_best]["cost"]
     if best is None:
@@ -555,10 +613,13 @@ def write_outputs(result: dict, cfg: ExploreConfig, out: Path) -> list[Path]:
     p = out / "designs.csv"
     with atomic_writer(p) as f:
         w = csv.writer(f)
-        w.writerow(["cost", "metric", "feasible", "area", "lut_ops", "fmax_mhz", *names])
+        keys = COST_COLUMNS[target_kind(cfg.target)]
+        if cfg.objective != "energy":
+            keys = tuple(k for k in keys if k != "energy_pj_per_row")
+        w.writerow(["cost", "metric", "feasible", *keys, *names])
         for e in sorted(result["designs"], key=lambda e: e["cost"]):
-            w.writerow([e["cost"], e["metric"], e["feasible"], e["area"], e["lut_ops"],
-                        e["fmax_mhz"], *[e["design"][n] for n in names]])
+            w.writerow([e["cost"], e["metric"], e["feasible"], *[e[k] for k in keys],
+                        *[e["design"][n] for n in names]])
     written.append(p)
     if result["best"] is not None:
         b = result["best"]
@@ -567,7 +628,7 @@ def write_outputs(result: dict, cfg: ExploreConfig, out: Path) -> list[Path]:
             f"hwsim explore {cfg.source}: the cheapest design found with {cfg.constraint.describe()}\n"
             f"{metric_text(result['metric_key'], b['metric'])} (floor "
             f"{floor_value(result['metric_key'], result['floor'])}), "
-            f"{cfg.objective} {b['cost']:g}\n"
+            f"{cfg.objective} {b['cost']:g}{unit_suffix(result)}\n"
             f"hwsim run {result['workload']['model']} --data {result['workload']['data']} "
             f"--assign {p.name}")))
         written.append(p)
@@ -585,6 +646,43 @@ def _fmt(v, digits=4):
 
 #: the unit of each objective's cost (hwsim.explore.config.OBJECTIVES), for the headline
 OBJECTIVE_UNITS = {"area": "LUT4", "lut-ops": "LUT4 x ops/row"}
+#: ... on a standard-cell target
+CELL_UNITS = {"area": "um2", "energy": "pJ/row"}
+#: designs.csv's cost columns (design_cost's keys) per kind of target
+COST_COLUMNS = {"fpga": ("area", "lut_ops", "fmax_mhz"),
+                "cells": ("area_um2", "energy_pj_per_row", "delay_ns")}
+
+
+def cost_unit(objective: str, target: str) -> str:
+    """The unit of a design's cost: ``LUT4`` (iCE40 area), ``um2``, ``pJ/row`` (energy per
+    row of data: Σ ops/row x fJ/op / 1000)."""
+    if target_kind(target) == "fpga":
+        return OBJECTIVE_UNITS.get(objective, "")
+    return CELL_UNITS[objective]
+
+
+def unit_suffix(result: dict) -> str:
+    """`` pJ/row`` after a cost in best.toml's header (standard-cell targets; iCE40 as before,
+    none)."""
+    return "" if target_kind(result.get("target", "ice40")) == "fpga" else f" {result['cost_unit']}"
+
+
+def energy_info(cfg, space) -> dict:
+    """What the energy means, for the JSON and the printed note."""
+    from hwsim.eval.stdcell import POWER_CLOCK_NS, ZERO_DELAY
+    return {"unit": "pJ per row of data (sum over nodes of ops/row x fJ/op)",
+            "toggles": ZERO_DELAY, "clock_ns": POWER_CLOCK_NS,
+            "operations_per_node": cfg.operations, "seed": cfg.seed,
+            "captures": None if space.streams is None else space.streams.runs}
+
+
+def energy_note(result: dict) -> str:
+    """One line: what the energy printed means (as hwsim synth / front say it)."""
+    e = result["energy"]
+    return (f"energy: {e['toggles']}; each node's operands captured from the workload with "
+            f"the choice on its nodes ({e['operations_per_node']:,} pairs a node, seed "
+            f"{e['seed']}), one operation per {e['clock_ns']:g} ns clock; a design's energy = "
+            f"sum over nodes of ops/row x fJ/op, in pJ per row of data ({result['target']})")
 
 
 def metric_value(key: str, v) -> str:
@@ -628,7 +726,7 @@ def format_summary(result: dict) -> str:
     """The headline lines printed by ``hwsim explore``: costs with their unit, the metric by
     its name (``metric_key``)."""
     obj, key = result["objective"], result["metric_key"]
-    unit = OBJECTIVE_UNITS.get(obj, "")
+    unit = result.get("cost_unit", OBJECTIVE_UNITS.get(obj, ""))
     lines = [f"{result['evaluations']} designs evaluated ({result['computed']} computed now), "
              f"floor: {result['constraint']} = {floor_value(key, result['floor'])}"]
     b, u = result["best"], result["uniform_best"]
@@ -650,26 +748,43 @@ def format_summary(result: dict) -> str:
                      f"{_fmt(c['mean_best_cost'])}, range {_fmt(c['min_best_cost'])}.."
                      f"{_fmt(c['max_best_cost'])}, feasible in {c['feasible_runs']}, "
                      f"{c['mean_evaluations']:.0f} evaluations each")
+    if "energy" in result:
+        lines.append(energy_note(result))
     return "\n".join(lines)
+
+
+def _unit_table(result: dict) -> list[str]:
+    """The groups and their choices' unit costs: iCE40 LUT4 / DFF / Fmax, or the standard
+    cells' area / delay / leakage (and energy)."""
+    fpga = target_kind(result.get("target", "ice40")) == "fpga"
+    if fpga:
+        cols = [("LUT4", "lut4"), ("DFF", "dff"), ("Fmax MHz", "fmax_mhz")]
+    else:
+        cols = [("area um2", "area_um2"), ("delay ns", "delay_ns"), ("leakage nW", "leakage_nw")]
+        if "energy" in result:
+            cols += [("fJ/op", "energy_fj_per_op"), ("pJ/row", "energy_pj_per_row")]
+    title = "iCE40" if fpga else result["target"]
+    lines = [f"## Groups and unit costs ({title})", "",
+             "| group | nodes | ops/row | instances | choice | "
+             + " | ".join(h for h, _ in cols) + " |", "|---|---|---|---|---|" + "---|" * len(cols)]
+    for g in result["groups"]:
+        for i, c in enumerate(g["choices"]):
+            head = (f"{g['name']} | {len(g['nodes'])} | {g['ops_per_row']:.4g} | {g['instances']}"
+                    if i == 0 else " | | | ")
+            lines.append(f"| {head} | {c['unit']} | "
+                         + " | ".join(_fmt(c.get(k)) for _, k in cols) + " |")
+    return lines
 
 
 def format_report(result: dict, cfg: ExploreConfig) -> str:
     obj, key = result["objective"], result["metric_key"]
-    unit = OBJECTIVE_UNITS.get(obj, "")
+    unit = result.get("cost_unit", OBJECTIVE_UNITS.get(obj, ""))
     lines = [f"# hwsim explore: {cfg.source}", "",
              f"Workload: `{result['workload']['model']}` on `{result['workload']['data']}`. "
              f"Floor: {result['constraint']} (= {floor_value(key, result['floor'])}; float "
              f"{metric_value(key, result['float_value'])}). Objective: {obj}. Budget: {result['budget']} "
              f"designs per search, seeds {result['seeds']}.", "", "```",
-             format_summary(result), "```", "", "## Groups and unit costs (iCE40)", "",
-             "| group | nodes | ops/row | instances | choice | LUT4 | DFF | Fmax MHz |",
-             "|---|---|---|---|---|---|---|---|"]
-    for g in result["groups"]:
-        for i, c in enumerate(g["choices"]):
-            head = (f"{g['name']} | {len(g['nodes'])} | {g['ops_per_row']:.4g} | {g['instances']}"
-                    if i == 0 else " | | | ")
-            lines.append(f"| {head} | {c['unit']} | {_fmt(c['lut4'])} | {_fmt(c['dff'])} | "
-                         f"{_fmt(c['fmax_mhz'])} |")
+             format_summary(result), "```", "", *_unit_table(result)]
     if any(not c.get("priced", True) for g in result["groups"] for c in g["choices"]):
         lines += ["", "(-: a unit no search needed, never priced.)"]
     lines += ["", "## Searches at equal budget", "",
@@ -687,11 +802,14 @@ def format_report(result: dict, cfg: ExploreConfig) -> str:
     for u in sorted(result["uniform"], key=lambda u: u["cost"]):
         lines.append(f"| {u['label']} | {u['cost']:g} | {metric_cell(key, u['metric'])} | "
                      f"{u['feasible']} |")
+    speed, speed_key = (("Fmax MHz", "fmax_mhz")
+                        if target_kind(result.get("target", "ice40")) == "fpga"
+                        else ("delay ns", "delay_ns"))
     lines += ["", "## Pareto front (every design evaluated)", "",
-              f"| {obj} [{unit}] | {metric_head(key)} | Fmax MHz | " + " | ".join(names) + " |",
+              f"| {obj} [{unit}] | {metric_head(key)} | {speed} | " + " | ".join(names) + " |",
               "|---|---|---|" + "---|" * len(names)]
     for e in result["front"]:
-        lines.append(f"| {e['cost']:g} | {metric_cell(key, e['metric'])} | {_fmt(e['fmax_mhz'])} | "
+        lines.append(f"| {e['cost']:g} | {metric_cell(key, e['metric'])} | {_fmt(e.get(speed_key))} | "
                      + " | ".join(e["design"][n] for n in names) + " |")
     lines += ["", "![front](front.png)", "", "![search](search.png)", ""]
     return "\n".join(lines)
@@ -704,7 +822,13 @@ def emit_units(result: dict, cfg: ExploreConfig, space: Space, out: Path) -> lis
     from hwsim.paths import replace_text
     out.mkdir(parents=True, exist_ok=True)
     best = result["best"]
-    written, rows = [], ["| group | unit | top | LUT4 | DFF | Fmax MHz |", "|---|---|---|---|---|---|"]
+    fpga = target_kind(cfg.target) == "fpga"
+    written, rows = [], (["| group | unit | top | LUT4 | DFF | Fmax MHz |",
+                          "|---|---|---|---|---|---|"] if fpga else
+                         [f"| group | unit | top | {cfg.target} area um2 | delay ns | leakage nW |"
+                          + (" fJ/op | pJ/row |" if cfg.objective == "energy" else ""),
+                          "|---|---|---|---|---|---|" + ("---|---|" if cfg.objective == "energy"
+                                                         else "")])
     labels = best["design"]
     for k, g in enumerate(cfg.groups):
         i = next(j for j, c in enumerate(g.choices) if c.label == labels[g.name])
@@ -718,8 +842,14 @@ def emit_units(result: dict, cfg: ExploreConfig, space: Space, out: Path) -> lis
         else:
             written += list(write_verilog(spec, params, out))
         uc = space.unit_cost(k, i)
-        rows.append(f"| {g.name} | {g.choices[i].label} | {uc.top} | {uc.lut4} | {uc.dff} | "
-                    f"{_fmt(uc.fmax_mhz)} |")
+        if fpga:
+            rows.append(f"| {g.name} | {g.choices[i].label} | {uc.top} | {uc.lut4} | {uc.dff} | "
+                        f"{_fmt(uc.fmax_mhz)} |")
+        else:
+            rows.append(f"| {g.name} | {g.choices[i].label} | {uc.top} | {_fmt(uc.area_um2)} | "
+                        f"{_fmt(uc.delay_ns)} | {_fmt(uc.leakage_nw)} |"
+                        + (f" {_fmt(uc.energy_fj_per_op)} | {_fmt(uc.energy_pj_per_row)} |"
+                           if cfg.objective == "energy" else ""))
     p = out / "cost.md"
     replace_text(p, "\n".join(rows) + "\n")
     return written + [p]

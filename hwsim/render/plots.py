@@ -85,6 +85,13 @@ def attribution_bars(path: Path, attribution: dict):
     _save(fig, path)
 
 
+def _explore_cost_label(result: dict, fpga: str = "iCE40 ") -> str:
+    """The cost axis of the explore plots: the result's own ``cost_label`` (a standard-cell
+    target), else (``fpga``) LUT4 x instances or x ops per row."""
+    return result.get("cost_label") or (f"{fpga}LUT4" + (
+        " x instances" if result["objective"] == "area" else " x ops per row"))
+
+
 def explore_front(path: Path, result: dict) -> Path:
     """``hwsim explore``: the metric of every design evaluated against its cost, the Pareto
     front, the uniform assignments labelled, the floor and the best design marked."""
@@ -108,8 +115,7 @@ def explore_front(path: Path, result: dict) -> Path:
         ax.scatter([b["cost"]], [b["metric"]], marker="*", s=160, c="tab:green", zorder=5,
                    label="best under the floor")
     ax.set_xscale("log")
-    ax.set_xlabel(f"cost: {result['objective']} (iCE40 LUT4" +
-                  (" x instances)" if result["objective"] == "area" else " x ops per row)"))
+    ax.set_xlabel(f"cost: {result['objective']} ({_explore_cost_label(result)})")
     ax.set_ylabel(result["metric_key"] + (" (fraction of rows)"
                                           if result["metric_key"] == "accuracy" else ""))
     ax.set_title("hwsim explore: accuracy against cost (squares: uniform assignments)")
@@ -131,8 +137,7 @@ def explore_search(path: Path, result: dict) -> Path:
                     color=colours.get(m), alpha=0.8, label=m if j == 0 else None)
     ax.set_yscale("log")
     ax.set_xlabel("designs evaluated")
-    ax.set_ylabel(f"best feasible {result['objective']} (LUT4"
-                  + (" x instances)" if result["objective"] == "area" else " x ops per row)"))
+    ax.set_ylabel(f"best feasible {result['objective']} ({_explore_cost_label(result, '')})")
     ax.set_title("search progress at equal budget (one line per seed)")
     ax.legend(fontsize=8)
     fig.tight_layout()
