@@ -20,6 +20,8 @@ from hwsim.sim.runner import SIMULATORS
 from hwsim.units import REGISTRY
 
 TESTS = Path(__file__).resolve().parent
+# one worker runs the module, so the suite is collected once (~11 s), not once per worker
+pytestmark = pytest.mark.xdist_group("coverage_guard")
 
 
 def formal_units() -> list[str]:

@@ -54,7 +54,6 @@ def _have_z3() -> bool:
 def test_demo_report(tmp_path, capsys, monkeypatch):
     require_sim("icarus")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # a fresh synthesis cache
     assert main(["demo", "-o", "out", "--sim", "icarus"]) == 0
     check_report(tmp_path / "out", yosys=_have("yosys"), z3=_have_z3())
 
