@@ -199,3 +199,25 @@ def test_energy_objective_is_sum_of_ops_times_the_synth_energy_on_hwsim_run_capt
         assert e["energy_pj_per_row"] == e["cost"]
     # the best design is the cheapest feasible of the four (min = 0: all feasible)
     assert r["best"]["cost"] == min(e["cost"] for e in r["designs"])
+
+
+@pytest.mark.synth
+def test_cell_costs_maps_once_and_gives_what_cell_cost_gives_per_stream(cell_tools, tmp_path):
+    from hwsim.eval.resultdb import ResultDB
+    from hwsim.eval.streams import operand_stream
+    from hwsim.units import get_unit
+    spec = get_unit("mitchell-mul")
+    params = spec.params(width=5, signed=True)
+    streams = [operand_stream(spec, params, kind, 2000, 3) for kind in ("uniform", "small")]
+    alone = [stdcell.cell_cost(spec, params, target="osu018", stream=s) for s in streams]
+    db = ResultDB(tmp_path / "cells.sqlite")
+    try:
+        both = stdcell.cell_costs(spec, params, target="osu018", streams=streams, db=db)
+        again = [stdcell.cell_cost(spec, params, target="osu018", stream=s, db=db)
+                 for s in streams]   # served from the entries cell_costs made
+    finally:
+        db.close()
+    strip = [{k: v for k, v in r.to_dict().items() if k != "seconds"} for r in alone]
+    assert [{k: v for k, v in r.to_dict().items() if k != "seconds"} for r in both] == strip
+    assert [r.to_dict() for r in again] == [r.to_dict() for r in both]
+    assert alone[0].energy_fj_per_op != alone[1].energy_fj_per_op

@@ -408,6 +408,31 @@ def cell_cost(spec, params, *, target: str | CostTarget, baseline: bool = False,
     ``work_dir/<module>``. Missing tools or library: :class:`SynthToolNotFound` /
     :class:`TargetUnavailable` (one line, the install hint).
     """
+    return _cell_costs(spec, params, target, baseline, [stream], db, work_dir, timeout)[0]
+
+
+def cell_costs(spec, params, *, target: str | CostTarget, streams: list, baseline: bool = False,
+               db=None, timeout: float = TOOL_TIMEOUT) -> list[CellResult]:
+    """:func:`cell_cost` on each of ``streams`` (a list of its ``stream`` dicts), the unit
+    mapped, timed and its leakage read once for all of them: each result, and its cache
+    entry, is the one ``cell_cost(..., stream=s)`` gives (the same key; ``seconds``: the
+    shared flow's time plus the stream's own)."""
+    return _cell_costs(spec, params, target, baseline, list(streams), db, None, timeout)
+
+
+def _stream_info(stream: dict) -> dict:
+    a = {p: np.ascontiguousarray(np.asarray(v, dtype=np.int64))
+         for p, v in sorted(stream["operands"].items())}
+    h = hashlib.sha256()
+    for p, v in a.items():
+        h.update(p.encode() + b"\0" + v.tobytes())
+    n = len(next(iter(a.values())))
+    return {"stream": stream["name"], "seed": stream.get("seed"), "operations": n,
+            "sha256": h.hexdigest()}
+
+
+def _cell_costs(spec, params, target, baseline: bool, streams: list, db, work_dir,
+                timeout) -> list[CellResult]:
     if isinstance(target, str):
         target = get_target(target)
     if target.fpga:
@@ -422,7 +447,8 @@ def cell_cost(spec, params, *, target: str | CostTarget, baseline: bool = False,
     from hwsim.hdl.export import ports as port_info
     from hwsim.hdl.export import to_verilog
 
-    if stream is not None and not target.cells:
+    energy = any(s is not None for s in streams)
+    if energy and not target.cells:
         raise ValueError(f"cell_cost: an operand stream needs a standard-cell target, not "
                          f"{target.name}")
     lib = target.library_path() if target.cells else None
@@ -432,30 +458,27 @@ def cell_cost(spec, params, *, target: str | CostTarget, baseline: bool = False,
     name = ("exact_" if baseline else "") + params.top_name
     component = spec.baseline_component(params) if baseline else spec.component(params)
     clocked = getattr(component, "latency", 0) > 0
-    if stream is not None and clocked:
+    if energy and clocked:
         raise ValueError(f"cell_cost: energy per operation is measured on combinational units; "
                          f"{name} has {component.latency} register stages (give stages=0)")
     verilog = to_verilog(spec, params, component, name=name)
     lib_sha = file_sha256(lib) if lib else None
-    key = {"kind": "synth-cells", "unit": spec.name, "baseline": baseline,
-           "params": params.to_dict(), "target": target.name, "flow": FLOW_VERSION,
-           **versions, "library_sha256": lib_sha,
-           "verilog_sha256": hashlib.sha256(verilog.encode()).hexdigest()}
-    stream_info = None
-    if stream is not None:
-        a = {p: np.ascontiguousarray(np.asarray(v, dtype=np.int64))
-             for p, v in sorted(stream["operands"].items())}
-        h = hashlib.sha256()
-        for p, v in a.items():
-            h.update(p.encode() + b"\0" + v.tobytes())
-        n = len(next(iter(a.values())))
-        stream_info = {"stream": stream["name"], "seed": stream.get("seed"), "operations": n,
-                       "sha256": h.hexdigest()}
-        key = key | {"stream_sha256": stream_info["sha256"], "clock_ns": POWER_CLOCK_NS}
+    base_key = {"kind": "synth-cells", "unit": spec.name, "baseline": baseline,
+                "params": params.to_dict(), "target": target.name, "flow": FLOW_VERSION,
+                **versions, "library_sha256": lib_sha,
+                "verilog_sha256": hashlib.sha256(verilog.encode()).hexdigest()}
+    infos = [None if s is None else _stream_info(s) for s in streams]
+    keys = [base_key if i is None else
+            base_key | {"stream_sha256": i["sha256"], "clock_ns": POWER_CLOCK_NS} for i in infos]
+    results: list = [None] * len(streams)
     if db is not None and work_dir is None:
-        hit = db.get(key)
-        if hit is not None:
-            return CellResult(**hit)
+        for k, key in enumerate(keys):
+            hit = db.get(key)
+            if hit is not None:
+                results[k] = CellResult(**hit)
+    todo = [k for k, r in enumerate(results) if r is None]
+    if not todo:
+        return results
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hwsim-cells-") as tmp:
         work = Path(work_dir) / name if work_dir else Path(tmp)
@@ -474,17 +497,24 @@ def cell_cost(spec, params, *, target: str | CostTarget, baseline: bool = False,
             out = {"cells": cells, "cell_count": sum(cells.values()), "area_um2": area,
                    "delay_ns": delay, "leakage_nw": round(leakage, 6),
                    "library": str(lib), "library_sha256": lib_sha}
-            if stream is not None:
-                e = _energy(name, work, lib_text, lib_file, spec, params, stream["operands"],
-                            slews, sta, timeout)
-                out["energy_fj_per_op"] = e.pop("energy_fj_per_op")
-                out["energy"] = stream_info | e
-    result = CellResult(top=name, target=target.name, seconds=round(time.perf_counter() - t0, 2),
-                        yosys=versions["yosys"], sta=versions["sta"],
-                        work=str(work) if work_dir else None, **out)
-    if db is not None:
-        db.put(key, result.to_dict())
-    return result
+        shared = time.perf_counter() - t0
+        for k in todo:
+            t1 = time.perf_counter()
+            mine = dict(out)
+            if streams[k] is not None:
+                e = _energy(name, work, lib_text, lib_file, spec, params,
+                            streams[k]["operands"], slews, sta, timeout)
+                mine["energy_fj_per_op"] = e.pop("energy_fj_per_op")
+                mine["energy"] = infos[k] | e
+            results[k] = CellResult(
+                top=name, target=target.name,
+                seconds=round(shared + time.perf_counter() - t1, 2),
+                yosys=versions["yosys"], sta=versions["sta"],
+                work=str(work) if work_dir else None, **mine)
+            if db is not None:
+                db.put(keys[k], results[k].to_dict())
+    return results
 
 
-__all__ = ["CellResult", "TargetUnavailable", "cell_cost", "power_liberty", "POWER_CLOCK_NS"]
+__all__ = ["CellResult", "TargetUnavailable", "cell_cost", "cell_costs", "power_liberty",
+           "POWER_CLOCK_NS"]

@@ -93,13 +93,18 @@ class UnitCost:
 
 def node_ops(graph, feeds: dict, names) -> dict:
     """``{node: (ops per row, longest row)}`` for ``names`` from one float run of ``feeds``:
-    multiply-accumulates of MatMul / Gemm / Conv and their QOperator forms, exponentials of
-    Softmax (and the length of its softmax rows)."""
+    multiply-accumulates of MatMul / Gemm / Conv, their QOperator forms and
+    LinearClassifier / LinearRegressor, exponentials of Softmax (and the length of its
+    softmax rows)."""
     env = graph.run(feeds, keep=True)
     rows = max(1, next((v.shape[0] for v in feeds.values() if np.ndim(v)), 1))
     out = {}
     for name in names:
         n = graph.node(name)
+        if n.op_type in ("LinearClassifier", "LinearRegressor"):   # X W^T, W an attribute
+            lead = np.shape(env[n.inputs[0]])[:-1]
+            out[name] = (int(np.prod(lead)) * len(n.attrs.get("coefficients", ())) / rows, 0)
+            continue
         y = np.asarray(env[n.outputs[0]])
         if n.op_type in ("MatMul", "MatMulInteger", "QLinearMatMul"):
             k = np.shape(env[n.inputs[0]])[-1]
@@ -159,17 +164,20 @@ def price(choices_with_length, *, fmax: bool, db, progress: bool = False,
     return out
 
 
-def price_cells(keys, *, target, db, streams=None, node_ops=None, progress: bool = False,
-                **_) -> dict:
+def price_cells(keys, *, target, db, streams=None, node_ops=None, memo=None,
+                progress: bool = False, **_) -> dict:
     """``{key: UnitCost}`` on a standard-cell ``target`` (:func:`hwsim.eval.stdcell.
     cell_cost`, cached in ``db`` as ``hwsim synth --target`` caches it). A key is
     ``(choice, length)`` (area, delay, leakage) or ``(choice, length, group)`` for the
     energy: ``streams(choice)`` gives ``{node: (a, b)}``, the captured operand codes, and
     ``node_ops[group]`` the group's ``[(node, ops per row), ...]``; each node's stream is one
-    run of the flow, its energy per operation weighed by the node's operations."""
-    from hwsim.eval.stdcell import cell_cost
+    energy run of the flow (:func:`hwsim.eval.stdcell.cell_costs`: the unit mapped once for
+    every node of the choice; ``memo``, a dict, keeps those per choice between calls), its
+    energy per operation weighed by the node's operations."""
+    from hwsim.eval.stdcell import cell_cost, cell_costs
     from hwsim.explore.config import ExploreError
     from hwsim.progress import track
+    memo = {} if memo is None else memo
     out = {}
     for key in track(list(dict.fromkeys(keys)), desc="explore: synthesis", unit="unit",
                      show=progress):
@@ -181,21 +189,24 @@ def price_cells(keys, *, target, db, streams=None, node_ops=None, progress: bool
                 out[key] = UnitCost(r.top, None, None, None, r.area_um2, r.delay_ns,
                                     r.leakage_nw)
                 continue
-            got = streams(choice)
-            per, total_e, total_ops, r = [], 0.0, 0.0, None
-            for node, ops in node_ops[key[2]]:
-                a, b = got[node]
-                stream = {"name": f"{node} capture", "seed": None,
-                          "operands": dict(zip(spec.operands, (a, b)))}
-                r = cell_cost(spec, params, target=target, baseline=baseline, stream=stream,
-                              db=db)
-                per.append((node, (("ops_per_row", ops),
-                                   ("energy_fj_per_op", r.energy_fj_per_op),
-                                   ("operations", int(len(a))))))
-                total_e += ops * r.energy_fj_per_op
-                total_ops += ops
+            if (choice, length) not in memo:
+                got = streams(choice)
+                nodes = list(got)
+                rs = cell_costs(spec, params, target=target, baseline=baseline, db=db,
+                                streams=[{"name": f"{n} capture", "seed": None,
+                                          "operands": dict(zip(spec.operands, got[n]))}
+                                         for n in nodes])
+                memo[(choice, length)] = dict(zip(nodes, rs))
+            per_node = memo[(choice, length)]
         except ValueError as e:   # a unit the energy flow cannot run (register stages)
             raise ExploreError(f"{choice.label}: {str(e).splitlines()[0]}") from None
+        per, total_e, total_ops, r = [], 0.0, 0.0, None
+        for node, ops in node_ops[key[2]]:
+            r = per_node[node]
+            per.append((node, (("ops_per_row", ops), ("energy_fj_per_op", r.energy_fj_per_op),
+                               ("operations", r.energy["operations"]))))
+            total_e += ops * r.energy_fj_per_op
+            total_ops += ops
         mean = (total_e / total_ops if total_ops else
                 float(np.mean([dict(e)["energy_fj_per_op"] for _, e in per])))
         out[key] = UnitCost(r.top, None, None, None, r.area_um2, r.delay_ns, r.leakage_nw,

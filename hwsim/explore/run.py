@@ -220,10 +220,11 @@ def resolve_space(cfg: ExploreConfig, out: Path, *, db, progress: bool) -> Space
             from hwsim.explore.energy import OperandStreams
             streams = OperandStreams(cfg, model, data, nodes, cache=db is not None)
         per_node = [[(n, counts[n][0]) for n in ns] for ns in nodes]
+        memo: dict = {}   # (choice, length) -> {node: CellResult}: one mapping per choice
 
         def pricer(keys, **k):
             return price_cells(keys, target=target, db=k.get("db"), streams=streams,
-                               node_ops=per_node)
+                               node_ops=per_node, memo=memo)
     prices = LazyPrices([(c, lengths[k], k) if energy else (c, lengths[k])
                          for k, g in enumerate(cfg.groups) for c in g.choices],
                         fmax=cfg.fmax, db=db, progress=progress, pricer=pricer,
