@@ -1,5 +1,7 @@
-"""Compiled (numba) products of a circuit's product table: the fast path of
-:func:`hwsim.circuit_mul.circuit_products` (the circuit-mul unit in a model graph).
+"""Compiled (numba) products of a circuit's product table: the fast paths of
+:func:`hwsim.circuit_mul.circuit_mul` (:func:`table_pairs`: range check and look-up in one
+pass) and of :func:`hwsim.circuit_mul.circuit_products` (the circuit-mul unit in a model
+graph, :func:`table_matmul`).
 
 ``table[x, y]`` is the circuit's product of operand patterns ``x``, ``y`` (2N <= 16 bits);
 ``qa`` ``(G, n, k)`` and ``qb`` ``(G, k, m)`` hold raw signed operands. Each output is the
@@ -40,3 +42,48 @@ def table_matmul(table: np.ndarray, qa: np.ndarray, qb: np.ndarray, width: int,
     _table_matmul(np.ascontiguousarray(table, dtype=np.int64), qa, qbt, (1 << width) - 1,
                   sign_magnitude, out)
     return out
+
+
+#: operations per task of the parallel look-up; below _PARALLEL_FROM one thread
+_CHUNK = 1 << 16
+_PARALLEL_FROM = 1 << 18
+
+
+@numba.njit(inline="always")
+def _lookup_span(table, a, b, width, lo, hi, out, i0, i1):
+    mask = (1 << width) - 1
+    bad = False
+    for i in range(i0, i1):
+        x = a[i]
+        y = b[i]
+        bad |= (x < lo) | (x > hi) | (y < lo) | (y > hi)
+        out[i] = table[((x & mask) << width) | (y & mask)]   # masked: in the table always
+    return bad
+
+
+@numba.njit(cache=True)
+def _lookup(table, a, b, width, lo, hi, out):
+    return _lookup_span(table, a, b, width, lo, hi, out, 0, a.size)
+
+
+@numba.njit(parallel=True, cache=True)
+def _lookup_parallel(table, a, b, width, lo, hi, out):
+    n = a.size
+    chunks = (n + _CHUNK - 1) // _CHUNK
+    bad = np.zeros(chunks, dtype=np.bool_)
+    for c in numba.prange(chunks):
+        bad[c] = _lookup_span(table, a, b, width, lo, hi, out, c * _CHUNK,
+                              min(n, (c + 1) * _CHUNK))
+    return bad.any()
+
+
+def table_pairs(table: np.ndarray, a: np.ndarray, b: np.ndarray, width: int, lo: int,
+                hi: int) -> np.ndarray | None:
+    """``table[a, b]`` (``table`` ``(2**width, 2**width)`` indexed by operand patterns) for
+    1-D int64 ``a``, ``b`` of one length whose values lie in ``[lo, hi)``, or None when one
+    does not (the caller says which)."""
+    flat = table.reshape(-1)
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    out = np.empty(a.size, dtype=table.dtype)
+    run = _lookup_parallel if a.size >= _PARALLEL_FROM else _lookup
+    return None if run(flat, a, b, width, lo, hi - 1, out) else out

@@ -266,15 +266,28 @@ def _netlist(c: _Circuit, width: int):
 
 
 def _evaluate(params, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The circuit's output on operand patterns (int64 in, the 2N-bit pattern as uint64)."""
+    """The circuit's output on operand patterns (the 2N-bit pattern as uint64)."""
     c = _checked(params)
     net = _netlist(c, params.width)
-    mask = np.uint64((1 << params.width) - 1)
-    pa, pb, pp = c.ports
-    a = a.astype(np.uint64) & mask if a.dtype != np.uint64 else a
-    b = b.astype(np.uint64) & mask if b.dtype != np.uint64 else b
-    out = net.evaluate({pa: a.ravel(), pb: b.ravel()})[pp]
-    return np.asarray(out, dtype=np.uint64).reshape(a.shape)
+    mask = (1 << params.width) - 1
+    a = np.asarray(a, dtype=np.int64) & mask
+    b = np.asarray(b, dtype=np.int64) & mask
+    return net.evaluate_pairs(a.ravel(), b.ravel(), c.ports).reshape(a.shape)
+
+
+def _pairs(params, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """The products of 1-D int64 operands checked and computed in one compiled pass (the
+    table's look-up or the netlist's fused evaluation), or None when a value is out of range
+    (:func:`circuit_mul` then says which, as for any other input)."""
+    lo, hi = params.in_range
+    if params.input_bits <= TABLE_BITS:
+        from hwsim.circuit_kernels import table_pairs
+        return table_pairs(_table(params), a, b, params.width, lo, hi)
+    c = _checked(params)
+    try:
+        return _netlist(c, params.width).evaluate_pairs(a, b, c.ports, params.signed)
+    except ValueError:
+        return None
 
 
 def _to_value(pattern: np.ndarray, params) -> np.ndarray:
@@ -302,6 +315,11 @@ def circuit_mul(a, b, params: CircuitMulParams) -> np.ndarray:
     circuit, int64 for a signed one. ``a`` and ``b`` broadcast against each other."""
     if not isinstance(params, CircuitMulParams):
         raise TypeError(f"circuit_mul: params must be a CircuitMulParams, not {params!r}")
+    if (type(a) is np.ndarray and type(b) is np.ndarray and a.dtype == np.int64
+            and b.dtype == np.int64 and a.shape == b.shape and a.ndim):
+        out = _pairs(params, a.ravel(), b.ravel())   # the common case: one compiled pass
+        if out is not None:
+            return out.reshape(a.shape)
     lo, hi = params.in_range
     what = f"for {'signed ' if params.signed else ''}width {params.width}"
     a = int_operand("circuit_mul", "a", a, lo, hi, what)

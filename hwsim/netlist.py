@@ -19,7 +19,10 @@ user brings as Verilog (it computes exactly what the mapped gates compute).
   ``uint64`` word per net and runs the list over blocks of 64 words (compiled with numba; the
   stream is split into one span of words per thread, ``NUMBA_NUM_THREADS``);
   :meth:`Netlist.toggles` counts, per net, the 0->1 and 1->0 changes between consecutive
-  operations (:class:`ToggleCounts`).
+  operations (:class:`ToggleCounts`). :meth:`Netlist.evaluate_pairs` is ``evaluate`` for a
+  netlist of two operand ports and one output fused into one compiled pass: each block of
+  4,096 operations is range-checked, transposed into bit planes, evaluated and transposed
+  back while it is in cache (a circuit-mul model's path).
 
 Bit order: a port of width w carries an unsigned integer, bit i of the value is the port's
 bit i (yosys' ``bits[i]``, Verilog index ``[i]`` of ``[w-1:0]``), LSB first. Toggles are
@@ -871,6 +874,72 @@ class Netlist:
             row += w
         return out
 
+    def evaluate_pairs(self, a, b, ports: tuple[str, str, str], signed: bool = False) -> np.ndarray:
+        """The output port ``ports[2]`` for operands ``a`` on input ``ports[0]`` and ``b`` on
+        ``ports[1]`` (the netlist's only inputs, at most 64 bits together; the output at most
+        64 bits), in one compiled pass per block of operations (range check, transposition
+        into bit planes, evaluation, transposition back) instead of :meth:`evaluate`'s passes
+        over whole arrays. ``a`` and ``b``: 1-D integer arrays of one length, values below
+        ``2**width`` or, with ``signed``, two's complement values in ``[-2**(width-1),
+        2**(width-1))`` (driven as their ``width``-bit patterns). Returns the output as
+        ``np.uint64`` patterns, or with ``signed`` as ``np.int64`` two's complement values."""
+        owner = f"Netlist({self.top}).evaluate_pairs"
+        if (not isinstance(ports, (tuple, list)) or len(ports) != 3
+                or not all(isinstance(x, str) for x in ports)):
+            raise TypeError(f"{owner}: ports must be three port names (a, b, output), not "
+                            f"{ports!r}")
+        pa, pb, po = ports
+        if pa == pb or sorted((pa, pb)) != sorted(self.inputs):
+            raise ValueError(f"{owner}: ports must name the netlist's two inputs "
+                             f"({', '.join(self.inputs) or 'none'}) first, not {pa!r}, {pb!r}")
+        if po not in self.outputs:
+            raise ValueError(f"{owner}: ports must name an output "
+                             f"({', '.join(self.outputs) or 'none'}) last, not {po!r}")
+        wa, wb, wo = self.inputs[pa], self.inputs[pb], self.outputs[po]
+        if wa + wb > 64 or wo > 64:
+            raise ValueError(f"{owner}: ports must have at most 64 operand bits together and "
+                             f"64 output bits, not {wa} + {wb} and {wo}")
+        ranges = []
+        arrays = []
+        for name, x, w in ((pa, a, wa), (pb, b, wb)):
+            x = np.asarray(x)
+            if x.dtype.kind not in "iub":
+                raise TypeError(f"{owner}: input {name} must be an integer array, not {x.dtype}")
+            if x.ndim != 1:
+                raise ValueError(f"{owner}: input {name} must be one-dimensional, not shape "
+                                 f"{x.shape}")
+            lo, hi = (-(1 << (w - 1)), 1 << (w - 1)) if signed and w else (0, 1 << w)
+            ranges.append((lo, hi))
+            if x.dtype == np.uint64:  # values past int64 are out of range; below, exact
+                v = x.view(np.int64) if x.size == 0 or x.max() < (1 << 63) else None
+            else:
+                v = x if x.dtype == np.int64 else x.astype(np.int64)
+            arrays.append((x, v))
+        n = arrays[0][0].size
+        if arrays[1][0].size != n:
+            raise ValueError(f"{owner}: inputs must have one length; {pb} has "
+                             f"{arrays[1][0].size}, not {n}")
+        out = np.zeros(n, dtype=np.int64)
+        if n and wo and all(v is not None for _, v in arrays):
+            (_, va), (_, vb) = arrays
+            va, vb = np.ascontiguousarray(va), np.ascontiguousarray(vb)
+            (la, ha), (lb, hb) = ranges
+            bad = _in_threads(_evaluate_pairs, [
+                (self._ops, self._nnets, va, vb, wa, wb, self._in_nets[pa], self._in_nets[pb],
+                 self._out_nets[po], signed, la, ha - 1, lb, hb - 1, out, w0, w1)
+                for w0, w1 in _spans((n + 63) // 64)])
+        else:
+            bad = [any(v is None for _, v in arrays)] if n else []
+        if any(bad) or (n and not wo):
+            for name, (x, _), (lo, hi) in zip((pa, pb), arrays, ranges):
+                wrong = (x < lo) | (x >= hi) if x.dtype != np.uint64 else x >= np.uint64(hi)
+                if wrong.any():
+                    w = self.inputs[name]
+                    raise ValueError(f"{owner}: {name} has values outside [{lo}, {hi}) for "
+                                     f"{'signed ' if signed else ''}width {w} "
+                                     f"(first: {int(x[wrong][0])})")
+        return out if signed else out.view(np.uint64)
+
     def toggles(self, inputs: dict[str, np.ndarray]) -> ToggleCounts:
         """Zero-delay toggle counts of every named net over the operand stream ``inputs``
         (as :meth:`evaluate`): per net, the 0->1 and 1->0 changes between consecutive
@@ -1158,6 +1227,109 @@ def _simulate(ops, nnets, in_nets, in_planes, out_nets, out_planes, count_nets, 
                 last[m] = np.uint8(carry[m])
             toggles[m] += np.int64(t)
             ones[m] += np.int64(on)
+
+@numba.njit(inline="always")
+def _stages(T, rows, nb):
+    """The swap stages of a 64 x 64 bit transposition (row r = ``T[r, l]``, column c = bit c,
+    ``nb`` matrices side by side in lanes ``l``) on rows ``0..rows-1``: ``rows = 64`` is the
+    whole transposition; ``rows = 32`` all but the 32-row stage (the stages commute: each
+    exchanges one bit of the row index with the same bit of the column index), for matrices
+    whose other half is zero."""
+    j = 16 if rows <= 32 else 32
+    while j >= 1:
+        if j == 32:
+            m = np.uint64(0x00000000FFFFFFFF)
+        elif j == 16:
+            m = np.uint64(0x0000FFFF0000FFFF)
+        elif j == 8:
+            m = np.uint64(0x00FF00FF00FF00FF)
+        elif j == 4:
+            m = np.uint64(0x0F0F0F0F0F0F0F0F)
+        elif j == 2:
+            m = np.uint64(0x3333333333333333)
+        else:
+            m = np.uint64(0x5555555555555555)
+        sj = np.uint64(j)
+        for base in range(0, rows, 2 * j):
+            for k in range(base, base + j):
+                for lane in range(nb):  # lanes innermost: vectorises
+                    t = ((T[k, lane] >> sj) ^ T[k + j, lane]) & m
+                    T[k, lane] ^= t << sj
+                    T[k + j, lane] ^= t
+        j //= 2
+
+
+@numba.njit(nogil=True, cache=True)
+def _evaluate_pairs(ops, nnets, a, b, wa, wb, a_nets, b_nets, o_nets, signed, lo_a, hi_a,
+                    lo_b, hi_b, out, w0, w1):
+    """Words w0 <= j < w1 of :meth:`Netlist.evaluate_pairs`, in blocks of ``_BLOCK`` words:
+    operation i's operands packed into one value ``a & ma | (b & mb) << wa``, 64 values per
+    word transposed into bit planes (half a transposition when they have <= 32 bits), the
+    operations run, the output planes transposed back into ``out`` (sign-extended with
+    ``signed``). Returns whether a value lies outside ``[lo, hi]`` (inclusive)."""
+    n = a.size
+    wo = o_nets.size
+    ma = (_ONE << np.uint64(wa)) - _ONE
+    mb = (_ONE << np.uint64(wb)) - _ONE
+    sa = np.uint64(wa)
+    sh = np.int64(64 - wo)
+    buf = np.zeros((nnets, _BLOCK), dtype=np.uint64)
+    for j in range(_BLOCK):
+        buf[1, j] = _ALL
+    T = np.zeros((64, _BLOCK), dtype=np.uint64)
+    bad = False
+    for start in range(w0, w1, _BLOCK):
+        nb = min(_BLOCK, w1 - start)
+        for lane in range(nb):
+            base = (start + lane) * 64
+            m = min(64, n - base)
+            for k in range(m):
+                x = a[base + k]
+                y = b[base + k]
+                bad |= (x < lo_a) | (x > hi_a) | (y < lo_b) | (y > hi_b)
+                T[k, lane] = (np.uint64(x) & ma) | ((np.uint64(y) & mb) << sa)
+            for k in range(m, 64):
+                T[k, lane] = 0
+        if wa + wb <= 32:
+            for k in range(32):
+                for lane in range(nb):
+                    T[k, lane] |= T[k + 32, lane] << np.uint64(32)
+            _stages(T, 32, nb)
+        else:
+            _stages(T, 64, nb)
+        for i in range(wa):
+            r = a_nets[i]
+            for lane in range(nb):
+                buf[r, lane] = T[i, lane]
+        for i in range(wb):
+            r = b_nets[i]
+            for lane in range(nb):
+                buf[r, lane] = T[wa + i, lane]
+        _eval_block(ops, buf)
+        for i in range(wo):
+            r = o_nets[i]
+            for lane in range(nb):
+                T[i, lane] = buf[r, lane]
+        half = wo <= 32
+        for i in range(wo, 32 if half else 64):
+            for lane in range(nb):
+                T[i, lane] = 0
+        if half:
+            _stages(T, 32, nb)
+            for k in range(32):
+                for lane in range(nb):
+                    T[k + 32, lane] = T[k, lane] >> np.uint64(32)
+                    T[k, lane] &= np.uint64(0xFFFFFFFF)
+        else:
+            _stages(T, 64, nb)
+        for lane in range(nb):
+            base = (start + lane) * 64
+            m = min(64, n - base)
+            for k in range(m):
+                v = np.int64(T[k, lane])
+                out[base + k] = (v << sh) >> sh if signed else v
+    return bad
+
 
 __all__ = ["CellLibrary", "CellType", "Netlist", "NetToggles", "ToggleCounts", "ToolNotFound",
            "map_to_cells", "netlist_verilog", "parse_function", "find_yosys"]

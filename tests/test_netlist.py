@@ -454,6 +454,65 @@ def test_bad_operands_are_one_line(yosys):
         wide.toggles({"a": a})
 
 
+@pytest.mark.synth
+@pytest.mark.parametrize("wa, wb, expr, wo", [(8, 8, "a * b", 16),
+                                               (20, 24, "(a * b) ^ {a, b}", 44),
+                                               (32, 32, "a * b", 64)])
+def test_evaluate_pairs_is_evaluate_unsigned_and_signed(yosys, wa, wb, expr, wo):
+    """The fused pass (half a transposition up to 32 operand bits, a whole one above; an
+    output of 64 bits) against evaluate() on seeded operands, for lengths around words and
+    blocks of 4,096 operations; signed: the same patterns as two's complement values."""
+    nl = build(f"module t(input [{wa - 1}:0] a, input [{wb - 1}:0] b, output [{wo - 1}:0] o);"
+               f" assign o = {expr}; endmodule", "t", "gates")
+    rng = np.random.default_rng(29)
+    for n in (0, 1, 63, 64, 65, 4097, 100_001):
+        a = rng.integers(0, 1 << wa, n, dtype=np.uint64)
+        b = rng.integers(0, 1 << wb, n, dtype=np.uint64)
+        a[:2], b[:2] = (1 << wa) - 1, (1 << wb) - 1
+        want = nl.evaluate({"a": a, "b": b})["o"]
+        got = nl.evaluate_pairs(a.astype(np.int64), b, ("a", "b", "o"))
+        assert got.dtype == np.uint64 and np.array_equal(got, want), n
+        back = nl.evaluate_pairs(b, a.astype(np.int32 if wa < 32 else np.int64), ["b", "a", "o"])
+        assert np.array_equal(back, want), n
+        sa, sb = (x.astype(np.int64) - ((x >> (w - 1)).astype(np.int64) << w)
+                  for x, w in ((a, wa), (b, wb)))
+        signed = nl.evaluate_pairs(sa, sb, ("a", "b", "o"), signed=True)
+        top = (want >> np.uint64(wo - 1)).astype(np.int64)   # the output's sign bit
+        low = (want & np.uint64((1 << (wo - 1)) - 1)).astype(np.int64)
+        assert signed.dtype == np.int64 and np.array_equal(signed, low - (top << (wo - 1))), n
+
+
+@pytest.mark.synth
+def test_evaluate_pairs_refuses_bad_operands_and_ports_in_one_line(yosys):
+    nl = build(EXACT8, "exact8", "gates")
+    owner = r"^Netlist\(exact8\)\.evaluate_pairs: "
+    a = np.arange(5000)   # the bad value past the first block of a thread's span
+    ok = a % 256
+    for x, y, signed, msg in [
+            (a, ok, False, r"a has values outside \[0, 256\) for width 8 \(first: 256\)$"),
+            (ok, ok - 1, False, r"b has values outside \[0, 256\) for width 8 \(first: -1\)$"),
+            (ok - 128, ok, True, r"b has values outside \[-128, 128\) for signed width 8 "
+                                 r"\(first: 128\)$"),
+            ((ok // 2).astype(np.uint64), np.full(5000, 2 ** 64 - 1, np.uint64), True,
+             r"b has values outside \[-128, 128\) for signed width 8 "
+             r"\(first: 18446744073709551615\)$")]:
+        with pytest.raises(ValueError, match=owner + msg):
+            nl.evaluate_pairs(x, y, ("a", "b", "o"), signed=signed)
+    with pytest.raises(ValueError, match=owner + r"ports must name the netlist's two inputs "
+                                                 r"\(a, b\) first, not 'a', 'a'$"):
+        nl.evaluate_pairs(ok, ok, ("a", "a", "o"))
+    with pytest.raises(ValueError, match=owner + r"ports must name an output \(o\) last, "
+                                                 r"not 'b'$"):
+        nl.evaluate_pairs(ok, ok, ("a", "b", "b"))
+    with pytest.raises(TypeError, match=owner + r"ports must be three port names \(a, b, "
+                                                r"output\), not 'abo'$"):
+        nl.evaluate_pairs(ok, ok, "abo")
+    with pytest.raises(TypeError, match=owner + r"input a must be an integer array, not float64$"):
+        nl.evaluate_pairs(ok * 1.0, ok, ("a", "b", "o"))
+    with pytest.raises(ValueError, match=owner + r"inputs must have one length; b has 3, not 5000$"):
+        nl.evaluate_pairs(ok, ok[:3], ("a", "b", "o"))
+
+
 def test_bad_liberty_file_is_one_line(tmp_path):
     with pytest.raises(ValueError, match=r"^CellLibrary\.from_liberty: path '.*none\.lib': "
                                          r"No such file or directory$"):
