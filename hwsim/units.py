@@ -59,7 +59,10 @@ class Product:
     #: ONNX Runtime's integer operator form (QOperator): the integer codes go through the
     #: unit, the model's scales are applied as the op defines (:mod:`hwsim.graph.qoperator`)
     quantized_ops = ("QLinearMatMul", "QLinearConv", "MatMulInteger", "ConvInteger")
-    ops = ("MatMul", "Gemm", "Conv") + quantized_ops
+    #: ai.onnx.ml's linear models (skl2onnx's LogisticRegression, LinearRegression): X W^T
+    #: on the unit, the rest in ONNX Runtime (:mod:`hwsim.graph.linear_ml`)
+    ml_ops = ("LinearClassifier", "LinearRegressor")
+    ops = ("MatMul", "Gemm", "Conv") + quantized_ops + ml_ops
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ import onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from hwsim.cli import main  # noqa: E402
-from hwsim.graph.assign import parse_assignment  # noqa: E402
 from hwsim.graph.evaluate import load_data, run_model  # noqa: E402
 from hwsim.graph.model import Graph, ModelError, load  # noqa: E402
 
@@ -168,14 +167,6 @@ def test_scikit_learn_graphs_with_skl2onnx_defaults(tmp_path, kind, ops):
     else:
         np.testing.assert_allclose(out["variable"].reshape(-1), est.predict(x), rtol=1e-5,
                                    atol=1e-5)
-
-
-def test_linear_classifier_is_not_a_product_node_yet(tmp_path):
-    """LinearClassifier/LinearRegressor are ai.onnx.ml ops, not MatMul/Gemm: no unit runs
-    them yet; an assignment naming them is refused in one line (MLP exports are MatMul)."""
-    with pytest.raises(ValueError, match=r"^A: assign\[0\]\.op: hwsim units implement .*MatMul.*, "
-                                         r"not 'LinearClassifier'$"):
-        parse_assignment({"assign": [{"op": "LinearClassifier", "unit": "mitchell-mul"}]}, "A")
 
 
 def test_cli_runs_a_default_skl2onnx_pipeline(tmp_path, capsys):

@@ -30,6 +30,10 @@ Units by op type: every registered unit whose ``graph`` role names the op
   operand width; products are summed exactly and scaled back to float
   (:class:`hwsim.eval.hooks.FixedMatmul` / :class:`hwsim.eval.hooks.StaticMatmul`). QDQ nodes run the
   unit at the width their integer codes need (the rule's other fields kept).
+* ``LinearClassifier``, ``LinearRegressor`` (ai.onnx.ml, skl2onnx's linear models): the
+  same product units on ``X W^T`` (``W`` the node's coefficients, a weight like an
+  initializer's), intercepts, post_transform and labels by ONNX Runtime
+  (:mod:`hwsim.graph.linear_ml`).
 * ``QLinearMatMul``, ``QLinearConv``, ``MatMulInteger``, ``ConvInteger`` (ONNX Runtime's
   QOperator form): the same product units on the integer codes, the model's scales and zero
   points applied as the op defines (:mod:`hwsim.graph.qoperator`).
@@ -234,8 +238,11 @@ def _engine(rule: Rule, width: int | None = None, where: str = ""):
     return FixedMatmul(p)
 
 
-def _operands(node) -> tuple[str, str]:
-    """Names of the tensors that are the left and right operand of the node's product."""
+def _operands(node) -> tuple[str, str | None]:
+    """Names of the tensors that are the left and right operand of the node's product
+    (``None``: a weight held in the node's attributes, LinearClassifier's coefficients)."""
+    if node.op_type in Product.ml_ops:
+        return node.inputs[0], None
     if node.op_type == "Conv":
         return node.inputs[0], node.inputs[1]      # im2col(x) @ W^T
     return node.inputs[0], node.inputs[1]      # MatMul a @ b, Gemm a' @ b' (transposed)
@@ -256,6 +263,8 @@ def calibrate(graph: Graph, assignment: Assignment, feeds: dict, nodes: dict) ->
         width = rule.params.width
         node = graph.node(name)
         for t in _operands(node):
+            if t is None:      # attribute weights: per channel, or per tensor at build time
+                continue
             if t in assignment.formats:
                 fracs[t] = assignment.formats[t]
                 continue
@@ -278,6 +287,8 @@ def _frac(peak, width):
 def qdq_operands(graph: Graph, node):
     """The DequantizeLinear nodes feeding both operands of a product node, or ``None`` (the
     node is not in QDQ form)."""
+    if node.op_type in Product.ml_ops:
+        return None
     deq = [graph.producer.get(t) for t in _operands(node)]
     if all(d is not None and d.op_type == "DequantizeLinear" for d in deq):
         return deq
@@ -372,7 +383,7 @@ def _qdq_impl(graph: Graph, node, rule: Rule, deq):
     return f
 
 
-def _matmul_impl(node, rule: Rule, assignment: Assignment, fracs: dict):
+def _matmul_impl(graph: Graph, node, rule: Rule, assignment: Assignment, fracs: dict):
     from hwsim.eval.hooks import StaticMatmul
     engine = _engine(rule)
     a_name, b_name = _operands(node)
@@ -381,7 +392,14 @@ def _matmul_impl(node, rule: Rule, assignment: Assignment, fracs: dict):
     else:
         fa = fracs[a_name]
         fb = fracs.get(b_name)     # None: per-channel weights from their own columns
+        if b_name is None and assignment.weights == "per-tensor":   # attribute weights
+            from hwsim.graph.linear_ml import weights
+            w = np.abs(weights(node)[0])
+            fb = int(_frac(w.max() if w.size else 0.0, rule.params.width))
         product = StaticMatmul(engine, fa, fb)
+    if node.op_type in Product.ml_ops:
+        from hwsim.graph.linear_ml import linear_ml_impl
+        return linear_ml_impl(graph, node, product)
     if node.op_type == "MatMul":
         def f(inputs, attrs, env):
             a, b = inputs
@@ -433,7 +451,7 @@ def build_impl(graph: Graph, assignment: Assignment, feeds: dict, fracs: dict | 
         elif node.op_type in MATMUL_OPS:
             deq = qdq_operands(graph, node)
             impl[name] = (_qdq_impl(graph, node, rule, deq) if deq is not None
-                          else _matmul_impl(node, rule, assignment, fracs))
+                          else _matmul_impl(graph, node, rule, assignment, fracs))
         else:
             impl[name] = _softmax_impl(node, rule, graph.opset)
     return impl, nodes, fracs

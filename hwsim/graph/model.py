@@ -60,7 +60,10 @@ class Node:
 
     @property
     def key(self) -> str:
-        return self.op_type if self.domain in ("", "ai.onnx") else f"{self.domain}:{self.op_type}"
+        """The op as the unit registry names it: ``op_type`` in ONNX's standard domains
+        (ai.onnx and ai.onnx.ml share no op name), ``domain:op_type`` elsewhere."""
+        return (self.op_type if self.domain in ("", "ai.onnx", "ai.onnx.ml")
+                else f"{self.domain}:{self.op_type}")
 
 
 def _attr_value(a):
