@@ -20,7 +20,7 @@ import functools
 import importlib
 import sys
 
-from hwsim.cli.common import Parser, UsageError, check_files
+from hwsim.cli.common import Failure, Parser, UsageError, check_files
 from hwsim.cli.options import option_name
 from hwsim.units import REGISTRY
 
@@ -118,6 +118,9 @@ def main(argv=None) -> int:
     except UsageError as e:
         print(f"hwsim: error: {e}", file=sys.stderr)
         return 2
+    except Failure as e:
+        print(f"hwsim: {e}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # `hwsim units | head`: the reader is gone, nothing to report
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit

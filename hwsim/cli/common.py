@@ -6,6 +6,7 @@ per-unit sub-command builder."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,29 @@ MAX_JOBS = 256
 
 class UsageError(Exception):
     """Bad usage: reported as one line, exit code 2."""
+
+
+class Failure(Exception):
+    """A failure after valid input (a tool that failed): ``hwsim: <message>``, exit code 1."""
+
+
+@contextlib.contextmanager
+def synthesis_errors(db=None, usage=(), failures=()):
+    """How every command reports synthesis: a missing tool or target library (and the
+    exception types in ``usage``) is a :class:`UsageError`; a failed run (and ``failures``)
+    a :class:`Failure` ``synthesis failed: <its first line>``; the result database ``db`` is
+    closed either way."""
+    from hwsim.eval.synth import SynthError, SynthToolNotFound
+    from hwsim.eval.targets import TargetUnavailable
+    try:
+        yield
+    except (SynthToolNotFound, TargetUnavailable, *usage) as e:
+        raise UsageError(str(e)) from None
+    except (SynthError, *failures) as e:
+        raise Failure(f"synthesis failed: {str(e).splitlines()[0]}") from None
+    finally:
+        if db is not None:
+            db.close()
 
 
 class Parser(argparse.ArgumentParser):

@@ -16,6 +16,7 @@ from hwsim.cli.common import (
     open_db,
     path_check,
     toml_files,
+    synthesis_errors,
     write_json,
 )
 from hwsim.paths import check_output_dir, check_output_file, same_file
@@ -73,7 +74,6 @@ def cmd_explore(args):  # empty paths are refused by main()
     except ImportError as e:
         raise UsageError(f"hwsim explore needs the ml extra ({e.name} is missing): "
                          f"pip install 'hwsim[ml]'") from None
-    from hwsim.eval import synth
     from hwsim.sweep import SweepError, check_scheduler
     try:
         cfg = loaded_once(args, load_config, ExploreError)
@@ -92,19 +92,9 @@ def cmd_explore(args):  # empty paths are refused by main()
         except OSError as e:
             raise UsageError(f"--emit {args.emit!r} cannot be created ({e.strerror or e})") from None
     db = open_db(args.db) if args.db != "none" else None
-    try:
+    with synthesis_errors(db, usage=(ExploreError, ModelError, SweepError)):
         result, space = explore(cfg, out, jobs=args.jobs, scheduler=args.scheduler, db=db,
                                 progress=True)
-    except (ExploreError, ModelError, SweepError) as e:
-        raise UsageError(str(e)) from None
-    except synth.SynthToolNotFound as e:
-        raise UsageError(str(e)) from None
-    except synth.SynthError as e:
-        print(f"hwsim: synthesis failed: {e}", file=sys.stderr)
-        return 1
-    finally:
-        if db is not None:
-            db.close()
     print(format_summary(result))
     for p in write_outputs(result, cfg, out):
         print(f"wrote {p}")

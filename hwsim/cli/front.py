@@ -4,9 +4,9 @@ registry, iCE40 LUT4 against MRED, the front plotted."""
 from __future__ import annotations
 
 import argparse
-import sys
 
-from hwsim.cli.common import Files, UsageError, db_path, open_db, path_check, write_json
+from hwsim.cli.common import (Files, UsageError, db_path, open_db, path_check,
+                              synthesis_errors, write_json)
 from hwsim.paths import check_output_dir, check_output_file
 
 #: what ``hwsim front -o DIR`` writes in DIR
@@ -60,15 +60,13 @@ def _front_choices(args):
 def cmd_synth_front(args):
     from hwsim.reports import cost as cost_report
     from hwsim.render import plots
-    from hwsim.eval import synth
-    from hwsim.eval.targets import TargetUnavailable
     target, cost, stream_for = _front_choices(args)
     out = path_check(check_output_dir, args.front_out or ".", "-o/--output")
     if args.front_json:
         path_check(check_output_file, args.front_json, "--json")
     widths = getattr(args, "front_widths", None)
     db = open_db(args.front_db) if args.front_db != "none" else None
-    try:
+    with synthesis_errors(db):
         if not target.fpga:
             from hwsim.eval import stdcell
             if target.cells:
@@ -79,14 +77,6 @@ def cmd_synth_front(args):
                                            progress=True, widths=widths,
                                            target=None if target.fpga else target,
                                            stream_for=stream_for)
-    except (synth.SynthToolNotFound, TargetUnavailable) as e:
-        raise UsageError(str(e)) from None
-    except synth.SynthError as e:
-        print(f"hwsim: synthesis failed: {e}", file=sys.stderr)
-        return 1
-    finally:
-        if db is not None:
-            db.close()
     data = stream_for is not None
     if target.fpga:
         print("\n".join(cost_report.front_table(pts)))

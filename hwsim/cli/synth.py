@@ -16,6 +16,7 @@ from hwsim.cli.common import (
     path_check,
     pnr_seeds_option,
     seconds_option,
+    synthesis_errors,
     unit_and_params,
     unit_command,
     unit_files,
@@ -85,7 +86,7 @@ def cmd_synth(args):
     db = open_db(args.db) if args.db != "none" else None
     # per module: the first result, and every seed's result or the reason it failed
     results, by_seed = [], []
-    try:
+    with synthesis_errors(db, failures=(ValueError,)):
         for baseline in ([False, True] if with_baseline else [False]):
             what = "exact baseline of " if baseline else ""
             runs = {}
@@ -116,14 +117,6 @@ def cmd_synth(args):
                 return 1
             results.append(done[0])
             by_seed.append(runs)
-    except synth.SynthToolNotFound as e:
-        raise UsageError(str(e)) from None
-    except (synth.SynthError, ValueError) as e:
-        print(f"hwsim: synthesis failed: {e}", file=sys.stderr)
-        return 1
-    finally:
-        if db is not None:
-            db.close()
     print(format_cost_table(results))
     fmaxes = [[r.fmax_mhz for r in runs.values() if not isinstance(r, str)] if args.fmax
               else [] for runs in by_seed]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from hwsim.cli.common import UsageError, open_db, write_json
+from hwsim.cli.common import UsageError, open_db, synthesis_errors, write_json
 from hwsim.render.tables import markdown_table
 
 
@@ -57,7 +57,7 @@ def _fmt(v, digits: int) -> str:
 
 def cmd_synth_cells(args, spec, params, target) -> int:
     from hwsim.eval import stdcell
-    from hwsim.eval.synth import SynthError, SynthToolNotFound
+    from hwsim.eval.synth import SynthToolNotFound
     from hwsim.eval.targets import TargetUnavailable
     check_stream_options(args, target)
     if args.seeds > 1:
@@ -86,21 +86,13 @@ def cmd_synth_cells(args, spec, params, target) -> int:
     with_baseline = args.baseline and spec.baseline is not None
     db = open_db(args.db) if args.db != "none" else None
     results = []
-    try:
+    with synthesis_errors(db, failures=(ValueError,)):
         for baseline in ([False, True] if with_baseline else [False]):
             what = "exact baseline of " if baseline else ""
             print(f"synthesizing {what}{params.top_name} for {target.name} ...", file=sys.stderr)
             results.append(stdcell.cell_cost(spec, params, target=target, baseline=baseline,
                                              stream=stream, db=db, work_dir=args.keep,
                                              timeout=args.timeout))
-    except (TargetUnavailable, SynthToolNotFound) as e:
-        raise UsageError(str(e)) from None
-    except (SynthError, ValueError) as e:
-        print(f"hwsim: synthesis failed: {str(e).splitlines()[0]}", file=sys.stderr)
-        return 1
-    finally:
-        if db is not None:
-            db.close()
     energy = stream is not None
     if target.cells:
         head = ["module", "area [um2]", "cells", "delay [ns]", "leakage [nW]"]
