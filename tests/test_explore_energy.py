@@ -171,7 +171,7 @@ def test_energy_objective_is_sum_of_ops_times_the_synth_energy_on_hwsim_run_capt
     # independently: each uniform design's own run captures its nodes' operands (hwsim run
     # --capture), hwsim synth prices the unit on each file (no shared cache)
     from hwsim.explore.run import to_toml
-    energy = {}   # (width, node) -> fJ/op
+    energy, area = {}, {}   # (width, node) -> fJ/op, width -> um2
     for width in (3, 4):
         d = next(e for e in r["designs"] if set(e["design"].values()) == {f"exact{width}"})
         assign = tmp_path / f"a{width}.toml"
@@ -187,7 +187,9 @@ def test_energy_objective_is_sum_of_ops_times_the_synth_energy_on_hwsim_run_capt
             assert main(["synth", "exact-mul", "--width", str(width), "--signed",
                          "--target", "osu018", "--stream", str(cap / f"{node}.npz"),
                          "--json", str(js), "--db", "none"]) == 0
-            energy[(width, node)] = json.loads(js.read_text())[0]["energy_fj_per_op"]
+            row = json.loads(js.read_text())[0]
+            energy[(width, node)] = row["energy_fj_per_op"]
+            area[width] = row["area_um2"]
     capsys.readouterr()
     assert energy[(3, "MatMul")] != energy[(4, "MatMul")]
     for e in r["designs"]:
@@ -197,6 +199,7 @@ def test_energy_objective_is_sum_of_ops_times_the_synth_energy_on_hwsim_run_capt
         # the same two products summed in another order: a few ulps at most
         assert math.isclose(e["cost"], expected, rel_tol=1e-12), (e["design"], e["cost"], expected)
         assert e["energy_pj_per_row"] == e["cost"]
+        assert e["area_um2"] == area[widths["hidden"]] + area[widths["output"]]  # instances 1
     # the best design is the cheapest feasible of the four (min = 0: all feasible)
     assert r["best"]["cost"] == min(e["cost"] for e in r["designs"])
 

@@ -437,7 +437,11 @@ def explore(cfg: ExploreConfig, out: Path, *, jobs: int = 1, scheduler: str | No
     function of measured prices only, and a unit's price does not depend on when it is
     measured (one synthesis, cached); the estimates decide only the order of pricing. So
     every search sees the same numbers, evaluates the same designs in the same order, and the
-    best design, the front and every trace are those of eager pricing. (The only difference:
+    best design, the front and every trace are those of eager pricing. On a standard-cell
+    target with the energy objective a price is keyed by (choice, row length, group) and
+    made from the operands captured for that choice (:mod:`hwsim.explore.energy`: one seeded
+    run per choice whose assignment depends on the configuration alone), so it too is a
+    function of its key, whenever it is measured. (The only difference:
     the widest design is evaluated first; where it is not the dearest, it is one more design
     in ``designs``.) What is never priced (a random-only search that never draws a choice)
     is reported as not priced."""
