@@ -3,10 +3,11 @@
 pass) and of :func:`hwsim.circuit_mul.circuit_products` (the circuit-mul unit in a model
 graph, :func:`table_matmul`).
 
-``table[x, y]`` is the circuit's product of operand patterns ``x``, ``y`` (2N <= 16 bits);
-``qa`` ``(G, n, k)`` and ``qb`` ``(G, k, m)`` hold raw signed operands. Each output is the
-exact int64 sum over k of ``table[a & mask, b & mask]`` (a signed circuit) or of
-``sgn(a) sgn(b) table[|a|, |b|]`` (an unsigned circuit in sign-magnitude form).
+``table[x, y]`` is the circuit's product of operand patterns ``x``, ``y`` (2N <= 16 bits).
+In a model graph the operands are raw signed values; :func:`table_matmul` reads a table over
+their range, ``st[x - lo, y - lo]`` = the product of graph operands ``x``, ``y`` (a signed
+circuit's, or ``sgn(x) sgn(y) table[|x|, |y|]`` for an unsigned one), built once per circuit
+by :mod:`hwsim.circuit_mul`.
 """
 
 from __future__ import annotations
@@ -14,33 +15,49 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+#: rows of ``qa`` and columns of ``qb`` per task of :func:`table_matmul`: each row of ``qb``
+#: read serves _ROWS table rows; _ROWS x _COLS int64 sums stay in L1
+_ROWS = 4
+_COLS = 512
+
 
 @numba.njit(parallel=True, cache=True)
-def _table_matmul(table, qa, qbt, mask, sign_magnitude, out):
+def _table_matmul(st, lo, qa, qbi, out):
     G, n, k = qa.shape
-    m = qbt.shape[1]
-    for gi in numba.prange(G * n):
-        g, i = gi // n, gi % n
-        for j in range(m):
-            acc = 0
+    m = qbi.shape[2]
+    blocks = (n + _ROWS - 1) // _ROWS
+    for task in numba.prange(G * blocks):
+        g = task // blocks
+        i0 = (task % blocks) * _ROWS
+        rows = min(_ROWS, n - i0)
+        gb = g if qbi.shape[0] > 1 else 0
+        acc = np.zeros((_ROWS, _COLS), np.int64)
+        for j0 in range(0, m, _COLS):
+            cols = min(_COLS, m - j0)
+            acc[:, :] = 0
             for kk in range(k):
-                x, y = qa[g, i, kk], qbt[g, j, kk]
-                if sign_magnitude:
-                    p = table[abs(x), abs(y)]
-                    acc += -p if (x < 0) != (y < 0) else p
-                else:
-                    acc += table[x & mask, y & mask]
-            out[g, i, j] = acc
+                y = qbi[gb, kk, j0:j0 + cols]
+                for r in range(rows):
+                    row = st[qa[g, i0 + r, kk] - lo]   # one table row, 2**(N+1) entries
+                    ar = acc[r]
+                    for j in range(cols):
+                        ar[j] += row[y[j]]
+            for r in range(rows):
+                for j in range(cols):
+                    out[g, i0 + r, j0 + j] = acc[r, j]
 
 
-def table_matmul(table: np.ndarray, qa: np.ndarray, qb: np.ndarray, width: int,
-                 sign_magnitude: bool) -> np.ndarray:
-    """``(G, n, m)`` int64 sums (module docstring)."""
+def table_matmul(st: np.ndarray, lo: int, qa: np.ndarray, qb: np.ndarray) -> np.ndarray:
+    """``(G, n, m)`` int64 sums over k of ``st[qa - lo, qb - lo]`` (module docstring) for
+    ``qa`` ``(G, n, k)`` and ``qb`` ``(G, k, m)`` whose values lie in the table's range (the
+    caller checks). A ``qb`` broadcast along G (one weight matrix for every stack) is read
+    once, not copied G times."""
     qa = np.ascontiguousarray(qa, dtype=np.int64)
-    qbt = np.ascontiguousarray(np.swapaxes(qb, 1, 2), dtype=np.int64)
-    out = np.empty((qa.shape[0], qa.shape[1], qbt.shape[1]), dtype=np.int64)
-    _table_matmul(np.ascontiguousarray(table, dtype=np.int64), qa, qbt, (1 << width) - 1,
-                  sign_magnitude, out)
+    if qb.shape[0] > 1 and qb.strides[0] == 0:
+        qb = qb[:1]
+    qbi = np.ascontiguousarray(qb - lo, dtype=np.int32)   # table columns
+    out = np.empty((qa.shape[0], qa.shape[1], qbi.shape[2]), dtype=np.int64)
+    _table_matmul(np.ascontiguousarray(st, dtype=np.int32), lo, qa, qbi, out)
     return out
 
 

@@ -340,14 +340,14 @@ def circuit_products(params: CircuitMulParams, qa: np.ndarray, qb: np.ndarray) -
     check_instance("circuit_products", "params", params, CircuitMulParams)
     lo, hi = params.in_range if params.signed else (1 - (1 << params.width), 1 << params.width)
     what = f"for {'signed ' if params.signed else 'sign-magnitude '}width {params.width}"
-    qa = int_operand("circuit_products", "qa", qa, lo, hi, what)
-    qb = int_operand("circuit_products", "qb", qb, lo, hi, what)
+    qa = _stack("qa", qa, lo, hi, what)
+    qb = _stack("qb", qb, lo, hi, what)
     if qa.ndim != 3 or qb.ndim != 3 or qa.shape[2] != qb.shape[1] or qa.shape[0] != qb.shape[0]:
         raise ValueError(f"circuit_products: qa and qb must have shapes (G, n, k) and (G, k, m), "
                          f"not {qa.shape} and {qb.shape}")
     if params.input_bits <= TABLE_BITS:
         from hwsim.circuit_kernels import table_matmul
-        return table_matmul(_table(params), qa, qb, params.width, not params.signed)
+        return table_matmul(_operand_table(params), lo, qa, qb)
     out = np.zeros((qa.shape[0], qa.shape[1], qb.shape[2]), dtype=np.int64)
     mask = (1 << params.width) - 1
     for kk in range(qa.shape[2]):
@@ -356,6 +356,34 @@ def circuit_products(params: CircuitMulParams, qa: np.ndarray, qb: np.ndarray) -
         p = _to_value(_evaluate(params, x & mask, y & mask), params).astype(np.int64)
         out += p if params.signed else np.where((a < 0) != (b < 0), -p, p)
     return out
+
+
+def _stack(name: str, x, lo: int, hi: int, what: str) -> np.ndarray:
+    """``x`` checked as :func:`int_operand` does; a stack broadcast along its first axis
+    (``np.broadcast_to``: one weight matrix for every stack) is checked and kept as one."""
+    if isinstance(x, np.ndarray) and x.ndim == 3 and x.shape[0] > 1 and x.strides[0] == 0:
+        return np.broadcast_to(int_operand("circuit_products", name, x[:1], lo, hi, what),
+                               x.shape)
+    return int_operand("circuit_products", name, x, lo, hi, what)
+
+
+@lru_cache(maxsize=8)
+def _operand_table(params) -> np.ndarray:
+    """``st[x - lo, y - lo]``: the product of the graph's signed operands ``x``, ``y`` (int32,
+    read-only): a signed circuit's over ``[-2**(N-1), 2**(N-1))``, an unsigned one's in
+    sign-magnitude form over ``(-2**N, 2**N)``."""
+    t = _table(params)
+    mask = (1 << params.width) - 1
+    if params.signed:
+        x = np.arange(*params.in_range) & mask
+        st = t[x[:, None], x[None, :]]
+    else:
+        x = np.arange(1 - (1 << params.width), 1 << params.width)
+        mag = t[np.abs(x)[:, None], np.abs(x)[None, :]].astype(np.int64)
+        st = np.where((x[:, None] < 0) != (x[None, :] < 0), -mag, mag)
+    st = np.ascontiguousarray(st, dtype=np.int32)   # a 2N <= 16-bit output fits
+    st.setflags(write=False)
+    return st
 
 
 def circuit_source(params: CircuitMulParams) -> str:

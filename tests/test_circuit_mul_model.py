@@ -270,3 +270,31 @@ def test_the_product_kernel_is_the_models_products_signed_and_in_sign_magnitude(
                             want[gg, i, j] += -m if (x < 0) != (y < 0) else m
         np.testing.assert_array_equal(circuit_products(p, qa, qb), want)
     assert get_unit("circuit-mul").product_kernel() is circuit_products
+
+
+def test_the_product_kernel_on_row_and_column_blocks_and_a_shared_weight(tmp_path):
+    """The table kernel's tasks (4 rows of qa, 512 columns of qb: n = 7, m = 600) with one
+    weight matrix broadcast along G (read once, checked once), signed and in sign-magnitude
+    form, the extreme operands included; against the model's products summed in numpy."""
+    f = tmp_path / "t.v"
+    f.write_text(Circuit("truncated", 8, t=6).verilog())
+    rng = np.random.default_rng(4)
+    for p in (CircuitMulParams(verilog=str(f), width=8), CircuitMulParams(width=8, signed=True)):
+        lo, hi = p.in_range if p.signed else (-255, 256)
+        qa = rng.integers(lo, hi, (3, 7, 40))
+        w = rng.integers(lo, hi, (1, 40, 600))
+        qa[0, 0, :2], w[0, :2, 0] = (lo, hi - 1), (hi - 1, lo)
+        qb = np.broadcast_to(w, (3, 40, 600))
+        a, b = np.broadcast_arrays(qa[:, :, :, None], qb[:, None, :, :])
+        if p.signed:
+            want = circuit_mul(a, b, p).sum(axis=2)
+        else:
+            mag = circuit_mul(np.abs(a), np.abs(b), p).astype(np.int64)
+            want = np.where((a < 0) != (b < 0), -mag, mag).sum(axis=2)
+        np.testing.assert_array_equal(circuit_products(p, qa, qb), want)
+        w[0, 39, 599] = hi
+        kind = "signed" if p.signed else "sign-magnitude"
+        with pytest.raises(ValueError, match=rf"^circuit_products: qb has values outside "
+                                             rf"\[{lo}, {hi}\) for {kind} width 8 "
+                                             rf"\(first: {hi}\)$"):
+            circuit_products(p, qa, qb)
