@@ -130,6 +130,13 @@ def real_operand(func: str, name: str, value) -> np.ndarray:
     return arr
 
 
+def operand_pair(func: str, a, b, lo: int, hi: int, what: str) -> list[np.ndarray]:
+    """A binary unit's operands ``a`` and ``b``, each checked by :func:`int_operand`
+    (integers in ``[lo, hi)``), broadcast against each other (:func:`broadcast`)."""
+    return broadcast(func, a=int_operand(func, "a", a, lo, hi, what),
+                     b=int_operand(func, "b", b, lo, hi, what))
+
+
 def int_operand(func: str, name: str, value, lo: int, hi: int, what: str) -> np.ndarray:
     """Return ``value`` as an int64 array after checking it holds integers in ``[lo, hi)``.
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import broadcast, check_int, int_operand
+from hwsim._check import check_int, int_operand, operand_pair
 from hwsim.params import UnsignedMulParams
 
 __all__ = ["DrumMulParams", "drum_mul", "drum_segment", "MIN_WIDTH", "MAX_WIDTH"]
@@ -102,9 +102,7 @@ def drum_mul(a, b, params: DrumMulParams) -> np.ndarray:
     if not isinstance(params, DrumMulParams):
         raise TypeError(f"drum_mul: params must be a DrumMulParams, not {params!r}")
     what = f"for width {params.width}"
-    a = int_operand("drum_mul", "a", a, 0, 1 << params.width, what)
-    b = int_operand("drum_mul", "b", b, 0, 1 << params.width, what)
-    a, b = broadcast("drum_mul", a=a, b=b)
+    a, b = operand_pair("drum_mul", a, b, 0, 1 << params.width, what)
     seg_a, s_a = drum_segment(a, params.k)
     seg_b, s_b = drum_segment(b, params.k)
     return (seg_a * seg_b) << (s_a + s_b)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import broadcast, check_bool, check_int, int_operand
+from hwsim._check import check_bool, check_int, operand_pair
 from hwsim.params import MultiplierParams
 
 __all__ = ["ExactMulParams", "exact_mul", "MAX_STAGES"]
@@ -63,9 +63,7 @@ def exact_mul(a, b, params: ExactMulParams) -> np.ndarray:
         raise TypeError(f"exact_mul: params must be an ExactMulParams, not {params!r}")
     lo, hi = params.in_range
     what = f"for {'signed ' if params.signed else ''}width {params.width}"
-    a = int_operand("exact_mul", "a", a, lo, hi, what)
-    b = int_operand("exact_mul", "b", b, lo, hi, what)
-    a, b = broadcast("exact_mul", a=a, b=b)
+    a, b = operand_pair("exact_mul", a, b, lo, hi, what)
     if params.signed:
         return a * b      # |p| <= 2**62: fits int64
     return a.astype(np.uint64) * b.astype(np.uint64)

@@ -68,7 +68,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import broadcast, check_int, int_operand, real_operand
+from hwsim._check import check_int, int_operand, operand_pair, real_operand
 from hwsim.params import UnitParams
 
 __all__ = ["FloatType", "FloatMethod", "FloatMulParams", "FloatDivParams", "float_mul",
@@ -354,9 +354,7 @@ def _float_bits(a: np.ndarray, b: np.ndarray, fmt: FloatType, method: FloatMetho
 
 def _operands(func: str, a, b, fmt: FloatType):
     what = f"for {fmt.value} bit patterns"
-    a = int_operand(func, "a", a, 0, 1 << fmt.bits, what)
-    b = int_operand(func, "b", b, 0, 1 << fmt.bits, what)
-    return broadcast(func, a=a, b=b)
+    return operand_pair(func, a, b, 0, 1 << fmt.bits, what)
 
 
 def float_mul(a, b, params: FloatMulParams) -> np.ndarray:

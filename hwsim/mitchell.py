@@ -46,7 +46,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim._check import (
-    as_array, broadcast, check_bool, check_int, int_operand, is_int, real_operand,
+    as_array, broadcast, check_bool, check_int, int_operand, is_int, operand_pair,
+    real_operand,
 )
 from hwsim.float_mul import FloatMethod, FloatType
 from hwsim.float_mul import _float_bits as float_bits
@@ -242,9 +243,7 @@ def mitchell_mul_numpy(a, b, params: MitchellMulParams) -> np.ndarray:
     lo, hi = params.in_range
     kind = "signed width" if params.signed else "width"
     what = f"for {kind} {params.width}"
-    a = int_operand("mitchell_mul", "a", a, lo, hi, what)
-    b = int_operand("mitchell_mul", "b", b, lo, hi, what)
-    a, b = broadcast("mitchell_mul", a=a, b=b)
+    a, b = operand_pair("mitchell_mul", a, b, lo, hi, what)
     if not params.signed:
         return _mul_magnitude(a, b, params.width, params.keep_bits)
     mag = _mul_magnitude(np.abs(a), np.abs(b), params.width, params.keep_bits).astype(np.int64)
@@ -263,9 +262,7 @@ def mitchell_div(a, b, params: MitchellDivParams) -> tuple[np.ndarray, np.ndarra
         raise TypeError(f"mitchell_div: params must be a MitchellDivParams, not {params!r}")
     n, F = params.width, params.frac_bits
     what = f"for width {n}"
-    a = int_operand("mitchell_div", "a", a, 0, 1 << n, what)
-    b = int_operand("mitchell_div", "b", b, 0, 1 << n, what)
-    a, b = broadcast("mitchell_div", a=a, b=b)
+    a, b = operand_pair("mitchell_div", a, b, 0, 1 << n, what)
     n1 = n - 1
     ka, fa = log_fraction(a, n, params.keep_bits)
     kb, fb = log_fraction(b, n, params.keep_bits)

@@ -62,7 +62,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim._check import broadcast, check_instance, check_int, int_operand
+from hwsim._check import check_instance, check_int, int_operand, operand_pair
 from hwsim.params import UnsignedMulParams
 
 __all__ = ["RealmMulParams", "realm_mul", "realm_table", "realm_fraction", "error_bound",
@@ -182,9 +182,7 @@ def realm_mul(a, b, params: RealmMulParams) -> np.ndarray:
     if not isinstance(params, RealmMulParams):
         raise TypeError(f"realm_mul: params must be a RealmMulParams, not {params!r}")
     what = f"for width {params.width}"
-    a = int_operand("realm_mul", "a", a, 0, 1 << params.width, what)
-    b = int_operand("realm_mul", "b", b, 0, 1 << params.width, what)
-    a, b = broadcast("realm_mul", a=a, b=b)
+    a, b = operand_pair("realm_mul", a, b, 0, 1 << params.width, what)
     t, M = params.keep_bits, params.m
     ka, fa = realm_fraction(a, params.width, t)
     kb, fb = realm_fraction(b, params.width, t)
