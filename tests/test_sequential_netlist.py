@@ -207,3 +207,44 @@ def test_bad_streams_are_one_line(mitchell_p2):
     with pytest.raises(ValueError, match=own + r"inputs must be exactly the ports b, in_valid, "
                                                r"rst, a \(the clock clk is not one\); not clk$"):
         nl.cycles(ins | {"clk": np.zeros(100, int)})
+
+
+@pytest.mark.unit("mitchell-mul")
+def test_energy_of_a_pipelined_unit_counts_its_flip_flops(yosys, osu018, tmp_path):  # noqa: F811
+    """cell_cost prices a pipelined unit's energy on a stream: its cells' power (the
+    report's per-instance rows of the unit, flip-flops included): more than the registers
+    alone, which cost more than a fifth of the combinational unit. A netlist whose outputs
+    are not the model's is refused."""
+    from hwsim.eval import stdcell
+    from hwsim.eval.sequential import pipelined_toggles
+    from hwsim.eval.streams import operand_stream
+    try:
+        stdcell.find_sta()
+    except Exception as e:  # noqa: BLE001
+        from rtl import skip_unless_ci
+        skip_unless_ci(str(e))
+    spec = get_unit_("mitchell-mul")
+    comb, piped = (spec.params_cls(width=8, stages=s) for s in (0, 2))
+    s = operand_stream(spec, comb, "uniform", 4_000, 1)
+    r0, r2 = (stdcell.cell_cost(spec, p, target="osu018", stream=s, work_dir=tmp_path)
+              for p in (comb, piped))
+    assert r2.energy["operations"] == 4_000 - piped.latency
+    power = (tmp_path / piped.top_name / "power.txt").read_text()
+    rows = re.findall(r"^\s*(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+dut/(\S+)\s*$", power, flags=re.M)
+    data = __import__("json").loads((tmp_path / piped.top_name / "mapped.json").read_text())
+    ffs = {i for i, c in data["modules"][piped.top_name]["cells"].items()
+           if c["type"].startswith("DFF")}
+    assert len(rows) == len(data["modules"][piped.top_name]["cells"]) and len(ffs) == 39
+    ff_fj = sum(float(t) for *_, t, inst in rows if inst in ffs) * stdcell.POWER_CLOCK_NS * 1e6
+    assert r2.energy_fj_per_op == pytest.approx(
+        sum(float(r[3]) for r in rows) * stdcell.POWER_CLOCK_NS * 1e6, rel=1e-9)
+    assert r2.energy_fj_per_op > ff_fj > 0.2 * r0.energy_fj_per_op
+    with pytest.raises(ValueError, match=r"^pipelined_toggles: mitchell_mul_u8_p2: output p of "
+                                         r"operation 0 is \d+ after 2 cycles, the model's \d+$"):
+        pipelined_toggles(data, piped.top_name, osu018, s["operands"], 2,
+                          lambda v: {"p": spec.model(piped, v)["p"] + 1})
+
+
+def get_unit_(name):
+    from hwsim.units import get_unit
+    return get_unit(name)

@@ -204,9 +204,6 @@ def test_missing_sta_or_library_is_one_line_with_the_install_hint(capsys, monkey
      "--stream needs a standard-cell target (osu018, osu035, osu050), not cmos"),
     (["--target", "osu018", "--ops", "10"],
      "--ops and --stream-seed shape a generated --stream; give --stream uniform or small"),
-    (["--target", "osu018", "--stream", "uniform", "--stages", "1"],
-     "--stream: energy per operation is measured on combinational units; mitchell_mul_u8_p1 "
-     "has 1 register stage (give --stages 0)"),
     (["--target", "osu018", "--stream", "nothing.npz"],
      "--stream 'nothing.npz': no such file (give uniform, small or a .npz file)"),
     (["--target", "osu018", "--ops", "1", "--stream", "small"],

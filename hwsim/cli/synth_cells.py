@@ -66,11 +66,6 @@ def cmd_synth_cells(args, spec, params, target) -> int:
     stream = None
     try:  # what the user typed first, then the tools
         if args.stream is not None:
-            latency = getattr(spec.component(params), "latency", 0)
-            if latency:
-                stages = f"{latency} register stage" + "s" * (latency > 1)
-                raise ValueError(f"--stream: energy per operation is measured on combinational "
-                                 f"units; {params.top_name} has {stages} (give --stages 0)")
             stream = resolve_stream(spec, params, args.stream, args.ops, args.stream_seed)
         if target.cells:
             target.library_path()

@@ -237,7 +237,8 @@ class SequentialNetlist:
         return (f"SequentialNetlist({self.top!r}, {self.library}, {self.instances} cells, "
                 f"{self.flip_flops} flip-flops, inputs {self.inputs}, outputs {self.outputs})")
 
-    def cycles(self, inputs: dict, *, warmup: int = 0, lanes: int | None = None
+    def cycles(self, inputs: dict, *, warmup: int = 0, lanes: int | None = None,
+               period: int = 1, reset: dict | None = None
                ) -> tuple[dict[str, np.ndarray], ToggleCounts]:
         """Run the stream ``inputs`` (port -> 1-D integer array, one entry per clock cycle,
         every input port but the clock) and return ``(outputs, toggles)``: every output
@@ -245,7 +246,11 @@ class SequentialNetlist:
         and cycle t's inputs give, before the clock edge that ends it) and the zero-delay
         toggle counts over the cycles once ``warmup`` cycles have passed (module
         docstring). ``lanes``: a multiple of 64 (default: chosen so each lane runs at
-        least 64 cycles of its own slice past its warm-up)."""
+        least 64 cycles of its own slice past its warm-up). ``reset``: port -> value for
+        one cycle before each lane's first (a synchronous reset; the cycle is not counted
+        and is not one of the stream's). ``period``: every lane starts at a multiple of
+        ``period`` cycles of the stream (a unit whose phase counter cycles with that
+        period starts each lane in phase); ``warmup + 1`` must then be a multiple of it."""
         owner = f"SequentialNetlist({self.top}).cycles"
         if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 0:
             raise ValueError(f"{owner}: warmup must be an integer >= 0, not {warmup!r}")
@@ -265,6 +270,15 @@ class SequentialNetlist:
         if n <= warmup:
             raise ValueError(f"{owner}: the stream has {n} cycles; it needs more than "
                              f"warmup = {warmup}")
+        if isinstance(period, bool) or not isinstance(period, (int, np.integer)) or period < 1:
+            raise ValueError(f"{owner}: period must be an integer >= 1, not {period!r}")
+        if (warmup + 1) % period:
+            raise ValueError(f"{owner}: warmup + 1 must be a multiple of period = {period}, "
+                             f"not {warmup + 1}")
+        reset = dict(reset or {})
+        if set(reset) - set(self.inputs):
+            raise ValueError(f"{owner}: reset names ports that are not inputs: "
+                             f"{', '.join(sorted(map(str, set(reset) - set(self.inputs))))}")
         if lanes is None:
             words = max(1, min(64, n // (64 * max(64, 8 * (warmup + 1)))))
             lanes = 64 * words
@@ -273,10 +287,13 @@ class SequentialNetlist:
             raise ValueError(f"{owner}: lanes must be a positive multiple of 64, not {lanes!r}")
         L = lanes // 64
         T = -(-n // lanes)
-        C = T + warmup + 1
-        # cycle c of lane l is the stream's cycle g = l T + c - warmup - 1 (clipped: lane 0
-        # repeats cycle 0 before it, the last lanes repeat cycle n - 1 past the end)
-        g = (np.arange(lanes)[None, :] * T + np.arange(C)[:, None] - warmup - 1)
+        T = -(-T // period) * period
+        R = 1 if reset else 0
+        C = T + warmup + 1 + R
+        # cycle c of lane l is the stream's cycle g = l T + c - warmup - 1 - R (clipped: lane
+        # 0 repeats cycle 0 before it, the last lanes repeat cycle n - 1 past the end); with
+        # a reset, c = 0 is the reset cycle
+        g = (np.arange(lanes)[None, :] * T + np.arange(C)[:, None] - warmup - 1 - R)
         idx = np.clip(g, 0, n - 1)
         lane_lo = np.arange(lanes)[None, :] * T
         own = (g >= lane_lo) & (g < np.minimum(lane_lo + T, n))
@@ -301,7 +318,10 @@ class SequentialNetlist:
                 raise ValueError(f"{owner}: {p} has values outside [0, {1 << w}) for width "
                                  f"{w} (first: {int(first)})")
             if w:
-                vals = np.ascontiguousarray(a[idx].ravel()).view(np.uint64)
+                vals = a[idx]
+                if p in reset:
+                    vals[0] = reset[p]
+                vals = np.ascontiguousarray(vals.ravel()).view(np.uint64)
                 _pack(vals, w, planes[row:row + w], 0, C * L)
                 nets[row:row + w] = core._in_nets[p]
             row += w
@@ -419,4 +439,48 @@ def _cycles(ops, nnets, in_nets, in_planes, state_nets, next_nets, out_nets, out
                 state[s, j] = buf[r, j]
 
 
-__all__ = ["FlipFlop", "SequentialNetlist", "YOSYS_FLIP_FLOPS", "flip_flops"]
+#: the reset port of a unit's clocked netlist (Amaranth's ``sync`` domain: ``rst``)
+RESET_PORT = "rst"
+
+
+def pipelined_toggles(data: dict, top: str, cells: CellLibrary, operands: dict, latency: int,
+                      model=None) -> tuple[ToggleCounts, int]:
+    """Toggles of a pipelined unit's mapped netlist on its operand stream, stall-free: one
+    operation enters per clock, every other one-bit input held (:data:`RESET_PORT` at 0,
+    after one reset cycle per lane; ``in_valid`` and any other handshake input at 1), counted
+    once the pipeline is full (``warmup = latency``). ``model``: ``operands -> {output port:
+    values}``; the netlist's outputs ``latency`` cycles later must equal it (a
+    ``ValueError`` otherwise). Returns the counts and the cycles per operation (1)."""
+    net = SequentialNetlist.from_yosys(data, top, cells)
+    n = len(next(iter(operands.values())))
+    inputs = {}
+    for port, w in net.inputs.items():
+        if port in operands:
+            v = np.asarray(operands[port]).astype(np.int64)
+            inputs[port] = v & ((1 << w) - 1) if w < 64 else v
+        elif w == 1:
+            inputs[port] = np.full(n, 0 if port == RESET_PORT else 1, dtype=np.int64)
+        else:
+            raise ValueError(f"pipelined_toggles: {top}: input port {port} ({w} bits) is "
+                             f"neither an operand nor a one-bit handshake or reset")
+    reset = {RESET_PORT: 1} if RESET_PORT in net.inputs else None
+    out, counts = net.cycles(inputs, warmup=latency, reset=reset)
+    if model is not None:
+        for port, want in model(operands).items():
+            if port in out:
+                w = net.outputs[port]
+                got = out[port][latency:].astype(np.int64)
+                want = np.asarray(want).astype(np.int64)[:n - latency]
+                if w < 64:
+                    want = want & ((1 << w) - 1)
+                    got = got & ((1 << w) - 1)
+                if not np.array_equal(got, want):
+                    bad = int(np.flatnonzero(got != want)[0])
+                    raise ValueError(f"pipelined_toggles: {top}: output {port} of operation "
+                                     f"{bad} is {int(got[bad])} after {latency} cycles, the "
+                                     f"model's {int(want[bad])}")
+    return counts, 1
+
+
+__all__ = ["FlipFlop", "RESET_PORT", "SequentialNetlist", "YOSYS_FLIP_FLOPS", "flip_flops",
+           "pipelined_toggles"]

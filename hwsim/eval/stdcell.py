@@ -337,26 +337,35 @@ def power_script(lib_file: str, wrapper_ports: dict, net_activity, slews: dict,
     return "\n".join(lines)
 
 
-def _energy(name, work, lib_text, lib_name, spec, params, operands, slews, sta, timeout):
+def _energy(name, work, lib_text, lib_name, spec, params, operands, slews, sta, timeout,
+            latency=0, model=None):
     from hwsim.netlist import CellLibrary, Netlist
     data = json.loads((work / "mapped.json").read_text())
     power_lib = f"{Path(lib_name).stem}_power.lib"
     (work / power_lib).write_text(power_liberty(lib_text))
     (work / "power_wrapped.v").write_text(power_netlist(
         (work / "wrapped.v").read_text(), name, combinational_cell_names(lib_text)))
-    net = Netlist.from_yosys(data, name, CellLibrary.from_liberty(work / lib_name))
-    inputs = {}
-    for port, w in net.inputs.items():
-        v = np.asarray(operands[port]).astype(np.int64)
-        inputs[port] = (v & ((1 << w) - 1)).astype(np.uint64) if w < 64 else v.astype(np.uint64)
-    counts = net.toggles(inputs)
+    cells = CellLibrary.from_liberty(work / lib_name)
+    if latency:  # a pipelined unit: its flip-flops step cycle by cycle (hwsim.eval.sequential)
+        from hwsim.eval.sequential import pipelined_toggles
+        counts, _ = pipelined_toggles(data, name, cells, operands, latency, model)
+        net_inputs = {p: len(v["bits"]) for p, v in data["modules"][name]["ports"].items()}
+    else:
+        net = Netlist.from_yosys(data, name, cells)
+        net_inputs = net.inputs
+        inputs = {}
+        for port, w in net.inputs.items():
+            v = np.asarray(operands[port]).astype(np.int64)
+            inputs[port] = ((v & ((1 << w) - 1)).astype(np.uint64) if w < 64
+                            else v.astype(np.uint64))
+        counts = net.toggles(inputs)
     seen, acts = set(), []
     for nt in counts.nets.values():
         if nt.driver is not None:
             key = ("pin", f"{nt.driver[0]}/{nt.driver[1]}")
         elif nt.input_port is not None:
             p, b = nt.input_port
-            key = ("port", port_bit(f"{p}_pin", b, net.inputs[p]))
+            key = ("port", port_bit(f"{p}_pin", b, net_inputs[p]))
         else:
             continue
         if key in seen:
@@ -364,10 +373,17 @@ def _energy(name, work, lib_text, lib_name, spec, params, operands, slews, sta, 
         seen.add(key)
         acts.append((*key, nt.toggles / (counts.operations - 1), nt.ones / counts.operations))
     script = power_script(power_lib, {}, acts, slews, POWER_CLOCK_NS)
+    if latency:  # the unit's flip-flops are in the Sequential row with the wrapper's: its cells
+        script = script.replace("report_power -digits 6\n", "report_power -digits 6\n"
+                                "report_power -instances [get_cells dut/*] -digits 6\n")
     out = _sta(sta, work, script, "power.tcl", f"OpenSTA power of {name}", timeout)
     (work / "power.txt").write_text(out)
     rows = _power_rows(out)
     internal, switching, leakage, total = rows.get("Combinational", (0.0, 0.0, 0.0, 0.0))
+    if latency:
+        num = r"([-0-9.eE+]+)"
+        cells = re.findall(rf"^\s*{num}\s+{num}\s+{num}\s+{num}\s+dut/\S+\s*$", out, flags=re.M)
+        internal, switching, leakage, total = (sum(float(c[i]) for c in cells) for i in range(4))
     return {"energy_fj_per_op": total * POWER_CLOCK_NS * 1e6,
             "internal_w": internal, "switching_w": switching, "leakage_w": leakage,
             "clock_ns": POWER_CLOCK_NS, "toggles": ZERO_DELAY,
@@ -458,9 +474,6 @@ def _cell_costs(spec, params, target, baseline: bool, streams: list, db, work_di
     name = ("exact_" if baseline else "") + params.top_name
     component = spec.baseline_component(params) if baseline else spec.component(params)
     clocked = getattr(component, "latency", 0) > 0
-    if energy and clocked:
-        raise ValueError(f"cell_cost: energy per operation is measured on combinational units; "
-                         f"{name} has {component.latency} register stages (give stages=0)")
     verilog = to_verilog(spec, params, component, name=name)
     lib_sha = file_sha256(lib) if lib else None
     base_key = {"kind": "synth-cells", "unit": spec.name, "baseline": baseline,
@@ -503,7 +516,9 @@ def _cell_costs(spec, params, target, baseline: bool, streams: list, db, work_di
             mine = dict(out)
             if streams[k] is not None:
                 e = _energy(name, work, lib_text, lib_file, spec, params,
-                            streams[k]["operands"], slews, sta, timeout)
+                            streams[k]["operands"], slews, sta, timeout,
+                            latency=component.latency if clocked else 0,
+                            model=None if baseline else (lambda v: spec.model(params, v)))
                 mine["energy_fj_per_op"] = e.pop("energy_fj_per_op")
                 mine["energy"] = infos[k] | e
             results[k] = CellResult(
