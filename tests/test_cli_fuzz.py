@@ -227,6 +227,8 @@ def test_outputs_never_replace_inputs_and_bad_paths_are_one_line(capsys, tmp_pat
     out.mkdir()
     from hwsim.eval.resultdb import ResultDB
     ResultDB(out / "results.sqlite").close()
+    empty = tmp_path / "empty.db"  # a file the user made: SQLite would turn it into a database
+    empty.write_bytes(b"")
     foreign = tmp_path / "foreign.db"
     con = sqlite3.connect(foreign)
     con.execute("CREATE TABLE results (a, b)")
@@ -260,6 +262,8 @@ def test_outputs_never_replace_inputs_and_bad_paths_are_one_line(capsys, tmp_pat
          "--scheduler must be a reachable Dask scheduler address, not 'nonsense'"),
         (["synth", "mitchell-mul", "--no-fmax", "--db", str(foreign)],
          "not a hwsim results database (its results table has the columns a, b)"),
+        (["synth", "mitchell-mul", "--no-fmax", "--db", str(empty)],
+         f"--db {str(empty)!r} is an empty file, not a hwsim results database"),
         (["synth", "--no-fmax", "mitchell-mul"], "--fmax/--no-fmax before the unit's name is "
                                                  "a --pareto option"),
         (["synth", "--json", str(tmp_path / "j.json"), "mitchell-mul"],
@@ -278,6 +282,7 @@ def test_outputs_never_replace_inputs_and_bad_paths_are_one_line(capsys, tmp_pat
     assert cfg.read_text() == text and not (tmp_path / "new").exists()
     assert (in_out / "results.csv").read_text() == text
     assert not any((tmp_path / "fresh").iterdir())
+    assert empty.read_bytes() == b""
     assert [p.name for p in (tmp_path / "vd").iterdir()] == ["mitchell_mul_u8.v"]
     con = sqlite3.connect(foreign)  # the foreign database is left as it was
     assert [r[0] for r in con.execute("SELECT name FROM sqlite_master")] == ["results"]

@@ -317,6 +317,9 @@ def open_db(path):
     from hwsim.eval.resultdb import ResultDB
     if path is not None:
         path_check(check_output_file, path, "--db")
+        if Path(path).is_file() and Path(path).stat().st_size == 0:  # SQLite would take it over
+            raise UsageError(f"--db {str(path)!r} is an empty file, not a hwsim results "
+                             f"database; give another file, a new name or 'none'")
     try:
         return ResultDB(path)
     except sqlite3.DatabaseError as e:
