@@ -278,6 +278,30 @@ def prove(spec, params, verilog=None, timeout_s: float | None = None,
     unit without a specification (a unit proven by sub-block: :func:`prove_subblocks`) or
     a Verilog file without the unit's ports.
     """
+    spec_fn, bound_fn = proof_plan(spec, params, property, bound, timeout_s)
+    _z3()
+    _yosys()
+    from hwsim.hdl.export import to_verilog
+
+    component = spec.component(params)
+    if verilog is not None:
+        component._MustUse__silence = True  # only its signature is used
+        text = None
+    else:
+        text = to_verilog(spec, params, component)
+    result = prove_component(component, params.top_name, params, spec_fn, unit=spec.name,
+                             verilog_text=text, verilog=verilog, timeout_s=timeout_s,
+                             property=property, bound_fn=bound_fn, latency=params.latency)
+    result.bound = bound
+    return result
+
+
+def proof_plan(spec, params, property: str = "equivalence", bound: int | None = None,
+               timeout_s: float | None = None):
+    """``(specification, bound formula or None)`` of a :func:`prove` call, or the
+    ``ValueError`` it would raise for its arguments (a property the unit does not have, a
+    bound without ``wce``, a pipelined unit's bounds), before any tool runs (the CLI checks
+    this before it says what it proves)."""
     _check_args(property, timeout_s)
     if property == "wce":
         spec_fn, bound_fn = _wce(spec, params, bound)
@@ -296,21 +320,7 @@ def prove(spec, params, verilog=None, timeout_s: float | None = None,
         reason = None if refuse is None else refuse(params)
         if reason:
             raise ValueError(f"prove: {spec.name} has no proven error bound {reason}")
-    _z3()
-    _yosys()
-    from hwsim.hdl.export import to_verilog
-
-    component = spec.component(params)
-    if verilog is not None:
-        component._MustUse__silence = True  # only its signature is used
-        text = None
-    else:
-        text = to_verilog(spec, params, component)
-    result = prove_component(component, params.top_name, params, spec_fn, unit=spec.name,
-                             verilog_text=text, verilog=verilog, timeout_s=timeout_s,
-                             property=property, bound_fn=bound_fn, latency=params.latency)
-    result.bound = bound
-    return result
+    return spec_fn, bound_fn
 
 
 def _check_args(property, timeout_s):

@@ -221,9 +221,9 @@ def test_units_without_a_specification_are_refused(formal):
 
 
 @pytest.mark.parametrize("unit", ["exp", "realm-mul", "float-mul", "float-div"])
-def test_a_unit_without_bounds_says_so(unit):
+def test_a_unit_without_bounds_says_so(unit, capsys):
     """``--property bounds`` on a unit with no documented bounds: one line naming what it
-    has (was: 'NoneType' object is not callable)."""
+    has (was: 'NoneType' object is not callable), and no 'proving ...' line before it."""
     from hwsim.cli import main
     from hwsim.sim import formal
     spec = get_unit(unit)
@@ -231,7 +231,10 @@ def test_a_unit_without_bounds_says_so(unit):
     with pytest.raises(ValueError, match=rf"^prove: unit {unit} has no error bounds to prove "
                                          rf"\(its properties: equivalence\)$"):
         formal.prove(spec, spec.params_cls(), property="bounds")
+    capsys.readouterr()
     assert main(["prove", unit, "--property", "bounds"]) == 2
+    assert capsys.readouterr().err == (f"hwsim: error: prove: unit {unit} has no error bounds "
+                                       f"to prove (its properties: equivalence)\n")
 
 
 def test_a_verilog_file_without_the_units_ports_is_refused(formal, tmp_path):

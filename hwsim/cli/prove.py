@@ -32,6 +32,10 @@ def cmd_prove(args):
         path_check(read_text_file, args.verilog, "--verilog")
     if spec.name in formal.subblock_units():
         return _prove_subblocks(args, formal, spec, params)
+    try:
+        formal.proof_plan(spec, params, args.property, args.bound, args.timeout)
+    except (TypeError, ValueError) as e:
+        raise UsageError(str(e)) from None
     print(f"proving {params.top_name} ({args.property}) ...", file=sys.stderr)
     try:
         r = formal.prove(spec, params, verilog=args.verilog, timeout_s=args.timeout,
