@@ -88,6 +88,9 @@ class SweepConfig:
     seeds: tuple[int, ...]
     metrics: tuple[str, ...] | None
     source: str = ""
+    #: the parameters the configuration's [grid] and [[points]] name (the others are
+    #: [fixed] or derived by the study, such as a circuit file's SHA-256)
+    given: tuple[str, ...] = ()
 
     def tasks(self) -> list[tuple[dict, int]]:
         return [(dict(p), s) for p in self.points for s in self.seeds]
@@ -96,6 +99,13 @@ class SweepConfig:
         """Parameters that take more than one value across the points."""
         names = sorted({k for p in self.points for k, _ in p})
         return [k for k in names if len({canonical({"v": dict(p).get(k)}) for p in self.points}) > 1]
+
+    def plotted(self) -> list[str]:
+        """The swept parameters the configuration names (a parameter the study derives from
+        them, such as a circuit's ``sha256`` from its ``verilog``, varies with them and gets
+        no plot of its own); all swept ones when it names none of them."""
+        swept = self.swept()
+        return [k for k in swept if k in self.given] or swept
 
 
 def _is_int(v) -> bool:
@@ -187,7 +197,8 @@ def parse_config(data: dict, source: str = "<config>") -> SweepConfig:
     if not full:
         raise bad(f"every point is invalid for study {study.name!r}; the first: {first}")
     return SweepConfig(study=study.name, points=tuple(full.values()), seeds=tuple(seeds),
-                       metrics=tuple(metrics) if metrics else None, source=source)
+                       metrics=tuple(metrics) if metrics else None, source=source,
+                       given=tuple(sorted({*grid, *(k for q in listed for k in q)})))
 
 
 def load_config(path) -> SweepConfig:
@@ -632,7 +643,7 @@ def plot_sweep(cfg: SweepConfig, rows: list[dict], out_dir) -> list[Path]:
     other swept parameters), and accuracy against cost where a cost column exists."""
     from hwsim.render import plots
     out_dir = Path(out_dir)
-    swept = cfg.swept()
+    swept = cfg.plotted()
     metrics = list(cfg.metrics or sorted({k for r in rows for k, v in r["metrics"].items()
                                           if isinstance(v, (int, float)) and not isinstance(v, bool)}))
     paths = []

@@ -344,3 +344,27 @@ def test_the_cache_is_under_xdg_cache_home(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_path() == tmp_path / "hwsim" / "results.sqlite"
     assert default_build_root() == tmp_path / "hwsim" / "build"
+
+
+def test_a_derived_parameter_gets_no_plot_of_its_own(tmp_path):
+    """Sweeping circuit files: each point's Params carry the file's SHA-256 as well, which
+    varies with ``verilog``; the plots are against what the configuration names (was:
+    ``*_vs_sha256.png`` beside ``*_vs_verilog.png``)."""
+    from hwsim.circuits import Circuit
+    from hwsim.sweep import parse_config, plot_sweep
+    files = []
+    for t in (4, 6):
+        f = tmp_path / f"trunc{t}.v"
+        f.write_text(Circuit("truncated", 6, t=t).verilog())
+        files.append(str(f))
+    cfg = parse_config({"study": "unit-error", "seeds": [0],
+                        "fixed": {"unit": "circuit-mul", "width": 6, "samples": 5000},
+                        "grid": {"verilog": files}}, "s.toml")
+    assert {"verilog", "sha256", "top"} <= set(cfg.swept())
+    assert cfg.plotted() == ["verilog"]
+    db = tmp_path / "s.sqlite"
+    run = run_sweep(cfg, db, jobs=1)
+    rows = sweep_rows(cfg, db, fingerprint=run["fingerprint"])
+    assert len(rows) == 2
+    names = sorted(p.name for p in plot_sweep(cfg, rows, tmp_path))
+    assert names and all(n.endswith("_vs_verilog.png") for n in names), names
