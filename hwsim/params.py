@@ -72,6 +72,16 @@ class UnitParams:
         defaults = {f.name: f.default for f in dataclasses.fields(cls)}
         return cls(**{k: _decode(f"{cls.__name__}.{k}", defaults[k], v) for k, v in d.items()})
 
+    @classmethod
+    def relative_to(cls, fields: dict, base) -> dict:
+        """``fields`` (a ``from_dict`` input) with each relative path of a file field
+        (metavar ``FILE``) taken relative to the directory ``base`` (a configuration file's
+        directory, as its other paths are)."""
+        import os
+        files = {f.name for f in dataclasses.fields(cls) if f.metadata.get("metavar") == "FILE"}
+        return {k: (os.path.join(base, v) if k in files and isinstance(v, str) and v
+                    and not os.path.isabs(v) else v) for k, v in fields.items()}
+
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 

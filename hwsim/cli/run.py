@@ -81,7 +81,8 @@ def cmd_run(args):
         text = path_check(read_text_file, args.assign, "--assign")
         doc = path_check(parse_toml, text, f"--assign {args.assign}")
         try:
-            assignment = parse_assignment(doc, f"--assign {args.assign}")
+            assignment = parse_assignment(doc, f"--assign {args.assign}",
+                                          base=Path(args.assign).parent)
         except (TypeError, ValueError) as e:
             raise UsageError(str(e)) from None
     from hwsim.progress import track

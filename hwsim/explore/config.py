@@ -190,6 +190,7 @@ def _unpriced(unit: str) -> str | None:
 
 def _choices(g: dict, where: str, source: str, dropped: list) -> tuple:
     from hwsim.graph.assign import parse_assignment, units_by_op
+    from hwsim.units import REGISTRY, get_unit
     # a unit whose RTL is not what the graph runs (an unsigned unit on signed operands in
     # sign-magnitude form) would be priced without its sign handling: explore leaves it out
     all_units = sorted({u for us in units_by_op().values() for u in us if not _unpriced(u)})
@@ -237,6 +238,9 @@ def _choices(g: dict, where: str, source: str, dropped: list) -> tuple:
         c = {k: (None if isinstance(v, str) and v.lower() == "none" and k != "unit" else v)
              for k, v in c.items()}
         c = {k: v for k, v in c.items() if v is not None}
+        if isinstance(c.get("unit"), str) and c["unit"] in REGISTRY and source != "<config>":
+            # a file a unit reads (a circuit's verilog) is relative to the configuration
+            c = get_unit(c["unit"]).params_cls.relative_to(c, Path(source).parent)
         if isinstance(c.get("unit"), str) and _unpriced(c["unit"]):
             raise _bad(source, f"{where}: explore cannot price {c['unit']} "
                                f"({_unpriced(c['unit'])}); units: {', '.join(all_units)}")

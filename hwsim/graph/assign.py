@@ -127,8 +127,10 @@ class Assignment:
                                                                     node=node_name),))
 
 
-def _rule_params(where: str, unit: str, fields: dict):
+def _rule_params(where: str, unit: str, fields: dict, base=None):
     spec = get_unit(unit)
+    if base is not None:
+        fields = spec.params_cls.relative_to(fields, base)
     for k, v in spec.fixed.items():
         if k in fields and fields[k] != v:
             raise ValueError(f"{where}: ONNX operands are signed; {k} must be "
@@ -146,9 +148,10 @@ def _rule_params(where: str, unit: str, fields: dict):
     return p
 
 
-def parse_assignment(doc: dict, where: str = "--assign") -> Assignment:
+def parse_assignment(doc: dict, where: str = "--assign", base=None) -> Assignment:
     """An :class:`Assignment` from the parsed TOML (``doc``); one-line errors naming the
-    table and key."""
+    table and key. ``base``: the directory relative file paths of unit fields (a circuit's
+    ``verilog``) are taken from, the TOML file's (default: the current directory)."""
     from hwsim.units import REGISTRY
     if not isinstance(doc, dict):
         raise TypeError(f"{where}: must be a TOML table, not {short_repr(doc)}")
@@ -188,7 +191,7 @@ def parse_assignment(doc: dict, where: str = "--assign") -> Assignment:
         fields = {k: None if isinstance(v, str) and v.lower() == "none" else v
                   for k, v in r.items() if k not in ("unit", "op", "node")}
         try:
-            params = _rule_params(at, unit, fields)
+            params = _rule_params(at, unit, fields, base)
         except (TypeError, ValueError) as e:
             msg = str(e)
             raise type(e)(msg if msg.startswith(at) else f"{at}: {msg}") from None
