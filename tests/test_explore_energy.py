@@ -163,7 +163,9 @@ def test_energy_objective_is_sum_of_ops_times_the_synth_energy_on_hwsim_run_capt
     assert run_cli(tmp_path, text, "--json", str(tmp_path / "r.json"),
                    "--db", str(tmp_path / "explore.sqlite")) == 0
     out = capsys.readouterr().out
-    assert "energy: zero-delay toggles (no glitches)" in out and "pJ/row" in out
+    for text in (out, *(Path(tmp_path / "out" / f).read_text() for f in ("report.md",
+                                                                         "best.toml"))):
+        assert "energy: zero-delay toggles (no glitches)" in text and "pJ/row" in text
     r = json.loads((tmp_path / "r.json").read_text())
     assert (r["target"], r["objective"], r["cost_unit"]) == ("osu018", "energy", "pJ/row")
     assert len(r["designs"]) == 4

@@ -634,6 +634,7 @@ def write_outputs(result: dict, cfg: ExploreConfig, out: Path) -> list[Path]:
             f"{metric_text(result['metric_key'], b['metric'])} (floor "
             f"{floor_value(result['metric_key'], result['floor'])}), "
             f"{cfg.objective} {b['cost']:g}{unit_suffix(result)}\n"
+            + (energy_note(result) + "\n" if "energy" in result else "") +
             f"hwsim run {result['workload']['model']} --data {result['workload']['data']} "
             f"--assign {p.name}")))
         written.append(p)
@@ -856,5 +857,7 @@ def emit_units(result: dict, cfg: ExploreConfig, space: Space, out: Path) -> lis
                         + (f" {_fmt(uc.energy_fj_per_op)} | {_fmt(uc.energy_pj_per_row)} |"
                            if cfg.objective == "energy" else ""))
     p = out / "cost.md"
+    if "energy" in result:
+        rows += ["", energy_note(result)]
     replace_text(p, "\n".join(rows) + "\n")
     return written + [p]
