@@ -115,7 +115,9 @@ def add(sub) -> None:
                        description="hwsim explore: search per-group unit choices (multiplier "
                                    "kind, width, Mitch-w truncation, softmax variant) on an "
                                    "ONNX model or a built-in one, under an accuracy floor, "
-                                   "priced by yosys/nextpnr; sampling, random and greedy "
+                                   "priced by yosys/nextpnr on iCE40 or by a standard-cell "
+                                   "library ([cost] target: area, or energy on the "
+                                   "operands each node is fed); sampling, random and greedy "
                                    "searches at equal budget. See docs/explore.md.")
     s.add_argument("config", metavar="CONFIG.toml", help="workload, [[group]] search space, "
                                                        "[constraint], [cost], [search] "
