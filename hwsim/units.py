@@ -159,6 +159,9 @@ class UnitSpec:
     sources: ``"module:function"`` ``(params) -> str``, Verilog text of modules the unit's
         component instantiates but does not describe (a user's own circuit), written before
         the component's module wherever its Verilog is exported; ``None``: none.
+    cost_table: ``(width) -> [params]``, the unit's points in the cost table of docs/cost.md
+        (``scripts/cost_table.py``) at operand width 8 or 16 (``[]``: none at that width);
+        ``None``: the unit is not in the table.
     """
 
     name: str
@@ -181,6 +184,7 @@ class UnitSpec:
     front: Front | None = None
     formal: Formal | None = None
     sources: str | Callable | None = None
+    cost_table: Callable[[int], list] | None = None
 
     def hdl_class(self):
         return _load(self.hdl)
@@ -438,6 +442,22 @@ def _exp_wide():
 
 _UNSIGNED_RTL = "only its unsigned RTL exists; hwsim run takes it"
 
+
+def _with(cls, **fields):
+    """``cls``'s default Params with ``fields`` replaced (JSON spellings)."""
+    return cls.from_dict({**cls().to_dict(), **fields})
+
+
+def _float_fmt(width: int) -> str:
+    """The float format of a cost-table width: bf16 at 16 bits, e4m3 at 8."""
+    return {16: "bf16", 8: "e4m3"}[width]
+
+
+def _exp_cost(width: int) -> list:
+    """Every exp method on a Q4.(width - 4) input (the default output format)."""
+    fmt = {"int_bits": 4, "frac_bits": width - 4, "signed": True}
+    return [_with(ExpParams, method=m, in_fmt=fmt) for m in ("lut", "pwl", "mitchell", "ibert", "taylor")]
+
 REGISTRY: dict[str, UnitSpec] = {
     spec.name: spec for spec in [
         UnitSpec("mitchell-mul", MitchellMulParams, "hwsim.hdl.mitchell:MitchellMultiplier",
@@ -450,7 +470,8 @@ REGISTRY: dict[str, UnitSpec] = {
                              lambda w: [MitchellMulParams(width=w, keep_bits=k)
                                         for k in FRONT_KEEP if k is None or k <= w - 2],
                              knob=lambda d: d.get("keep_bits"), knob_name="keep_bits"),
-                 formal=Formal("hwsim.sim.spec_mitchell:mitchell_mul", "hwsim.sim.spec_mitchell:mul_bounds", wide=_mitchell_mul_wide)),
+                 formal=Formal("hwsim.sim.spec_mitchell:mitchell_mul", "hwsim.sim.spec_mitchell:mul_bounds", wide=_mitchell_mul_wide),
+                 cost_table=lambda w: [MitchellMulParams(width=w), MitchellMulParams(width=w, keep_bits=4)]),
         UnitSpec("exact-mul", ExactMulParams, "hwsim.hdl.exact:ExactMultiplier",
                  "hwsim.sim.tb_exact_mul", "exact integer multiplier, the baseline of every product",
                  _pairs, *multiplier(exact_mul),
@@ -459,7 +480,8 @@ REGISTRY: dict[str, UnitSpec] = {
                  front=Front("exact", lambda w: [ExactMulParams(width=w)], marker="k", exact=True),
                  formal=Formal("hwsim.sim.spec_exact_mul:exact_mul", wide=lambda: [
                      (ExactMulParams(width=w, signed=sg), "equivalence", 900)
-                     for sg in (False, True) for w in (16, 32)])),
+                     for sg in (False, True) for w in (16, 32)]),
+                 cost_table=lambda w: [ExactMulParams(width=w)]),
         UnitSpec("circuit-mul", CircuitMulParams, "hwsim.hdl.circuit_mul:CircuitMultiplier",
                  "hwsim.sim.tb_circuit_mul",
                  "a multiplier circuit brought as Verilog (combinational); its gate netlist "
@@ -470,7 +492,7 @@ REGISTRY: dict[str, UnitSpec] = {
                  label="circuit",
                  front=Front("circuits (truncated / broken-array)", _circuit_front,
                              knob=_circuit_knob, knob_name="circuit", marker="D"),
-                 formal=Formal(wce=True)),
+                 formal=Formal(wce=True), cost_table=lambda w: _circuit_front(w)[::2]),
         UnitSpec("mitchell-div", MitchellDivParams, "hwsim.hdl.mitchell:MitchellDivider",
                  "hwsim.sim.tb_mitchell_div", "Mitchell logarithmic divider, N+F-bit quotient",
                  _pairs, _div_model, _div_real, baseline="hwsim.hdl.exact:ExactDivider",
@@ -478,7 +500,8 @@ REGISTRY: dict[str, UnitSpec] = {
                  formal=Formal("hwsim.sim.spec_mitchell:mitchell_div", "hwsim.sim.spec_mitchell:div_bounds",
                                bounds_refuse=lambda p: None if p.keep_bits is None else
                                f"with keep_bits (Mitch-w), not keep_bits={p.keep_bits}",
-                               wide=_mitchell_div_wide)),
+                               wide=_mitchell_div_wide),
+                 cost_table=lambda w: [MitchellDivParams(width=w, frac_bits=8)]),
         UnitSpec("drum-mul", DrumMulParams, "hwsim.hdl.drum:DrumMultiplier",
                  "hwsim.sim.tb_drum_mul",
                  "DRUM multiplier: k-bit unbiased segments of each operand (Hashemi et al. 2015)",
@@ -487,7 +510,8 @@ REGISTRY: dict[str, UnitSpec] = {
                  front=Front("DRUM", lambda w: [DrumMulParams(width=w, k=k)
                                                 for k in FRONT_DRUM_K if k < w],
                              knob=lambda d: d.get("k"), knob_name="k", marker="s"),
-                 formal=Formal("hwsim.sim.spec_drum:drum_mul", "hwsim.sim.spec_drum:drum_bounds", wide=_drum_wide)),
+                 formal=Formal("hwsim.sim.spec_drum:drum_mul", "hwsim.sim.spec_drum:drum_bounds", wide=_drum_wide),
+                 cost_table=lambda w: [DrumMulParams(width=w, k=6)]),
         UnitSpec("realm-mul", RealmMulParams, "hwsim.hdl.realm:RealmMultiplier",
                  "hwsim.sim.tb_realm_mul",
                  "REALM-style log multiplier: truncated fractions + per-segment correction "
@@ -498,35 +522,43 @@ REGISTRY: dict[str, UnitSpec] = {
                                                  for t, m, q in FRONT_REALM if t < w],
                              knob=lambda d: f"{d['keep_bits']}/m{d['m']}/q{d['q']}",
                              knob_name="t/m/q", marker="^"),
-                 formal=Formal("hwsim.sim.spec_realm:realm_mul", wide=_realm_wide)),
+                 formal=Formal("hwsim.sim.spec_realm:realm_mul", wide=_realm_wide),
+                 cost_table=lambda w: [RealmMulParams(width=w, keep_bits=4, m=2, q=2)]),
         UnitSpec("float-mul", FloatMulParams, "hwsim.hdl.float_mul:FloatMultiplier",
                  "hwsim.sim.tb_float_mul",
                  "float multiplier on bit patterns: Mitchell, L-Mul or exact (fp32..fp8)",
                  _float_pairs, _float_mul_model, _float_mul_real,
                  baseline="hwsim.hdl.float_mul:ExactFloatMultiplier",
-                 formal=Formal("hwsim.sim.spec_float_mul:float_mul_spec")),
+                 formal=Formal("hwsim.sim.spec_float_mul:float_mul_spec"),
+                 cost_table=lambda w: [FloatMulParams.from_dict({"fmt": _float_fmt(w), "method": m})
+                                       for m in ("lmul", "mitchell")]),
         UnitSpec("float-div", FloatDivParams, "hwsim.hdl.float_mul:FloatDivider",
                  "hwsim.sim.tb_float_div", "Mitchell float divider on bit patterns (fp32..fp8)",
                  _float_pairs, _float_div_model, _float_div_real,
-                 formal=Formal("hwsim.sim.spec_float_mul:float_div_spec")),
+                 formal=Formal("hwsim.sim.spec_float_mul:float_div_spec"),
+                 cost_table=lambda w: [FloatDivParams.from_dict({"fmt": _float_fmt(w)})]),
         UnitSpec("exp", ExpParams, "hwsim.hdl.exp:ExpUnit", "hwsim.sim.tb_exp",
                  "fixed-point e**x / 2**x: LUT, PWL, Mitchell, I-BERT or even-order Taylor",
                  _exp_inputs, _exp_model, _exp_real, operands=("x",),
                  graph=RowOp("hwsim.eval.hooks:ExpSoftmax"),
-                 formal=Formal("hwsim.sim.spec_exp:exp_spec", wide=_exp_wide)),
+                 formal=Formal("hwsim.sim.spec_exp:exp_spec", wide=_exp_wide), cost_table=_exp_cost),
         UnitSpec("softmax", SoftmaxParams, "hwsim.hdl.softmax:Softmax", "hwsim.sim.tb_softmax",
                  "streaming softmax: two-pass, online or Taylor; exact/Mitchell/LUT normaliser",
                  _softmax_inputs, _softmax_model, _softmax_real, operands=(),
                  characterizer="hwsim.eval.characterize:characterize_softmax", default_count=20_000,
                  exhaustive=False, graph=RowOp("hwsim.eval.hooks:SoftmaxHook", length="length",
                                            max_length=SOFTMAX_MAX_LENGTH),
-                 formal=Formal(subblocks="hwsim.sim.spec_softmax:softmax_subblocks")),
+                 formal=Formal(subblocks="hwsim.sim.spec_softmax:softmax_subblocks"),
+                 cost_table=lambda w: [] if w != 8 else [  # L = 8, 8-bit logits
+                     SoftmaxParams(), _with(SoftmaxParams, normalizer="mitchell_div")]),
         UnitSpec("attention", AttentionParams, "hwsim.hdl.attention:Attention",
                  "hwsim.sim.tb_attention",
                  "attention head softmax(QK^T/sqrt(d))V, exact or Mitchell products, streamed",
                  _attention_inputs, _attention_model, _attention_real, operands=(),
                  characterizer="hwsim.eval.characterize:characterize_attention", default_count=200,
-                 exhaustive=False, formal=Formal(subblocks="hwsim.sim.spec_attention:attention_subblocks")),
+                 exhaustive=False, formal=Formal(subblocks="hwsim.sim.spec_attention:attention_subblocks"),
+                 cost_table=lambda w: [] if w != 8 else [  # L = 8, d = 8, 8-bit inputs
+                     AttentionParams(), _with(AttentionParams, multiplier="mitchell")]),
         UnitSpec("performer", PerformerParams, "hwsim.hdl.performer:PerformerFeatures",
                  "hwsim.sim.tb_performer",
                  "Performer (FAVOR+) positive random-feature map, omega in a ROM, exp unit",
