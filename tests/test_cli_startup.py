@@ -83,3 +83,34 @@ def test_a_float_run_imports_onnx_and_onnxruntime_only(tmp_path):
     np.savez(tmp_path / "d.npz", x=np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3))
     assert _imported_after(["run", "m.onnx", "--data", "d.npz"], tmp_path) == {
         "onnx", "onnxruntime", "ml_dtypes"}
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line_not_a_traceback(monkeypatch, capsys):
+    """Ctrl-C in the first moments of ``hwsim`` (its modules loading: numpy, the registry)
+    ended in a traceback; the console script (hwsim._main.run) reports it as Ctrl-C during a
+    command is reported."""
+    import importlib.abc
+
+    from hwsim import _main
+
+    class Interrupt(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "hwsim.cli":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "hwsim.cli")
+    monkeypatch.setattr(sys, "meta_path", [Interrupt(), *sys.meta_path])
+    assert _main.run() == 130
+    assert capsys.readouterr().err == "hwsim: interrupted\n"
+
+
+def test_import_hwsim_loads_nothing_until_a_name_is_used():
+    code = ("import sys, hwsim\n"
+            "assert 'numpy' not in sys.modules and 'hwsim.mitchell' not in sys.modules\n"
+            "p = hwsim.MitchellMulParams(width=4)\n"
+            "assert hwsim.mitchell_mul(4, 2, p) == 8 and 'hwsim.mitchell' in sys.modules\n"
+            "assert set(hwsim.__all__) <= set(dir(hwsim))\n"
+            "try:\n    hwsim.nope\nexcept AttributeError as e:\n    print(e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout == "module 'hwsim' has no attribute 'nope'\n"
