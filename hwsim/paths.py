@@ -156,6 +156,17 @@ def output_files(option: str, path, label: str | None = None, database: bool = F
          for s in DATABASE_SIDECARS] if database else [])
 
 
+def check_new_files(owner: str, directory, names) -> None:
+    """``ValueError`` (one line) unless none of ``names`` exists in ``directory`` (a link
+    counts, even one to nothing): for scripts that write a fixed set of files there and must
+    replace nothing a user has."""
+    d = Path(directory)
+    taken = [n for n in names if os.path.lexists(d / n)]
+    if taken:
+        raise ValueError(f"{owner}: {d / taken[0]} exists; give a directory without "
+                         f"{', '.join(names)}")
+
+
 def check_outputs(outputs: list[Output], inputs: dict) -> None:
     """No output of ``outputs`` is one of ``inputs`` (``{label: path or None}``) or another
     output: each is resolved (links followed, hard links by inode) and compared with every

@@ -119,11 +119,12 @@ def main(out: Path) -> int:
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
     from sklearn.datasets import load_digits
-    for name in NAMES:
-        if (out / name).exists() or (out / name).is_symlink():
-            print(f"make_cnn_onnx.py: {out / name} exists; give a directory without "
-                  f"{', '.join(NAMES)}", file=sys.stderr)
-            return 2
+    from hwsim.paths import check_new_files
+    try:
+        check_new_files("make_cnn_onnx.py", out, NAMES)
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     d = load_digits()
     x = (d.images / 16).astype(np.float32)[:, None]

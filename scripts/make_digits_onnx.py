@@ -14,13 +14,23 @@ import sys
 from pathlib import Path
 
 
-def main(out: Path) -> None:
+NAMES = ("mlp.onnx", "mlp_qdq.onnx", "digits.npz")
+
+
+def main(out: Path) -> int:
     from hwsim.explore.workloads import write_digits
+    from hwsim.paths import check_new_files
+    try:
+        check_new_files("make_digits_onnx.py", out, NAMES)
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
     write_digits(out, qdq=True)
-    print(f"wrote {out / 'mlp.onnx'}, {out / 'mlp_qdq.onnx'}, {out / 'digits.npz'}")
+    print(f"wrote {', '.join(str(out / n) for n in NAMES)}")
+    return 0
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    main(Path(sys.argv[1]))
+    sys.exit(main(Path(sys.argv[1])))

@@ -13,17 +13,27 @@ Deterministic; nothing is downloaded.
 """
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
 
-def main(argv=None) -> None:
+NAMES = ("minilm.onnx", "minilm_qdq.onnx", "minilm.npz")
+
+
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path)
     ap.add_argument("--sentences", type=int, default=300)
     ap.add_argument("--max-tokens", type=int, default=64)
     args = ap.parse_args(argv)
+    from hwsim.paths import check_new_files
+    try:
+        check_new_files("make_minilm_onnx.py", args.out, NAMES)
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
                                           quantize_static)
@@ -53,7 +63,8 @@ def main(argv=None) -> None:
     print(f"wrote {args.out / 'minilm.onnx'}, {args.out / 'minilm_qdq.onnx'}, "
           f"{args.out / 'minilm.npz'} ({len(feeds['input_ids'])} sentences, "
           f"{feeds['input_ids'].shape[1]} tokens)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -32,11 +32,12 @@ def main(out: Path) -> int:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    for name in NAMES:
-        if (out / name).exists() or (out / name).is_symlink():
-            print(f"make_sklearn_onnx.py: {out / name} exists; give a directory without "
-                  f"{', '.join(NAMES)}", file=sys.stderr)
-            return 2
+    from hwsim.paths import check_new_files
+    try:
+        check_new_files("make_sklearn_onnx.py", out, NAMES)
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     d = load_digits()
     x, y = d.data.astype(np.float32), d.target.astype(np.int64)
