@@ -248,3 +248,24 @@ def test_energy_of_a_pipelined_unit_counts_its_flip_flops(yosys, osu018, tmp_pat
 def get_unit_(name):
     from hwsim.units import get_unit
     return get_unit(name)
+
+
+@pytest.mark.slow  # the softmax's mapping: ~40-90 s on two busy cores
+@pytest.mark.unit("softmax")
+def test_a_streamed_unit_runs_closed_loop_and_equals_the_model(yosys, osu018):  # noqa: F811
+    """Softmax rows through i_stream with backpressure, 64 lanes of 4 rows each: every lane's
+    o_stream payloads are the model's probabilities of its rows, in order; the rows counted
+    are those after each lane's first; the cycles per row are the unit's throughput."""
+    from hwsim.eval.sequential import streamed_toggles
+    spec, params, verilog = pipelined("softmax", length=4)
+    data = map_to_cells(verilog, params.top_name, LIB)
+    lo, hi = params.in_range
+    rows = np.random.default_rng(2).integers(lo, hi, (64 * 4, params.length))
+    counts, cycles, taken = streamed_toggles(
+        data, params.top_name, osu018, rows, lambda r: spec.model(params, {"x": r})["p"])
+    assert taken == 64 * 3 and cycles >= taken * params.length
+    assert counts.operations == cycles + 1 and sum(v.toggles for v in counts.nets.values()) > 0
+    with pytest.raises(ValueError, match=r"^streamed_toggles: \w+: lane 0's \d+ outputs are not "
+                                         r"the model's outputs of its rows$"):
+        streamed_toggles(data, params.top_name, osu018, rows,
+                         lambda r: spec.model(params, {"x": r})["p"] ^ 1)

@@ -351,6 +351,85 @@ class SequentialNetlist:
             nets_out[name] = NetToggles(int(toggles[k]), int(ones[k]), drv, port, const)
         return outputs, ToggleCounts(n - warmup, nets_out)
 
+    def stream(self, rows: np.ndarray, *, payload: str, valid: str, ready: str,
+               held: dict | None = None, reset: dict | None = None, lanes: int = 64,
+               warmup_rows: int = 1, max_cycles_per_element: int = 64) -> dict:
+        """A streamed unit fed ``rows`` (``(n, R)`` integers, ``n`` a multiple of ``lanes``;
+        each lane takes ``n / lanes`` consecutive rows) through its input stream: in every
+        cycle a lane offers its next element on ``payload`` with ``valid`` high (low once
+        its rows are all taken), and the element is taken in a cycle whose ``ready`` output
+        is high (closed loop: the lane waits while the unit applies backpressure). Every
+        other input is held at ``held`` (``reset``: one cycle before the first, as
+        :meth:`cycles`). Counted: the cycles in which a lane has taken at least
+        ``warmup_rows`` rows and not yet all of its rows (the steady state; the toggles into
+        those cycles and their ones). Returns ``{"toggles": ToggleCounts`` (``operations``:
+        the counted cycles + 1, so ``activity`` is toggles per counted cycle),
+        ``"cycles"``: counted cycles, ``"rows"``: rows taken in them, ``"outputs"``: port ->
+        ``(cycles, lanes)`` values of every cycle run``}``."""
+        owner = f"SequentialNetlist({self.top}).stream"
+        rows = np.asarray(rows)
+        if rows.ndim != 2 or rows.dtype.kind not in "iu" or not rows.size:
+            raise ValueError(f"{owner}: rows must be a non-empty 2-D integer array, not "
+                             f"{rows.dtype} {rows.shape}")
+        if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 64 or lanes % 64:
+            raise ValueError(f"{owner}: lanes must be a positive multiple of 64, not {lanes!r}")
+        n, R = rows.shape
+        if n % lanes or n // lanes <= warmup_rows:
+            raise ValueError(f"{owner}: {n} rows do not split into {lanes} lanes of more than "
+                             f"warmup_rows = {warmup_rows} rows each")
+        held = dict(held or {})
+        for port, what in ((payload, "payload"), (valid, "valid")):
+            if port not in self.inputs:
+                raise ValueError(f"{owner}: {what} port {port!r} is not an input")
+        if ready not in self.outputs or self.outputs[ready] != 1:
+            raise ValueError(f"{owner}: ready port {ready!r} is not a one-bit output")
+        rest = set(self.inputs) - {payload, valid} - set(held)
+        if rest:
+            raise ValueError(f"{owner}: no value held for input {', '.join(sorted(rest))}")
+        w = self.inputs[payload]
+        elems = (rows.astype(np.int64) & ((1 << w) - 1)).reshape(lanes, -1)
+        E = elems.shape[1]
+        C = max_cycles_per_element * E + 64
+        core = self.core
+        held_nets, held_vals, reset_vals = [], [], []
+        for port, v in held.items():
+            for b, net in enumerate(core._in_nets[port]):
+                held_nets.append(net)
+                held_vals.append((int(v) >> b) & 1)
+                r = (reset or {}).get(port, v)
+                reset_vals.append((int(r) >> b) & 1)
+        out_nets = np.concatenate([core._out_nets[p] for p in self.outputs]).astype(np.int32)
+        out_planes = np.zeros((out_nets.size, C * (lanes // 64)), dtype=np.uint64)
+        count = np.array([v[0] for v in self._counted.values()], dtype=np.int32)
+        toggles = np.zeros(count.size, dtype=np.int64)
+        ones = np.zeros(count.size, dtype=np.int64)
+        stats = np.zeros(3, dtype=np.int64)  # counted lane-cycles, elements taken, cycles run
+        _stream_cycles(core._ops, core._nnets, np.array(held_nets, np.int32),
+                       np.array(held_vals, np.uint8), np.array(reset_vals, np.uint8),
+                       bool(reset), core._in_nets[payload].astype(np.int32),
+                       int(core._in_nets[valid][0]), int(core._out_nets[ready][0]),
+                       elems, warmup_rows * R, self._state_nets, self._next_nets, out_nets,
+                       out_planes, count, toggles, ones, stats)
+        if stats[1] != (E - warmup_rows * R) * lanes:
+            raise ValueError(f"{owner}: the unit took {stats[1]} of "
+                             f"{(E - warmup_rows * R) * lanes} elements in {C} cycles (it "
+                             f"stopped taking input)")
+        ran = int(stats[2])
+        outputs = {}
+        row = 0
+        for p, wp in self.outputs.items():
+            v = np.zeros(ran * lanes, dtype=np.uint64)
+            if wp:
+                _unpack(out_planes[row:row + wp], ran * lanes, v, 0, ran * (lanes // 64))
+            outputs[p] = v.reshape(ran, lanes)
+            row += wp
+        nets_out = {}
+        for k, (name, (idx_, drv, port)) in enumerate(self._counted.items()):
+            const = idx_ if idx_ in (0, 1) and drv is None and port is None else None
+            nets_out[name] = NetToggles(int(toggles[k]), int(ones[k]), drv, port, const)
+        return {"toggles": ToggleCounts(int(stats[0]) + 1, nets_out), "cycles": int(stats[0]),
+                "rows": int(stats[1]) // R, "outputs": outputs}
+
 
 def _words(mask: np.ndarray) -> np.ndarray:
     """A (C, lanes) boolean array as (C, lanes / 64) words, lane 64 j + k in bit k of word j."""
@@ -439,6 +518,82 @@ def _cycles(ops, nnets, in_nets, in_planes, state_nets, next_nets, out_nets, out
                 state[s, j] = buf[r, j]
 
 
+@numba.njit(nogil=True, cache=True)
+def _stream_cycles(ops, nnets, held_nets, held_vals, reset_vals, do_reset, pay_nets, valid_net,
+                   ready_net, elems, warm, state_nets, next_nets, out_nets, out_planes,
+                   count_nets, toggles, ones, stats):
+    """:meth:`SequentialNetlist.stream`'s loop: lane 64 j + k is bit k of word j; a lane's
+    element pointer advances in each cycle its valid and the unit's ready are both high."""
+    lanes, E = elems.shape
+    L = lanes // 64
+    C = out_planes.shape[1] // L
+    buf = np.zeros((nnets, L), dtype=np.uint64)
+    for j in range(L):
+        buf[1, j] = ~np.uint64(0)
+    state = np.zeros((state_nets.size, L), dtype=np.uint64)
+    prev = np.zeros((count_nets.size, L), dtype=np.uint64)
+    ptr = np.zeros(lanes, dtype=np.int64)
+    one = np.uint64(1)
+    for c in range(-1 if do_reset else 0, C):
+        for i in range(held_nets.size):
+            v = reset_vals[i] if c < 0 else held_vals[i]
+            for j in range(L):
+                buf[held_nets[i], j] = ~np.uint64(0) if v else np.uint64(0)
+        mask = np.zeros(L, dtype=np.uint64)
+        live = 0
+        for j in range(L):
+            vw = np.uint64(0)
+            for k in range(64):
+                lane = 64 * j + k
+                if ptr[lane] < E:
+                    live += 1
+                    vw |= one << np.uint64(k)
+                    if ptr[lane] >= warm and c >= 0:
+                        mask[j] |= one << np.uint64(k)
+            buf[valid_net, j] = vw if c >= 0 else np.uint64(0)
+        if live == 0 and c >= 0:
+            stats[2] = c
+            return
+        for b in range(pay_nets.size):
+            for j in range(L):
+                pw = np.uint64(0)
+                for k in range(64):
+                    lane = 64 * j + k
+                    e = elems[lane, min(ptr[lane], E - 1)]
+                    pw |= np.uint64((e >> b) & 1) << np.uint64(k)
+                buf[pay_nets[b], j] = pw
+        for s in range(state_nets.size):
+            for j in range(L):
+                buf[state_nets[s], j] = state[s, j]
+        _eval_words(ops, buf)
+        if c >= 0:
+            for o in range(out_nets.size):
+                for j in range(L):
+                    out_planes[o, c * L + j] = buf[out_nets[o], j]
+        for m in range(count_nets.size):
+            r = count_nets[m]
+            t = np.uint64(0)
+            on = np.uint64(0)
+            for j in range(L):
+                w = buf[r, j]
+                t += _popcount((w ^ prev[m, j]) & mask[j])
+                on += _popcount(w & mask[j])
+                prev[m, j] = w
+            toggles[m] += np.int64(t)
+            ones[m] += np.int64(on)
+        for j in range(L):
+            stats[0] += np.int64(_popcount(mask[j]))
+            take = buf[ready_net, j] & buf[valid_net, j]
+            stats[1] += np.int64(_popcount(take & mask[j]))
+            for k in range(64):
+                if (take >> np.uint64(k)) & one:
+                    ptr[64 * j + k] += 1
+        for s in range(next_nets.size):
+            for j in range(L):
+                state[s, j] = buf[next_nets[s], j]
+    stats[2] = C
+
+
 #: the reset port of a unit's clocked netlist (Amaranth's ``sync`` domain: ``rst``)
 RESET_PORT = "rst"
 
@@ -482,5 +637,48 @@ def pipelined_toggles(data: dict, top: str, cells: CellLibrary, operands: dict, 
     return counts, 1
 
 
-__all__ = ["FlipFlop", "RESET_PORT", "SequentialNetlist", "YOSYS_FLIP_FLOPS", "flip_flops",
-           "pipelined_toggles"]
+#: the stream ports of a streamed unit (``amaranth.lib.stream`` members ``i_stream`` /
+#: ``o_stream`` as Amaranth names their Verilog ports)
+STREAM_PORTS = {"payload": "i_stream__payload", "valid": "i_stream__valid",
+                "ready": "i_stream__ready", "out_ready": "o_stream__ready",
+                "out_valid": "o_stream__valid", "out_payload": "o_stream__payload"}
+
+
+def is_streamed(ports) -> bool:
+    """Whether a netlist's ports (names) are a streamed unit's (:data:`STREAM_PORTS`)."""
+    return all(p in ports for p in STREAM_PORTS.values())
+
+
+def streamed_toggles(data: dict, top: str, cells: CellLibrary, rows: np.ndarray,
+                     model=None, lanes: int = 64) -> tuple[ToggleCounts, int, int]:
+    """Toggles of a streamed unit's mapped netlist fed ``rows`` (each row one operation:
+    its elements in order through ``i_stream``, valid held high while a lane has rows left,
+    ``o_stream.ready`` held high, ``rst`` low after one reset cycle), stall-free apart from
+    the unit's own backpressure, counted in steady state (:meth:`SequentialNetlist.stream`,
+    one row of warm-up per lane). ``rows`` are cut to a multiple of ``lanes``. ``model``:
+    ``rows -> flat outputs per row``; each lane's ``o_stream`` payloads must be a prefix of
+    the model's outputs of its rows, at least half of them (a ``ValueError`` otherwise).
+    Returns ``(counts, counted cycles, rows taken in them)``."""
+    net = SequentialNetlist.from_yosys(data, top, cells)
+    rows = np.asarray(rows)
+    rows = rows[:len(rows) // lanes * lanes]
+    held = {STREAM_PORTS["out_ready"]: 1}
+    if RESET_PORT in net.inputs:
+        held[RESET_PORT] = 0
+    got = net.stream(rows, payload=STREAM_PORTS["payload"], valid=STREAM_PORTS["valid"],
+                     ready=STREAM_PORTS["ready"], held=held,
+                     reset={RESET_PORT: 1} if RESET_PORT in net.inputs else None, lanes=lanes)
+    if model is not None:
+        w = net.outputs[STREAM_PORTS["out_payload"]]
+        want = (np.asarray(model(rows)).astype(np.int64) & ((1 << w) - 1)).reshape(lanes, -1)
+        ov, op = got["outputs"][STREAM_PORTS["out_valid"]], got["outputs"][STREAM_PORTS["out_payload"]]
+        for lane in range(lanes):
+            out = op[ov[:, lane] == 1, lane].astype(np.int64)
+            if len(out) < want.shape[1] // 2 or not np.array_equal(out, want[lane, :len(out)]):
+                raise ValueError(f"streamed_toggles: {top}: lane {lane}'s {len(out)} outputs are "
+                                 f"not the model's outputs of its rows")
+    return got["toggles"], got["cycles"], got["rows"]
+
+
+__all__ = ["FlipFlop", "RESET_PORT", "STREAM_PORTS", "SequentialNetlist", "YOSYS_FLIP_FLOPS",
+           "flip_flops", "is_streamed", "pipelined_toggles", "streamed_toggles"]

@@ -346,8 +346,17 @@ def _energy(name, work, lib_text, lib_name, spec, params, operands, slews, sta, 
     (work / "power_wrapped.v").write_text(power_netlist(
         (work / "wrapped.v").read_text(), name, combinational_cell_names(lib_text)))
     cells = CellLibrary.from_liberty(work / lib_name)
-    if latency:  # a pipelined unit: its flip-flops step cycle by cycle (hwsim.eval.sequential)
-        from hwsim.eval.sequential import pipelined_toggles
+    ports = data["modules"][name]["ports"]
+    per_op = 1.0  # clock cycles per operation
+    taken = None
+    from hwsim.eval.sequential import is_streamed, pipelined_toggles, streamed_toggles
+    if latency and is_streamed(ports):  # rows through a ready/valid stream, closed loop
+        (rows,) = operands.values()
+        counts, cycles, taken = streamed_toggles(data, name, cells, rows, model and (
+            lambda r: np.asarray(next(iter(model({next(iter(operands)): r}).values())))))
+        per_op = cycles / taken
+        net_inputs = {p: len(v["bits"]) for p, v in ports.items()}
+    elif latency:  # a pipelined unit: its flip-flops step cycle by cycle
         counts, _ = pipelined_toggles(data, name, cells, operands, latency, model)
         net_inputs = {p: len(v["bits"]) for p, v in data["modules"][name]["ports"].items()}
     else:
@@ -384,10 +393,11 @@ def _energy(name, work, lib_text, lib_name, spec, params, operands, slews, sta, 
         num = r"([-0-9.eE+]+)"
         cells = re.findall(rf"^\s*{num}\s+{num}\s+{num}\s+{num}\s+dut/\S+\s*$", out, flags=re.M)
         internal, switching, leakage, total = (sum(float(c[i]) for c in cells) for i in range(4))
-    return {"energy_fj_per_op": total * POWER_CLOCK_NS * 1e6,
+    return {"energy_fj_per_op": total * POWER_CLOCK_NS * 1e6 * per_op,
+            **({"cycles_per_op": round(per_op, 4)} if per_op != 1 else {}),
             "internal_w": internal, "switching_w": switching, "leakage_w": leakage,
             "clock_ns": POWER_CLOCK_NS, "toggles": ZERO_DELAY,
-            "operations": counts.operations}
+            "operations": counts.operations if taken is None else taken}
 
 
 def _cmos(name, work, yosys, timeout) -> dict:
