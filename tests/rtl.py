@@ -68,7 +68,7 @@ def sim_params():
 
 
 def sim_matrix(configs, only: set[str], sim_limited: str = "verilator", skip: set[str] = frozenset(),
-               cocotb: set[str] | None = None):
+               cocotb: set[str] | None = None, batched_limited: set[str] = frozenset()):
     """(params, sim) pytest params: every configuration on every simulator, except that
     ``sim_limited`` (slow to build) runs only the configurations whose top name is in ``only``,
     and the other simulator skips the top names in ``skip`` (configurations a formal test
@@ -77,7 +77,9 @@ def sim_matrix(configs, only: set[str], sim_limited: str = "verilator", skip: se
     ``cocotb``: the top names the other simulator runs through the unit's cocotb bench (the
     bench itself, its handshake checks); the rest run the same vectors and stall pattern
     through the batched testbench (hwsim.sim.batched, a fifth of the CPU time), with the id
-    ``<sim>-batched``. None: every configuration through cocotb."""
+    ``<sim>-batched``. None: every configuration through cocotb. ``batched_limited``: the top
+    names ``sim_limited`` runs through the batched testbench (bulk random vectors whose
+    handshake another configuration's cocotb bench checks)."""
     out = []
     for p in configs:
         for sim in sim_params():
@@ -87,6 +89,8 @@ def sim_matrix(configs, only: set[str], sim_limited: str = "verilator", skip: se
             if name != sim_limited and p.top_name in skip:
                 continue
             if name != sim_limited and cocotb is not None and p.top_name not in cocotb:
+                name += BATCHED
+            if name == sim_limited and p.top_name in batched_limited:
                 name += BATCHED
             out.append(pytest.param(p, name, marks=sim.marks, id=f"{p.top_name}-{name}"))
     return out

@@ -135,7 +135,6 @@ def icarus_cycles(tmp_path, data, top, inputs, n, names, clock="clk"):
 
 @pytest.mark.sim
 @pytest.mark.slow  # Icarus on 10^4 cycles and the VCD read in Python
-@pytest.mark.unit("mitchell-mul")
 def test_toggles_equal_icarus_on_a_pipelined_unit(mitchell_p2, iverilog, tmp_path):  # noqa: F811
     """Every net of the pipelined Mitchell-8 (2 register stages, 39 flip-flops) toggles and
     is 1 as often in the lane engine (1,024 lanes of ~10 cycles each) as in Icarus running
