@@ -31,6 +31,7 @@ def short_minilm(minilm):
 
 # -- the float encoder -------------------------------------------------------------------------
 
+@pytest.mark.slow  # the numpy MiniLM on a few dozen sentences: 5-40 s of CPU
 def test_float_encoder_matches_sentence_transformers_fixture(minilm):
     ref = np.load(FIXTURE)
     sentences = [str(s) for s in ref["sentences"]]
@@ -47,6 +48,7 @@ def test_fixture_covers_truncation_and_the_empty_sentence(minilm):
     assert max(lengths) == 256 and min(lengths) == 2  # [CLS] [SEP] for ""
 
 
+@pytest.mark.slow  # the numpy MiniLM on a few dozen sentences: 5-40 s of CPU
 def test_embedding_does_not_depend_on_the_batch(short_minilm):
     from hwsim.studies.sentences import builtin_corpus
     texts = builtin_corpus()[:40]
@@ -338,6 +340,7 @@ def _run(name, seed=0, **params):
     return st.run(p, seed)
 
 
+@pytest.mark.slow  # the numpy MiniLM on a few dozen sentences: 5-40 s of CPU
 def test_minilm_units_float_is_identity_and_units_are_not(short_minilm):
     f = _run("minilm-units", softmax="float")
     assert f["cos_min"] == pytest.approx(1.0, abs=1e-12) and f["spearman"] == pytest.approx(1.0)
@@ -346,6 +349,7 @@ def test_minilm_units_float_is_identity_and_units_are_not(short_minilm):
     assert 0 < hw["cos_min"] < 1 - 1e-6 and hw["spearman"] < 1
 
 
+@pytest.mark.slow  # the numpy MiniLM on a few dozen sentences: 5-40 s of CPU
 def test_minilm_units_float_unit_products_rank_fp32_above_e4m3_mitchell(short_minilm, tmp_path):
     """The float-mul unit in the attention products: exact fp32 is float to rounding, fp8
     e4m3 Mitchell is not; the report's float-format table lists both."""
@@ -373,6 +377,7 @@ def test_minilm_units_float_unit_products_rank_fp32_above_e4m3_mitchell(short_mi
     assert "### Every dense layer in float formats" in text and "| bf16 | L-Mul |" in text
 
 
+@pytest.mark.slow  # the numpy MiniLM on a few dozen sentences: 5-40 s of CPU
 def test_minilm_studies_with_an_sts_file(short_minilm, tmp_path):
     """Gold scores made from the float encoder itself: its STS Spearman must be exactly 1."""
     from hwsim.studies.sentences import builtin_corpus
@@ -396,6 +401,7 @@ def test_whitening_whitens():
     np.testing.assert_allclose(np.cov(y, rowvar=False), np.eye(12), atol=1e-9)
 
 
+@pytest.mark.slow  # the numpy MiniLM on a few dozen sentences: 5-40 s of CPU
 def test_bert_whitening_and_performer_studies_run(short_minilm):
     a = _run("bert-whitening", k=8, arithmetic="float")
     assert a["spearman_arith"] == pytest.approx(1.0) and "cos_mean" not in a
@@ -433,6 +439,7 @@ def test_minilm_studies_reject_bad_parameters(name, params, message):
         st.check({**st.params, **params})
 
 
+@pytest.mark.slow  # the numpy MiniLM on a few dozen sentences: 5-40 s of CPU
 def test_study_cli_takes_a_users_corpus(short_minilm, tmp_path, capsys):
     from hwsim.cli import main
     corpus = tmp_path / "mine.txt"
@@ -470,6 +477,7 @@ def test_attention_head_hook_is_the_head_unit_on_rounded_inputs():
         AttentionHeadHook(p)(*(np.zeros((1, 1, 33, 4)),) * 3)
 
 
+@pytest.mark.slow  # the numpy MiniLM on a few dozen sentences: 5-40 s of CPU
 def test_minilm_units_with_the_head_unit(short_minilm):
     r = _run("minilm-units", head="mitchell", head_bits=8, out_bits=12)
     assert 0.9 < r["cos_min"] < 1 - 1e-6
