@@ -268,3 +268,27 @@ def test_a_streamed_unit_runs_closed_loop_and_equals_the_model(yosys, osu018):  
                                          r"the model's outputs of its rows$"):
         streamed_toggles(data, params.top_name, osu018, rows,
                          lambda r: spec.model(params, {"x": r})["p"] ^ 1)
+
+
+@pytest.mark.unit("mitchell-mul")
+def test_synth_stream_prices_a_pipelined_unit_and_says_how(yosys, osu018, capsys):  # noqa: F811
+    """hwsim synth --stages 2 --stream: the unit and its registered exact baseline priced,
+    the energy line naming the operations counted once the pipeline is full and the power
+    read per instance (no longer a refusal)."""
+    from hwsim.cli import main
+    from hwsim.eval import stdcell
+    try:
+        stdcell.find_sta()
+    except Exception as e:  # noqa: BLE001
+        from rtl import skip_unless_ci
+        skip_unless_ci(str(e))
+    rc = main(["synth", "mitchell-mul", "--width", "8", "--stages", "2", "--target", "osu018",
+               "--stream", "uniform", "--ops", "600", "--db", "none"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert ("energy: zero-delay toggles (no glitches); uniform stream, 598 operations counted "
+            "once the pipeline is full, seed 1, one operation per clock at 10 ns; the unit's "
+            "cells in OpenSTA's report_power -instances (its flip-flops included) x the "
+            "period") in out
+    assert re.search(r"^\| mitchell_mul_u8_p2 \| \d+ \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|$",
+                     out, flags=re.M)

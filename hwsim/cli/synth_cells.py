@@ -118,9 +118,17 @@ def cmd_synth_cells(args, spec, params, target) -> int:
     if energy:
         e = r.energy
         seed = f", seed {e['seed']}" if e.get("seed") is not None else ""
-        print(f"energy: {stdcell.ZERO_DELAY}; {e['stream']} stream of {e['operations']:,} "
-              f"operations{seed}, one operation per {e['clock_ns']:g} ns clock; the "
-              f"Combinational row of OpenSTA's report_power x the period")
+        if getattr(spec.component(params), "latency", 0):  # flip-flops: hwsim.eval.sequential
+            per = (f"{e['cycles_per_op']:g} cycles per operation" if e.get("cycles_per_op")
+                   else "one operation per clock")
+            print(f"energy: {stdcell.ZERO_DELAY}; {e['stream']} stream, {e['operations']:,} "
+                  f"operations counted once the pipeline is full{seed}, {per} at "
+                  f"{e['clock_ns']:g} ns; the unit's cells in OpenSTA's report_power "
+                  f"-instances (its flip-flops included) x the period")
+        else:
+            print(f"energy: {stdcell.ZERO_DELAY}; {e['stream']} stream of {e['operations']:,} "
+                  f"operations{seed}, one operation per {e['clock_ns']:g} ns clock; the "
+                  f"Combinational row of OpenSTA's report_power x the period")
         if args.keep:
             for x in results:
                 print(f"power of {x.top}: cd {x.work} && sta -no_splash -exit power.tcl")

@@ -395,6 +395,7 @@ def _energy(name, work, lib_text, lib_name, spec, params, operands, slews, sta, 
         internal, switching, leakage, total = (sum(float(c[i]) for c in cells) for i in range(4))
     return {"energy_fj_per_op": total * POWER_CLOCK_NS * 1e6 * per_op,
             **({"cycles_per_op": round(per_op, 4)} if per_op != 1 else {}),
+            "power": "instances" if latency else "Combinational",
             "internal_w": internal, "switching_w": switching, "leakage_w": leakage,
             "clock_ns": POWER_CLOCK_NS, "toggles": ZERO_DELAY,
             "operations": counts.operations if taken is None else taken}
