@@ -21,7 +21,8 @@ from hwsim.units import REGISTRY
 
 TESTS = Path(__file__).resolve().parent
 # one worker runs the module, so the suite is collected once (~11 s), not once per worker
-pytestmark = pytest.mark.xdist_group("coverage_guard")
+# slow: it collects the whole suite in a subprocess (~10 s of CPU)
+pytestmark = [pytest.mark.xdist_group("coverage_guard"), pytest.mark.slow]
 
 
 def formal_units() -> list[str]:

@@ -34,6 +34,7 @@ def test_generated_blocks_are_current():
     assert not problems, ("stale docs (run `make docs`):\n" + "\n".join(problems))
 
 
+@pytest.mark.slow  # regenerates every block: 5 s
 def test_check_fails_on_an_edited_block(tmp_path):
     docs = tmp_path / "docs"
     shutil.copytree(ROOT / "docs", docs)

@@ -29,7 +29,7 @@ def test_exhaustive_small(params):
     assert check(params, None) == 4 ** params.width
 
 
-@pytest.mark.parametrize("params", [DrumMulParams(width=24, k=2), DrumMulParams(width=24, k=24),
+@pytest.mark.parametrize("params", [pytest.param(DrumMulParams(width=24, k=2), marks=pytest.mark.slow), DrumMulParams(width=24, k=24),
                                     DrumMulParams(width=16, k=6, stages=2)],
                          ids=lambda p: p.top_name)
 def test_wide_random(params):

@@ -351,6 +351,7 @@ def test_explore_digits_best_design_reproduces_with_hwsim_run_and_resumes(tmp_pa
     assert r2["computed"] == 0 and r2["best"] == r["best"] and r2["front"] == r["front"]
 
 
+@pytest.mark.slow  # a subprocess explore run
 def test_piped_explore_shows_progress_lines_and_no_terminal_codes(tmp_path, digits, synth_db):
     """stderr to a file (CI logs, nohup): one plain line per stage and per interval, with
     counts and elapsed time; no carriage return or escape sequence in either stream."""
@@ -380,6 +381,7 @@ def test_piped_explore_shows_progress_lines_and_no_terminal_codes(tmp_path, digi
     assert "\r" not in text and "\x1b" not in text
 
 
+@pytest.mark.slow  # 12 s of CPU
 def test_infeasible_floor_says_so_and_exits_1(tmp_path, capsys, digits, synth_db):
     text = config(digits, "min = 1.0", 'methods = ["random"]\nbudget = 3')
     assert run_cli(tmp_path, text, "-o", str(tmp_path / "out"), "--jobs", "1", "--db",

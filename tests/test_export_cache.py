@@ -1,6 +1,7 @@
 """The Verilog export's memoised Yosys step (hwsim.hdl.export._convert): the same text as
 Amaranth's own ``verilog.convert``, one cache file per distinct design, reused."""
 
+import pytest
 from amaranth.back import verilog
 
 from hwsim import MitchellMulParams
@@ -8,6 +9,8 @@ from hwsim.hdl.export import to_verilog
 from hwsim.units import get_unit
 
 MUL = get_unit("mitchell-mul")
+# slow: Amaranth's Verilog export with its Yosys step uncached on purpose (~9 s of CPU each)
+pytestmark = pytest.mark.slow
 
 
 def _files(root):

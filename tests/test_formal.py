@@ -34,7 +34,7 @@ _export = export_verilog
 
 @pytest.mark.parametrize("params", [
     MitchellMulParams(width=8), MitchellMulParams(width=8, signed=True),
-    MitchellMulParams(width=12, signed=True), MitchellMulParams(width=12, keep_bits=4),
+    pytest.param(MitchellMulParams(width=12, signed=True), marks=pytest.mark.slow), MitchellMulParams(width=12, keep_bits=4),
     MitchellMulParams(width=2), MitchellMulParams(width=2, signed=True),
     MitchellDivParams(width=8, frac_bits=0), MitchellDivParams(width=12, frac_bits=8),
     MitchellDivParams(width=6, frac_bits=32), MitchellDivParams(width=10, frac_bits=6, keep_bits=2),

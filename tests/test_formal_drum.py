@@ -31,7 +31,7 @@ def formal():
 
 @pytest.mark.parametrize("params", [
     DrumMulParams(width=8, k=3), DrumMulParams(width=8, k=4), DrumMulParams(width=8, k=6),
-    DrumMulParams(width=8, k=8), DrumMulParams(width=12, k=6), DrumMulParams(width=4, k=2),
+    DrumMulParams(width=8, k=8), pytest.param(DrumMulParams(width=12, k=6), marks=pytest.mark.slow), DrumMulParams(width=4, k=2),
 ], ids=lambda p: p.top_name)
 def test_drum_is_proved(formal, params):
     r = formal.prove(DRUM, params)
@@ -68,7 +68,7 @@ def _without_forced_one(x: int, k: int) -> tuple[int, int]:
     return x >> s, s
 
 
-@pytest.mark.parametrize("params", [DrumMulParams(width=8, k=4), DrumMulParams(width=12, k=6)],
+@pytest.mark.parametrize("params", [DrumMulParams(width=8, k=4), pytest.param(DrumMulParams(width=12, k=6), marks=pytest.mark.slow)],
                          ids=lambda p: p.top_name)
 def test_a_dropped_forced_one_is_refuted(formal, params, tmp_path):
     path = export_verilog(DRUM, params, tmp_path, DROP_FORCED_ONE)

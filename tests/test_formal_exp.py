@@ -214,6 +214,7 @@ def _check_mutant(formal, params, r):
     return x
 
 
+@pytest.mark.slow  # a refuted mutant: 8 s of CPU
 def test_a_wrong_ibert_constant_is_found(formal, tmp_path):
     """I-BERT's b (B = round(1.353 2**R)) off by one LSB in the Verilog."""
     params = ExpParams(method=ExpMethod.IBERT)
@@ -241,6 +242,7 @@ def test_one_wrong_lut_entry_is_found(formal, tmp_path):
     assert (y % (1 << r_bits)) >> (r_bits - t) == 40
 
 
+@pytest.mark.slow  # a refuted mutant: 11 s of CPU
 def test_a_wrong_taylor_inverse_is_found(formal, tmp_path):
     """The Horner step k = 3 of a 2**x unit multiplying by INV[4] instead of INV[3]."""
     params = ExpParams(method=ExpMethod.TAYLOR, base=ExpBase.TWO)

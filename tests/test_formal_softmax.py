@@ -57,8 +57,8 @@ def _model(params, e: int, s: int) -> int:
 
 @pytest.mark.parametrize("params", [
     SoftmaxParams(),                                          # the defaults: exact divider
-    SoftmaxParams(normalizer=MITCHELL),
-    SoftmaxParams(**SMALL),
+    pytest.param(SoftmaxParams(normalizer=MITCHELL), marks=pytest.mark.slow),
+    pytest.param(SoftmaxParams(**SMALL), marks=pytest.mark.slow),
     SoftmaxParams(**SMALL, normalizer=MITCHELL),
     SoftmaxParams(**SMALL, normalizer=RECIP, recip_bits=3),
     SoftmaxParams(**SMALL, normalizer=RECIP, recip_bits=1),

@@ -75,6 +75,7 @@ def test_unpadded_rows_are_the_numpy_encoders_rows(minilm):
     assert _float_path_error({"e": got}, {"e": m.encode(sents)}) <= 1e-5
 
 
+@pytest.mark.slow  # the numpy MiniLM: 4 s
 def test_units_compute_the_minilm_units_studys_bits(minilm):
     """minilm-units with Mitchell-8 attention products and dense layers and the 16-bit
     two-pass softmax unit == the ONNX graph with the same units on the same nodes."""

@@ -57,8 +57,9 @@ def test_mul_exhaustive_small(params):
 
 @pytest.mark.parametrize("params", [
     MitchellMulParams(width=8), MitchellMulParams(width=8, signed=True, keep_bits=3),
-    MitchellMulParams(width=16, signed=True), MitchellMulParams(width=32),
-    MitchellMulParams(width=32, signed=True, keep_bits=10),
+    pytest.param(MitchellMulParams(width=16, signed=True), marks=pytest.mark.slow),
+    pytest.param(MitchellMulParams(width=32), marks=pytest.mark.slow),
+    pytest.param(MitchellMulParams(width=32, signed=True, keep_bits=10), marks=pytest.mark.slow),
 ], ids=lambda p: p.top_name)
 def test_mul_random(params):
     wide = params.width == 32 and params.signed
@@ -85,7 +86,7 @@ def test_div_exhaustive_small(params):
 
 @pytest.mark.parametrize("params", [
     MitchellDivParams(width=8, frac_bits=8), MitchellDivParams(width=16, frac_bits=0, keep_bits=5),
-    MitchellDivParams(width=32, frac_bits=32), MitchellDivParams(width=24, frac_bits=12),
+    pytest.param(MitchellDivParams(width=32, frac_bits=32), marks=pytest.mark.slow), MitchellDivParams(width=24, frac_bits=12),
 ], ids=lambda p: p.top_name)
 def test_div_random(params):
     check(DIV, params, 1500, seed=params.width)

@@ -146,6 +146,7 @@ def softmax_params(draw):
 
 @settings(max_examples=150, deadline=None)
 @given(softmax_params(), SEED)
+@pytest.mark.slow  # 6 s of CPU
 def test_softmax_model_is_exact_at_the_extremes(p, seed):
     assert max(p.intermediate_bits().values()) <= 63
     rng = np.random.default_rng(seed)
@@ -246,6 +247,7 @@ def performer_params(draw):
 
 @settings(max_examples=30, deadline=None)
 @given(performer_params(), SEED)
+@pytest.mark.slow  # 5 s of CPU
 def test_performer_model_is_exact_at_the_extremes(p, seed):
     assert max(p.intermediate_bits().values()) <= 63
     rng = np.random.default_rng(seed)

@@ -25,9 +25,9 @@ CONFIGS += [
 ]
 # pipelined output paths (same values, more latency): every normaliser, a few depths
 CONFIGS += [
-    SoftmaxParams(length=4, stages=1),
+    pytest.param(SoftmaxParams(length=4, stages=1), marks=pytest.mark.slow),
     SoftmaxParams(length=5, form=SoftmaxForm.ONLINE, stages=5),
-    SoftmaxParams(length=3, form=SoftmaxForm.TAYLOR, method=ExpMethod.TAYLOR, stages=2),
+    pytest.param(SoftmaxParams(length=3, form=SoftmaxForm.TAYLOR, method=ExpMethod.TAYLOR, stages=2), marks=pytest.mark.slow),
     SoftmaxParams(length=2, stages=SoftmaxParams(length=2).quotient_bits),
     SoftmaxParams(length=4, normalizer=Normalizer.MITCHELL_DIV, stages=1),
     # UQ0.8 cannot hold p = 1: a dominant logit drives the pipelined divider's saturation

@@ -90,6 +90,7 @@ def test_taylor_softmax_trains_and_its_gradient_is_exact():
     assert r["accuracy"] > 0.9
 
 
+@pytest.mark.slow  # 11 s of CPU
 def test_zo_training_learns_but_trails_backprop_at_equal_evaluations():
     s = get_study("zo-training")
     base = {**s.params, "budget": 900}

@@ -55,6 +55,7 @@ def created(db):
         return {}
 
 
+@pytest.mark.slow  # subprocess sweeps
 def test_sigkill_midway_then_resume_computes_each_task_once(tmp_path):
     cfg = write(tmp_path, RESUME_CONFIG)
     out = tmp_path / "out"
@@ -110,6 +111,7 @@ def strip_time(rows):
     return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
 
 
+@pytest.mark.slow  # a Dask cluster
 def test_local_pool_and_dask_cluster_give_identical_rows(tmp_path):
     distributed = require_module("dask.distributed", "cluster")
     cfg = load_config(write(tmp_path, SMALL_CONFIG))
