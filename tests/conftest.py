@@ -16,6 +16,24 @@ settings.register_profile("explore", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_configure(config):
+    """With ``-n N`` workers, each worker's thread pools (numpy's BLAS, numba's OpenMP, ...)
+    get ``cores // N`` threads, as hwsim's own sweeps give their workers
+    (:data:`hwsim.sweep.THREAD_ENV`): a pool per core in each of N workers oversubscribes
+    the cores, and the idle threads spin. Measured on 2 cores, 2 workers: the MiniLM study
+    tests took 107 s of CPU with 2 BLAS threads each, 18 s with one. Set here, in the
+    controller, before the workers start; a variable the user set is kept. The docs
+    transcripts run their commands with the user's own values (scripts/gen_docs.py)."""
+    n = getattr(config.option, "numprocesses", None)
+    if isinstance(n, int) and n > 1 and "PYTEST_XDIST_WORKER" not in os.environ:
+        from hwsim.sweep import THREAD_ENV
+        threads = str(max(1, (os.cpu_count() or 1) // n))
+        saved = {k: os.environ.get(k) for k in THREAD_ENV}
+        os.environ["HWSIM_USER_THREAD_ENV"] = json.dumps(saved)
+        for k in THREAD_ENV:
+            os.environ.setdefault(k, threads)
+
+
 # -- tiers: markers by tool and cost (pyproject.toml declares them) ------------------------
 #
 # Applied here, at collection, so a new test file is tiered by its name alone:
