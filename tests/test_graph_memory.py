@@ -81,3 +81,35 @@ def test_attribution_memory_does_not_grow_with_the_rows():
     # arena per cached session every one of them kept its largest run (~6 MB more here)
     one_tensor = (large - small) * D * 4
     assert held_large - held_small < one_tensor, (held_small, held_large)
+
+
+
+def test_calibration_keeps_only_the_operands_it_reads(monkeypatch):
+    """Static calibration of one MatMul reads one activation: the float run it does hands
+    back that tensor, not every intermediate of the model (run(keep=True) held all
+    2 x LAYERS at once), and finds the format the full run gives."""
+    import onnxruntime as ort
+
+    from hwsim.eval.hooks import frac_for_peak
+    from hwsim.graph.assign import assigned_nodes, calibrate
+    rows = 4000
+    x = np.random.default_rng(2).standard_normal((rows, D)).astype(np.float32)
+    graph = _chain()
+    last = f"mm{LAYERS - 1}"
+    a = parse_assignment({"assign": [{"node": last, "unit": "mitchell-mul", "width": 8}]})
+    nodes = assigned_nodes(graph, a)
+    handed = []
+    run = ort.InferenceSession.run
+
+    def counted(self, *args, **kw):
+        outs = run(self, *args, **kw)
+        handed.extend(o.nbytes for o in outs if isinstance(o, np.ndarray))
+        return outs
+    monkeypatch.setattr(ort.InferenceSession, "run", counted)
+    fracs = calibrate(graph, a, {"x": x}, nodes)
+    monkeypatch.undo()
+    operand = f"t{LAYERS - 2}"
+    assert set(fracs) == {operand}
+    assert sum(handed) == rows * D * 4, handed        # the operand alone
+    env = graph.run({"x": x}, keep=True)
+    assert fracs[operand] == int(frac_for_peak(np.abs(env[operand].astype(np.float64)).max(), 8))

@@ -260,7 +260,10 @@ def calibrate(graph: Graph, assignment: Assignment, feeds: dict, nodes: dict) ->
         return dict(assignment.formats)
     rows = assignment.rows
     cal_feeds = {k: v[:rows] for k, v in feeds.items()} if rows else feeds
-    env = graph.run(cal_feeds, keep=True)
+    # only the activation operands the loop below reads (not every tensor of the model)
+    env = graph.tensors(cal_feeds, [t for name in matmuls for t in _operands(graph.node(name))
+                                    if t is not None and t not in assignment.formats
+                                    and t not in graph.initializers])
     fracs = {}
     for name, rule in matmuls.items():
         width = rule.params.width

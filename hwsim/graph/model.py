@@ -20,7 +20,9 @@ so that no weight is copied per segment) run as one ONNX Runtime session. Steps 
 by level: segment 0, the assigned nodes of level 0, segment 1, ... — the fewest segments any
 cut at the assigned nodes allows (MiniLM with its 54 products and softmaxes assigned: 37
 sessions for its 281 other nodes, not one per op). Sessions are cached per segment, the types and
-shapes of its inputs and whether all tensors are kept (``keep=True``, for calibration).
+shapes of its inputs and whether all tensors are kept (``keep=True``); calibration reads
+just the operands it needs (:meth:`Graph.tensors`). No session keeps a memory arena: a cached
+session holds no tensors between runs.
 Graph optimisations are off in every session: the graph is computed as written.
 """
 
@@ -258,6 +260,36 @@ class Graph:
             except Exception as e:  # onnxruntime's own exception types
                 raise ModelError(f"onnxruntime cannot run {self.source}: {_first_line(e)}") from None
         return self._cached(("model", keep), build)
+
+    def tensors(self, feeds: dict, names) -> dict:
+        """The float run's tensors ``names`` (graph inputs, initializers or any node's
+        outputs) by name: one ONNX Runtime session of the whole model whose outputs are those
+        tensors, so that no other intermediate is kept (calibration reads a few operands;
+        ``run(keep=True)`` holds every tensor of the model at once)."""
+        names = list(dict.fromkeys(names))
+        have = {**self.initializers, **feeds}
+        want = tuple(t for t in names if t not in have)
+        out = {t: have[t] for t in names if t in have}
+        if not want:
+            return out
+
+        def build():
+            from onnx import helper
+            m = type(self.model)()
+            m.CopyFrom(self.model)
+            del m.graph.output[:]
+            m.graph.output.extend(helper.make_empty_tensor_value_info(t) for t in want)
+            try:
+                return _session(m.SerializeToString())
+            except Exception as e:  # onnxruntime's own exception types
+                raise ModelError(f"onnxruntime cannot run {self.source}: {_first_line(e)}") from None
+        sess = self._cached(("tensors", want), build)
+        try:
+            outs = sess.run(list(want), _ort_feeds(feeds))
+        except Exception as e:
+            raise ModelError(f"onnxruntime cannot run {self.source}: {_first_line(e)}") from None
+        out.update(zip(want, outs))
+        return {t: out[t] for t in names}
 
     def _segment_session(self, seg: _Segment, key, feeds: dict, keep: bool):
         from onnx import helper
