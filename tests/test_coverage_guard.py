@@ -42,7 +42,7 @@ def coverage_gaps(rows: list[dict], units, proved, sims=SIMULATORS) -> list[str]
     return gaps
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one collection, whatever order the tests run in
 def collected(tmp_path_factory) -> list[dict]:
     dump = tmp_path_factory.mktemp("collect") / "items.json"
     env = os.environ | {"HWSIM_COLLECT_DUMP": str(dump)}

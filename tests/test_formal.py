@@ -155,15 +155,16 @@ def test_shifter_off_by_one_fails_and_replays_in_both_simulators(formal, tmp_pat
 
 
 @pytest.mark.hdl
-def test_dropped_borrow_fails_and_replays_in_both_simulators(formal, tmp_path):
-    for sim in ("icarus", "verilator"):
-        require_sim(sim)
+def test_dropped_borrow_fails_and_replays(formal, tmp_path):
+    # replayed in Icarus (the shifter mutant above replays in both simulators: one Verilator
+    # build of a replay is enough)
+    require_sim("icarus")
     params = MitchellDivParams(width=8, frac_bits=4)
     path = _export(DIV, params, tmp_path, (r" - \$signed\(\{ 1'h0, frac_diff\[\d+\] \}\)", ""))
     r = formal.prove(DIV, params, verilog=path)
     assert r.status == "counterexample", formal.format_result(r)
     assert r.values["rtl_q"] != r.values["spec_q"]
-    _check_replay(formal, DIV, params, r, path, ("icarus", "verilator"), tmp_path)
+    _check_replay(formal, DIV, params, r, path, ("icarus",), tmp_path)
 
 
 @pytest.mark.hdl
