@@ -185,3 +185,17 @@ def record_bench(record_property):
         record_property("bench", (result.unit, result.top, result.sim, result.vectors,
                                   result.mismatches, result.rate))
     return record
+
+
+@pytest.fixture
+def cell_tools():
+    """yosys, OpenSTA and the OSU 0.18 um library (skip with the install hint; fail under CI)."""
+    from hwsim.eval import stdcell, synth
+    from hwsim.eval.targets import TargetUnavailable, get_target
+    from rtl import skip_unless_ci
+    try:
+        synth.find_tool("yosys")
+        stdcell.find_sta()
+        get_target("osu018").library_path()
+    except (synth.SynthToolNotFound, TargetUnavailable) as e:
+        skip_unless_ci(str(e))

@@ -10,10 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwsim.eval import stdcell, synth
-from hwsim.eval.targets import TargetUnavailable, get_target
+from hwsim.eval import stdcell
 from hwsim.units import REGISTRY, get_unit
-from rtl import skip_unless_ci
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,15 +99,9 @@ def test_the_docs_block_is_the_committed_json_rendered():
 
 
 @pytest.mark.synth
-def test_compute_rows_are_cell_cost_and_model_mred(tmp_path, monkeypatch):
+def test_compute_rows_are_cell_cost_and_model_mred(tmp_path, monkeypatch, cell_tools):
     """Two 8-bit rows, 2000 operations: the energies are cell_cost's on the streams, the
     MiniLM MRED the model's on the same operands (the capture replaced by a seeded stream)."""
-    try:
-        synth.find_tool("yosys")
-        stdcell.find_sta()
-        get_target("osu018").library_path()
-    except (synth.SynthToolNotFound, TargetUnavailable) as e:
-        skip_unless_ci(str(e))
     ct = _script()
     rng = np.random.default_rng(4)
     a, b = rng.integers(0, 30, 2000), rng.integers(0, 200, 2000)

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from hwsim.cli import main
-from hwsim.eval import stdcell, synth
-from hwsim.eval.targets import CostTarget, TargetUnavailable, get_target, register_target, \
+from hwsim.eval import stdcell
+from hwsim.eval.targets import CostTarget, register_target, \
     unregister_target
 from hwsim.explore.config import parse_config
 from hwsim.explore.cost import LazyPrices, UnitCost
-from rtl import require_module, skip_unless_ci
+from rtl import require_module
 
 pytestmark = pytest.mark.xdist_group("explore")
 
@@ -123,15 +123,6 @@ def test_missing_library_is_one_line_with_the_install_hint_exit_2(tmp_path, caps
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "apt-get install qflow-tech-test" in err
 
-
-@pytest.fixture
-def cell_tools():
-    try:
-        synth.find_tool("yosys")
-        stdcell.find_sta()
-        get_target("osu018").library_path()
-    except (synth.SynthToolNotFound, TargetUnavailable) as e:
-        skip_unless_ci(str(e))
 
 
 def _ops_per_row(model: Path) -> dict:

@@ -7,21 +7,9 @@ import numpy as np
 import pytest
 
 from hwsim.cli import main
-from hwsim.eval import stdcell, synth
-from hwsim.eval.targets import TargetUnavailable, get_target
+from hwsim.eval import stdcell
 from hwsim.units import get_unit
-from rtl import skip_unless_ci
 
-
-@pytest.fixture
-def cell_tools():
-    """yosys, OpenSTA and the OSU 0.18 um library (skip with the hint; fail under CI)."""
-    try:
-        synth.find_tool("yosys")
-        stdcell.find_sta()
-        get_target("osu018").library_path()
-    except (synth.SynthToolNotFound, TargetUnavailable) as e:
-        skip_unless_ci(str(e))
 
 
 @pytest.mark.parametrize("args,message", [

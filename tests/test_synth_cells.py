@@ -15,28 +15,16 @@ from hwsim.eval.resultdb import ResultDB
 from hwsim.eval.targets import (
     TARGETS,
     CostTarget,
-    TargetUnavailable,
     get_target,
     register_target,
     unregister_target,
 )
 from hwsim.units import get_unit
-from rtl import skip_unless_ci
 
 EXACT = get_unit("exact-mul")
 MITCHELL = get_unit("mitchell-mul")
 OSU018 = get_target("osu018")
 
-
-@pytest.fixture
-def cell_tools():
-    """yosys, OpenSTA and the OSU 0.18 um library (skip with the hint; fail under CI)."""
-    try:
-        synth.find_tool("yosys")
-        stdcell.find_sta()
-        OSU018.library_path()
-    except (synth.SynthToolNotFound, TargetUnavailable) as e:
-        skip_unless_ci(str(e))
 
 
 def _stat_liberty(work, top, lib) -> tuple[float, dict]:
